@@ -1,0 +1,1 @@
+"""Responsibility: every alert is stored, tracked and escalated until a person takes it."""

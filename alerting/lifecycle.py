@@ -1,0 +1,23 @@
+"""Which lifecycle steps are allowed (DESIGN §5). Pure, so the rules are tested alone."""
+
+from __future__ import annotations
+
+from eldercare.models import AlertStatus
+
+_ACTIVE = frozenset({AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALATED})
+_ALLOWED: dict[AlertStatus, frozenset[AlertStatus]] = {
+    AlertStatus.NOTIFIED: _ACTIVE,
+    AlertStatus.ESCALATED: _ACTIVE,
+    AlertStatus.ACKNOWLEDGED: _ACTIVE,
+    AlertStatus.RESOLVED: _ACTIVE | {AlertStatus.ACKNOWLEDGED},
+    AlertStatus.EXPIRED: _ACTIVE,
+}
+
+
+class TransitionRefused(Exception):
+    """The alert is not in a state that allows this step (e.g. acknowledging twice)."""
+
+
+def check_transition(current: AlertStatus, target: AlertStatus) -> None:
+    if current not in _ALLOWED.get(target, frozenset()):
+        raise TransitionRefused(f"cannot go from {current} to {target}")

@@ -1,0 +1,1 @@
+"""The faces: the station's live alert wall and the REST/SSE API behind it."""

@@ -1,0 +1,1 @@
+"""The brains: per-home decisions that turn normalised events into alerts."""

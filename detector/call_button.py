@@ -1,0 +1,41 @@
+"""一键呼: a call-button press is an alert in one hop, with no debounce beyond ``seq``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ulid import ULID
+
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    Event,
+    EventType,
+    Evidence,
+    LocalizedText,
+    Severity,
+)
+
+
+def new_alert_id(at: datetime) -> str:
+    """ULIDs sort by time, so alert ids order the same way the alerts were raised."""
+    return str(ULID.from_datetime(at))
+
+
+def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
+    """The alert for a press, or None for any other event."""
+    if event.type is not EventType.CALL_BUTTON:
+        return None
+    press = event.value.get("press", "single")
+    return Alert(
+        alert_id=new_alert_id(raised_at),
+        home=event.home,
+        kind=AlertKind.CALL_BUTTON,
+        severity=Severity.CRITICAL,
+        raised_at=raised_at,
+        evidence=[Evidence(device=event.device, seq=event.seq, type=event.type.value)],
+        explanation=LocalizedText(
+            zh_cn=f"呼叫按钮 {event.device} 被按下（{press}）",
+            en=f"Call button {event.device} pressed ({press})",
+        ),
+    )

@@ -1,0 +1,154 @@
+"""The one MQTT transport every service uses: a reconnecting aiomqtt connection.
+
+Services are written as handlers ``(topic, payload) -> list[Outgoing]`` (pure decisions,
+testable without a broker); this module owns the client, the persistent session (fixed
+client id, clean session off, QoS 1) and the reconnect loop, so a broker restart costs a
+few seconds of delay and no messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import aiomqtt
+
+from eldercare.logs import get_logger
+from eldercare.models import DeviceState, ServiceStatus
+from eldercare.settings import Settings
+
+log = get_logger("bus")
+
+RECONNECT_MIN_S = 0.2
+RECONNECT_MAX_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+Handler = Callable[[str, bytes], Awaitable[Sequence[Outgoing]]]
+
+
+class MqttConnection:
+    """A service's connection: consume subscriptions with a handler, publish from anywhere.
+
+    ``publish`` waits for the connection to be up, so a message produced while the broker is
+    away is sent after reconnect instead of being dropped.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        client_id: str,
+        subscriptions: Sequence[str] = (),
+        handler: Handler | None = None,
+        *,
+        persistent: bool = True,
+        on_connect: Sequence[Outgoing] = (),
+    ) -> None:
+        self._settings = settings
+        self.client_id = client_id
+        self._subscriptions = list(subscriptions)
+        self._handler = handler
+        self._persistent = persistent
+        # Presence: "online" once subscribed (so a watcher knows we are ready), "offline" as
+        # the last will, so a crashed service is visible to operators and to tests.
+        status_topic = settings.topics.service_status(client_id)
+        self._will = Outgoing(
+            status_topic,
+            ServiceStatus(service=client_id, state=DeviceState.OFFLINE).to_json(),
+            retain=True,
+        )
+        online = ServiceStatus(service=client_id, state=DeviceState.ONLINE).to_json()
+        self._on_connect = [*on_connect, Outgoing(status_topic, online, retain=True)]
+        self._client: aiomqtt.Client | None = None
+        self.connected = asyncio.Event()
+        self.handler_errors = 0
+
+    def _make_client(self) -> aiomqtt.Client:
+        broker = self._settings.broker
+        will = aiomqtt.Will(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
+        client = aiomqtt.Client(
+            broker.host,
+            broker.port,
+            username=broker.username,
+            password=broker.password,
+            identifier=self.client_id,
+            clean_session=not self._persistent,
+            will=will,
+            keepalive=15,
+        )
+        # Acknowledge (PUBACK) only after the handler's work is done and its output is at the
+        # broker: a crash mid-message then means redelivery, never a lost alert. aiomqtt has
+        # no switch for this, so it is set on the paho client it wraps.
+        client._client.manual_ack_set(True)
+        return client
+
+    async def run(self) -> None:
+        """Connect, subscribe and consume until cancelled, reconnecting on any broker error."""
+        delay = RECONNECT_MIN_S
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    for topic in self._subscriptions:
+                        await client.subscribe(topic, qos=1)
+                    for message in self._on_connect:
+                        await self._send(client, message)
+                    self.connected.set()
+                    log.info("mqtt_connected", client_id=self.client_id)
+                    delay = RECONNECT_MIN_S
+                    async for message in client.messages:
+                        await self._dispatch(client, message)
+                    # aiomqtt ends iteration only when the connection is gone
+                    raise aiomqtt.MqttError("message stream ended")
+            except aiomqtt.MqttError as error:
+                self.connected.clear()
+                self._client = None
+                log.warning(
+                    "mqtt_disconnected", client_id=self.client_id, error=str(error), retry_s=delay
+                )
+                # Reconnect backoff is about the network, so it uses wall time, not the Clock.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+
+    async def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        outgoing: Sequence[Outgoing] = ()
+        try:
+            if self._handler is not None:
+                outgoing = await self._handler(message.topic.value, payload)
+        except Exception:
+            # A handler bug must not stop every home's messages (nor be redelivered forever):
+            # count it, log it with the topic, and go on.
+            self.handler_errors += 1
+            log.exception("handler_failed", client_id=self.client_id, topic=message.topic.value)
+        for item in outgoing:
+            await self._send(client, item)
+        if message.qos > 0:
+            client._client.ack(message.mid, message.qos)
+
+    @staticmethod
+    async def _send(client: aiomqtt.Client, message: Outgoing) -> None:
+        await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+
+    async def publish(self, message: Outgoing) -> None:
+        """Publish, waiting through reconnects until the broker has taken the message."""
+        while True:
+            await self.connected.wait()
+            client = self._client
+            if client is None:
+                continue
+            try:
+                await self._send(client, message)
+                return
+            except aiomqtt.MqttError as error:
+                log.warning("mqtt_publish_retry", topic=message.topic, error=str(error))
+                self.connected.clear()
+                await asyncio.sleep(RECONNECT_MIN_S)

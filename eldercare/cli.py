@@ -1,0 +1,140 @@
+"""The ``eldercare`` command: start the demo, one service, or the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from eldercare import __version__
+from eldercare.clock import RealClock
+from eldercare.logs import configure_logging
+from eldercare.runtime import Service, prepared_engine, run_services
+from eldercare.settings import Settings
+
+app = typer.Typer(
+    help="eldercare: keeps old people who live alone safe at home.", no_args_is_help=True
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"eldercare {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Event-driven monitoring: gateway, detector, alerting, dashboard and a simulator."""
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValueError as error:
+        typer.secho(f"configuration error: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _run(coroutine: Any) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(coroutine)
+
+
+@app.command("run")
+def run_service(
+    service: Annotated[
+        str, typer.Argument(help="gateway, detector, alerting, dashboard or simulator")
+    ],
+    broker: Annotated[
+        str | None, typer.Option(help="mqtt://host:port (ELDERCARE_BROKER_URL)")
+    ] = None,
+) -> None:
+    """Run one service against an external broker, configured by ELDERCARE_* variables."""
+    if service == "simulator":
+        simulate(homes=5, broker=broker)
+        return
+    try:
+        chosen = Service(service)
+    except ValueError:
+        raise typer.BadParameter(f"unknown service {service!r}") from None
+    settings = _settings(broker_url=broker)
+    _run(run_services(settings, RealClock(), [chosen]))
+
+
+@app.command()
+def simulate(
+    homes: Annotated[int, typer.Option(min=1, help="number of simulated homes")] = 5,
+    broker: Annotated[str | None, typer.Option(help="mqtt://host:port")] = None,
+    press_every: Annotated[
+        float | None, typer.Option(help="mean seconds between random call-button presses")
+    ] = None,
+    register: Annotated[bool, typer.Option(help="add the homes to the device registry")] = True,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Publish heartbeats from N homes; type `press h-0001` to press a call button."""
+    from simulator.homes import make_homes
+    from simulator.runner import Simulator
+
+    settings = _settings(broker_url=broker)
+    simulated = make_homes(homes)
+
+    async def go() -> None:
+        if register:
+            await register_simulated_homes(settings, simulated)
+        simulator = Simulator(settings, RealClock(), simulated, seed=seed)
+        typer.echo(f"simulating {homes} homes; type: press {simulated[0].home_id}")
+        await simulator.run(press_every=press_every, interactive=True)
+
+    _run(go())
+
+
+async def register_simulated_homes(settings: Settings, homes: Any) -> None:
+    from gateway.registry import register_home
+
+    engine = await prepared_engine(settings)
+    try:
+        for home in homes:
+            await register_home(engine, home.home_id, home.devices, now=RealClock().now())
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def demo(
+    homes: Annotated[int, typer.Option(min=1, max=1000, help="number of simulated homes")] = 5,
+    broker: Annotated[
+        str | None, typer.Option(help="use this broker instead of starting mosquitto")
+    ] = None,
+    port: Annotated[int, typer.Option(help="dashboard port")] = 8080,
+    press_every: Annotated[float, typer.Option(help="mean seconds between presses")] = 20.0,
+    data_dir: Annotated[Path, typer.Option(help="SQLite database folder")] = Path("./demo-data"),
+) -> None:
+    """Everything in one process: broker, gateway, detector, alerting, dashboard, simulator."""
+    from eldercare.demo import run_demo
+
+    _run(
+        run_demo(homes=homes, broker=broker, port=port, press_every=press_every, data_dir=data_dir)
+    )
+
+
+@app.command("db-upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema (services also do this at start)."""
+    settings = _settings()
+
+    async def go() -> None:
+        engine = await prepared_engine(settings)
+        await engine.dispose()
+
+    asyncio.run(go())
+    typer.echo(f"database at head: {settings.db_url}")

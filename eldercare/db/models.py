@@ -1,0 +1,161 @@
+"""SQLAlchemy tables. Each table has one writer service (noted per class); others only read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in and out on every backend (SQLite would otherwise return naive times)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+class Station(Base):
+    """Writer: gateway registry. A community station (驿站) or a regional service centre."""
+
+    __tablename__ = "stations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="station")  # station | centre
+    centre_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("stations.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Staff(Base):
+    """Writer: gateway registry. People of a station or centre who respond to alerts."""
+
+    __tablename__ = "staff"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30), default="duty")  # duty | technician | supervisor
+    #: Notification targets as apprise URLs, tried in order (push, then SMS, then voice…).
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class Home(Base):
+    """Writer: gateway registry."""
+
+    __tablename__ = "homes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    station_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("stations.id", ondelete="SET NULL"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(300), default="")
+    #: Responders' information: shown only to roles allowed to see it.
+    access_notes: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(50), default="Asia/Shanghai")
+    created_at: Mapped[datetime]
+
+
+class Resident(Base):
+    """Writer: gateway registry."""
+
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    birth_year: Mapped[int | None]
+    #: Medication, mobility, hearing…: what a person going there must know.
+    care_notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class Contact(Base):
+    """Writer: gateway registry. Family members and neighbours, called in ``position`` order."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(50), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    #: Notification targets as apprise URLs, tried in order.
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Device(Base):
+    """Writer: gateway registry."""
+
+    __tablename__ = "devices"
+    home_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    room: Mapped[str | None] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(100))
+    #: Expected heartbeat interval; liveness deadlines derive from it.
+    heartbeat_s: Mapped[int | None]
+    battery_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    """Writer: alerting."""
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    home_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    raised_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    trigger_count: Mapped[int] = mapped_column(Integer, default=1)
+    explanation: Mapped[dict[str, Any]]
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_alerts_home_kind_status", "home_id", "kind", "status"),)
+
+
+class AlertEventRow(Base):
+    """Writer: alerting. The audit timeline: one row per lifecycle step, never updated."""
+
+    __tablename__ = "alert_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,79 @@
+"""``eldercare demo``: the whole system on one machine with nothing configured.
+
+Broker choice: ``--broker`` if given; else a private mosquitto on a free port when the
+binary exists (the same broker as production, so the demo shows real behaviour). There is
+no pure-Python fallback broker: see the README for why amqtt was not adopted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import typer
+
+from eldercare.broker import BrokerUnavailable, LocalMosquitto, free_port
+from eldercare.clock import RealClock
+from eldercare.logs import configure_logging
+from eldercare.runtime import Service, prepared_engine, run_services
+from eldercare.settings import Environment, Settings
+
+
+def _port_or_free(port: int) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
+
+
+async def run_demo(
+    *, homes: int, broker: str | None, port: int, press_every: float, data_dir: Path
+) -> None:
+    from gateway.registry import register_home
+    from simulator.homes import make_homes
+    from simulator.runner import Simulator
+
+    with contextlib.ExitStack() as stack:
+        if broker is None:
+            try:
+                broker = stack.enter_context(LocalMosquitto()).url
+            except BrokerUnavailable as error:
+                typer.secho(str(error), fg="red", err=True)
+                raise typer.Exit(1) from None
+        settings = Settings(
+            environment=Environment.DEMO,
+            broker_url=broker,
+            data_dir=data_dir,
+            http_port=_port_or_free(port),
+            log_json=False,
+        )
+        configure_logging(settings.log_level, settings.log_json)
+        clock = RealClock()
+        engine = await prepared_engine(settings)
+        simulated = make_homes(homes)
+        for home in simulated:
+            await register_home(
+                engine, home.home_id, home.devices, now=clock.now(), name=home.home_id
+            )
+        simulator = Simulator(settings, clock, simulated, seed=1)
+        url = f"http://{settings.http_host}:{settings.http_port}/"
+        typer.secho(
+            f"\neldercare demo: {homes} homes, broker {broker}, database {settings.db_url}\n"
+            f"dashboard: {url}\n"
+            f"a random home presses its call button about every {press_every:g} s; Ctrl+C stops.\n",
+            fg="green",
+        )
+        try:
+            await run_services(
+                settings,
+                clock,
+                list(Service),
+                simulator.run(press_every=press_every),
+                engine=engine,
+            )
+        finally:
+            await engine.dispose()

@@ -1,0 +1,244 @@
+"""The messages that cross MQTT between homes and services.
+
+Every payload on the bus is one of these pydantic models. Services decode with
+``Model.model_validate_json`` and treat a ``ValidationError`` as a quarantine reason,
+never as a crash. ``extra="forbid"`` so a typo in a device firmware shows up as a
+reject with a reason instead of silently dropping a field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+
+#: Ids end up in MQTT topic levels and URLs, so they may not contain '/', '+', '#' or
+#: spaces. A leading '_' is reserved for our own topics (``_quarantine``, ``_normalised``).
+Ident = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", strip_whitespace=False)
+]
+
+
+def _epoch_ms_to_datetime(value: Any) -> Any:
+    """Devices send either ISO 8601 or epoch milliseconds; both mean the same instant."""
+    if isinstance(value, bool):
+        return value  # let pydantic reject it: True is not a time
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return value
+
+
+EventTime = Annotated[AwareDatetime, BeforeValidator(_epoch_ms_to_datetime)]
+
+
+class Contract(BaseModel):
+    """Base of every bus message: strict about unknown fields, serialised by alias."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+class EventType(StrEnum):
+    MOTION = "motion"
+    NO_MOTION = "no_motion"
+    DOOR_OPEN = "door_open"
+    DOOR_CLOSE = "door_close"
+    BED_OCCUPIED = "bed_occupied"
+    BED_EMPTY = "bed_empty"
+    CHAIR_OCCUPIED = "chair_occupied"
+    CHAIR_EMPTY = "chair_empty"
+    TOILET_FLUSH = "toilet_flush"
+    CALL_BUTTON = "call_button"
+    CANCEL_BUTTON = "cancel_button"
+    FALL_SUSPECTED = "fall_suspected"
+    SMOKE = "smoke"
+    GAS = "gas"
+    WATER_LEAK = "water_leak"
+    HEARTBEAT = "heartbeat"
+
+
+class Event(Contract):
+    """A discrete thing that happened at a device, stamped with the device's own clock."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    home: Ident
+    device: Ident
+    seq: int = Field(ge=0, lt=2**63, description="per-device counter: duplicates and gaps")
+    ts: EventTime
+    type: EventType
+    value: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class Metric(StrEnum):
+    ACCEL = "accel"
+    TEMPERATURE = "temperature"
+    HUMIDITY = "humidity"
+    HEART_RATE = "heart_rate"
+    BATTERY = "battery"
+    RSSI = "rssi"
+
+
+#: An accelerometer batch larger than this is not a pendant window but a flood.
+MAX_ACCEL_SAMPLES = 4096
+
+
+class Telemetry(Contract):
+    """Numeric samples. Accelerometer windows arrive batched: ``ts`` is the first sample."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    home: Ident
+    device: Ident
+    seq: int = Field(ge=0, lt=2**63)
+    ts: EventTime
+    metric: Metric
+    value: float | None = Field(default=None, allow_inf_nan=False)
+    rate_hz: float | None = Field(default=None, gt=0, le=2000)
+    samples: list[tuple[float, float, float]] | None = Field(
+        default=None, max_length=MAX_ACCEL_SAMPLES, description="accel in g, (x, y, z)"
+    )
+
+    @model_validator(mode="after")
+    def _shape_matches_metric(self) -> Self:
+        if self.metric is Metric.ACCEL:
+            if not self.samples or self.rate_hz is None:
+                raise ValueError("accel telemetry needs samples and rate_hz")
+        elif self.value is None:
+            raise ValueError(f"{self.metric} telemetry needs a value")
+        return self
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class DeviceStatus(Contract):
+    """Presence of a device; ``offline`` is also the MQTT last will, so ``ts`` may be absent."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    home: Ident
+    device: Ident
+    state: DeviceState
+    ts: EventTime | None = None
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ServiceStatus(Contract):
+    """Presence of one of our own services (retained; ``offline`` is its last will)."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    service: str = Field(max_length=100)
+    state: DeviceState
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more urgent; used to sort the alert wall and to raise deduped alerts."""
+        return {"critical": 3, "high": 2, "medium": 1, "low": 0}[self.value]
+
+
+class AlertKind(StrEnum):
+    CALL_BUTTON = "call_button"
+    FALL = "fall"
+    INACTIVITY = "inactivity"
+    NO_WAKE_UP = "no_wake_up"
+    BATHROOM_TOO_LONG = "bathroom_too_long"
+    NIGHT_WANDERING = "night_wandering"
+    DOOR_LEFT_OPEN = "door_left_open"
+    SMOKE = "smoke"
+    GAS = "gas"
+    WATER_LEAK = "water_leak"
+    TEMPERATURE = "temperature"
+    DEVICE_OFFLINE = "device_offline"
+    HOME_OFFLINE = "home_offline"
+    BATTERY_LOW = "battery_low"
+    SYSTEM = "system"
+
+
+class Evidence(Contract):
+    """A pointer to the device message that made the detector decide."""
+
+    device: Ident
+    seq: int | None = None
+    type: str
+
+
+class LocalizedText(Contract):
+    """Every human-facing text exists in Chinese first and English second."""
+
+    zh_cn: str = Field(alias="zh-CN", min_length=1, max_length=500)
+    en: str = Field(min_length=1, max_length=500)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang.lower().startswith("en") else self.zh_cn
+
+
+class Alert(Contract):
+    """Raised by the detector, owned from then on by alerting."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    alert_id: Ident
+    home: Ident
+    kind: AlertKind
+    severity: Severity
+    raised_at: EventTime
+    evidence: list[Evidence] = Field(default_factory=list, max_length=100)
+    explanation: LocalizedText
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    NOTIFIED = "notified"
+    ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    EXPIRED = "expired"
+
+    @property
+    def is_active(self) -> bool:
+        """Active alerts still need a person; acknowledged ones have one."""
+        return self in {AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALATED}
+
+
+class AlertUpdate(Contract):
+    """One lifecycle step of an alert, as published on ``{prefix}/alerts/{id}/updates``."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    alert_id: Ident
+    home: Ident
+    status: AlertStatus
+    at: EventTime
+    actor: str | None = Field(default=None, max_length=100)
+    channel: str | None = Field(default=None, max_length=50)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class QuarantineRecord(Contract):
+    """What the gateway publishes for a rejected payload: enough to debug, bounded in size."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    topic: str
+    reason: str
+    received_at: AwareDatetime
+    size: int
+    payload_head: str = Field(description="first bytes of the payload, decoded leniently")

@@ -1,0 +1,111 @@
+"""Runtime settings from ``ELDERCARE_*`` environment variables (or a ``.env`` file).
+
+Secrets never have working defaults outside the demo: production refuses to start
+without them, so a forgotten variable fails loudly instead of running with a known key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eldercare.topics import DEFAULT_PREFIX, Topics
+
+
+class Environment(StrEnum):
+    DEMO = "demo"
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class BrokerAddress:
+    """``mqtt://user:pass@host:port`` split into what aiomqtt needs."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"mqtt", "tcp"}:
+            raise ValueError(f"broker url must start with mqtt://, got {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"broker url {url!r} has no host")
+        self.host: str = parts.hostname
+        self.port: int = parts.port or 1883
+        self.username: str | None = unquote(parts.username) if parts.username else None
+        self.password: str | None = unquote(parts.password) if parts.password else None
+
+    def __repr__(self) -> str:
+        return f"BrokerAddress({self.host}:{self.port})"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ELDERCARE_", env_file=".env", extra="forbid", validate_default=True
+    )
+
+    environment: Environment = Field(Environment.DEV, description="demo, dev or production")
+    broker_url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://[user:pass@]host:port")
+    mqtt_username: str | None = Field(None, description="overrides the user in broker_url")
+    mqtt_password: SecretStr | None = Field(
+        None, description="overrides the password in broker_url"
+    )
+    topic_prefix: str = Field(DEFAULT_PREFIX, pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    data_dir: Path = Field(Path("./data"), description="SQLite file, spools, checkpoints")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default: SQLite file in data_dir"
+    )
+    http_host: str = Field("127.0.0.1", description="dashboard bind address")
+    http_port: int = Field(8080, ge=0, le=65535)
+    secret_key: SecretStr | None = Field(None, description="HMAC key for signed links/sessions")
+    max_payload_bytes: int = Field(65536, gt=0, description="larger payloads are quarantined")
+    log_level: str = Field("INFO")
+    log_json: bool = Field(True, description="one JSON object per line; false for a console")
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            missing = [
+                name
+                for name, value in (
+                    ("ELDERCARE_SECRET_KEY", self.secret_key),
+                    ("ELDERCARE_DATABASE_URL", self.database_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)} to be set")
+            if self.secret_key and len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("ELDERCARE_SECRET_KEY must be at least 32 characters")
+        BrokerAddress(self.broker_url)  # fail at start-up, not at first connect
+        return self
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+    @property
+    def broker(self) -> BrokerAddress:
+        address = BrokerAddress(self.broker_url)
+        if self.mqtt_username:
+            address.username = self.mqtt_username
+        if self.mqtt_password:
+            address.password = self.mqtt_password.get_secret_value()
+        return address
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'eldercare.db').resolve()}"
+
+    def signing_key(self) -> bytes:
+        """The HMAC key; outside production a missing key becomes a per-process random one."""
+        if self.secret_key:
+            return self.secret_key.get_secret_value().encode()
+        if not hasattr(self, "_ephemeral_key"):
+            object.__setattr__(self, "_ephemeral_key", secrets.token_bytes(32))
+        return self._ephemeral_key  # type: ignore[attr-defined, no-any-return]

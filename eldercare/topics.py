@@ -1,0 +1,117 @@
+"""Build and parse the MQTT topics of the contract (DESIGN §3).
+
+Homes publish raw device messages under ``{prefix}/{home}/{device}/{channel}``. The
+gateway republishes what passed validation under ``{prefix}/_normalised/...`` so that the
+detector only ever reads checked data, and a home's credentials (which may publish only
+below ``{prefix}/{home}/``) can never inject into the normalised stream or the alert topics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_PREFIX = "eldercare/v1"
+NORMALISED = "_normalised"
+QUARANTINE = "_quarantine"
+SYSTEM = "_system"
+ALERTS = "alerts"
+
+_LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+class Channel(StrEnum):
+    EVENT = "event"
+    TELEMETRY = "telemetry"
+    STATUS = "status"
+    CMD = "cmd"
+
+
+class TopicError(ValueError):
+    """The topic does not belong to the contract; the reason goes into quarantine."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTopic:
+    home: str
+    device: str
+    channel: Channel
+
+
+def _check_level(name: str, value: str) -> str:
+    if not _LEVEL.match(value) or value == ALERTS:
+        raise TopicError(f"invalid {name} id {value!r} in topic")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """All topic names for one prefix; services get one from settings."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def device(self, home: str, device: str, channel: Channel | str) -> str:
+        channel = Channel(channel)
+        return (
+            f"{self.prefix}/{_check_level('home', home)}/{_check_level('device', device)}/{channel}"
+        )
+
+    def normalised(self, home: str, device: str, channel: Channel | str) -> str:
+        return f"{self.prefix}/{NORMALISED}/{home}/{device}/{Channel(channel)}"
+
+    def quarantine(self, original_topic: str) -> str:
+        """Quarantined payloads keep their original topic below the quarantine root."""
+        rest = original_topic.removeprefix(self.prefix + "/")
+        return f"{self.prefix}/{QUARANTINE}/{rest}"
+
+    def home_alerts(self, home: str) -> str:
+        return f"{self.prefix}/{_check_level('home', home)}/{ALERTS}"
+
+    def alert_updates(self, alert_id: str) -> str:
+        return f"{self.prefix}/{ALERTS}/{alert_id}/updates"
+
+    def service_status(self, service: str) -> str:
+        return f"{self.prefix}/{SYSTEM}/{service}/status"
+
+    @property
+    def all_service_status_filter(self) -> str:
+        return f"{self.prefix}/{SYSTEM}/+/status"
+
+    # Subscription filters ---------------------------------------------------------
+    def raw_device_filter(self, channel: Channel | str) -> str:
+        return f"{self.prefix}/+/+/{Channel(channel)}"
+
+    def normalised_filter(self, channel: Channel | str) -> str:
+        return f"{self.prefix}/{NORMALISED}/+/+/{Channel(channel)}"
+
+    @property
+    def all_alerts_filter(self) -> str:
+        return f"{self.prefix}/+/{ALERTS}"
+
+    @property
+    def all_updates_filter(self) -> str:
+        return f"{self.prefix}/{ALERTS}/+/updates"
+
+    # Parsing ------------------------------------------------------------------------
+    def is_internal(self, topic: str) -> bool:
+        """Our own namespaces (``_system``, ``_normalised``…) that device filters also match."""
+        return topic.startswith(self.prefix + "/_")
+
+    def parse_device(self, topic: str) -> DeviceTopic:
+        """Parse a raw or normalised device topic; raise TopicError with a reason."""
+        if not topic.startswith(self.prefix + "/"):
+            raise TopicError(f"topic {topic!r} is outside prefix {self.prefix!r}")
+        levels = topic[len(self.prefix) + 1 :].split("/")
+        if levels and levels[0] == NORMALISED:
+            levels = levels[1:]
+        if len(levels) != 3:
+            raise TopicError(f"topic {topic!r} is not {{home}}/{{device}}/{{channel}}")
+        home, device, channel = levels
+        try:
+            parsed_channel = Channel(channel)
+        except ValueError:
+            raise TopicError(f"unknown channel {channel!r}") from None
+        return DeviceTopic(
+            _check_level("home", home), _check_level("device", device), parsed_channel
+        )

@@ -1,0 +1,1 @@
+"""The stand-in world: simulated homes that publish like real terminals do."""

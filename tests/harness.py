@@ -1,0 +1,77 @@
+"""Runs the real services in-process against a real broker, for integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+import aiomqtt
+
+from eldercare.broker import LocalMosquitto, free_port
+from eldercare.clock import Clock, RealClock
+from eldercare.runtime import Service, prepared_engine, run_services
+from eldercare.settings import Settings
+from gateway.registry import register_home
+from simulator.homes import SimulatedHome
+
+SERVICE_IDS = {
+    Service.GATEWAY: "eldercare-gateway",
+    Service.DETECTOR: "eldercare-detector",
+    Service.ALERTING: "eldercare-alerting",
+}
+
+
+def make_settings(broker: LocalMosquitto, data_dir: Path, **overrides: object) -> Settings:
+    return Settings(
+        broker_url=broker.url,
+        data_dir=data_dir,
+        http_port=free_port(),
+        log_json=True,
+        log_level="WARNING",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+async def wait_for_services(settings: Settings, service_ids: Iterable[str], timeout: float = 10) -> None:
+    """Wait until each service has announced itself online (retained presence topic)."""
+    pending = set(service_ids)
+    broker = settings.broker
+    async with aiomqtt.Client(broker.host, broker.port) as client:
+        await client.subscribe(settings.topics.all_service_status_filter)
+        async with asyncio.timeout(timeout):
+            async for message in client.messages:
+                status = json.loads(message.payload)  # type: ignore[arg-type]
+                if status["state"] == "online":
+                    pending.discard(status["service"])
+                if not pending:
+                    return
+
+
+@contextlib.asynccontextmanager
+async def running_system(
+    settings: Settings,
+    homes: Iterable[SimulatedHome],
+    clock: Clock | None = None,
+    services: Iterable[Service] = tuple(Service),
+) -> AsyncIterator[None]:
+    """All (or the given) services running as tasks, homes registered, until the block ends."""
+    clock = clock or RealClock()
+    services = list(services)
+    engine = await prepared_engine(settings)
+    for home in homes:
+        await register_home(engine, home.home_id, home.devices, now=clock.now())
+    task = asyncio.create_task(run_services(settings, clock, services, engine=engine))
+    try:
+        expected = [SERVICE_IDS[s] for s in services if s in SERVICE_IDS]
+        if Service.DASHBOARD in services:
+            expected.append(f"eldercare-dashboard-{settings.http_port}")
+        await wait_for_services(settings, expected)
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await engine.dispose()
