@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ulid import ULID
 
+from detector.rules import BaseRule, RuleOutput
 from eldercare.models import (
     Alert,
     AlertKind,
@@ -39,3 +40,11 @@ def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
             en=f"Call button {event.device} pressed ({press})",
         ),
     )
+
+
+class CallButtonRule(BaseRule):
+    name = "call_button"
+
+    def on_event(self, event: Event, now: datetime) -> RuleOutput:
+        alert = call_button_alert(event, now)
+        return RuleOutput(alerts=[alert] if alert else [])

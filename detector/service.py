@@ -1,56 +1,111 @@
-"""The detector service: normalised events in, alerts out (QoS 1)."""
+"""The detector service: normalised device messages in, alerts out (QoS 1).
+
+Every message is offered to every rule; a tick on the clock lets rules fire on silence.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from detector.call_button import call_button_alert
+from detector.call_button import CallButtonRule
+from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import Event
+from eldercare.models import DeviceStatus, Event, Telemetry
 from eldercare.settings import Settings
-from eldercare.topics import Channel
+from eldercare.topics import Channel, TopicError, Topics
 
 log = get_logger("detector")
 
+TICK_S = 10.0
+
+
+def default_rules() -> list[Rule]:
+    return [CallButtonRule()]
+
 
 class Detector:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
-        self.topics = settings.topics
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        rules: Sequence[Rule] | None = None,
+        series: PointSink | None = None,
+    ) -> None:
+        self.topics: Topics = settings.topics
         self.clock = clock
+        self.rules = list(default_rules() if rules is None else rules)
+        self.series = series or NoSeries()
         self.invalid = 0
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        now = self.clock.now()
         try:
-            event = Event.model_validate_json(payload)
-        except ValidationError:
+            channel = self.topics.parse_device(topic).channel
+            output = RuleOutput()
+            if channel is Channel.EVENT:
+                event = Event.model_validate_json(payload)
+                for rule in self.rules:
+                    output.extend(rule.on_event(event, now))
+            elif channel is Channel.TELEMETRY:
+                telemetry = Telemetry.model_validate_json(payload)
+                for rule in self.rules:
+                    output.extend(rule.on_telemetry(telemetry, now))
+            elif channel is Channel.STATUS:
+                status = DeviceStatus.model_validate_json(payload)
+                for rule in self.rules:
+                    output.extend(rule.on_status(status, now))
+        except (ValidationError, TopicError) as error:
             # The gateway validated this already; a failure here means a contract drift.
             self.invalid += 1
-            log.error("normalised_event_invalid", topic=topic)
+            log.error("normalised_message_invalid", topic=topic, error=str(error))
             return []
-        alert = call_button_alert(event, self.clock.now())
-        if alert is None:
-            return []
-        log.info(
-            "alert_raised",
-            alert_id=alert.alert_id,
-            home=alert.home,
-            device=event.device,
-            kind=alert.kind,
-            severity=alert.severity,
-        )
-        return [Outgoing(self.topics.home_alerts(alert.home), alert.to_json(), qos=1)]
+        return self._emit(output)
+
+    def tick(self) -> Sequence[Outgoing]:
+        now = self.clock.now()
+        output = RuleOutput()
+        for rule in self.rules:
+            output.extend(rule.on_tick(now))
+        return self._emit(output)
+
+    def _emit(self, output: RuleOutput) -> list[Outgoing]:
+        if output.points:
+            self.series.write(output.points)
+        for alert in output.alerts:
+            log.info(
+                "alert_raised",
+                alert_id=alert.alert_id,
+                home=alert.home,
+                kind=alert.kind,
+                severity=alert.severity,
+                devices=[item.device for item in alert.evidence],
+            )
+        return [
+            Outgoing(self.topics.home_alerts(alert.home), alert.to_json(), qos=1)
+            for alert in output.alerts
+        ]
 
 
-async def run(settings: Settings, clock: Clock) -> None:
-    detector = Detector(settings, clock)
+async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = None) -> None:
+    detector = Detector(settings, clock, rules)
     connection = MqttConnection(
         settings,
         "eldercare-detector",
-        [settings.topics.normalised_filter(Channel.EVENT)],
+        [settings.topics.normalised_filter(channel) for channel in Channel if channel != "cmd"],
         detector.handle,
     )
-    await connection.run()
+
+    async def ticks() -> None:
+        while True:
+            await clock.sleep(TICK_S)
+            for message in detector.tick():
+                await connection.publish(message)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(connection.run())
+        group.create_task(ticks())

@@ -26,6 +26,15 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+#: ``eldercare train …`` and ``eldercare eval …``: each lane mounts its commands here.
+train_app = typer.Typer(help="Train detector models.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate detectors on recorded or simulated data.", no_args_is_help=True
+)
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+
+
 @app.callback()
 def main(
     version: Annotated[

@@ -242,3 +242,12 @@ class QuarantineRecord(Contract):
     received_at: AwareDatetime
     size: int
     payload_head: str = Field(description="first bytes of the payload, decoded leniently")
+
+
+class SeriesPoint(Contract):
+    """One time-series point (InfluxDB line protocol shape): what the day view plots."""
+
+    measurement: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    tags: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, float | int | bool | str]
+    ts: AwareDatetime

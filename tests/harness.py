@@ -35,7 +35,9 @@ def make_settings(broker: LocalMosquitto, data_dir: Path, **overrides: object) -
     )
 
 
-async def wait_for_services(settings: Settings, service_ids: Iterable[str], timeout: float = 10) -> None:
+async def wait_for_services(
+    settings: Settings, service_ids: Iterable[str], timeout: float = 10
+) -> None:
     """Wait until each service has announced itself online (retained presence topic)."""
     pending = set(service_ids)
     broker = settings.broker

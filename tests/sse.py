@@ -12,7 +12,9 @@ import httpx
 
 
 @contextlib.asynccontextmanager
-async def sse_events(client: httpx.AsyncClient, url: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+async def sse_events(
+    client: httpx.AsyncClient, url: str
+) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     opened = asyncio.Event()
 

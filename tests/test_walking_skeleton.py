@@ -51,7 +51,9 @@ async def test_call_button_reaches_dashboard_and_ack_comes_back(mosquitto, tmp_p
         assert alert["home"] == "h-0002"
         assert alert["kind"] == "call_button"
         assert alert["severity"] == "critical"
-        assert alert["evidence"] == [{"device": "btn-hall", "seq": press.seq, "type": "call_button"}]
+        assert alert["evidence"] == [
+            {"device": "btn-hall", "seq": press.seq, "type": "call_button"}
+        ]
         assert [a["alert_id"] for a in listed] == [alert["alert_id"]]
         assert listed[0]["home"] == "h-0002"
 

@@ -1,0 +1,68 @@
+"""What every detector rule looks like to the detector service.
+
+Falls, inactivity, hazards and device health are separate rules sharing one shape, so
+the service wires them once: each message goes to every rule, and a clock tick lets rules
+that watch for what does NOT happen (no wake-up, bathroom too long) fire on time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from eldercare.models import Alert, DeviceStatus, Event, SeriesPoint, Telemetry
+
+
+@dataclass
+class RuleOutput:
+    alerts: list[Alert] = field(default_factory=list)
+    points: list[SeriesPoint] = field(default_factory=list)
+
+    def extend(self, other: RuleOutput) -> None:
+        self.alerts.extend(other.alerts)
+        self.points.extend(other.points)
+
+
+class Rule(Protocol):
+    """A detector rule. Methods get the message and the clock's time; they never block."""
+
+    name: str
+
+    def on_event(self, event: Event, now: datetime) -> RuleOutput: ...
+
+    def on_telemetry(self, telemetry: Telemetry, now: datetime) -> RuleOutput: ...
+
+    def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput: ...
+
+    def on_tick(self, now: datetime) -> RuleOutput: ...
+
+
+class BaseRule:
+    """Defaults that ignore everything, so a rule implements only what it watches."""
+
+    name = "base"
+
+    def on_event(self, event: Event, now: datetime) -> RuleOutput:
+        return RuleOutput()
+
+    def on_telemetry(self, telemetry: Telemetry, now: datetime) -> RuleOutput:
+        return RuleOutput()
+
+    def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
+        return RuleOutput()
+
+    def on_tick(self, now: datetime) -> RuleOutput:
+        return RuleOutput()
+
+
+class PointSink(Protocol):
+    """Where detector scores go (the time-series writer); the default drops nothing silently
+    because it is only used where no time series is configured."""
+
+    def write(self, points: list[SeriesPoint]) -> None: ...
+
+
+class NoSeries:
+    def write(self, points: list[SeriesPoint]) -> None:
+        return None
