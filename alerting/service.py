@@ -45,7 +45,7 @@ class AlertIntake:
             log.info("alert_redelivered", alert_id=alert.alert_id, home=alert.home)
             return []
         log.info(
-            "alert_stored",
+            "alert_stored" if update.alert_id == alert.alert_id else "alert_trigger_attached",
             alert_id=update.alert_id,
             home=alert.home,
             kind=alert.kind,

@@ -66,8 +66,10 @@ class LocalMosquitto:
 
     def start(self, timeout: float = 10.0) -> None:
         log = (self._dir / "mosquitto.log").open("ab")
+        # Own session: Ctrl+C on the demo must reach our services, which then stop the broker
+        # in order, instead of killing the broker under them.
         self._process = subprocess.Popen(
-            [self.binary, "-c", str(self._config)], stdout=log, stderr=log
+            [self.binary, "-c", str(self._config)], stdout=log, stderr=log, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

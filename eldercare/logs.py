@@ -27,4 +27,5 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
 
 
 def get_logger(component: str) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger().bind(component=component)  # type: ignore[no-any-return]
+    """A lazy logger: modules create it at import, before ``configure_logging`` runs."""
+    return structlog.get_logger(component=component)  # type: ignore[no-any-return]

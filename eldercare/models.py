@@ -36,7 +36,10 @@ def _epoch_ms_to_datetime(value: Any) -> Any:
     if isinstance(value, bool):
         return value  # let pydantic reject it: True is not a time
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"epoch milliseconds {value!r} out of range") from None
     return value
 
 

@@ -1,0 +1,110 @@
+"""Alert storage and lifecycle, on SQLite and on PostgreSQL (the ``engine`` fixture)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerting.api import AlertingApi, AlertNotFound, TransitionRefused
+from eldercare.clock import SimulatedClock
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Evidence,
+    LocalizedText,
+    Severity,
+)
+
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def alert(alert_id: str, kind: AlertKind = AlertKind.CALL_BUTTON, **change: object) -> Alert:
+    fields = {
+        "alert_id": alert_id,
+        "home": "h-0001",
+        "kind": kind,
+        "severity": Severity.CRITICAL,
+        "raised_at": START,
+        "evidence": [Evidence(device="btn-hall", seq=1, type="call_button")],
+        "explanation": LocalizedText(zh_cn="呼叫", en="Call"),
+        **change,
+    }
+    return Alert(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+def api(engine, clock) -> AlertingApi:
+    return AlertingApi(engine, clock)
+
+
+async def test_record_then_list_and_get(api: AlertingApi) -> None:
+    update = await api.record(alert("A1"))
+    assert update is not None
+    assert (update.status, update.alert_id, update.home) == (AlertStatus.OPEN, "A1", "h-0001")
+    [view] = await api.list()
+    assert view.alert_id == "A1"
+    assert view.raised_at == START
+    assert view.raised_at.tzinfo is not None
+    assert view.explanation == {"zh-CN": "呼叫", "en": "Call"}
+    assert (await api.get("A1")).evidence == [
+        {"device": "btn-hall", "seq": 1, "type": "call_button"}
+    ]
+
+
+async def test_redelivered_alert_is_not_a_second_trigger(api: AlertingApi) -> None:
+    await api.record(alert("A1"))
+    assert await api.record(alert("A1")) is None
+    assert (await api.get("A1")).trigger_count == 1
+
+
+async def test_second_trigger_attaches_to_the_open_alert_and_raises_severity(
+    api: AlertingApi,
+) -> None:
+    await api.record(alert("A1", AlertKind.INACTIVITY, severity=Severity.HIGH))
+    update = await api.record(alert("A2", AlertKind.INACTIVITY, severity=Severity.CRITICAL))
+    assert update is not None and update.alert_id == "A1"
+    [view] = await api.list()
+    assert (view.trigger_count, view.severity) == (2, Severity.CRITICAL)
+    assert len(view.evidence) == 2
+    # A different kind is a different alert.
+    await api.record(alert("A3", AlertKind.SMOKE))
+    assert {v.alert_id for v in await api.list()} == {"A1", "A3"}
+
+
+async def test_ack_then_resolve_with_audit_timeline(api: AlertingApi, clock) -> None:
+    await api.record(alert("A1"))
+    await clock.advance(42)
+    ack = await api.acknowledge("A1", actor="王芳", channel="dashboard")
+    assert ack.status is AlertStatus.ACKNOWLEDGED
+    view = await api.get("A1")
+    assert (view.acknowledged_by, view.acknowledged_at) == ("王芳", START + timedelta(seconds=42))
+    with pytest.raises(TransitionRefused):
+        await api.acknowledge("A1", actor="李", channel="dashboard")
+    await clock.advance(600)
+    await api.resolve("A1", actor="王芳", channel="dashboard", note="helped at home")
+    steps = await api.timeline("A1")
+    assert [(s.status, s.actor) for s in steps] == [
+        (AlertStatus.OPEN, "detector"),
+        (AlertStatus.ACKNOWLEDGED, "王芳"),
+        (AlertStatus.RESOLVED, "王芳"),
+    ]
+    assert steps[-1].note == "helped at home"
+    assert await api.list() == []
+    assert [v.alert_id for v in await api.list(unresolved_only=False)] == ["A1"]
+    # A resolved alert no longer absorbs new triggers: the next press is a new alert.
+    await api.record(alert("A2"))
+    assert [v.alert_id for v in await api.list()] == ["A2"]
+
+
+async def test_unknown_alert(api: AlertingApi) -> None:
+    with pytest.raises(AlertNotFound):
+        await api.acknowledge("nope", actor="x", channel="dashboard")
+    with pytest.raises(AlertNotFound):
+        await api.timeline("nope")
