@@ -1,4 +1,9 @@
-"""Fan-out of alert updates to every open SSE connection.
+"""Fan-out of alert updates to every open SSE connection, each filtered to what its viewer
+may see.
+
+Every frame carries the home's placement (home, station, centre); each client's stream
+applies ``scope.may_see`` for its own principal before a byte leaves the server, so a
+station screen never receives another station's alert, not even hidden in the page.
 
 A slow browser gets its own bounded queue; when it overflows that client is dropped (it
 reconnects and reloads the list) rather than slowing down every other station screen.
@@ -8,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+from dashboards.scope import Placement
 from eldercare.logs import get_logger
 
 log = get_logger("dashboard.stream")
@@ -17,20 +23,22 @@ log = get_logger("dashboard.stream")
 QUEUE_LIMIT = 1000
 KEEPALIVE_S = 15.0
 
+Frame = tuple[Placement, str]
+
 
 class Broadcaster:
     def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[str | None]] = set()
+        self._queues: set[asyncio.Queue[Frame | None]] = set()
 
     @property
     def listeners(self) -> int:
         return len(self._queues)
 
-    def publish(self, event: str, data: dict[str, object]) -> None:
+    def publish(self, event: str, data: dict[str, object], placement: Placement) -> None:
         frame = f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
         for queue in list(self._queues):
             try:
-                queue.put_nowait(frame)
+                queue.put_nowait((placement, frame))
             except asyncio.QueueFull:
                 log.warning("sse_client_dropped", reason="queue full")
                 self._queues.discard(queue)
@@ -38,20 +46,22 @@ class Broadcaster:
                     queue.get_nowait()
                 queue.put_nowait(None)  # ends that client's stream; its browser reconnects
 
-    async def frames(self) -> AsyncIterator[str]:
-        """SSE frames for one client; a comment line now and then keeps proxies from closing."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+    async def frames(self, allowed: Callable[[Placement], bool]) -> AsyncIterator[str]:
+        """SSE frames for one client, only those ``allowed``; comments keep proxies open."""
+        queue: asyncio.Queue[Frame | None] = asyncio.Queue(QUEUE_LIMIT)
         self._queues.add(queue)
         try:
             yield ": connected\n\n"
             while True:
                 try:
-                    frame = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
                 except TimeoutError:
                     yield ": keepalive\n\n"
                     continue
-                if frame is None:
+                if item is None:
                     return
-                yield frame
+                placement, frame = item
+                if allowed(placement):
+                    yield frame
         finally:
             self._queues.discard(queue)
