@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from alerting.api import AlertingApi
+from dashboards import accounts
 from dashboards.accounts import add_user
 from dashboards.app import create_app
 from dashboards.principal import Role
@@ -56,6 +59,14 @@ SEES = {
     "family1": {"h-1"},
     "admin": {"h-1", "h-2", "h-3", "h-x"},
 }
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with the smallest cost: tests check the logic, not the work factor."""
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    )
 
 
 async def build_registry(engine: AsyncEngine, now: datetime) -> None:

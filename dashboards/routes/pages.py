@@ -87,6 +87,8 @@ async def alert_page(
 ) -> Response:
     if principal is None:
         return _to_login(request)
+    if not principal.is_responder:
+        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
     try:
         alert, _ = await visible_alert(ctx.api, session, principal, alert_id)
     except ApiError as error:
