@@ -24,7 +24,7 @@ from dashboards.accounts import add_user
 from dashboards.app import create_app
 from dashboards.principal import Role
 from dashboards.stream import Broadcaster
-from eldercare.clock import Clock, SimulatedClock
+from eldercare.clock import SimulatedClock
 from eldercare.db.models import Contact, Device, Home, Resident, Station
 from eldercare.models import Alert, AlertKind, AlertUpdate, Evidence, LocalizedText, Severity
 
@@ -137,7 +137,7 @@ def call_button_alert(home_id: str, at: datetime, number: int = 1) -> Alert:
 class World:
     app: object
     api: AlertingApi
-    clock: Clock
+    clock: SimulatedClock
     broadcaster: Broadcaster
     published: list[AlertUpdate] = field(default_factory=list)
 
