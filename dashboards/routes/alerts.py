@@ -35,7 +35,7 @@ from eldercare.logs import get_logger
 from eldercare.models import AlertUpdate
 
 log = get_logger("dashboard.alerts")
-router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/alerts", tags=["alerts"], responses=error_responses(401, 422))
 
 MAX_OFFSET = 10_000
 

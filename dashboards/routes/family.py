@@ -24,7 +24,7 @@ from eldercare.signing import ExpiredToken, InvalidToken
 
 log = get_logger("dashboard.family")
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/family", tags=["family"])
+api = APIRouter(prefix="/api/family", tags=["family"], responses=error_responses(401, 422))
 
 
 def _principal(ctx: ContextDep, token: str) -> Principal:
@@ -45,7 +45,13 @@ async def family_page(
         home = await home_detail(ctx, session, principal, principal.home_id or "")
     except ApiError as error:
         key = "family.expired" if error.code == "link_expired" else "family.invalid"
-        return render(request, "family_invalid.html", message_key=key, status_code=error.status)
+        return render(
+            request,
+            "family_invalid.html",
+            message_key=key,
+            status_code=error.status,
+            body_class="family",
+        )
     now = ctx.clock.now()
     return render(
         request,
@@ -55,6 +61,7 @@ async def family_page(
         token=token,
         now=now,
         status=family_status(home, now),
+        body_class="family",
     )
 
 

@@ -19,7 +19,7 @@ from eldercare.db.models import Home
 from eldercare.logs import get_logger
 
 log = get_logger("dashboard.homes")
-router = APIRouter(prefix="/api/homes", tags=["homes"])
+router = APIRouter(prefix="/api/homes", tags=["homes"], responses=error_responses(401, 422))
 
 #: Past alerts shown on a home's page besides the open ones.
 RECENT_ALERTS = 50

@@ -73,7 +73,15 @@ async def home_page(
     now = ctx.clock.now()
     if principal.role is Role.FAMILY:
         status = family_status(home, now)
-        return render(request, "family.html", principal, home=home, token=None, status=status)
+        return render(
+            request,
+            "family.html",
+            principal,
+            home=home,
+            token=None,
+            status=status,
+            body_class="family",
+        )
     return render(request, "home.html", principal, home=home, now=now)
 
 

@@ -13,7 +13,7 @@ from dashboards.schemas import LoginRequest, LoginResponse, Me
 from eldercare.logs import get_logger
 
 log = get_logger("dashboard.session")
-router = APIRouter(prefix="/api", tags=["session"])
+router = APIRouter(prefix="/api", tags=["session"], responses=error_responses(422))
 
 
 def me(principal: Principal) -> Me:
