@@ -29,7 +29,18 @@ def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M", tz: str = DEFAU
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+def day_position(value: datetime, now: datetime, tz: str = DEFAULT_TZ) -> float | None:
+    """Where ``value`` falls on today's 24-hour strip (percent), in the home's own day;
+    None when it happened on another day."""
+    zone = ZoneInfo(tz)
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    share = (value - midnight).total_seconds() / 86400
+    return round(share * 100, 2) if 0 <= share <= 1 else None
+
+
 TEMPLATES.env.filters["local"] = local_time
+TEMPLATES.env.globals["day_position"] = day_position
+TEMPLATES.env.globals["timezone"] = DEFAULT_TZ
 
 
 def chosen_language(request: Request, principal: Principal | None = None) -> str:

@@ -174,3 +174,52 @@ async def dashboard_world(engine: AsyncEngine) -> AsyncIterator[World]:
 
     app = create_app(api, broadcaster, publish, engine=engine, clock=clock, signing_key=SECRET)
     yield World(app=app, api=api, clock=clock, broadcaster=broadcaster, published=published)
+
+
+async def seed_stations(
+    db_url: str, placements: dict[str, str], users: dict[str, tuple[str, str]], now: datetime
+) -> None:
+    """Before ``running_system``: stations s-1/s-2 under centre c-east, the homes placed in
+    them (registration keeps a home's station), and staff ``username -> (name, station)``."""
+    from eldercare.db import create_engine, migrate
+
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        async with async_sessionmaker(engine, expire_on_commit=False).begin() as session:
+            session.add(Station(id="c-east", name="东区中心", kind="centre", created_at=now))
+            await session.flush()
+            for station_id in sorted(set(placements.values())):
+                session.add(
+                    Station(
+                        id=station_id,
+                        name=f"{station_id} 驿站",
+                        kind="station",
+                        centre_id="c-east",
+                        created_at=now,
+                    )
+                )
+            await session.flush()
+            for home_id, station_id in placements.items():
+                session.add(
+                    Home(id=home_id, name=f"{home_id} 家", station_id=station_id, created_at=now)
+                )
+            await session.flush()
+            for username, (name, station_id) in users.items():
+                await add_user(
+                    session,
+                    username=username,
+                    password=PASSWORD,
+                    role=Role.STAFF,
+                    now=now,
+                    display_name=name,
+                    station_id=station_id,
+                )
+    finally:
+        await engine.dispose()
+
+
+async def log_in(client: httpx.AsyncClient, username: str) -> None:
+    """Log ``client`` in; its cookie jar then carries the session like a browser's."""
+    response = await client.post("/api/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 201, response.text

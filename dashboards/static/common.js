@@ -4,7 +4,9 @@ const T = JSON.parse(document.getElementById("catalogue").textContent);
 const LANG = document.documentElement.lang.startsWith("en") ? "en" : "zh-CN";
 const label = (key, fallback) => T[key] || fallback || key;
 const esc = text => String(text ?? "").replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
-const timeOf = iso => iso ? new Date(iso).toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit", second: "2-digit"}) : "";
+// Times in the homes' timezone, like the server-rendered pages, whatever the screen's own.
+const TIMEZONE = document.documentElement.dataset.timezone;
+const timeOf = iso => iso ? new Date(iso).toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: TIMEZONE}) : "";
 
 function elapsed(since) {
   const s = Math.max(0, Math.floor((Date.now() - new Date(since)) / 1000));
