@@ -154,6 +154,11 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await wang.goto("/")
             family_row = wang.locator("tr[data-alert-id]", has_text="h-0002")
             await expect(family_row.locator(".handler")).to_contain_text("张明 (family)")
+            # Same severity: the older alert stays on top.
+            homes_in_order = await wang.locator(
+                "tr[data-alert-id] td:nth-child(2)"
+            ).all_inner_texts()
+            assert homes_in_order == ["h-0001", "h-0002"]
         finally:
             await browser.close()
             sim_task.cancel()
