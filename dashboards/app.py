@@ -39,6 +39,8 @@ def create_app(
     app = FastAPI(
         title="eldercare dashboard",
         version=__version__,
+        # operationId = the handler's name ("list_alerts", "acknowledge"): stable for clients.
+        generate_unique_id_function=lambda route: route.name,
         description=(
             "Station alert wall, homes and family view. Log in with `POST /api/session`; "
             "send the token as `Authorization: Bearer …` (browsers use the cookie). Lists "

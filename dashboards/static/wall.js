@@ -87,10 +87,19 @@ async function act(id, action, body) {
   catch (error) { showError(error); }
 }
 
+// The list is the truth as of its request; a frame that arrived while it was on the way
+// is newer, so it wins (otherwise a new alert could vanish from the wall until its next step).
+const receivedAt = new Map();
 async function reload() {
+  const started = performance.now();
   const page = await callApi("GET", "/api/alerts?limit=500");
+  const fresh = new Map(page.items.map(a => [a.alert_id, a]));
+  for (const [id, a] of alerts) {
+    const listed = fresh.get(id);
+    if ((receivedAt.get(id) ?? -1) >= started && (!listed || new Date(listed.updated_at) <= new Date(a.updated_at))) fresh.set(id, a);
+  }
   alerts.clear();
-  for (const a of page.items) alerts.set(a.alert_id, a);
+  for (const [id, a] of fresh) alerts.set(id, a);
   loaded = true;
   render();
 }
@@ -104,6 +113,7 @@ function connect() {
     const {alert} = JSON.parse(e.data);
     const isNew = !alerts.has(alert.alert_id);
     alerts.set(alert.alert_id, alert);
+    receivedAt.set(alert.alert_id, performance.now());
     render(isNew ? alert.alert_id : null);
     if (isNew && loaded && alert.severity === "critical" && !closed.has(alert.status)) cue(alert);
   };
