@@ -9,6 +9,7 @@ device lives, not that the resident moved, so they count for liveness only.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,9 @@ from eldercare.topics import Channel, TopicError, Topics
 
 #: Events that say a person did something (not a device talking to us).
 NOT_ACTIVITY = frozenset({EventType.HEARTBEAT})
+#: Recent activity kept per home for "what the sensors showed before the alert": bounded,
+#: so 10 000 homes cost a few MB, until a time-series reader replaces it.
+RECENT_PER_HOME = 40
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class ActivityBoard:
         self.topics = topics
         self.devices: dict[tuple[str, str], DeviceLiveness] = {}
         self.last_activity: dict[str, LastActivity] = {}
+        self.recent: dict[str, deque[LastActivity]] = {}
 
     @property
     def subscriptions(self) -> list[str]:
@@ -77,9 +82,17 @@ class ActivityBoard:
         liveness.last_seen = max(filter(None, (liveness.last_seen, event.ts)))
         if event.type in NOT_ACTIVITY:
             return
+        activity = LastActivity(event.ts, event.device, event.type)
+        self.recent.setdefault(event.home, deque(maxlen=RECENT_PER_HOME)).append(activity)
         known = self.last_activity.get(event.home)
         if known is None or event.ts >= known.at:
-            self.last_activity[event.home] = LastActivity(event.ts, event.device, event.type)
+            self.last_activity[event.home] = activity
+
+    def activity_between(self, home_id: str, start: datetime, end: datetime) -> list[LastActivity]:
+        """What the home's sensors reported in [start, end], oldest first, as far as this
+        dashboard heard it since it started."""
+        found = [a for a in self.recent.get(home_id, ()) if start <= a.at <= end]
+        return sorted(found, key=lambda activity: activity.at)
 
     def device(self, home_id: str, device_id: str) -> DeviceLiveness:
         return self.devices.get((home_id, device_id), DeviceLiveness())

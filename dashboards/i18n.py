@@ -94,10 +94,27 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "at": ("时间", "Time"),
     "responses": ("出动情况", "Who is going"),
     "sensors_hour_before": ("告警前一小时的传感器记录", "Sensors in the hour before"),
-    "series_unavailable": (
-        "暂无时序数据（时序服务接入后显示）",
-        "No time series yet (shown once the time-series service is connected)",
+    "series_partial": (
+        "仅显示本看板启动后收到的事件；完整记录待时序服务接入后显示。",
+        "Only events this dashboard heard since it started; the full record comes with the "
+        "time-series service.",
     ),
+    "event.motion": ("有人活动", "motion"),
+    "event.no_motion": ("无人活动", "no motion"),
+    "event.door_open": ("开门", "door opened"),
+    "event.door_close": ("关门", "door closed"),
+    "event.bed_occupied": ("上床", "in bed"),
+    "event.bed_empty": ("离床", "out of bed"),
+    "event.chair_occupied": ("坐下", "sat down"),
+    "event.chair_empty": ("起身", "got up"),
+    "event.toilet_flush": ("冲厕", "toilet flush"),
+    "event.call_button": ("按下呼叫按钮", "call button pressed"),
+    "event.cancel_button": ("按下取消按钮", "cancel pressed"),
+    "event.fall_suspected": ("疑似跌倒", "fall suspected"),
+    "event.smoke": ("烟雾", "smoke"),
+    "event.gas": ("燃气", "gas"),
+    "event.water_leak": ("漏水", "water leak"),
+    "event.heartbeat": ("心跳", "heartbeat"),
     # Homes
     "homes.title": ("住户总览", "Homes"),
     "connectivity": ("联网", "Connection"),
@@ -134,9 +151,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "alerts_open": ("未结告警", "Open alerts"),
     "alerts_past": ("历史告警", "Past alerts"),
     "day_hint": (
-        "房间占用、睡眠与如厕记录将在时序服务接入后显示；当前显示告警和最近活动。",
-        "Room occupancy, sleep and bathroom visits appear once the time-series service is "
-        "connected; shown now: alerts and last activity.",
+        "红色为告警，绿色为传感器事件（本看板启动后收到的）。房间占用、睡眠与如厕统计将在时序服务接入后显示。",
+        "Red: alerts; green: sensor events this dashboard heard since it started. Room "
+        "occupancy, sleep and bathroom statistics come with the time-series service.",
     ),
     # Family
     "family.title": ("家人平安", "Is everyone OK"),

@@ -122,6 +122,7 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             # Pages for the record.
             await wang.goto(f"/alerts/{alert_id}")
             await expect(wang.locator("#timeline")).to_contain_text("已确认")
+            await expect(wang.locator("#sensors")).to_contain_text("按下呼叫按钮")
             await screenshot(wang, "alert")
             await wang.goto("/homes")
             await expect(wang.locator("tr[data-home-id]")).to_have_count(2)

@@ -48,7 +48,7 @@ def test_every_label_used_exists_in_both_languages(path: Path) -> None:
 def test_dynamic_label_families_are_complete() -> None:
     """Keys built at run time (severity.X, status.X, kind.X…) exist for every enum member."""
     from dashboards.schemas import HomeModeName, Outcome, ResponseState
-    from eldercare.models import AlertKind, AlertStatus, Severity
+    from eldercare.models import AlertKind, AlertStatus, EventType, Severity
 
     families = {
         "severity": Severity,
@@ -57,6 +57,7 @@ def test_dynamic_label_families_are_complete() -> None:
         "outcome": Outcome,
         "response": ResponseState,
         "mode": HomeModeName,
+        "event": EventType,
     }
     for prefix, enum in families.items():
         for member in enum:

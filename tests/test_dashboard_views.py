@@ -41,6 +41,12 @@ async def test_activity_board_tracks_liveness_and_real_activity_only() -> None:
     await board.handle(event_topic, event(EventType.MOTION, NOW - timedelta(hours=1), seq=3))
     assert board.last_activity["h-1"].at == NOW  # late events do not move it back
 
+    assert [a.at for a in board.activity_between("h-1", NOW - timedelta(hours=2), NOW)] == [
+        NOW - timedelta(hours=1),
+        NOW,
+    ]
+    assert board.activity_between("h-1", NOW + timedelta(seconds=1), NOW + timedelta(hours=1)) == []
+
     offline = DeviceStatus(home="h-1", device="btn-hall", state=DeviceState.OFFLINE, ts=NOW)
     await board.handle(status_topic, offline.to_json())
     assert board.device("h-1", "btn-hall").state is DeviceState.OFFLINE

@@ -7,6 +7,7 @@ as the REST API, so a page can never show more than the API would.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,6 +26,9 @@ from dashboards.schemas import Outcome
 from eldercare import __version__
 
 router = APIRouter(include_in_schema=False)
+
+#: How far back the alert page shows what the home's sensors reported.
+SENSOR_WINDOW = timedelta(hours=1)
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
@@ -82,7 +86,8 @@ async def home_page(
             status=status,
             body_class="family",
         )
-    return render(request, "home.html", principal, home=home, now=now)
+    recent = ctx.activity.activity_between(home_id, now - timedelta(days=1), now)
+    return render(request, "home.html", principal, home=home, now=now, recent=recent)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -110,6 +115,9 @@ async def alert_page(
         timeline=await ctx.api.timeline(alert_id),
         responses=await response_history(session, alert_id),
         outcomes=list(Outcome),
+        before=ctx.activity.activity_between(
+            alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at
+        ),
     )
 
 
