@@ -7,13 +7,15 @@ as the REST API, so a page can never show more than the API would.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from alerting.api import TimelineEntry
 from dashboards.alert_lists import with_responses
 from dashboards.deps import ContextDep, SessionDep, optional_principal, visible_alert
 from dashboards.errors import ApiError
@@ -22,7 +24,7 @@ from dashboards.principal import Principal, Role
 from dashboards.rendering import render
 from dashboards.responses import response_history
 from dashboards.routes.homes import home_detail, list_homes
-from dashboards.schemas import Outcome
+from dashboards.schemas import Outcome, ResponderView
 from eldercare import __version__
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +38,26 @@ MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 def _to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of an alert's timeline: a lifecycle step or an on-the-way / on-site step."""
+
+    at: datetime
+    label_key: str
+    actor: str
+    channel: str
+    note: str
+    is_response: bool
+
+
+def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView]) -> list[Step]:
+    steps = [
+        Step(e.at, f"status.{e.status.value}", e.actor or "", e.channel or "", e.note or "", False)
+        for e in lifecycle
+    ] + [Step(r.at, f"response.{r.state.value}", r.actor, "", "", True) for r in responses]
+    return sorted(steps, key=lambda step: step.at)  # stable: same instant keeps its order
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -112,8 +134,9 @@ async def alert_page(
         "alert.html",
         principal,
         alert=item,
-        timeline=await ctx.api.timeline(alert_id),
-        responses=await response_history(session, alert_id),
+        steps=timeline_steps(
+            await ctx.api.timeline(alert_id), await response_history(session, alert_id)
+        ),
         outcomes=list(Outcome),
         before=ctx.activity.activity_between(
             alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at
