@@ -16,18 +16,15 @@ from alerting.api import AlertingApi, AlertView
 from dashboards.principal import Principal, Role
 from dashboards.responses import latest_responses
 from dashboards.schemas import AlertItem
+from dashboards.scope import visible_home_ids
 
 
 async def visible_alerts(
-    api: AlertingApi,
-    principal: Principal,
-    home_ids: list[str],
-    *,
-    unresolved_only: bool,
-    limit: int,
+    api: AlertingApi, home_ids: Sequence[str] | None, *, unresolved_only: bool, limit: int
 ) -> list[AlertView]:
-    """Newest first, at most ``limit``, only from ``home_ids`` (all homes for an admin)."""
-    if principal.role is Role.ADMIN and len(home_ids) != 1:
+    """Newest first, at most ``limit``, only from ``home_ids``; None means every home, which
+    only ``scoped_home_ids`` gives, and only to an admin."""
+    if home_ids is None:
         found = await api.list(unresolved_only=unresolved_only, limit=limit)
     else:
         found = []
@@ -43,3 +40,16 @@ async def with_responses(session: AsyncSession, alerts: Sequence[AlertView]) -> 
     return [
         AlertItem(**alert.model_dump(), response=responses.get(alert.alert_id)) for alert in alerts
     ]
+
+
+async def scoped_home_ids(
+    session: AsyncSession, principal: Principal, home_id: str | None = None
+) -> list[str] | None:
+    """The homes a list should cover: the one asked for (already checked by the caller), or
+    all the principal may see; None for an admin's unfiltered list (every home, including
+    alerts of homes not, or not yet, in the registry)."""
+    if home_id is not None:
+        return [home_id]
+    if principal.role is Role.ADMIN:
+        return None
+    return await visible_home_ids(session, principal)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from alerting.api import AlertNotFound, TimelineEntry, TransitionRefused
-from dashboards.alert_lists import visible_alerts, with_responses
+from dashboards.alert_lists import scoped_home_ids, visible_alerts, with_responses
 from dashboards.deps import (
     ContextDep,
     CurrentPrincipal,
@@ -30,7 +30,7 @@ from dashboards.schemas import (
     ResponderView,
     ResponseRequest,
 )
-from dashboards.scope import may_see, visible_home_ids
+from dashboards.scope import may_see
 from eldercare.logs import get_logger
 from eldercare.models import AlertUpdate
 
@@ -59,11 +59,9 @@ async def list_alerts(
     """Alerts of the homes the caller may see, newest first."""
     if home_id is not None:
         await placement_or_404(session, principal, home_id)
-        homes = [home_id]
-    else:
-        homes = await visible_home_ids(session, principal)
+    homes = await scoped_home_ids(session, principal, home_id)
     found = await visible_alerts(
-        ctx.api, principal, homes, unresolved_only=unresolved_only, limit=offset + limit + 1
+        ctx.api, homes, unresolved_only=unresolved_only, limit=offset + limit + 1
     )
     window = found[offset : offset + limit]
     more = len(found) > offset + limit

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards import homes
 from dashboards.alert_lists import visible_alerts, with_responses
@@ -36,9 +37,7 @@ async def list_homes(
     """Online/offline, battery warnings, last activity and open alerts per home, by id."""
     visible = await visible_home_ids(session, principal)
     window = visible[offset : offset + limit]
-    open_alerts = await visible_alerts(
-        ctx.api, principal, window, unresolved_only=True, limit=10_000
-    )
+    open_alerts = await visible_alerts(ctx.api, window, unresolved_only=True, limit=10_000)
     items = await homes.summaries(session, window, open_alerts, ctx.activity, ctx.clock.now())
     more = len(visible) > offset + limit
     return Page(
@@ -47,15 +46,14 @@ async def list_homes(
 
 
 async def home_detail(
-    ctx: DashboardContext, session: SessionDep, principal: Principal, home_id: str
+    ctx: DashboardContext, session: AsyncSession, principal: Principal, home_id: str
 ) -> HomeDetail:
+    """One home as the caller may see it (404 outside their scope); pages reuse it."""
     await placement_or_404(session, principal, home_id)
     home = await session.get(Home, home_id)
     if home is None:
         raise ApiError(404, f"home {home_id} not found")
-    alerts = await visible_alerts(
-        ctx.api, principal, [home_id], unresolved_only=False, limit=RECENT_ALERTS
-    )
+    alerts = await visible_alerts(ctx.api, [home_id], unresolved_only=False, limit=RECENT_ALERTS)
     now = ctx.clock.now()
     (summary,) = await homes.summaries(session, [home_id], alerts, ctx.activity, now)
     devices = homes.device_views(
