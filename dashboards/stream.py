@@ -12,8 +12,9 @@ reconnects and reloads the list) rather than slowing down every other station sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from dashboards.scope import Placement
 from eldercare.logs import get_logger
@@ -22,6 +23,8 @@ log = get_logger("dashboard.stream")
 
 QUEUE_LIMIT = 1000
 KEEPALIVE_S = 15.0
+KEEPALIVE = ": keepalive\n\n"
+RECHECK_S = 60.0
 
 Frame = tuple[Placement, str]
 
@@ -56,7 +59,7 @@ class Broadcaster:
                 try:
                     item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
                 except TimeoutError:
-                    yield ": keepalive\n\n"
+                    yield KEEPALIVE
                     continue
                 if item is None:
                     return
@@ -65,3 +68,21 @@ class Broadcaster:
                     yield frame
         finally:
             self._queues.discard(queue)
+
+
+async def while_valid(
+    frames: AsyncIterator[str], still_valid: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[str]:
+    """Ends a stream soon after its login ended (logout, expiry, disabled user), so an open
+    screen does not go on receiving alerts it may no longer see. Checked at each keepalive
+    and, on a busy stream, at least every ``RECHECK_S``."""
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
+    async with contextlib.aclosing(frames):  # type: ignore[type-var]
+        async for frame in frames:
+            if frame == KEEPALIVE or loop.time() - checked >= RECHECK_S:
+                checked = loop.time()
+                if not await still_valid():
+                    log.info("sse_client_ended", reason="login no longer valid")
+                    return
+            yield frame

@@ -151,3 +151,23 @@ async def test_stream_sends_each_viewer_only_their_homes() -> None:
         assert homes == SEES[name], name
         await stream.aclose()
     assert broadcaster.listeners == 0
+
+
+async def test_stream_ends_when_the_login_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboards import stream as stream_module
+
+    monkeypatch.setattr(stream_module, "KEEPALIVE_S", 0.01)
+    broadcaster = stream_module.Broadcaster()
+    valid = True
+
+    async def still_valid() -> bool:
+        return valid
+
+    frames = stream_module.while_valid(broadcaster.frames(lambda _: True), still_valid)
+    assert await anext(frames) == ": connected\n\n"
+    assert await anext(frames) == stream_module.KEEPALIVE
+    assert broadcaster.listeners == 1
+    valid = False
+    with pytest.raises(StopAsyncIteration):
+        await anext(frames)
+    assert broadcaster.listeners == 0  # the inner stream was closed, its queue is gone

@@ -6,10 +6,11 @@ from collections.abc import Awaitable
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from alerting.api import AlertNotFound, TimelineEntry, TransitionRefused
+from dashboards.accounts import principal_for_token
 from dashboards.alert_lists import scoped_home_ids, visible_alerts, with_responses
 from dashboards.deps import (
     ContextDep,
@@ -17,6 +18,7 @@ from dashboards.deps import (
     Responder,
     SessionDep,
     placement_or_404,
+    request_token,
     visible_alert,
 )
 from dashboards.errors import ApiError, error_responses
@@ -31,6 +33,7 @@ from dashboards.schemas import (
     ResponseRequest,
 )
 from dashboards.scope import may_see
+from dashboards.stream import while_valid
 from eldercare.logs import get_logger
 from eldercare.models import AlertUpdate
 
@@ -81,12 +84,20 @@ async def list_alerts(
         **error_responses(401),
     },
 )
-async def stream(ctx: ContextDep, principal: CurrentPrincipal) -> StreamingResponse:
+async def stream(
+    request: Request, ctx: ContextDep, principal: CurrentPrincipal
+) -> StreamingResponse:
     """Server-sent events: ``alert`` frames ``{update, alert}`` for every lifecycle step and
     ``response`` frames ``{alert}`` when someone is on the way or on site; only for homes the
-    caller may see."""
+    caller may see, and only while the caller's login lasts."""
+    token, _ = request_token(request)
+
+    async def still_valid() -> bool:
+        async with ctx.sessions() as session:
+            return await principal_for_token(session, token or "", ctx.clock.now()) is not None
+
     return StreamingResponse(
-        ctx.broadcaster.frames(partial(may_see, principal)),
+        while_valid(ctx.broadcaster.frames(partial(may_see, principal)), still_valid),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
