@@ -38,29 +38,46 @@ function actionsFor(a) {
   return box;
 }
 
-function render(fresh) {
+// Rows are kept and updated in place, so a note being typed into one row's resolve form
+// survives frames for other alerts; a row's actions are rebuilt only when its status changes.
+function cellsOf(a) {
+  return [
+    `<span class="badge ${a.severity}">${label("severity." + a.severity, a.severity)}</span>`,
+    `<a href="/homes/${encodeURIComponent(a.home)}">${esc(a.home)}</a>`,
+    esc(a.explanation[LANG] || label("kind." + a.kind, a.kind)),
+    timeOf(a.raised_at),
+    `<span class="elapsed" data-since="${esc(a.raised_at)}">${elapsed(a.raised_at)}</span>`,
+    `<span class="status">${label("status." + a.status, a.status)}</span>`,
+    `<span class="handler">${handlerText(a)}</span>`,
+  ];
+}
+
+const flashing = new Set();  // rows of new alerts flash for a few seconds
+
+function render() {
+  const body = document.getElementById("alerts");
   const rows = [...alerts.values()].filter(a => !closed.has(a.status))
     .sort((a, b) => rank[b.severity] - rank[a.severity] || new Date(a.raised_at) - new Date(b.raised_at));
   document.getElementById("empty").hidden = rows.length > 0;
-  document.getElementById("alerts").replaceChildren(...rows.map(a => {
-    const tr = document.createElement("tr");
-    tr.className = `${a.severity} ${a.status}${a.alert_id === fresh ? " fresh" : ""}`;
-    tr.dataset.alertId = a.alert_id;
-    const cells = [
-      `<span class="badge ${a.severity}">${label("severity." + a.severity, a.severity)}</span>`,
-      `<a href="/homes/${encodeURIComponent(a.home)}">${esc(a.home)}</a>`,
-      esc(a.explanation[LANG] || label("kind." + a.kind, a.kind)),
-      timeOf(a.raised_at),
-      `<span class="elapsed" data-since="${esc(a.raised_at)}">${elapsed(a.raised_at)}</span>`,
-      `<span class="status">${label("status." + a.status, a.status)}</span>`,
-      `<span class="handler">${handlerText(a)}</span>`,
-    ];
-    tr.innerHTML = cells.map(c => `<td>${c}</td>`).join("");
-    const td = document.createElement("td");
-    td.append(actionsFor(a));
-    tr.append(td);
+  const existing = new Map([...body.children].map(tr => [tr.dataset.alertId, tr]));
+  const wanted = rows.map(a => {
+    let tr = existing.get(a.alert_id);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.alertId = a.alert_id;
+      for (let i = 0; i < 8; i++) tr.append(document.createElement("td"));
+    }
+    tr.className = `${a.severity} ${a.status}${flashing.has(a.alert_id) ? " fresh" : ""}`;
+    cellsOf(a).forEach((html, i) => { if (tr.children[i].innerHTML !== html) tr.children[i].innerHTML = html; });
+    if (tr.dataset.status !== a.status) {
+      tr.dataset.status = a.status;
+      tr.children[7].replaceChildren(actionsFor(a));
+    }
     return tr;
-  }));
+  });
+  for (const [id, tr] of existing) if (!wanted.includes(tr)) tr.remove();
+  const order = [...body.children];
+  if (wanted.length !== order.length || wanted.some((tr, i) => tr !== order[i])) body.replaceChildren(...wanted);
 }
 
 // A new critical alert: red banner, flashing row, a tone (once the page has had a click,
@@ -114,7 +131,11 @@ function connect() {
     const isNew = !alerts.has(alert.alert_id);
     alerts.set(alert.alert_id, alert);
     receivedAt.set(alert.alert_id, performance.now());
-    render(isNew ? alert.alert_id : null);
+    if (isNew) {
+      flashing.add(alert.alert_id);
+      setTimeout(() => { flashing.delete(alert.alert_id); render(); }, 4000);
+    }
+    render();
     if (isNew && loaded && alert.severity === "critical" && !closed.has(alert.status)) cue(alert);
   };
   source.addEventListener("alert", onFrame);
