@@ -63,7 +63,8 @@ def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/") -> HTMLResponse:
     # Only our own paths: a crafted link must not bounce a fresh login to another site.
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    own_path = next.startswith("/") and not next.startswith("//") and "\\" not in next
+    target = next if own_path else "/"
     return render(request, "login.html", next=target)
 
 
