@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,7 +12,6 @@ from dashboards.activity import ActivityBoard
 from dashboards.stream import Broadcaster
 from eldercare.clock import Clock
 from eldercare.models import AlertUpdate
-from eldercare.topics import Topics
 
 PublishUpdate = Callable[[AlertUpdate], Awaitable[None]]
 
@@ -25,7 +24,7 @@ class DashboardContext:
     engine: AsyncEngine
     clock: Clock
     signing_key: bytes
-    activity: ActivityBoard = field(default_factory=lambda: ActivityBoard(Topics()))
+    activity: ActivityBoard
     #: Send the session cookie only over HTTPS; off for the demo on plain http://127.0.0.1.
     secure_cookies: bool = False
 
