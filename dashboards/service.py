@@ -1,7 +1,8 @@
-"""The dashboard service: HTTP server plus the MQTT subscription that feeds the SSE stream.
+"""The dashboard service: HTTP server plus the MQTT subscriptions that feed it.
 
 Updates come back through MQTT even when the ack was made on this very server, so every
 dashboard instance (and every other consumer) sees the same sequence of lifecycle steps.
+The gateway's normalised presence and events feed the homes overview (``ActivityBoard``).
 """
 
 from __future__ import annotations
@@ -11,26 +12,31 @@ from collections.abc import Sequence
 
 import uvicorn
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from alerting.api import AlertingApi, AlertNotFound
+from dashboards.activity import ActivityBoard
+from dashboards.alert_lists import with_responses
 from dashboards.app import create_app
+from dashboards.scope import Placement, placement_of
 from dashboards.stream import Broadcaster
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.models import AlertUpdate
-from eldercare.settings import Settings
+from eldercare.settings import Environment, Settings
 
 log = get_logger("dashboard")
 
 
 class UpdateFeed:
-    """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view."""
+    """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view,
+    tagged with the home's placement so each stream can keep it to those allowed to see it."""
 
-    def __init__(self, api: AlertingApi, broadcaster: Broadcaster) -> None:
+    def __init__(self, api: AlertingApi, broadcaster: Broadcaster, engine: AsyncEngine) -> None:
         self.api = api
         self.broadcaster = broadcaster
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -39,9 +45,13 @@ class UpdateFeed:
         except (ValidationError, AlertNotFound) as error:
             log.error("update_unusable", topic=topic, error=str(error))
             return []
+        async with self.sessions() as session:
+            placement = await placement_of(session, alert.home)
+            (item,) = await with_responses(session, [alert])
         self.broadcaster.publish(
             "alert",
-            {"update": update.model_dump(mode="json"), "alert": alert.model_dump(mode="json")},
+            {"update": update.model_dump(mode="json"), "alert": item.model_dump(mode="json")},
+            placement or Placement(alert.home, None, None),
         )
         return []
 
@@ -49,13 +59,20 @@ class UpdateFeed:
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi(engine, clock)
     broadcaster = Broadcaster()
-    feed = UpdateFeed(api, broadcaster)
+    feed = UpdateFeed(api, broadcaster, engine)
+    activity = ActivityBoard(settings.topics)
+
+    async def handle(topic: str, payload: bytes) -> Sequence[Outgoing]:
+        if activity.wants(topic):
+            return await activity.handle(topic, payload)
+        return await feed.handle(topic, payload)
+
     # Not persistent: a screen wants what happens from now on; it reloads the list on connect.
     connection = MqttConnection(
         settings,
         f"eldercare-dashboard-{settings.http_port}",
-        [settings.topics.all_updates_filter],
-        feed.handle,
+        [settings.topics.all_updates_filter, *activity.subscriptions],
+        handle,
         persistent=False,
     )
 
@@ -64,7 +81,16 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
             Outgoing(settings.topics.alert_updates(update.alert_id), update.to_json(), qos=1)
         )
 
-    app = create_app(api, broadcaster, publish_update)
+    app = create_app(
+        api,
+        broadcaster,
+        publish_update,
+        engine=engine,
+        clock=clock,
+        signing_key=settings.signing_key(),
+        activity=activity,
+        secure_cookies=settings.environment is Environment.PRODUCTION,
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="off"

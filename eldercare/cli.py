@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from dashboards.cli import users_app
 from eldercare import __version__
 from eldercare.clock import RealClock
 from eldercare.logs import configure_logging
@@ -33,6 +34,7 @@ eval_app = typer.Typer(
 )
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()

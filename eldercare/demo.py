@@ -8,9 +8,11 @@ no pure-Python fallback broker: see the README for why amqtt was not adopted.
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from pathlib import Path
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eldercare.broker import BrokerUnavailable, LocalMosquitto, free_port
 from eldercare.clock import RealClock
@@ -28,6 +30,15 @@ def _port_or_free(port: int) -> int:
         except OSError:
             return free_port()
     return port
+
+
+async def demo_login(engine: AsyncEngine, now: datetime) -> tuple[str, str]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from dashboards.accounts import ensure_demo_admin
+
+    async with async_sessionmaker(engine, expire_on_commit=False).begin() as session:
+        return await ensure_demo_admin(session, now)
 
 
 async def run_demo(
@@ -61,9 +72,10 @@ async def run_demo(
             )
         simulator = Simulator(settings, clock, simulated, seed=1)
         url = f"http://{settings.http_host}:{settings.http_port}/"
+        username, password = await demo_login(engine, clock.now())
         typer.secho(
             f"\neldercare demo: {homes} homes, broker {broker}, database {settings.db_url}\n"
-            f"dashboard: {url}\n"
+            f"dashboard: {url}  (log in as {username!r}, password {password!r})\n"
             f"a random home presses its call button about every {press_every:g} s; Ctrl+C stops.\n",
             fg="green",
         )

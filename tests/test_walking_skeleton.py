@@ -13,10 +13,11 @@ import pytest
 from eldercare.clock import RealClock
 from simulator.homes import make_homes
 from simulator.runner import Simulator
+from tests.dashboard_world import fast_hashing, log_in, seed_stations
 from tests.harness import make_settings, running_system
 from tests.sse import sse_events
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures(fast_hashing.__name__)]
 
 
 async def next_alert_frame(stream: asyncio.Queue, status: str, timeout: float) -> dict:
@@ -30,21 +31,32 @@ async def next_alert_frame(stream: asyncio.Queue, status: str, timeout: float) -
 async def test_call_button_reaches_dashboard_and_ack_comes_back(mosquitto, tmp_path) -> None:
     settings = make_settings(mosquitto, tmp_path)
     homes = make_homes(3)
+    placements = {home.home_id: "s-1" for home in homes}
+    await seed_stations(
+        settings.db_url, placements, {"wangfang": ("王芳 (station)", "s-1")}, RealClock().now()
+    )
     simulator = Simulator(settings, RealClock(), homes)
     base = f"http://127.0.0.1:{settings.http_port}"
     async with (
         running_system(settings, homes),
         asyncio.TaskGroup() as group,
         httpx.AsyncClient(base_url=base) as client,
-        sse_events(client, "/api/alerts/stream") as stream,
     ):
+        await log_in(client, "wangfang")
+        await check_press_to_ack(group, simulator, client)
+
+
+async def check_press_to_ack(
+    group: asyncio.TaskGroup, simulator: Simulator, client: httpx.AsyncClient
+) -> None:
+    async with sse_events(client, "/api/alerts/stream") as stream:
         sim_task = group.create_task(simulator.connection.run())
         await simulator.connection.connected.wait()
 
         started = time.monotonic()
         press = await simulator.press_call_button("h-0002")
         frame = await next_alert_frame(stream, "open", timeout=1.0)
-        listed = (await client.get("/api/alerts")).json()
+        listed = (await client.get("/api/alerts")).json()["items"]
         assert time.monotonic() - started < 1.0
 
         alert = frame["alert"]
@@ -57,15 +69,14 @@ async def test_call_button_reaches_dashboard_and_ack_comes_back(mosquitto, tmp_p
         assert [a["alert_id"] for a in listed] == [alert["alert_id"]]
         assert listed[0]["home"] == "h-0002"
 
-        response = await client.post(
-            f"/api/alerts/{alert['alert_id']}/ack", json={"actor": "王芳 (station)"}
-        )
+        # Who acknowledged comes from the login, not from the request body.
+        response = await client.post(f"/api/alerts/{alert['alert_id']}/ack", json={})
         assert response.status_code == 200, response.text
         acked = await next_alert_frame(stream, "acknowledged", timeout=1.0)
         assert acked["alert"]["acknowledged_by"] == "王芳 (station)"
         assert acked["update"]["channel"] == "dashboard"
 
-        again = await client.post(f"/api/alerts/{alert['alert_id']}/ack", json={"actor": "李"})
+        again = await client.post(f"/api/alerts/{alert['alert_id']}/ack", json={})
         assert again.status_code == 409
 
         timeline = (await client.get(f"/api/alerts/{alert['alert_id']}/timeline")).json()
@@ -94,6 +105,9 @@ async def test_malformed_payloads_are_quarantined_and_services_keep_running(
 ) -> None:
     settings = make_settings(mosquitto, tmp_path)
     homes = make_homes(1)
+    await seed_stations(
+        settings.db_url, {"h-0001": "s-1"}, {"wangfang": ("王芳", "s-1")}, RealClock().now()
+    )
     simulator = Simulator(settings, RealClock(), homes)
     prefix = settings.topics.prefix
     async with (
@@ -118,10 +132,11 @@ async def test_malformed_payloads_are_quarantined_and_services_keep_running(
         assert sum(r.startswith("schema:") for r in reasons) == 3, reasons
 
         # Still alive: a real press goes all the way through afterwards.
+        await log_in(client, "wangfang")
         sim_task = group.create_task(simulator.connection.run())
         await simulator.connection.connected.wait()
         await simulator.press_call_button("h-0001")
         async with asyncio.timeout(3):
-            while not (await client.get("/api/alerts")).json():
+            while not (await client.get("/api/alerts")).json()["items"]:
                 await asyncio.sleep(0.05)
         sim_task.cancel()

@@ -159,3 +159,68 @@ class AlertEventRow(Base):
     actor: Mapped[str | None] = mapped_column(String(100))
     channel: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """Writer: dashboards. A person who may log in, with the one scope their role gives.
+
+    ``station_id`` is the station for staff and the centre for a supervisor; ``home_id`` is
+    the relative's home for a family member; admins have neither.
+    """
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # staff | supervisor | family | admin
+    station_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
+    home_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class UserSession(Base):
+    """Writer: dashboards. A login; the cookie holds a random token, the table its SHA-256."""
+
+    __tablename__ = "user_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class HomeMode(Base):
+    """Writer: dashboards. "Away / in hospital until …": the inactivity detector reads this
+    so an empty flat does not raise inactivity alerts; no row means the resident is home."""
+
+    __tablename__ = "home_modes"
+    home_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[str] = mapped_column(String(20))  # home | away | hospital
+    until: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime]
+
+
+class AlertResponse(Base):
+    """Writer: dashboards. Who is on the way to / on site for an alert, so nobody else goes
+    and nobody assumes someone else did. Append-only; the newest row per alert is the state."""
+
+    __tablename__ = "alert_responses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(20))  # on_the_way | on_site
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]

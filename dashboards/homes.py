@@ -1,0 +1,167 @@
+"""Homes as the dashboard shows them: registry rows (read-only here), liveness heard on the
+bus, and the home mode, of which the dashboard is the only writer.
+
+``home_modes`` holds "away / in hospital until …". The inactivity detector reads it (a row
+whose ``until`` has passed, or mode ``home``, means the resident is expected at home) so an
+empty flat does not wake the station at night.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerting.api import AlertView
+from dashboards.activity import ActivityBoard
+from dashboards.schemas import (
+    Connectivity,
+    ContactView,
+    DeviceView,
+    HomeModeName,
+    HomeModeRequest,
+    HomeModeView,
+    HomeSummary,
+    ResidentView,
+)
+from eldercare.db.models import Contact, Device, Home, HomeMode, Resident
+from eldercare.models import AlertKind
+
+#: Coin cells last one to two years; past this the overview asks for a battery round.
+BATTERY_AGE_WARNING = timedelta(days=365)
+
+
+def mode_view(row: HomeMode | None, now: datetime) -> HomeModeView | None:
+    """The mode in force: none when the resident is home or the away period has ended."""
+    if row is None or row.mode == HomeModeName.HOME or (row.until and row.until <= now):
+        return None
+    return HomeModeView(
+        mode=HomeModeName(row.mode),
+        until=row.until,
+        note=row.note,
+        set_by=row.set_by,
+        set_at=row.set_at,
+    )
+
+
+async def set_mode(
+    session: AsyncSession, home_id: str, request: HomeModeRequest, actor: str, now: datetime
+) -> HomeModeView | None:
+    row = await session.get(HomeMode, home_id)
+    if row is None:
+        row = HomeMode(home_id=home_id)
+        session.add(row)
+    row.mode, row.until, row.note = request.mode.value, request.until, request.note
+    row.set_by, row.set_at = actor, now
+    return mode_view(row, now)
+
+
+def device_views(
+    devices: Sequence[Device], activity: ActivityBoard, alerts: Sequence[AlertView], now: datetime
+) -> list[DeviceView]:
+    low_battery = {
+        item.get("device")
+        for alert in alerts
+        if alert.kind is AlertKind.BATTERY_LOW and alert.resolved_at is None
+        for item in alert.evidence
+    }
+    views = []
+    for device in devices:
+        liveness = activity.device(device.home_id, device.id)
+        old_battery = bool(
+            device.battery_changed_at and now - device.battery_changed_at > BATTERY_AGE_WARNING
+        )
+        views.append(
+            DeviceView(
+                device_id=device.id,
+                kind=device.kind,
+                room=device.room,
+                state=liveness.state.value if liveness.state else "unknown",
+                last_seen=liveness.last_seen,
+                battery_warning=old_battery or device.id in low_battery,
+            )
+        )
+    return views
+
+
+def connectivity(devices: Sequence[DeviceView]) -> Connectivity:
+    states = {device.state for device in devices}
+    if not states or states == {"unknown"}:
+        return "unknown"
+    if states <= {"online", "unknown"}:
+        return "online"
+    return "offline" if states == {"offline"} else "partial"
+
+
+def summary(
+    home: Home,
+    mode: HomeMode | None,
+    devices: list[DeviceView],
+    alerts: Sequence[AlertView],
+    activity: ActivityBoard,
+    now: datetime,
+) -> HomeSummary:
+    last = activity.last_activity.get(home.id)
+    return HomeSummary(
+        home_id=home.id,
+        name=home.name or home.id,
+        station_id=home.station_id,
+        mode=mode_view(mode, now),
+        connectivity=connectivity(devices),
+        devices_offline=[device.device_id for device in devices if device.state == "offline"],
+        battery_warnings=[device.device_id for device in devices if device.battery_warning],
+        last_activity=last.at if last else None,
+        last_activity_device=last.device if last else None,
+        open_alerts=sum(alert.resolved_at is None for alert in alerts),
+    )
+
+
+async def summaries(
+    session: AsyncSession,
+    home_ids: Sequence[str],
+    alerts: Sequence[AlertView],
+    activity: ActivityBoard,
+    now: datetime,
+) -> list[HomeSummary]:
+    homes = (await session.scalars(select(Home).where(Home.id.in_(home_ids)))).all()
+    modes = {
+        row.home_id: row
+        for row in await session.scalars(select(HomeMode).where(HomeMode.home_id.in_(home_ids)))
+    }
+    devices: dict[str, list[Device]] = {}
+    for device in await session.scalars(
+        select(Device).where(Device.home_id.in_(home_ids)).order_by(Device.id)
+    ):
+        devices.setdefault(device.home_id, []).append(device)
+    position = {home_id: index for index, home_id in enumerate(home_ids)}
+    result = []
+    for home in sorted(homes, key=lambda row: position[row.id]):
+        own_alerts = [alert for alert in alerts if alert.home == home.id]
+        views = device_views(devices.get(home.id, []), activity, own_alerts, now)
+        result.append(summary(home, modes.get(home.id), views, own_alerts, activity, now))
+    return result
+
+
+async def residents(session: AsyncSession, home_id: str) -> list[ResidentView]:
+    rows = await session.scalars(
+        select(Resident).where(Resident.home_id == home_id).order_by(Resident.id)
+    )
+    return [
+        ResidentView(name=r.name, birth_year=r.birth_year, care_notes=r.care_notes) for r in rows
+    ]
+
+
+async def contacts(session: AsyncSession, home_id: str) -> list[ContactView]:
+    rows = await session.scalars(
+        select(Contact).where(Contact.home_id == home_id).order_by(Contact.position, Contact.id)
+    )
+    return [ContactView(name=c.name, relation=c.relation, position=c.position) for c in rows]
+
+
+async def home_devices(session: AsyncSession, home_id: str) -> list[Device]:
+    rows = await session.scalars(
+        select(Device).where(Device.home_id == home_id).order_by(Device.id)
+    )
+    return list(rows)

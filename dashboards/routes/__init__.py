@@ -1,0 +1,1 @@
+"""One router per resource; ``dashboards.app.create_app`` mounts them all."""

@@ -1,0 +1,103 @@
+"""``/api/homes``: the overview of the caller's homes, one home's page, and its mode."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dashboards import homes
+from dashboards.alert_lists import visible_alerts, with_responses
+from dashboards.context import DashboardContext
+from dashboards.deps import ContextDep, CurrentPrincipal, Responder, SessionDep, placement_or_404
+from dashboards.errors import ApiError, error_responses
+from dashboards.principal import Principal
+from dashboards.routes.alerts import actor_name
+from dashboards.schemas import HomeDetail, HomeModeRequest, HomeModeView, HomeSummary, Page
+from dashboards.scope import visible_home_ids
+from eldercare.db.models import Home
+from eldercare.logs import get_logger
+
+log = get_logger("dashboard.homes")
+router = APIRouter(prefix="/api/homes", tags=["homes"], responses=error_responses(401, 422))
+
+#: Past alerts shown on a home's page besides the open ones.
+RECENT_ALERTS = 50
+
+
+@router.get("", response_model=Page[HomeSummary], responses=error_responses(401, 422))
+async def list_homes(
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Page[HomeSummary]:
+    """Online/offline, battery warnings, last activity and open alerts per home, by id."""
+    visible = await visible_home_ids(session, principal)
+    window = visible[offset : offset + limit]
+    open_alerts = await visible_alerts(ctx.api, window, unresolved_only=True, limit=10_000)
+    items = await homes.summaries(session, window, open_alerts, ctx.activity, ctx.clock.now())
+    more = len(visible) > offset + limit
+    return Page(
+        items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None
+    )
+
+
+async def home_detail(
+    ctx: DashboardContext, session: AsyncSession, principal: Principal, home_id: str
+) -> HomeDetail:
+    """One home as the caller may see it (404 outside their scope); pages reuse it."""
+    await placement_or_404(session, principal, home_id)
+    home = await session.get(Home, home_id)
+    if home is None:
+        raise ApiError(404, f"home {home_id} not found")
+    alerts = await visible_alerts(ctx.api, [home_id], unresolved_only=False, limit=RECENT_ALERTS)
+    now = ctx.clock.now()
+    (summary,) = await homes.summaries(session, [home_id], alerts, ctx.activity, now)
+    devices = homes.device_views(
+        await homes.home_devices(session, home_id), ctx.activity, alerts, now
+    )
+    return HomeDetail(
+        **summary.model_dump(),
+        address=home.address,
+        residents=await homes.residents(session, home_id),
+        contacts=await homes.contacts(session, home_id),
+        devices=devices,
+        alerts=await with_responses(session, alerts),
+    )
+
+
+@router.get("/{home_id}", response_model=HomeDetail, responses=error_responses(401, 404))
+async def get_home(
+    ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, home_id: str
+) -> HomeDetail:
+    """The home's page: residents, contacts in calling order, devices, open and past alerts."""
+    return await home_detail(ctx, session, principal, home_id)
+
+
+@router.put(
+    "/{home_id}/mode",
+    response_model=HomeModeView | None,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def put_mode(
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: Responder,
+    home_id: str,
+    body: HomeModeRequest,
+) -> HomeModeView | None:
+    """Set "away" or "in hospital" (until a time, or until changed), or back to "home".
+    Answers the mode now in force: null when the resident is expected at home."""
+    await placement_or_404(session, principal, home_id)
+    if await session.get(Home, home_id) is None:
+        raise ApiError(404, f"home {home_id} not found")
+    now = ctx.clock.now()
+    if body.until is not None and body.until <= now:
+        raise ApiError(422, "until: must lie in the future")
+    async with ctx.sessions.begin() as writing:
+        view = await homes.set_mode(writing, home_id, body, actor_name(principal), now)
+    log.info("home_mode_set", home=home_id, mode=body.mode.value, until=str(body.until))
+    return view

@@ -1,0 +1,150 @@
+"""Server-rendered pages: login, alert wall, homes overview, home page, alert page.
+
+Pages need a logged-in responder; anyone else is sent to the login page (a family member
+with an account goes to their relative's page). Data comes from the same scoped functions
+as the REST API, so a page can never show more than the API would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from alerting.api import TimelineEntry
+from dashboards.alert_lists import with_responses
+from dashboards.deps import ContextDep, SessionDep, optional_principal, visible_alert
+from dashboards.errors import ApiError
+from dashboards.family import family_status
+from dashboards.principal import Principal, Role
+from dashboards.rendering import render
+from dashboards.responses import response_history
+from dashboards.routes.homes import home_detail, list_homes
+from dashboards.schemas import Outcome, ResponderView
+from eldercare import __version__
+
+router = APIRouter(include_in_schema=False)
+
+#: How far back the alert page shows what the home's sensors reported.
+SENSOR_WINDOW = timedelta(hours=1)
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of an alert's timeline: a lifecycle step or an on-the-way / on-site step."""
+
+    at: datetime
+    label_key: str
+    actor: str
+    channel: str
+    note: str
+    is_response: bool
+
+
+def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView]) -> list[Step]:
+    steps = [
+        Step(e.at, f"status.{e.status.value}", e.actor or "", e.channel or "", e.note or "", False)
+        for e in lifecycle
+    ] + [Step(r.at, f"response.{r.state.value}", r.actor, "", "", True) for r in responses]
+    return sorted(steps, key=lambda step: step.at)  # stable: same instant keeps its order
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    # Only our own paths: a crafted link must not bounce a fresh login to another site.
+    own_path = next.startswith("/") and not next.startswith("//") and "\\" not in next
+    target = next if own_path else "/"
+    return render(request, "login.html", next=target)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def alert_wall(request: Request, principal: MaybePrincipal) -> Response:
+    if principal is None:
+        return _to_login(request)
+    if not principal.is_responder:
+        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    return render(request, "wall.html", principal, outcomes=list(Outcome))
+
+
+@router.get("/homes", response_class=HTMLResponse)
+async def homes_page(
+    request: Request, ctx: ContextDep, session: SessionDep, principal: MaybePrincipal
+) -> Response:
+    if principal is None:
+        return _to_login(request)
+    page = await list_homes(ctx, session, principal, limit=500, offset=0)
+    return render(request, "homes.html", principal, homes=page.items)
+
+
+@router.get("/homes/{home_id}", response_class=HTMLResponse)
+async def home_page(
+    request: Request, ctx: ContextDep, session: SessionDep, principal: MaybePrincipal, home_id: str
+) -> Response:
+    if principal is None:
+        return _to_login(request)
+    try:
+        home = await home_detail(ctx, session, principal, home_id)
+    except ApiError as error:
+        return render(request, "missing.html", principal, status_code=error.status)
+    now = ctx.clock.now()
+    if principal.role is Role.FAMILY:
+        status = family_status(home, now)
+        return render(
+            request,
+            "family.html",
+            principal,
+            home=home,
+            token=None,
+            status=status,
+            body_class="family",
+        )
+    recent = ctx.activity.activity_between(home_id, now - timedelta(days=1), now)
+    return render(request, "home.html", principal, home=home, now=now, recent=recent)
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+async def alert_page(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: MaybePrincipal,
+    alert_id: str,
+) -> Response:
+    if principal is None:
+        return _to_login(request)
+    if not principal.is_responder:
+        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    try:
+        alert, _ = await visible_alert(ctx.api, session, principal, alert_id)
+    except ApiError as error:
+        return render(request, "missing.html", principal, status_code=error.status)
+    (item,) = await with_responses(session, [alert])
+    return render(
+        request,
+        "alert.html",
+        principal,
+        alert=item,
+        steps=timeline_steps(
+            await ctx.api.timeline(alert_id), await response_history(session, alert_id)
+        ),
+        outcomes=list(Outcome),
+        before=ctx.activity.activity_between(
+            alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at
+        ),
+    )
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}

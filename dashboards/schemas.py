@@ -1,0 +1,154 @@
+"""Request and response bodies of the REST API (separate from the ORM rows on purpose)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from alerting.api import AlertView
+from dashboards.principal import Role
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list endpoint answers with one of these; ``next_offset`` is null on the last."""
+
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable machine-readable ``code`` and a human ``detail``."""
+
+    code: str = Field(examples=["not_found"])
+    detail: str
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+    station_id: str | None
+    home_id: str | None
+    language: str
+
+
+class LoginResponse(BaseModel):
+    token: str = Field(description="also set as an HttpOnly cookie; send as Bearer otherwise")
+    user: Me
+
+
+class AckRequest(BaseModel):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Outcome(StrEnum):
+    ASSISTED = "assisted"
+    FALSE_ALARM = "false_alarm"
+    HOSPITAL = "hospital"
+    NO_ACTION_NEEDED = "no_action_needed"
+    OTHER = "other"
+
+
+class ResolveRequest(BaseModel):
+    outcome: Outcome
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ResponseState(StrEnum):
+    ON_THE_WAY = "on_the_way"
+    ON_SITE = "on_site"
+
+
+class ResponseRequest(BaseModel):
+    state: ResponseState
+
+
+class ResponderView(BaseModel):
+    state: ResponseState
+    actor: str
+    at: datetime
+
+
+class AlertItem(AlertView):
+    """An alert as the wall shows it: with who is on the way or on site."""
+
+    response: ResponderView | None = None
+
+
+class HomeModeName(StrEnum):
+    HOME = "home"
+    AWAY = "away"
+    HOSPITAL = "hospital"
+
+
+class HomeModeRequest(BaseModel):
+    mode: HomeModeName
+    until: AwareDatetime | None = Field(
+        default=None, description="when the resident is expected back; null: until changed"
+    )
+    note: str = Field(default="", max_length=500)
+
+
+class HomeModeView(BaseModel):
+    mode: HomeModeName
+    until: datetime | None
+    note: str
+    set_by: str
+    set_at: datetime
+
+
+Connectivity = Literal["online", "partial", "offline", "unknown"]
+DeviceState = Literal["online", "offline", "unknown"]
+
+
+class DeviceView(BaseModel):
+    device_id: str
+    kind: str
+    room: str | None
+    state: DeviceState
+    last_seen: datetime | None
+    battery_warning: bool
+
+
+class HomeSummary(BaseModel):
+    home_id: str
+    name: str
+    station_id: str | None
+    mode: HomeModeView | None
+    connectivity: Connectivity = Field(description="unknown until the dashboard hears a device")
+    devices_offline: list[str]
+    battery_warnings: list[str]
+    last_activity: datetime | None
+    last_activity_device: str | None
+    open_alerts: int
+
+
+class ResidentView(BaseModel):
+    name: str
+    birth_year: int | None
+    care_notes: str
+
+
+class ContactView(BaseModel):
+    name: str
+    relation: str
+    position: int
+
+
+class HomeDetail(HomeSummary):
+    address: str
+    residents: list[ResidentView]
+    contacts: list[ContactView]
+    devices: list[DeviceView]
+    alerts: list[AlertItem] = Field(description="open ones and the most recent past ones")

@@ -1,0 +1,42 @@
+// Shared by every page: the message catalogue, escaping, times, and JSON calls to the API.
+"use strict";
+const T = JSON.parse(document.getElementById("catalogue").textContent);
+const LANG = document.documentElement.lang.startsWith("en") ? "en" : "zh-CN";
+const label = (key, fallback) => T[key] || fallback || key;
+const esc = text => String(text ?? "").replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+// Times in the homes' timezone, like the server-rendered pages, whatever the screen's own.
+const TIMEZONE = document.documentElement.dataset.timezone;
+const timeOf = iso => iso ? new Date(iso).toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: TIMEZONE}) : "";
+
+function elapsed(since) {
+  const s = Math.max(0, Math.floor((Date.now() - new Date(since)) / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
+}
+
+async function callApi(method, path, body) {
+  const response = await fetch(path, {
+    method, credentials: "same-origin",
+    headers: body === undefined ? {} : {"Content-Type": "application/json"},
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && !location.pathname.startsWith("/family/")) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+  }
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error(data && data.detail || label("error"));
+  return data;
+}
+
+function showError(error) { window.alert(`${label("error")}: ${error.message}`); }
+
+// The "resolve" note keeps the outcome as a leading "[key]"; show it in the reader's language.
+function noteText(note) {
+  const match = /^\[([a-z_]+)\]\s*(.*)$/.exec(note || "");
+  return match ? `${label("outcome." + match[1], match[1])} ${match[2]}`.trim() : (note || "");
+}
+
+const logout = document.getElementById("logout");
+if (logout) logout.onclick = async () => { await callApi("DELETE", "/api/session").catch(() => null); location.href = "/login"; };
+setInterval(() => document.querySelectorAll(".elapsed[data-since]").forEach(el => { el.textContent = elapsed(el.dataset.since); }), 1000);
+document.querySelectorAll("[data-note]").forEach(el => { el.textContent = noteText(el.dataset.note); });

@@ -1,0 +1,170 @@
+"""The dashboard in a real browser (Debian chromium through playwright) on the full system
+over a real broker: the acceptance scenario of the station wall and the family view.
+
+Screenshots of the main pages are written to ``docs/screenshots/`` when
+``ELDERCARE_SCREENSHOTS=1`` (the committed ones were made that way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from dashboards.family_links import family_link, family_token
+from eldercare.clock import RealClock
+from simulator.homes import make_homes
+from simulator.runner import Simulator
+from tests.dashboard_world import PASSWORD, fast_hashing, seed_stations
+from tests.harness import make_settings, running_system
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.usefixtures(fast_hashing.__name__),
+]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+PLACEMENTS = {"h-0001": "s-1", "h-0002": "s-1", "h-0003": "s-2"}
+STAFF = {"wang": ("王芳", "s-1"), "li": ("李娜", "s-2")}
+
+
+async def screenshot(page: Page, name: str) -> None:
+    if os.environ.get("ELDERCARE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+async def logged_in_page(browser: Browser, base: str, username: str) -> Page:
+    context = await browser.new_context(
+        locale="zh-CN", viewport={"width": 1200, "height": 640}, base_url=base
+    )
+    page = await context.new_page()
+    await page.goto("/")
+    await expect(page).to_have_url(f"{base}/login?next=/")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(f"{base}/")
+    await expect(page.locator("#conn")).to_have_text("实时连接")
+    return page
+
+
+async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> None:
+    settings = make_settings(mosquitto, tmp_path, secret_key="s" * 32)
+    homes = make_homes(3)
+    await seed_stations(settings.db_url, PLACEMENTS, STAFF, RealClock().now())
+    simulator = Simulator(settings, RealClock(), homes)
+    base = f"http://127.0.0.1:{settings.http_port}"
+    async with (
+        running_system(settings, homes),
+        asyncio.TaskGroup() as group,
+        async_playwright() as playwright,
+    ):
+        sim_task = group.create_task(simulator.connection.run())
+        await simulator.connection.connected.wait()
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            wang = await logged_in_page(browser, base, "wang")
+            li = await logged_in_page(browser, base, "li")
+            await expect(wang.locator("#empty")).to_be_visible()
+
+            # A press appears on the wall without reload, within a second.
+            started = time.monotonic()
+            await simulator.press_call_button("h-0001")
+            row = wang.locator("tr[data-alert-id]")
+            await expect(row).to_have_count(1, timeout=1000)
+            assert time.monotonic() - started < 1.0
+            await expect(row).to_contain_text("h-0001")
+            await expect(row).to_contain_text("紧急")
+            await expect(row.locator(".status")).to_have_text("待处理")
+            await expect(wang.locator("#banner")).to_be_visible()  # the visual cue
+            alert_id = await row.get_attribute("data-alert-id")
+            await screenshot(wang, "wall")
+
+            # On the way, then acknowledge, from the page: the state changes in place.
+            await row.locator("button.on-the-way").click()
+            await expect(row.locator(".handler")).to_contain_text("王芳 正在赶往")
+            await row.locator("button.ack").click()
+            await expect(row.locator(".status")).to_have_text("已确认")
+            await expect(row.locator(".handler")).to_contain_text("确认人: 王芳")
+            await expect(row.locator("button.ack")).to_have_count(0)
+            await screenshot(wang, "wall-acknowledged")
+
+            # Another station's staff never sees it: not on the wall, not by its address.
+            await asyncio.sleep(0.3)
+            await expect(li.locator("tr[data-alert-id]")).to_have_count(0)
+            await expect(li.locator("#empty")).to_be_visible()
+            response = await li.goto(f"/alerts/{alert_id}")
+            assert response is not None and response.status == 404
+            response = await li.goto("/homes/h-0001")
+            assert response is not None and response.status == 404
+            await li.goto("/homes")
+            await expect(li.locator("tr[data-home-id]")).to_have_count(1)
+            await expect(li.locator("tr[data-home-id='h-0003']")).to_have_count(1)
+
+            # Pages for the record.
+            await wang.goto(f"/alerts/{alert_id}")
+            await expect(wang.locator("#timeline")).to_contain_text("已确认")
+            await expect(wang.locator("#sensors")).to_contain_text("按下呼叫按钮")
+            await screenshot(wang, "alert")
+            await wang.goto("/homes")
+            await expect(wang.locator("tr[data-home-id]")).to_have_count(2)
+            await screenshot(wang, "homes")
+            await wang.goto("/homes/h-0001")
+            await wang.select_option("#mode-form select[name=mode]", "hospital")
+            await wang.fill("#mode-form input[name=note]", "肺炎住院")
+            await wang.click("#mode-form button[type=submit]")
+            await expect(wang.locator("#mode-now")).to_contain_text("住院")
+            await expect(wang.locator("#mode-now")).to_contain_text("王芳")
+            await screenshot(wang, "home")
+            await wang.goto("/?lang=en")
+            await expect(wang.locator("h1")).to_have_text("Eldercare")
+            await expect(wang.locator("tr[data-alert-id] .status")).to_have_text("Acknowledged")
+
+            # The family of h-0002 opens their signed link on a phone and acknowledges.
+            await simulator.press_call_button("h-0002")
+            link = family_link(
+                base, family_token(settings.signing_key(), "h-0002", "张明", RealClock().now())
+            )
+            phone = await browser.new_context(
+                locale="zh-CN", viewport={"width": 390, "height": 760}, is_mobile=True
+            )
+            family = await phone.new_page()
+            await family.goto(link)
+            await expect(family.locator("#verdict")).to_have_text("需要关注")
+            await expect(family.locator("#family-alerts")).not_to_contain_text("h-0001")
+            await screenshot(family, "family")
+            await family.locator("button.ack").click()
+            await expect(family.locator("#family-alerts")).to_contain_text(
+                "已由 张明 (family) 确认"
+            )
+            await expect(family.locator("button.ack")).to_have_count(0)
+            # ...and the station sees it at once.
+            await wang.goto("/")
+            family_row = wang.locator("tr[data-alert-id]", has_text="h-0002")
+            await expect(family_row.locator(".handler")).to_contain_text("张明 (family)")
+            # Same severity: the older alert stays on top.
+            homes_in_order = await wang.locator(
+                "tr[data-alert-id] td:nth-child(2)"
+            ).all_inner_texts()
+            assert homes_in_order == ["h-0001", "h-0002"]
+        finally:
+            await browser.close()
+            sim_task.cancel()
