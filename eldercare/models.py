@@ -44,6 +44,8 @@ def _epoch_ms_to_datetime(value: Any) -> Any:
 
 
 EventTime = Annotated[AwareDatetime, BeforeValidator(_epoch_ms_to_datetime)]
+#: JSON has no inf/NaN: they would be published as null, a silent change of meaning.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Contract(BaseModel):
@@ -83,7 +85,7 @@ class Event(Contract):
     seq: int = Field(ge=0, lt=2**63, description="per-device counter: duplicates and gaps")
     ts: EventTime
     type: EventType
-    value: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    value: dict[str, str | int | FiniteFloat | bool | None] = Field(default_factory=dict)
 
 
 class Metric(StrEnum):
