@@ -32,7 +32,11 @@ times = st.datetimes(
 seqs = st.integers(min_value=0, max_value=2**63 - 1)
 texts = st.text(min_size=1, max_size=50)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False), texts
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
 )
 
 events = st.builds(
@@ -127,6 +131,7 @@ def test_epoch_milliseconds_and_iso_mean_the_same_instant() -> None:
         ({"type": "teleport"}, "type"),
         ({"schema": 2}, "schema"),
         ({"colour": "red"}, "colour"),
+        ({"value": {"level": float("inf")}}, "finite"),
     ],
 )
 def test_event_refuses(change, problem) -> None:
