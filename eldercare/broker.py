@@ -39,7 +39,16 @@ class LocalMosquitto:
     messages of persistent sessions survive a broker restart like in production.
     """
 
-    def __init__(self, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        extra_config: str = "",
+        *,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+    ) -> None:
+        """With ``password_file`` (and optionally ``acl_file``) anonymous clients are refused,
+        as in production; without, anyone may connect (demo and most tests)."""
         binary = find_mosquitto()
         if binary is None:
             raise BrokerUnavailable(
@@ -52,13 +61,24 @@ class LocalMosquitto:
         self._config = self._dir / "mosquitto.conf"
         self._config.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{self._auth_config(password_file, acl_file)}"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
             f"{extra_config}"
         )
         self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def _auth_config(password_file: Path | None, acl_file: Path | None) -> str:
+        if password_file is None:
+            if acl_file is not None:
+                raise ValueError("an acl_file needs a password_file: ACLs are per user")
+            return "allow_anonymous true\n"
+        lines = f"allow_anonymous false\npassword_file {password_file.resolve()}\n"
+        if acl_file is not None:
+            lines += f"acl_file {acl_file.resolve()}\n"
+        return lines
 
     @property
     def url(self) -> str:
