@@ -166,7 +166,7 @@ def adapt_state(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: d
         press = ACTION_PRESSES.get(action) if isinstance(action, str) else None
         if press is not None:
             builder.event(_button_event(device, profile.button_event), at, {"press": press})
-        elif action not in NOT_A_PRESS:
+        elif not (isinstance(action, str) and action in NOT_A_PRESS):
             builder.reject(f"schema: action {str(action)[:40]!r} is not a known button press")
 
     for numeric in NUMERIC_EXPOSES:
