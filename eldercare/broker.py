@@ -6,6 +6,7 @@ needs one so it runs on a fresh machine with nothing configured.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -61,6 +62,7 @@ class LocalMosquitto:
         self._config = self._dir / "mosquitto.conf"
         self._config.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            f"{self._run_as()}"
             f"{self._auth_config(password_file, acl_file)}"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
@@ -68,6 +70,12 @@ class LocalMosquitto:
             f"{extra_config}"
         )
         self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def _run_as() -> str:
+        """Started as root, mosquitto drops to user "mosquitto", which can read neither our
+        private temp folder nor 0600 password files: a private broker stays its starter's."""
+        return "user root\n" if os.geteuid() == 0 else ""
 
     @staticmethod
     def _auth_config(password_file: Path | None, acl_file: Path | None) -> str:
