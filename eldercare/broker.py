@@ -67,6 +67,7 @@ class LocalMosquitto:
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
+            "set_tcp_nodelay true\n"
             f"{extra_config}"
         )
         self._process: subprocess.Popen[bytes] | None = None
