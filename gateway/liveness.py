@@ -4,8 +4,9 @@ zigbee2mqtt marks a battery device offline only after 25 h of silence: far too l
 the device is the only thing between a fall and a call. Here every device has its own
 deadline derived from its expected heartbeat (registry, else its model's profile), and is
 declared offline the moment it passes it, or when its availability/last will says so. When
-every device of a home is offline, the home itself is ("gateway offline": the terminal, its
-power or its network is gone, not the resident).
+every device of a home is offline, or its hub (registry kind ``hub``: the home terminal whose
+MQTT last will we get) is, the home itself is ("gateway offline": the terminal, its power or
+its network is gone, not the resident).
 
 Batteries: percentages of coin cells are unreliable (flat for a year, then a cliff), so a
 battery is also due for replacement by age since it was changed.
@@ -30,6 +31,9 @@ GRACE_S = 60.0
 #: does not flap the status.
 BATTERY_LOW_PCT = 15.0
 BATTERY_OK_PCT = 25.0
+#: A device of this registry kind is the home's terminal (its MQTT connection, zigbee
+#: coordinator): its last will means every device behind it is cut off, now, not in hours.
+HUB_KIND = "hub"
 
 
 def deadline_for(device: DeviceInfo) -> timedelta:
@@ -144,12 +148,20 @@ class LivenessTracker:
 
     def _home_change(self, home: str, now: datetime) -> list[DeviceStatus]:
         devices = [self._devices[(home, device)] for device in self._homes.get(home, ())]
-        quiet = bool(devices) and all(d.state is DeviceState.OFFLINE for d in devices)
+        hubs_down = [
+            d.info.id for d in devices if d.info.kind == HUB_KIND and d.state is DeviceState.OFFLINE
+        ]
+        all_down = bool(devices) and all(d.state is DeviceState.OFFLINE for d in devices)
+        quiet = all_down or bool(hubs_down)
         if quiet == (home in self._home_offline):
             return []
         if quiet:
             self._home_offline.add(home)
-            reason = f"quiet: all {len(devices)} devices offline"
+            reason = (
+                f"quiet: all {len(devices)} devices offline"
+                if all_down
+                else f"hub: {', '.join(hubs_down)} offline"
+            )
         else:
             self._home_offline.discard(home)
             reason = "seen: a device of the home is back"
@@ -157,14 +169,6 @@ class LivenessTracker:
         return [
             DeviceStatus(home=home, device=HOME_GATEWAY_DEVICE, state=state, ts=now, reason=reason)
         ]
-
-    # Introspection (dashboards, tests) -----------------------------------------------------
-    def state_of(self, home: str, device: str) -> DeviceState | None:
-        tracked = self._devices.get((home, device))
-        return tracked.state if tracked else None
-
-    def offline_homes(self) -> frozenset[str]:
-        return frozenset(self._home_offline)
 
 
 def _battery_health(tracked: _Device, now: datetime) -> tuple[BatteryHealth, str]:

@@ -86,10 +86,6 @@ class RegistrySnapshot:
     def get(self, home: str, device: str) -> DeviceInfo | None:
         return self.devices.get((home, device))
 
-    @property
-    def homes(self) -> frozenset[str]:
-        return frozenset(home for home, _ in self.devices)
-
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:

@@ -120,9 +120,14 @@ class Gateway:
             return [self._quarantine(topic, payload, Rejected(too_big, device.home, device.id))]
         if parsed.availability:
             adapted = zigbee2mqtt.adapt_availability(device, payload, now)
-        else:
-            adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
-        return self._publish_adapted(topic, payload, device, adapted)
+            return self._publish_adapted(topic, payload, device, adapted)
+        adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
+        alive: list[Outgoing] = []
+        if not adapted.messages and not adapted.problems:
+            # A report of fields we do not map (voltage, illuminance…) still proves life.
+            statuses = self.liveness.seen(device.home, device.id, now)
+            alive = [self._status_out(status) for status in statuses]
+        return alive + self._publish_adapted(topic, payload, device, adapted)
 
     def _memory(self, device: DeviceInfo) -> DeviceMemory:
         return self.memory.get((device.home, device.id)) or DeviceMemory()

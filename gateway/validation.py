@@ -115,26 +115,6 @@ def _check_range(telemetry: Telemetry) -> str | None:
     return None
 
 
-def validate(
-    topics: Topics,
-    topic: str,
-    payload: bytes,
-    *,
-    now: datetime,
-    max_bytes: int,
-    known: frozenset[tuple[str, str]] | None,
-) -> ContractMessage | Rejected:
-    """The whole native path for one message: parse, registry membership, common checks."""
-    message = parse_native(topics, topic, payload, max_bytes=max_bytes)
-    if isinstance(message, Rejected):
-        return message
-    if known is not None and (message.home, message.device) not in known:
-        return Rejected("unknown device: not in the registry", message.home, message.device)
-    if problem := check_message(message, now):
-        return Rejected(problem, message.home, message.device)
-    return message
-
-
 class SeqWindow:
     """Remembers recent (device, seq) pairs so QoS 1 redeliveries are processed once."""
 

@@ -7,6 +7,7 @@ hand instead of starting an event loop per example: thousands of examples in sec
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,8 @@ MAPPINGS = DeviceMappings.model_validate(
         }
     }
 )
+#: ``ELDERCARE_FUZZ_EXAMPLES=20000 pytest tests/test_gateway_fuzz.py`` to dig deeper locally.
+EXAMPLES = int(os.environ.get("ELDERCARE_FUZZ_EXAMPLES", "300"))
 REASON_KINDS = {"schema", "size", "topic", "mismatch", "timestamp", "range", "unknown device"}
 
 json_values = st.recursive(
@@ -165,7 +168,7 @@ def fresh_gateway() -> Gateway:
     return make_gateway(DEVICES, mappings=MAPPINGS)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages=st.lists(st.tuples(topics, payloads), min_size=1, max_size=6))
 def test_gateway_never_raises_and_every_reject_is_quarantined_with_a_reason(
     messages: list[tuple[str, bytes]],
@@ -193,7 +196,7 @@ def test_gateway_never_raises_and_every_reject_is_quarantined_with_a_reason(
             assert quarantined or after != before, (topic, payload, out)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=2 * EXAMPLES, deadline=None)
 @given(payload=payloads, topic=topics)
 def test_native_validator_returns_a_message_or_a_reason(payload: bytes, topic: str) -> None:
     result = parse_native(Topics(), topic, payload, max_bytes=150)
@@ -204,7 +207,7 @@ def test_native_validator_returns_a_message_or_a_reason(payload: bytes, topic: s
         assert problem is None or problem.split(":", 1)[0] in REASON_KINDS
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payloads=st.lists(payloads, min_size=1, max_size=4), minutes=st.integers(0, 10_000))
 def test_adapters_never_raise_and_only_make_checked_contract_messages(
     payloads: list[bytes], minutes: int

@@ -142,3 +142,29 @@ async def test_newly_registered_device_gets_a_full_deadline() -> None:
     gateway.set_registry(RegistrySnapshot.of([device(HOME, "btn", "call_button", heartbeat_s=60)]))
     clock.set(START + timedelta(hours=5, seconds=100))
     assert gateway.tick() == []
+
+
+async def test_a_report_of_unmapped_fields_still_proves_life() -> None:
+    clock = SimulatedClock(START)
+    gateway = make_gateway(
+        [device(HOME, "pir", "motion", zigbee_name="pir", heartbeat_s=60)], clock
+    )
+    clock.set(START + timedelta(seconds=200))
+    assert states(gateway.tick()) == {("pir", "offline"), (HOME_GATEWAY_DEVICE, "offline")}
+    back = await gateway.handle("zigbee2mqtt/pir", b'{"voltage":3005,"illuminance":12}')
+    assert states(back) == {("pir", "online"), (HOME_GATEWAY_DEVICE, "online")}
+
+
+async def test_the_hubs_last_will_takes_the_home_offline_at_once() -> None:
+    clock = SimulatedClock(START)
+    gateway = make_gateway(
+        [device(HOME, "terminal", "hub", heartbeat_s=60), device(HOME, "pir", "motion")], clock
+    )
+    will = b'{"schema":1,"home":"h-0007","device":"terminal","state":"offline"}'
+    out = await gateway.handle(f"eldercare/v1/{HOME}/terminal/status", will)
+    assert states(out) == {("terminal", "offline"), (HOME_GATEWAY_DEVICE, "offline")}
+    home = next(s for s in decoded(out, "status") if s["device"] == HOME_GATEWAY_DEVICE)
+    assert home["reason"] == "hub: terminal offline"
+    online = will.replace(b"offline", b"online")
+    back = await gateway.handle(f"eldercare/v1/{HOME}/terminal/status", online)
+    assert states(back) == {("terminal", "online"), (HOME_GATEWAY_DEVICE, "online")}

@@ -67,9 +67,6 @@ class MessageBuilder:
     def telemetry(self, metric: Metric, at: datetime, value: Any) -> None:
         self._add(Telemetry, seq=self._next_seq(at), ts=at, metric=metric, value=value)
 
-    def status(self, status: DeviceStatus) -> None:
-        self.messages.append(status)
-
     def _add(self, model: type[Event] | type[Telemetry], **fields: Any) -> None:
         try:
             self.messages.append(model(home=self.home, device=self.device, **fields))
