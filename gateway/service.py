@@ -37,6 +37,7 @@ QUARANTINE_HEAD_BYTES = 512
 #: Unknown senders reported for registration; beyond this many, a flood is not worth memory.
 MAX_UNKNOWN_REPORTED = 10_000
 DEVICE_CHANNELS = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
+UNKNOWN_DEVICE = "unknown device"
 
 
 class Gateway:
@@ -84,7 +85,7 @@ class Gateway:
         unknown: list[Outgoing] = []
         if self.registry is not None and device is None:
             unknown = self._registration(topic, payload, "native", home=home, device=device_id)
-            reason = "unknown device: not in the registry"
+            reason = f"{UNKNOWN_DEVICE}: not in the registry"
             return [*unknown, self._quarantine(topic, payload, Rejected(reason, home, device_id))]
         mapping = self.mappings.models.get(device.model or "") if device else None
         if device is not None and mapping is not None:
@@ -234,7 +235,9 @@ class Gateway:
         self.quarantined[kind] += 1
         if rejected.home and rejected.device:
             self.quarantined_by_device[(rejected.home, rejected.device)] += 1
-        log.warning(
+        # An unregistered device already got its one registration_needed warning.
+        emit = log.debug if kind == UNKNOWN_DEVICE else log.warning
+        emit(
             "payload_quarantined",
             home=rejected.home,
             device=rejected.device,
