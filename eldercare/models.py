@@ -266,6 +266,11 @@ class QuarantineRecord(Contract):
     received_at: AwareDatetime
     size: int
     payload_head: str = Field(description="first bytes of the payload, decoded leniently")
+    home: str | None = Field(default=None, description="the sender, when the gateway knows it")
+    device: str | None = None
+    device_rejects: int | None = Field(
+        default=None, ge=1, description="rejects from this device since the gateway started"
+    )
 
 
 class RegistrationNeeded(Contract):

@@ -233,8 +233,10 @@ class Gateway:
     def _quarantine(self, topic: str, payload: bytes, rejected: Rejected) -> Outgoing:
         kind = rejected.reason.split(":", 1)[0]
         self.quarantined[kind] += 1
+        rejects = None
         if rejected.home and rejected.device:
             self.quarantined_by_device[(rejected.home, rejected.device)] += 1
+            rejects = self.quarantined_by_device[(rejected.home, rejected.device)]
         # An unregistered device already got its one registration_needed warning.
         emit = log.debug if kind == UNKNOWN_DEVICE else log.warning
         emit(
@@ -250,6 +252,9 @@ class Gateway:
             received_at=self.clock.now(),
             size=len(payload),
             payload_head=_head(payload),
+            home=rejected.home,
+            device=rejected.device,
+            device_rejects=rejects,
         )
         return Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)
 
