@@ -46,7 +46,9 @@ class _Device:
     info: DeviceInfo
     deadline: timedelta
     last_seen: datetime
-    state: DeviceState = DeviceState.ONLINE
+    #: None until first heard from (or its deadline passes): the first observation after a
+    #: gateway (re)start is published, so no stale retained status outlives a restart.
+    state: DeviceState | None = None
     battery_pct: float | None = None
     battery: BatteryHealth = BatteryHealth.OK
 
@@ -57,7 +59,7 @@ class LivenessTracker:
     def __init__(self, start: datetime) -> None:
         self._devices: dict[tuple[str, str], _Device] = {}
         self._homes: dict[str, set[str]] = defaultdict(set)
-        self._home_offline: set[str] = set()
+        self._home_state: dict[str, DeviceState] = {}
         self._start = start
 
     # Registry ------------------------------------------------------------------------------
@@ -68,7 +70,7 @@ class LivenessTracker:
             self._homes[key[0]].discard(key[1])
             if not self._homes[key[0]]:
                 del self._homes[key[0]]
-                self._home_offline.discard(key[0])
+                self._home_state.pop(key[0], None)
         for key, info in snapshot.devices.items():
             tracked = self._devices.get(key)
             if tracked is None:
@@ -113,7 +115,7 @@ class LivenessTracker:
         changes: list[DeviceStatus] = []
         for tracked in self._devices.values():
             silent = now - tracked.last_seen
-            if tracked.state is DeviceState.ONLINE and silent > tracked.deadline:
+            if tracked.state is not DeviceState.OFFLINE and silent > tracked.deadline:
                 reason = (
                     f"heartbeat: silent for {silent.total_seconds():.0f} s, "
                     f"deadline {tracked.deadline.total_seconds():.0f} s"
@@ -125,8 +127,8 @@ class LivenessTracker:
     # Decisions ---------------------------------------------------------------------------
     def _battery_check(self, tracked: _Device, now: datetime) -> list[DeviceStatus]:
         health, reason = _battery_health(tracked, now)
-        if health is tracked.battery:
-            return []
+        if health is tracked.battery or tracked.state is None:
+            return []  # unchanged, or wait until presence is known to report it
         tracked.battery = health
         return [self._status(tracked, now, reason)]
 
@@ -137,6 +139,7 @@ class LivenessTracker:
         return [self._status(tracked, now, reason), *self._home_change(tracked.info.home, now)]
 
     def _status(self, tracked: _Device, now: datetime, reason: str) -> DeviceStatus:
+        assert tracked.state is not None, "statuses are only made once presence is known"
         return DeviceStatus(
             home=tracked.info.home,
             device=tracked.info.id,
@@ -152,20 +155,20 @@ class LivenessTracker:
             d.info.id for d in devices if d.info.kind == HUB_KIND and d.state is DeviceState.OFFLINE
         ]
         all_down = bool(devices) and all(d.state is DeviceState.OFFLINE for d in devices)
-        quiet = all_down or bool(hubs_down)
-        if quiet == (home in self._home_offline):
-            return []
-        if quiet:
-            self._home_offline.add(home)
+        if all_down or hubs_down:
+            state = DeviceState.OFFLINE
             reason = (
                 f"quiet: all {len(devices)} devices offline"
                 if all_down
                 else f"hub: {', '.join(hubs_down)} offline"
             )
+        elif any(d.state is DeviceState.ONLINE for d in devices):
+            state, reason = DeviceState.ONLINE, "seen: a device of the home is online"
         else:
-            self._home_offline.discard(home)
-            reason = "seen: a device of the home is back"
-        state = DeviceState.OFFLINE if quiet else DeviceState.ONLINE
+            return []  # nothing heard yet since the start
+        if self._home_state.get(home) is state:
+            return []
+        self._home_state[home] = state
         return [
             DeviceStatus(home=home, device=HOME_GATEWAY_DEVICE, state=state, ts=now, reason=reason)
         ]

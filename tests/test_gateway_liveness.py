@@ -109,7 +109,12 @@ async def test_low_battery_is_reported_with_hysteresis() -> None:
         out = await gateway.handle("zigbee2mqtt/pir", json.dumps({"battery": percent}).encode())
         return decoded(out, "status")
 
-    assert await battery(40) == []
+    first = await battery(40)
+    assert [(s["device"], s["state"], s.get("battery")) for s in first] == [
+        ("pir", "online", "ok"),
+        (HOME_GATEWAY_DEVICE, "online", None),
+    ], "first word after a start: published, so no stale retained status survives"
+    assert await battery(41) == []
     low = await battery(12)
     assert [(s["state"], s["battery"]) for s in low] == [("online", "low")]
     assert low[0]["reason"] == "battery: 12% (low below 15%)"
@@ -168,3 +173,10 @@ async def test_the_hubs_last_will_takes_the_home_offline_at_once() -> None:
     online = will.replace(b"offline", b"online")
     back = await gateway.handle(f"eldercare/v1/{HOME}/terminal/status", online)
     assert states(back) == {("terminal", "online"), (HOME_GATEWAY_DEVICE, "online")}
+
+
+async def test_silence_since_the_start_is_offline_even_if_never_heard() -> None:
+    clock = SimulatedClock(START)
+    gateway = make_gateway([device(HOME, "btn", "call_button", heartbeat_s=60)], clock)
+    clock.set(START + timedelta(seconds=181))
+    assert states(gateway.tick()) == {("btn", "offline"), (HOME_GATEWAY_DEVICE, "offline")}
