@@ -19,7 +19,9 @@ from gateway.mqtt_auth import BrokerAccounts, broker_accounts, write_auth_files
 from gateway.registry import HomeNotFound, Registry, RegistryConflict
 from gateway.specs import DeviceSpec, HomeSpec, SpecError, load_document
 
-app = typer.Typer(help="The device registry: homes, devices, residents, contacts.")
+app = typer.Typer(
+    help="The device registry: homes, devices, residents, contacts.", no_args_is_help=True
+)
 
 T = TypeVar("T")
 
