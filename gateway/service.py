@@ -81,12 +81,14 @@ class Gateway:
         except TopicError as error:
             return [self._quarantine(topic, payload, Rejected(f"topic: {error}"))]
         home, device_id = parsed.home, parsed.device
+        if parsed.channel not in DEVICE_CHANNELS:
+            reason = f"topic: devices may not publish on {parsed.channel}"
+            return [self._quarantine(topic, payload, Rejected(reason, home, device_id))]
         device = self.registry.get(home, device_id) if self.registry else None
-        unknown: list[Outgoing] = []
         if self.registry is not None and device is None:
-            unknown = self._registration(topic, payload, "native", home=home, device=device_id)
+            report = self._registration(topic, payload, "native", home=home, device=device_id)
             reason = f"{UNKNOWN_DEVICE}: not in the registry"
-            return [*unknown, self._quarantine(topic, payload, Rejected(reason, home, device_id))]
+            return [*report, self._quarantine(topic, payload, Rejected(reason, home, device_id))]
         mapping = self.mappings.models.get(device.model or "") if device else None
         if device is not None and mapping is not None:
             if too_big := check_size(payload, self.settings.max_payload_bytes):
