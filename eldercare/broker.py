@@ -6,6 +6,7 @@ needs one so it runs on a fresh machine with nothing configured.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -39,7 +40,16 @@ class LocalMosquitto:
     messages of persistent sessions survive a broker restart like in production.
     """
 
-    def __init__(self, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        extra_config: str = "",
+        *,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+    ) -> None:
+        """With ``password_file`` (and optionally ``acl_file``) anonymous clients are refused,
+        as in production; without, anyone may connect (demo and most tests)."""
         binary = find_mosquitto()
         if binary is None:
             raise BrokerUnavailable(
@@ -52,13 +62,32 @@ class LocalMosquitto:
         self._config = self._dir / "mosquitto.conf"
         self._config.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{self._run_as()}"
+            f"{self._auth_config(password_file, acl_file)}"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
+            "set_tcp_nodelay true\n"
             f"{extra_config}"
         )
         self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def _run_as() -> str:
+        """Started as root, mosquitto drops to user "mosquitto", which can read neither our
+        private temp folder nor 0600 password files: a private broker stays its starter's."""
+        return "user root\n" if os.geteuid() == 0 else ""
+
+    @staticmethod
+    def _auth_config(password_file: Path | None, acl_file: Path | None) -> str:
+        if password_file is None:
+            if acl_file is not None:
+                raise ValueError("an acl_file needs a password_file: ACLs are per user")
+            return "allow_anonymous true\n"
+        lines = f"allow_anonymous false\npassword_file {password_file.resolve()}\n"
+        if acl_file is not None:
+            lines += f"acl_file {acl_file.resolve()}\n"
+        return lines
 
     @property
     def url(self) -> str:

@@ -9,6 +9,7 @@ few seconds of delay and no messages.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,16 @@ class Outgoing:
 
 
 Handler = Callable[[str, bytes], Awaitable[Sequence[Outgoing]]]
+
+
+def _no_delay(client: aiomqtt.Client) -> None:
+    """Send small packets at once. Every QoS 1 publish waits for its PUBACK; with Nagle on,
+    a PUBACK queued behind unacknowledged data waits for the peer's delayed ACK (~40 ms),
+    capping a service at a few dozen messages per second (measured: 21/s → 780/s with
+    TCP_NODELAY here and ``set_tcp_nodelay true`` in mosquitto)."""
+    sock = client._client.socket()
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class MqttConnection:
@@ -96,6 +107,7 @@ class MqttConnection:
         while True:
             try:
                 async with self._make_client() as client:
+                    _no_delay(client)
                     self._client = client
                     for topic in self._subscriptions:
                         await client.subscribe(topic, qos=1)

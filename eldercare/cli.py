@@ -15,6 +15,7 @@ from eldercare.clock import RealClock
 from eldercare.logs import configure_logging
 from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Settings
+from gateway.cli import app as homes_app
 
 app = typer.Typer(
     help="eldercare: keeps old people who live alone safe at home.", no_args_is_help=True
@@ -35,6 +36,7 @@ eval_app = typer.Typer(
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(users_app, name="users")
+app.add_typer(homes_app, name="homes")
 
 
 @app.callback()

@@ -95,6 +95,8 @@ class Metric(StrEnum):
     HEART_RATE = "heart_rate"
     BATTERY = "battery"
     RSSI = "rssi"
+    #: Zigbee link quality indicator (LQI, 0-255): not an RSSI in dBm, so its own metric.
+    LINK_QUALITY = "link_quality"
 
 
 #: An accelerometer batch larger than this is not a pendant window but a flood.
@@ -131,8 +133,25 @@ class DeviceState(StrEnum):
     OFFLINE = "offline"
 
 
+class BatteryHealth(StrEnum):
+    OK = "ok"
+    LOW = "low"
+    #: The percentage may still look fine, but the battery is older than the model's
+    #: expected life: percentages of coin cells drop off a cliff, so replace by age too.
+    DUE_FOR_REPLACEMENT = "due_for_replacement"
+
+
+#: Reserved device id: a ``DeviceStatus`` for it speaks for the whole home ("gateway
+#: offline" when every device of the home went quiet). The registry refuses it as a real id.
+HOME_GATEWAY_DEVICE = "home-gateway"
+
+
 class DeviceStatus(Contract):
-    """Presence of a device; ``offline`` is also the MQTT last will, so ``ts`` may be absent."""
+    """Presence of a device; ``offline`` is also the MQTT last will, so ``ts`` may be absent.
+
+    The gateway republishes one on every change it decides (liveness deadline, availability,
+    battery), with ``reason`` saying why; ``device == HOME_GATEWAY_DEVICE`` is the home.
+    """
 
     schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
     home: Ident
@@ -140,6 +159,7 @@ class DeviceStatus(Contract):
     state: DeviceState
     ts: EventTime | None = None
     reason: str | None = Field(default=None, max_length=200)
+    battery: BatteryHealth | None = None
 
 
 class ServiceStatus(Contract):
@@ -247,6 +267,24 @@ class QuarantineRecord(Contract):
     received_at: AwareDatetime
     size: int
     payload_head: str = Field(description="first bytes of the payload, decoded leniently")
+    home: str | None = Field(default=None, description="the sender, when the gateway knows it")
+    device: str | None = None
+    device_rejects: int | None = Field(
+        default=None, ge=1, description="rejects from this device since the gateway started"
+    )
+
+
+class RegistrationNeeded(Contract):
+    """An unregistered device is talking: published once per device, for an installer."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    topic: str
+    source: Literal["native", "zigbee2mqtt"]
+    home: str | None = None
+    device: str | None = None
+    zigbee_name: str | None = None
+    first_seen: AwareDatetime
+    payload_head: str
 
 
 class SeriesPoint(Contract):

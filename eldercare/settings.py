@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=0, le=65535)
     secret_key: SecretStr | None = Field(None, description="HMAC key for signed links/sessions")
     max_payload_bytes: int = Field(65536, gt=0, description="larger payloads are quarantined")
+    zigbee_base_topic: str = Field(
+        "zigbee2mqtt",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        description="zigbee2mqtt's base_topic; the gateway adapts what is published below it",
+    )
+    device_mappings: Path | None = Field(
+        None, description="YAML with generic JSON mappings per device model (gateway)"
+    )
     log_level: str = Field("INFO")
     log_json: bool = Field(True, description="one JSON object per line; false for a console")
 

@@ -16,6 +16,7 @@ DEFAULT_PREFIX = "eldercare/v1"
 NORMALISED = "_normalised"
 QUARANTINE = "_quarantine"
 SYSTEM = "_system"
+REGISTRATION = "_registration"
 ALERTS = "alerts"
 
 _LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -64,6 +65,11 @@ class Topics:
         """Quarantined payloads keep their original topic below the quarantine root."""
         rest = original_topic.removeprefix(self.prefix + "/")
         return f"{self.prefix}/{QUARANTINE}/{rest}"
+
+    @property
+    def registration(self) -> str:
+        """Where the gateway reports unregistered devices (once each) for an installer."""
+        return f"{self.prefix}/{REGISTRATION}"
 
     def home_alerts(self, home: str) -> str:
         return f"{self.prefix}/{_check_level('home', home)}/{ALERTS}"

@@ -1,82 +1,247 @@
-"""The gateway service: raw device topics in, normalised or quarantined topics out."""
+"""The gateway service: raw device topics in, normalised or quarantined topics out.
+
+Per message: pick the adapter (native contract, zigbee2mqtt, or a generic per-model JSON
+mapping), map the sender to a registered home/device, check what the adapter made, drop
+redeliveries, feed liveness, republish under ``_normalised``. Whatever fails goes to
+``_quarantine`` with its reason and a per-device counter; nothing raises out of ``handle``.
+On the clock, liveness deadlines turn silence into device and home status changes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import DeviceStatus, QuarantineRecord
+from eldercare.models import DeviceStatus, Metric, QuarantineRecord, RegistrationNeeded, Telemetry
 from eldercare.settings import Settings
-from eldercare.topics import Channel
-from gateway.registry import known_devices
-from gateway.validation import Rejected, SeqWindow, validate
+from eldercare.topics import Channel, TopicError
+from gateway.adapters import generic, zigbee2mqtt
+from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
+from gateway.adapters.generic import DeviceMappings
+from gateway.liveness import LivenessTracker
+from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
+from gateway.validation import Rejected, SeqWindow, check_message, check_size, parse_native
 
 log = get_logger("gateway")
 
 REGISTRY_REFRESH_S = 10.0
+LIVENESS_TICK_S = 5.0
 QUARANTINE_HEAD_BYTES = 512
+#: Unknown senders reported for registration; beyond this many, a flood is not worth memory.
+MAX_UNKNOWN_REPORTED = 10_000
 DEVICE_CHANNELS = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
+UNKNOWN_DEVICE = "unknown device"
 
 
 class Gateway:
     """Decides per message; counts every reject by reason and by device."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, mappings: DeviceMappings | None = None
+    ) -> None:
         self.settings = settings
         self.topics = settings.topics
+        self.zigbee_base = settings.zigbee_base_topic
         self.clock = clock
-        self.known: frozenset[tuple[str, str]] | None = None
+        self.mappings = mappings or DeviceMappings()
+        self.registry: RegistrySnapshot | None = None
+        self.liveness = LivenessTracker(clock.now())
+        self.memory: dict[tuple[str, str], DeviceMemory] = {}
         self.seq_window = SeqWindow()
         self.accepted = 0
         self.duplicates = 0
+        self.unregistered = 0
         self.quarantined: Counter[str] = Counter()
         self.quarantined_by_device: Counter[tuple[str, str]] = Counter()
+        self._reported_unknown: set[str] = set()
 
+    def set_registry(self, snapshot: RegistrySnapshot) -> None:
+        self.registry = snapshot
+        self.liveness.sync(snapshot, self.clock.now())
+
+    # Messages -----------------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        if topic.startswith(self.zigbee_base + "/"):
+            return self._zigbee(topic, payload)
         if self.topics.is_internal(topic):
             return []
+        return self._native(topic, payload)
+
+    def _native(self, topic: str, payload: bytes) -> list[Outgoing]:
         now = self.clock.now()
-        result = validate(
-            self.topics,
-            topic,
-            payload,
-            now=now,
-            max_bytes=self.settings.max_payload_bytes,
-            known=self.known,
+        try:
+            parsed = self.topics.parse_device(topic)
+        except TopicError as error:
+            return [self._quarantine(topic, payload, Rejected(f"topic: {error}"))]
+        home, device_id = parsed.home, parsed.device
+        if parsed.channel not in DEVICE_CHANNELS:
+            reason = f"topic: devices may not publish on {parsed.channel}"
+            return [self._quarantine(topic, payload, Rejected(reason, home, device_id))]
+        device = self.registry.get(home, device_id) if self.registry else None
+        if self.registry is not None and device is None:
+            report = self._registration(topic, payload, "native", home=home, device=device_id)
+            reason = f"{UNKNOWN_DEVICE}: not in the registry"
+            return [*report, self._quarantine(topic, payload, Rejected(reason, home, device_id))]
+        mapping = self.mappings.models.get(device.model or "") if device else None
+        if device is not None and mapping is not None:
+            if too_big := check_size(payload, self.settings.max_payload_bytes):
+                return [self._quarantine(topic, payload, Rejected(too_big, home, device_id))]
+            adapted = generic.adapt_generic(mapping, device, payload, self._memory(device), now)
+            return self._publish_adapted(topic, payload, device, adapted)
+        message = parse_native(
+            self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
         )
-        if isinstance(result, Rejected):
-            return [self._quarantine(topic, payload, result)]
-        seq = getattr(result, "seq", None)
-        if seq is not None and not self.seq_window.first_time(result.home, result.device, seq):
+        if isinstance(message, Rejected):
+            return [self._quarantine(topic, payload, message)]
+        if isinstance(message, DeviceStatus) and message.ts is None:
+            message = message.model_copy(update={"ts": now})  # a last will carries no time
+        seq = getattr(message, "seq", None)
+        if seq is not None and not self.seq_window.first_time(home, device_id, seq):
             self.duplicates += 1
-            log.debug("duplicate_dropped", home=result.home, device=result.device, seq=seq)
+            log.debug("duplicate_dropped", home=home, device=device_id, seq=seq)
             return []
-        self.accepted += 1
-        channel = self.topics.parse_device(topic).channel
-        is_status = isinstance(result, DeviceStatus)
-        if is_status and result.ts is None:
-            result = result.model_copy(update={"ts": now})
-        return [
-            Outgoing(
-                self.topics.normalised(result.home, result.device, channel),
-                result.to_json(),
-                qos=0 if channel is Channel.TELEMETRY else 1,
-                retain=is_status,
+        return self._accept(topic, payload, home, device_id, [message], [])
+
+    def _zigbee(self, topic: str, payload: bytes) -> list[Outgoing]:
+        now = self.clock.now()
+        parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
+        if parsed is None or self.registry is None:
+            return []  # the bridge's own topics, commands, or no registry yet
+        device = self.registry.by_zigbee_name.get(parsed.name)
+        if device is None:
+            # Zigbee networks hold lamps and plugs we do not care about: report, don't quarantine.
+            self.unregistered += 1
+            return self._registration(topic, payload, "zigbee2mqtt", zigbee_name=parsed.name)
+        if too_big := check_size(payload, self.settings.max_payload_bytes):
+            return [self._quarantine(topic, payload, Rejected(too_big, device.home, device.id))]
+        if parsed.availability:
+            adapted = zigbee2mqtt.adapt_availability(device, payload, now)
+            return self._publish_adapted(topic, payload, device, adapted)
+        adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
+        alive: list[Outgoing] = []
+        if not adapted.messages and not adapted.problems:
+            # A report of fields we do not map (voltage, illuminance…) still proves life.
+            statuses = self.liveness.seen(device.home, device.id, now)
+            alive = [self._status_out(status) for status in statuses]
+        return alive + self._publish_adapted(topic, payload, device, adapted)
+
+    def _memory(self, device: DeviceInfo) -> DeviceMemory:
+        return self.memory.get((device.home, device.id)) or DeviceMemory()
+
+    def _publish_adapted(
+        self, topic: str, payload: bytes, device: DeviceInfo, adapted: Adapted
+    ) -> list[Outgoing]:
+        if adapted.memory.seq or adapted.memory.values or adapted.memory.motion:
+            self.memory[(device.home, device.id)] = adapted.memory
+        return self._accept(
+            topic, payload, device.home, device.id, adapted.messages, list(adapted.problems)
+        )
+
+    def _accept(
+        self,
+        topic: str,
+        payload: bytes,
+        home: str,
+        device: str,
+        messages: Sequence[ContractMessage],
+        problems: list[str],
+    ) -> list[Outgoing]:
+        """Common checks on what an adapter made; publish the good, quarantine the rest."""
+        now = self.clock.now()
+        out: list[Outgoing] = []
+        passed: list[ContractMessage] = []
+        for message in messages:
+            if problem := check_message(message, now):
+                problems.append(problem)
+            else:
+                passed.append(message)
+        for message in passed:
+            self.accepted += 1
+            if isinstance(message, DeviceStatus):
+                statuses = self.liveness.reported(message, now)
+                if self.registry is None:
+                    statuses = [message]  # no registry: pass the device's word through
+                out += [self._status_out(status) for status in statuses]
+                continue
+            alive = self.liveness.seen(home, device, now)
+            out += [self._status_out(status) for status in alive]
+            is_telemetry = isinstance(message, Telemetry)
+            if is_telemetry and message.metric is Metric.BATTERY and message.value is not None:
+                battery = self.liveness.battery(home, device, message.value, now)
+                out += [self._status_out(status) for status in battery]
+            channel = Channel.TELEMETRY if is_telemetry else Channel.EVENT
+            out.append(
+                Outgoing(
+                    self.topics.normalised(message.home, message.device, channel),
+                    message.to_json(),
+                    qos=0 if channel is Channel.TELEMETRY else 1,
+                )
             )
-        ]
+        if problems:
+            rejected = Rejected("; ".join(problems), home, device)
+            out.append(self._quarantine(topic, payload, rejected))
+        return out
+
+    def _status_out(self, status: DeviceStatus) -> Outgoing:
+        log.info(
+            "device_status",
+            home=status.home,
+            device=status.device,
+            state=str(status.state),
+            battery=str(status.battery) if status.battery else None,
+            reason=status.reason,
+        )
+        return Outgoing(
+            self.topics.normalised(status.home, status.device, Channel.STATUS),
+            status.to_json(),
+            qos=1,
+            retain=True,
+        )
+
+    def _registration(
+        self,
+        topic: str,
+        payload: bytes,
+        source: str,
+        *,
+        home: str | None = None,
+        device: str | None = None,
+        zigbee_name: str | None = None,
+    ) -> list[Outgoing]:
+        """Tell installers once per unknown sender, not once per message."""
+        key = f"{source}:{zigbee_name or f'{home}/{device}'}"
+        if key in self._reported_unknown or len(self._reported_unknown) >= MAX_UNKNOWN_REPORTED:
+            return []
+        self._reported_unknown.add(key)
+        log.warning("registration_needed", home=home, device=device, zigbee_name=zigbee_name)
+        report = RegistrationNeeded(
+            topic=topic,
+            source=source,  # type: ignore[arg-type]
+            home=home,
+            device=device,
+            zigbee_name=zigbee_name,
+            first_seen=self.clock.now(),
+            payload_head=_head(payload),
+        )
+        return [Outgoing(self.topics.registration, report.to_json(), qos=1)]
 
     def _quarantine(self, topic: str, payload: bytes, rejected: Rejected) -> Outgoing:
         kind = rejected.reason.split(":", 1)[0]
         self.quarantined[kind] += 1
+        rejects = None
         if rejected.home and rejected.device:
             self.quarantined_by_device[(rejected.home, rejected.device)] += 1
-        log.warning(
+            rejects = self.quarantined_by_device[(rejected.home, rejected.device)]
+        # An unregistered device already got its one registration_needed warning.
+        emit = log.debug if kind == UNKNOWN_DEVICE else log.warning
+        emit(
             "payload_quarantined",
             home=rejected.home,
             device=rejected.device,
@@ -88,30 +253,51 @@ class Gateway:
             reason=rejected.reason,
             received_at=self.clock.now(),
             size=len(payload),
-            payload_head=payload[:QUARANTINE_HEAD_BYTES].decode("utf-8", errors="replace"),
+            payload_head=_head(payload),
+            home=rejected.home,
+            device=rejected.device,
+            device_rejects=rejects,
         )
         return Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)
 
-    async def refresh_registry(self, engine: AsyncEngine) -> None:
+    # Clock ----------------------------------------------------------------------------------
+    def tick(self) -> list[Outgoing]:
+        """Liveness deadlines and battery ages, evaluated at the clock's now."""
+        return [self._status_out(status) for status in self.liveness.check(self.clock.now())]
+
+    async def watch_liveness(self, publish: Callable[[Outgoing], Awaitable[None]]) -> None:
+        while True:
+            await self.clock.sleep(LIVENESS_TICK_S)
+            for message in self.tick():
+                await publish(message)
+
+    async def refresh_registry(self, registry: Registry) -> None:
         """Re-read the registry now and then, so newly registered devices are let in."""
         while True:
             try:
-                self.known = await known_devices(engine)
+                self.set_registry(await registry.snapshot())
             except Exception:
                 log.exception("registry_refresh_failed")
             await self.clock.sleep(REGISTRY_REFRESH_S)
 
 
+def _head(payload: bytes) -> str:
+    return payload[:QUARANTINE_HEAD_BYTES].decode("utf-8", errors="replace")
+
+
+def load_mappings(path: Path | None) -> DeviceMappings:
+    return DeviceMappings.load(path) if path else DeviceMappings()
+
+
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
-    gateway = Gateway(settings, clock)
-    gateway.known = await known_devices(engine)
-    connection = MqttConnection(
-        settings,
-        "eldercare-gateway",
-        [settings.topics.raw_device_filter(channel) for channel in DEVICE_CHANNELS],
-        gateway.handle,
-    )
-    log.info("gateway_started", devices=len(gateway.known))
+    registry = Registry(engine, clock)
+    gateway = Gateway(settings, clock, load_mappings(settings.device_mappings))
+    gateway.set_registry(await registry.snapshot())
+    subscriptions = [settings.topics.raw_device_filter(channel) for channel in DEVICE_CHANNELS]
+    subscriptions.append(f"{settings.zigbee_base_topic}/#")
+    connection = MqttConnection(settings, "eldercare-gateway", subscriptions, gateway.handle)
+    log.info("gateway_started", devices=len(gateway.registry.devices if gateway.registry else ()))
     async with asyncio.TaskGroup() as group:
-        group.create_task(gateway.refresh_registry(engine))
+        group.create_task(gateway.refresh_registry(registry))
+        group.create_task(gateway.watch_liveness(connection.publish))
         group.create_task(connection.run())

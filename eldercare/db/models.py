@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -122,6 +132,29 @@ class Device(Base):
     #: Expected heartbeat interval; liveness deadlines derive from it.
     heartbeat_s: Mapped[int | None]
     battery_changed_at: Mapped[datetime | None]
+    #: zigbee2mqtt friendly name (``zigbee2mqtt/<name>``): how a Zigbee device's messages
+    #: find their home and device. Unique across homes because the topic carries no home.
+    zigbee_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("zigbee_name", name="uq_devices_zigbee_name"),)
+
+
+class MqttCredential(Base):
+    """Writer: gateway registry. Broker accounts: one per home terminal, one per service.
+
+    Only the mosquitto PBKDF2 hash is stored, so the password and ACL files can be rebuilt
+    from the database at any time without anyone keeping plaintext passwords around.
+    """
+
+    __tablename__ = "mqtt_credentials"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: ``home`` (its terminal; ``home_id`` set) or ``service``.
+    role: Mapped[str] = mapped_column(String(20))
+    home_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime]
 
 

@@ -1,0 +1,1 @@
+"""Adapters: what real devices send → contract messages. One module per dialect."""

@@ -1,0 +1,197 @@
+"""Generated password and ACL files, enforced by a real mosquitto.
+
+A home's terminal credentials must not reach another home's topics, the normalised stream
+or the alerts; anonymous clients are refused; and the gateway, on its own service account,
+still turns a home's zigbee2mqtt message into a normalised event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from eldercare.broker import LocalMosquitto
+from eldercare.clock import RealClock
+from eldercare.db import create_engine, migrate
+from eldercare.settings import Settings
+from eldercare.topics import Topics
+from gateway.mqtt_auth import (
+    BrokerAccounts,
+    broker_accounts,
+    check_password,
+    hash_password,
+    write_auth_files,
+)
+from gateway.registry import Registry
+from gateway.service import run as run_gateway
+from gateway.specs import parse_yaml
+
+pytestmark = pytest.mark.integration
+
+P = "eldercare/v1"
+HOMES = """
+homes:
+  - id: h-a
+    devices:
+      - {id: btn, kind: call_button}
+      - {id: pir, kind: motion, model: RTCGQ11LM, zigbee_name: h-a/pir}
+  - id: h-b
+    devices:
+      - {id: btn, kind: call_button}
+      - {id: door, kind: door, zigbee_name: h-b/door}
+"""
+
+
+def test_hash_is_what_mosquitto_passwd_writes() -> None:
+    salt = bytes(range(12))
+    hashed = hash_password("secret", salt=salt)
+    assert hashed.startswith("$7$101$AAECAwQFBgcICQoL$")
+    assert check_password("secret", hashed) and not check_password("Secret", hashed)
+
+
+@pytest.fixture
+async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
+    await migrate(engine)
+    registry = Registry(engine, RealClock())
+    await registry.apply(parse_yaml(HOMES))
+    try:
+        yield registry
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def accounts(registry: Registry) -> BrokerAccounts:
+    return await broker_accounts(registry, Topics())
+
+
+@pytest.fixture
+def broker(accounts: BrokerAccounts, tmp_path: Path) -> AsyncIterator[LocalMosquitto]:
+    files = write_auth_files(accounts, tmp_path / "auth")
+    with LocalMosquitto(password_file=files.password_file, acl_file=files.acl_file) as broker:
+        yield broker
+
+
+def client(broker: LocalMosquitto, accounts: BrokerAccounts, user: str) -> aiomqtt.Client:
+    password = accounts.new_passwords[user]
+    return aiomqtt.Client("127.0.0.1", broker.port, username=user, password=password)
+
+
+async def received_until(
+    spy: aiomqtt.Client, sentinel: str, timeout: float = 5
+) -> list[tuple[str, bytes]]:
+    """Everything the spy gets up to the sentinel topic, then a little more for stragglers."""
+    seen: list[tuple[str, bytes]] = []
+    async with asyncio.timeout(timeout):
+        async for message in spy.messages:
+            seen.append((message.topic.value, message.payload))  # type: ignore[arg-type]
+            if message.topic.value == sentinel:
+                break
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(0.3):
+            async for message in spy.messages:
+                seen.append((message.topic.value, message.payload))  # type: ignore[arg-type]
+    return seen
+
+
+async def test_anonymous_and_wrong_passwords_are_refused(
+    broker: LocalMosquitto, accounts: BrokerAccounts
+) -> None:
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", broker.port):
+            pass
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", broker.port, username="h-a", password="guess"):
+            pass
+
+
+async def test_a_home_cannot_publish_for_another_home(
+    broker: LocalMosquitto, accounts: BrokerAccounts
+) -> None:
+    async with (
+        client(broker, accounts, "_detector") as detector,
+        client(broker, accounts, "_gateway") as gateway,
+        client(broker, accounts, "h-a") as home_a,
+    ):
+        await detector.subscribe(f"{P}/#", qos=1)
+        await gateway.subscribe("zigbee2mqtt/#", qos=1)
+        forged = [
+            f"{P}/h-b/btn/event",  # another home's device
+            f"{P}/h-b/btn/status",
+            f"{P}/_normalised/h-b/btn/event",  # the stream the detector trusts
+            f"{P}/_normalised/h-a/btn/event",  # even for itself
+            f"{P}/h-b/alerts",  # alerts
+            f"{P}/alerts/x/updates",
+            f"{P}/h-a/btn/cmd",  # commands come from services only
+        ]
+        for topic in forged:
+            await home_a.publish(topic, b'{"forged": true}', qos=1)
+        await home_a.publish("zigbee2mqtt/h-b/door", b'{"contact": false}', qos=1)
+        await home_a.publish("zigbee2mqtt/bridge/request/permit_join", b"true", qos=1)
+        await home_a.publish(f"{P}/h-a/btn/event", b'{"own": true}', qos=1)
+        await home_a.publish("zigbee2mqtt/h-a/pir", b'{"occupancy": true}', qos=1)
+        await home_a.publish(f"{P}/h-a/pir/telemetry", b"sentinel", qos=1)
+
+        at_detector = await received_until(detector, f"{P}/h-a/pir/telemetry")
+        at_gateway = await received_until(gateway, "zigbee2mqtt/h-a/pir")
+
+    detector_topics = {topic for topic, _ in at_detector}
+    assert f"{P}/h-a/btn/event" in detector_topics, "a home's own messages do arrive"
+    assert not detector_topics & set(forged), detector_topics
+    assert [topic for topic, _ in at_gateway] == ["zigbee2mqtt/h-a/pir"]
+
+
+async def test_a_home_reads_only_its_own_commands(
+    broker: LocalMosquitto, accounts: BrokerAccounts
+) -> None:
+    async with (
+        client(broker, accounts, "_alerting") as service,
+        client(broker, accounts, "h-a") as home_a,
+    ):
+        await home_a.subscribe(f"{P}/+/+/cmd", qos=1)
+        await home_a.subscribe(f"{P}/#", qos=1)
+        await service.publish(f"{P}/h-b/btn/cmd", b"not yours", qos=1)
+        await service.publish(f"{P}/h-b/btn/event", b"not yours either", qos=1)
+        await service.publish(f"{P}/h-a/btn/cmd", b"yours", qos=1)
+        seen = await received_until(home_a, f"{P}/h-a/btn/cmd")
+    assert seen == [(f"{P}/h-a/btn/cmd", b"yours")]
+
+
+async def test_gateway_on_its_service_account_normalises_a_homes_zigbee_message(
+    broker: LocalMosquitto, accounts: BrokerAccounts, registry: Registry, tmp_path: Path
+) -> None:
+    password = accounts.new_passwords["_gateway"]
+    settings = Settings(
+        broker_url=f"mqtt://_gateway:{password}@127.0.0.1:{broker.port}",
+        data_dir=tmp_path,
+        log_level="WARNING",
+    )
+    async with client(broker, accounts, "_detector") as detector:
+        await detector.subscribe(f"{P}/_system/+/status", qos=1)
+        await detector.subscribe(f"{P}/_normalised/#", qos=1)
+        task = asyncio.create_task(run_gateway(settings, RealClock(), registry.engine))
+        try:
+            async with asyncio.timeout(10):
+                async for message in detector.messages:
+                    if json.loads(message.payload).get("state") == "online":  # type: ignore[arg-type]
+                        break
+            async with client(broker, accounts, "h-a") as home_a:
+                await home_a.publish("zigbee2mqtt/h-a/pir", b'{"occupancy":true,"battery":91}')
+            async with asyncio.timeout(5):
+                async for message in detector.messages:
+                    if message.topic.value.endswith("/event"):
+                        event = json.loads(message.payload)  # type: ignore[arg-type]
+                        break
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert message.topic.value == f"{P}/_normalised/h-a/pir/event"
+    assert (event["home"], event["device"], event["type"]) == ("h-a", "pir", "motion")
