@@ -8,21 +8,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerting.api import AlertingApi
 from dashboards.activity import ActivityBoard
 from dashboards.context import DashboardContext, PublishUpdate
-from dashboards.errors import install_error_handlers
+from dashboards.deps import admin
+from dashboards.errors import error_responses, install_error_handlers
 from dashboards.routes import alerts, family, homes, pages, session
 from dashboards.stream import Broadcaster
 from eldercare import __version__
 from eldercare.clock import Clock
 from eldercare.topics import Topics
+from gateway import rest as registry_rest
+from gateway.registry import Registry
 
 STATIC = Path(__file__).with_name("static")
+
+
+def _operation_id(route: APIRoute) -> str:
+    """The handler's name ("list_alerts", "acknowledge"), stable for clients; the gateway's
+    registry routes get a prefix since both packages name a handler ``list_homes``."""
+    prefix = "registry_" if route.path.startswith(registry_rest.router.prefix) else ""
+    return prefix + route.name
 
 
 def create_app(
@@ -40,7 +51,7 @@ def create_app(
         title="eldercare dashboard",
         version=__version__,
         # operationId = the handler's name ("list_alerts", "acknowledge"): stable for clients.
-        generate_unique_id_function=lambda route: route.name,
+        generate_unique_id_function=_operation_id,
         description=(
             "Station alert wall, homes and family view. Log in with `POST /api/session`; "
             "send the token as `Authorization: Bearer …` (browsers use the cookie). Lists "
@@ -60,6 +71,13 @@ def create_app(
     install_error_handlers(app)
     for router in (session.router, alerts.router, homes.router, family.api):
         app.include_router(router)
+    # The registry (homes, devices, stations) is the gateway's; only admins reach it here.
+    app.state.registry = Registry(engine, clock)
+    app.include_router(
+        registry_rest.router,
+        dependencies=[Depends(admin)],
+        responses=error_responses(401, 403, 422),
+    )
     app.include_router(pages.router)
     app.include_router(family.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

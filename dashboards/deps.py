@@ -18,7 +18,7 @@ from alerting.api import AlertingApi, AlertNotFound, AlertView
 from dashboards.accounts import principal_for_token
 from dashboards.context import DashboardContext
 from dashboards.errors import ApiError
-from dashboards.principal import Principal
+from dashboards.principal import Principal, Role
 from dashboards.scope import Placement, may_see, placement_of
 
 SESSION_COOKIE = "eldercare_session"
@@ -84,6 +84,12 @@ async def current_principal(
 async def responder(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_responder:
         raise ApiError(403, "only station staff, supervisors and admins may do this")
+    return principal
+
+
+async def admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if principal.role is not Role.ADMIN:
+        raise ApiError(403, "only admins may change the registry")
     return principal
 
 

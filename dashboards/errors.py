@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dashboards.schemas import ErrorBody
+from eldercare.http_errors import ErrorBody
 
 _CODES = {
     400: "bad_request",

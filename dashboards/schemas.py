@@ -23,13 +23,6 @@ class Page(BaseModel, Generic[T]):
     next_offset: int | None
 
 
-class ErrorBody(BaseModel):
-    """Every error answer: a stable machine-readable ``code`` and a human ``detail``."""
-
-    code: str = Field(examples=["not_found"])
-    detail: str
-
-
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)

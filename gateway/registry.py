@@ -131,7 +131,8 @@ class Registry:
     async def apply(self, document: RegistryDocument) -> ImportSummary:
         """Upsert every station and home of an import document in one transaction."""
         async with self._sessions.begin() as session:
-            for station in document.stations:
+            # Centres first, so a station may name a centre listed after it in the file.
+            for station in sorted(document.stations, key=lambda spec: spec.kind != "centre"):
                 await self._upsert_station(session, station)
             await session.flush()
             for home in document.homes:
@@ -181,6 +182,8 @@ class Registry:
             device.battery_changed_at = at
 
     async def _upsert_station(self, session: AsyncSession, spec: StationSpec) -> None:
+        if spec.centre and await session.get(Station, spec.centre) is None:
+            raise RegistryConflict(f"station {spec.id}: centre {spec.centre} is not registered")
         now = self.clock.now()
         station = await session.get(Station, spec.id)
         if station is None:

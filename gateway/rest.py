@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from eldercare.http_errors import ErrorBody
 from eldercare.models import Ident
 from gateway.registry import HomeNotFound, ImportSummary, Registry, RegistryConflict
 from gateway.specs import DeviceSpec, HomeSpec, RegistryDocument
@@ -24,10 +25,6 @@ def _registry(request: Request) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(_registry)]
-
-
-class ErrorBody(BaseModel):
-    detail: str
 
 
 class HomeSummary(BaseModel):
@@ -120,13 +117,16 @@ async def get_home(registry: RegistryDep, home_id: Ident) -> HomeSpec:
         raise _not_found(error) from None
 
 
-@router.put(
-    "/homes/{home_id}", response_model=HomeSpec, responses={**_CONFLICT, 422: {"model": ErrorBody}}
-)
+@router.put("/homes/{home_id}", response_model=HomeSpec, responses={**_CONFLICT})
 async def put_home(registry: RegistryDep, home_id: Ident, spec: HomeSpec) -> HomeSpec:
-    """Create or update (idempotent); listed devices are upserted, residents/contacts replaced."""
+    """Create or update (idempotent); listed devices are upserted, residents/contacts replaced.
+
+    A body whose id differs from the path conflicts with the resource named (409).
+    """
     if spec.id != home_id:
-        raise HTTPException(422, f"body id {spec.id} does not match path {home_id}")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"body id {spec.id} does not match path {home_id}"
+        )
     try:
         await registry.upsert_home(spec)
     except RegistryConflict as error:
@@ -146,13 +146,15 @@ async def delete_home(registry: RegistryDep, home_id: Ident) -> Response:
 @router.put(
     "/homes/{home_id}/devices/{device_id}",
     response_model=DeviceSpec,
-    responses={**_NOT_FOUND, **_CONFLICT, 422: {"model": ErrorBody}},
+    responses={**_NOT_FOUND, **_CONFLICT},
 )
 async def put_device(
     registry: RegistryDep, home_id: Ident, device_id: Ident, spec: DeviceSpec
 ) -> DeviceSpec:
     if spec.id != device_id:
-        raise HTTPException(422, f"body id {spec.id} does not match path {device_id}")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"body id {spec.id} does not match path {device_id}"
+        )
     try:
         await registry.upsert_device(home_id, spec)
     except HomeNotFound as error:

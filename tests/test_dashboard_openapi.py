@@ -10,12 +10,17 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 from sqlalchemy.pool import NullPool
 
 from eldercare.db import create_engine, migrate
 from tests.dashboard_world import PASSWORD, dashboard_world, fast_hashing
 
 EXAMPLES = 25
+#: The registry's write bodies have rules a JSON schema cannot state (device ids unique in a
+#: home, the body id equal to the path id), so a schema-valid example may rightly be refused
+#: there with 409/422; every other check still runs on them.
+CROSS_FIELD_BODIES = ("/api/registry/",)
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures(fast_hashing.__name__)]
 
 
@@ -55,7 +60,13 @@ def test_api_conforms_to_its_schema_without_server_errors(api_schema) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def exercise(case: schemathesis.Case) -> None:
-            case.call_and_validate()
+            cross_field = case.operation.path.startswith(CROSS_FIELD_BODIES) and case.method in {
+                "PUT",
+                "POST",
+            }
+            case.call_and_validate(
+                excluded_checks=[positive_data_acceptance] if cross_field else None
+            )
 
         try:
             exercise()

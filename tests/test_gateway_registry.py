@@ -17,7 +17,15 @@ from eldercare.cli import app as cli
 from eldercare.clock import SimulatedClock
 from gateway.registry import HomeNotFound, Registry, RegistryConflict
 from gateway.rest import router
-from gateway.specs import DeviceSpec, HomeSpec, SpecError, parse_csv, parse_yaml
+from gateway.specs import (
+    DeviceSpec,
+    HomeSpec,
+    RegistryDocument,
+    SpecError,
+    StationSpec,
+    parse_csv,
+    parse_yaml,
+)
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -100,6 +108,25 @@ async def test_unknown_station_and_home_are_refused(registry: Registry) -> None:
         await registry.upsert_home(HomeSpec(id="h-1", station="st-x"))
     with pytest.raises(HomeNotFound):
         await registry.upsert_device("h-404", DeviceSpec("d", "motion"))
+
+
+async def test_a_station_needs_its_centre_which_may_come_later_in_the_file(
+    registry: Registry,
+) -> None:
+    orphan = RegistryDocument(stations=[StationSpec(id="s-1", name="驿站", centre="c-x")])
+    with pytest.raises(RegistryConflict, match="centre c-x is not registered"):
+        await registry.apply(orphan)
+    later = RegistryDocument(
+        stations=[
+            StationSpec(id="s-1", name="驿站", centre="c-1"),
+            StationSpec(id="c-1", name="中心", kind="centre"),
+        ]
+    )
+    await registry.apply(later)
+    assert {s.id: s.centre_id for s in await registry.list_stations()} == {
+        "s-1": "c-1",
+        "c-1": None,
+    }
 
 
 async def test_delete_home_takes_its_devices_and_people(registry: Registry) -> None:
@@ -185,7 +212,7 @@ async def test_rest_errors_are_clear(client: httpx.AsyncClient) -> None:
     )
     assert missing.status_code == 404
     mismatch = await client.put(url(client, "put_home", home_id="h-1"), json={"id": "h-2"})
-    assert mismatch.status_code == 422 and "does not match" in mismatch.json()["detail"]
+    assert mismatch.status_code == 409 and "does not match" in mismatch.json()["detail"]
     typo = await client.post(url(client, "create_home"), json={"id": "h-1", "nmae": "x"})
     assert typo.status_code == 422 and typo.json()["detail"][0]["loc"][-1] == "nmae"
     station = await client.put(
