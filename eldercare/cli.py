@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from detector.falls import cli as falls_cli
 from eldercare import __version__
 from eldercare.clock import RealClock
 from eldercare.logs import configure_logging
@@ -33,6 +34,8 @@ eval_app = typer.Typer(
 )
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+train_app.command("falls")(falls_cli.train_command)
+eval_app.command("falls")(falls_cli.eval_command)
 
 
 @app.callback()
