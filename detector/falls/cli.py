@@ -1,4 +1,4 @@
-"""``eldercare train falls`` and ``eldercare eval falls``: SisFall-format folders in, figures out."""
+"""``eldercare train falls`` and ``eldercare eval falls``: SisFall-format folders in."""
 
 from __future__ import annotations
 

@@ -22,7 +22,9 @@ from detector.falls.stream import Candidate, FallConfig, FallStream, alarm_flags
 BATCH_S = 1.0
 
 
-def downsample(samples: np.ndarray, rate_hz: float, source_hz: float = SISFALL_RATE_HZ) -> np.ndarray:
+def downsample(
+    samples: np.ndarray, rate_hz: float, source_hz: float = SISFALL_RATE_HZ
+) -> np.ndarray:
     """What a device sampling at ``rate_hz`` would have recorded: block means.
 
     An accelerometer's output-rate filter averages over its sampling period; plain
@@ -92,7 +94,9 @@ def replay(
         samples = downsample(raw, rate_hz)
         candidates = stream_recording(samples, rate_hz, FallStream(scorer, config))
         runs.append(
-            TrialRun(trial, len(raw) / SISFALL_RATE_HZ, float(svm.argmax()) / SISFALL_RATE_HZ, candidates)
+            TrialRun(
+                trial, len(raw) / SISFALL_RATE_HZ, float(svm.argmax()) / SISFALL_RATE_HZ, candidates
+            )
         )
         if continuous and not trial.is_fall:
             adl.setdefault(trial.subject, []).append(samples)
@@ -105,7 +109,9 @@ def replay(
     return Replay(rate_hz, runs, streams)
 
 
-def rescore(candidates: Iterable[Candidate], scorer: Scorer, refractory_s: float) -> list[Candidate]:
+def rescore(
+    candidates: Iterable[Candidate], scorer: Scorer, refractory_s: float
+) -> list[Candidate]:
     """The same candidates as another scorer would have alarmed on them."""
     candidates = list(candidates)
     if not candidates:
@@ -113,5 +119,6 @@ def rescore(candidates: Iterable[Candidate], scorer: Scorer, refractory_s: float
     scores = scorer.scores(np.vstack([c.features for c in candidates]))
     flags = alarm_flags([c.impact_at for c in candidates], scores, scorer.threshold, refractory_s)
     return [
-        replace(c, score=float(s), alarm=flag) for c, s, flag in zip(candidates, scores, flags, strict=True)
+        replace(c, score=float(s), alarm=flag)
+        for c, s, flag in zip(candidates, scores, flags, strict=True)
     ]

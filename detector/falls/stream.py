@@ -115,7 +115,9 @@ class FallStream:
         centre = svm[first : stop - lo]
         left = spans[first : stop - lo, : self._spacing].max(axis=1)
         right = spans[first : stop - lo, self._spacing + 1 :].max(axis=1)
-        hits = np.flatnonzero((centre >= self.config.candidate_g) & (centre > left) & (centre >= right))
+        hits = np.flatnonzero(
+            (centre >= self.config.candidate_g) & (centre > left) & (centre >= right)
+        )
         self._pending.extend(int(h) + self._searched for h in hits)
         self._searched = stop
 
@@ -125,7 +127,9 @@ class FallStream:
         for peak in ready:
             start = max(peak - self._pre, offset, 0)
             segment = self.window[start - offset : peak + self._post + 1 - offset]
-            rows.append(impact_features(segment, peak - start, self.config.rate_hz, self.config.pre_s))
+            rows.append(
+                impact_features(segment, peak - start, self.config.rate_hz, self.config.pre_s)
+            )
         features = np.vstack(rows)
         scores = self.scorer.scores(features)
         decided_at = self._time(self._count - 1)

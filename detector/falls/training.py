@@ -42,7 +42,9 @@ def labelled_windows(runs: Iterable[TrialRun]) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack(rows), np.array(labels)
 
 
-def fit_classifier(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> HistGradientBoostingClassifier:
+def fit_classifier(
+    features: np.ndarray, labels: np.ndarray, seed: int = 0
+) -> HistGradientBoostingClassifier:
     """Gradient-boosted trees: handles missing features (stream starts) and stays small."""
     classifier = HistGradientBoostingClassifier(
         max_iter=200,
@@ -54,16 +56,19 @@ def fit_classifier(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> H
     return classifier.fit(features, labels)
 
 
-def train(replays: Iterable[Replay], subjects: set[str] | None = None, config: FallConfig | None = None) -> FallModel:
+def train(
+    replays: Iterable[Replay], subjects: set[str] | None = None, config: FallConfig | None = None
+) -> FallModel:
     """A model from the trials of ``subjects`` (all if None) at every replayed rate."""
     replays = list(replays)
-    parts = [
-        labelled_windows(run for run in r.trials if subjects is None or run.trial.subject in subjects)
+    chosen = [
+        [run for run in r.trials if subjects is None or run.trial.subject in subjects]
         for r in replays
     ]
+    parts = [labelled_windows(runs) for runs in chosen]
     features = np.vstack([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
-    used = sorted({run.trial.subject for r in replays for run in r.trials if subjects is None or run.trial.subject in subjects})
+    used = sorted({run.trial.subject for runs in chosen for run in runs})
     return FallModel(
         estimator=fit_classifier(features, labels),
         threshold=DEFAULT_THRESHOLD,
@@ -71,7 +76,7 @@ def train(replays: Iterable[Replay], subjects: set[str] | None = None, config: F
         trained_on={
             "subjects": used,
             "rates_hz": [r.rate_hz for r in replays],
-            "windows": int(len(labels)),
+            "windows": len(labels),
             "fall_windows": int(labels.sum()),
         },
     )
