@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from detector.falls.evaluation import cross_validated_scorers, evaluate
-from detector.falls.replay import Replay, replay
+from detector.falls.replay import replay
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
 from detector.falls.sisfall import find_trials
 from detector.falls.stream import FallConfig
@@ -28,8 +28,7 @@ def train_command(
     trials = find_trials(data_dir)
     if not trials:
         raise typer.BadParameter(f"no SisFall trials below {data_dir}")
-    replays = [replay(trials, rate, continuous=False) for rate in TRAINING_RATES_HZ]
-    model = train(replays)
+    model = train(replay(trials, TRAINING_RATES_HZ, continuous=False))
     model.trained_on["data"] = data_dir.name
     model.save(out)
     typer.echo(
@@ -89,12 +88,11 @@ def eval_command(
         subjects = sorted({t.subject for t in trials})
         if len(subjects) < cv:
             raise typer.BadParameter(f"{len(subjects)} subjects cannot make {cv} folds")
-        evaluated = replay(trials, rate)
-        replays: dict[float, Replay] = {rate: evaluated}
-        for training_rate in TRAINING_RATES_HZ:
-            if training_rate not in replays:
-                replays[training_rate] = replay(trials, training_rate, continuous=False)
-        scorer_for, folds = cross_validated_scorers(replays.values(), subjects, cv)
+        rates = [rate, *(r for r in TRAINING_RATES_HZ if r != rate)]
+        replays = replay(trials, rates)
+        evaluated = replays[0]
+        training = [r for r in replays if r.rate_hz in TRAINING_RATES_HZ]
+        scorer_for, folds = cross_validated_scorers(training, subjects, cv)
         config = FallConfig()
         extra = {"scorer": f"{cv}-fold leave-subjects-out CV", "folds": folds}
     else:
@@ -108,7 +106,7 @@ def eval_command(
             else:
                 scorer, config = loaded, FallConfig(**loaded.config)
                 name = f"model {model or 'bundled'}"
-        evaluated = replay(trials, rate, scorer, config)
+        [evaluated] = replay(trials, [rate], scorer, config)
 
         def scorer_for(_: str) -> Scorer:
             return scorer

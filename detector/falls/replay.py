@@ -77,36 +77,39 @@ class Replay:
 
 def replay(
     data_dir: Path | Sequence[Trial],
-    rate_hz: float,
+    rates_hz: Sequence[float],
     scorer: Scorer | None = None,
     config: FallConfig | None = None,
     continuous: bool = True,
-) -> Replay:
-    """Run the detector over every trial (and, if ``continuous``, every subject's ADL stream)."""
+) -> list[Replay]:
+    """Run the detector over every trial at each rate (each file is read once).
+
+    With ``continuous``, each subject's activity recordings are also played back to back.
+    """
     trials = find_trials(data_dir) if isinstance(data_dir, Path) else list(data_dir)
     scorer = scorer or ThresholdRule()
     config = config or FallConfig()
-    runs: list[TrialRun] = []
-    adl: dict[str, list[np.ndarray]] = {}
+    runs: dict[float, list[TrialRun]] = {rate: [] for rate in rates_hz}
+    adl: dict[tuple[float, str], list[np.ndarray]] = {}
     for trial in trials:
         raw = read_trial(trial.path)
-        svm = np.linalg.norm(raw, axis=1)
-        samples = downsample(raw, rate_hz)
-        candidates = stream_recording(samples, rate_hz, FallStream(scorer, config))
-        runs.append(
-            TrialRun(
-                trial, len(raw) / SISFALL_RATE_HZ, float(svm.argmax()) / SISFALL_RATE_HZ, candidates
-            )
-        )
-        if continuous and not trial.is_fall:
-            adl.setdefault(trial.subject, []).append(samples)
-    streams = []
-    for subject, parts in adl.items():
+        duration = len(raw) / SISFALL_RATE_HZ
+        impact_at = float(np.linalg.norm(raw, axis=1).argmax()) / SISFALL_RATE_HZ
+        for rate in rates_hz:
+            samples = downsample(raw, rate)
+            candidates = stream_recording(samples, rate, FallStream(scorer, config))
+            runs[rate].append(TrialRun(trial, duration, impact_at, candidates))
+            if continuous and not trial.is_fall:
+                adl.setdefault((rate, trial.subject), []).append(samples)
+    groups = {trial.subject: trial.group for trial in trials}
+    streams: dict[float, list[SubjectStream]] = {rate: [] for rate in rates_hz}
+    for (rate, subject), parts in adl.items():
         samples = np.concatenate(parts)
-        group = next(run.trial.group for run in runs if run.trial.subject == subject)
-        candidates = stream_recording(samples, rate_hz, FallStream(scorer, config))
-        streams.append(SubjectStream(subject, group, len(samples) / rate_hz, candidates))
-    return Replay(rate_hz, runs, streams)
+        candidates = stream_recording(samples, rate, FallStream(scorer, config))
+        streams[rate].append(
+            SubjectStream(subject, groups[subject], len(samples) / rate, candidates)
+        )
+    return [Replay(rate, runs[rate], streams[rate]) for rate in rates_hz]
 
 
 def rescore(
