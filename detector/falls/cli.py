@@ -11,7 +11,7 @@ import typer
 from detector.falls.evaluation import cross_validated_scorers, evaluate
 from detector.falls.replay import replay
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
-from detector.falls.sisfall import find_trials
+from detector.falls.sisfall import SISFALL_RATE_HZ, find_trials
 from detector.falls.stream import FallConfig
 from detector.falls.training import TRAINING_RATES_HZ, train
 
@@ -83,6 +83,8 @@ def eval_command(
     trials = find_trials(data_dir)
     if not trials:
         raise typer.BadParameter(f"no SisFall trials below {data_dir}")
+    if (SISFALL_RATE_HZ / rate) % 1:
+        raise typer.BadParameter(f"--rate must divide {SISFALL_RATE_HZ:g} Hz (200, 100, 50, 20…)")
     extra: dict[str, Any] = {}
     if cv:
         subjects = sorted({t.subject for t in trials})

@@ -31,7 +31,9 @@ def downsample(
     decimation would alias impacts in a way no real device does.
     """
     factor = round(source_hz / rate_hz)
-    if factor <= 1:
+    if factor < 1 or abs(factor * rate_hz - source_hz) > 1e-6:
+        raise ValueError(f"{rate_hz:g} Hz does not divide the recorded {source_hz:g} Hz")
+    if factor == 1:
         return samples
     usable = len(samples) // factor * factor
     return samples[:usable].reshape(-1, factor, 3).mean(axis=1)

@@ -33,6 +33,10 @@ class StreamResampler:
         self._last_v = np.zeros(3)
         self._tail = np.empty((0, 3))  # raw samples the box filter still needs
 
+    @property
+    def nbytes(self) -> int:
+        return self._tail.nbytes + self._last_v.nbytes
+
     def push(self, start: float, input_rate: float, samples: np.ndarray) -> np.ndarray:
         """New working-rate samples (shape (n, 3)); an empty array if none are due yet.
 

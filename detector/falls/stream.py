@@ -70,7 +70,7 @@ class FallStream:
     @property
     def nbytes(self) -> int:
         """The numeric state this pendant holds (the window dominates)."""
-        return self.window.nbytes + self.resampler._tail.nbytes + 8 * (len(self._pending) + 12)
+        return self.window.nbytes + self.resampler.nbytes + 8 * (len(self._pending) + 12)
 
     def push(self, start: float, rate_hz: float, samples: np.ndarray) -> list[Candidate]:
         """Feed one batch (``start`` = first sample, epoch seconds); get candidates decided."""
