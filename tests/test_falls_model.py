@@ -77,7 +77,7 @@ def test_trained_on_some_people_it_finds_the_falls_of_others_at_200_and_20_hz() 
     assert full["specificity"] >= 0.95
     assert full["false_alarms_per_hour"] is not None
     assert full["delay_mean_s"] <= 4.5
-    assert reports[20.0]["sensitivity"] >= full["sensitivity"] - 0.05
+    assert reports[20.0]["sensitivity"] > full["sensitivity"] - 0.03  # the bound
 
 
 @pytest.fixture(scope="module")
