@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
-import skops.io as sio
-from sklearn.preprocessing import FunctionTransformer
 from typer.testing import CliRunner
 
 from detector.falls import rule as fall_rule
 from detector.falls.evaluation import evaluate
+from detector.falls.features import FEATURE_NAMES
 from detector.falls.replay import replay
-from detector.falls.scoring import BUNDLED_MODEL, FallModel, ThresholdRule, bundled_model
+from detector.falls.scoring import (
+    BUNDLED_MODEL,
+    CompiledTrees,
+    FallModel,
+    ThresholdRule,
+    bundled_model,
+)
 from detector.falls.sisfall import find_trials
 from detector.falls.stream import FallConfig
-from detector.falls.training import TRAINING_RATES_HZ, train
+from detector.falls.training import TRAINING_RATES_HZ, fit_classifier, train
 from eldercare.cli import app
 from tests.falls_support import sisfall_dir
 
 REPORT_KEYS = {"sensitivity", "specificity", "precision", "f1", "false_alarms_per_hour"}
 
 
-def test_shipped_model_is_small_documented_and_scores_like_sklearn() -> None:
+def test_shipped_model_is_small_documented_and_loads_without_sklearn() -> None:
     path = resources.files("detector.falls").joinpath(BUNDLED_MODEL)
     assert path.is_file() and len(path.read_bytes()) <= 1_000_000
     model = bundled_model()
@@ -33,27 +40,40 @@ def test_shipped_model_is_small_documented_and_scores_like_sklearn() -> None:
     assert set(model.trained_on["rates_hz"]) == set(TRAINING_RATES_HZ)
     assert len(model.trained_on["subjects"]) >= 20
     assert FallConfig(**model.config) == FallConfig()
-    scale = np.array([8, 1, 0.5, 400, 2, 1, 0.5, 0.5, 1.5, 40, 120, 60])
-    rows = np.random.default_rng(1).uniform(0, 1, size=(300, 12)) * scale
-    rows[::7, 6] = np.nan  # stream starts: no history before the impact
-    expected = model.estimator.predict_proba(rows)[:, 1]
-    np.testing.assert_allclose(model.scores(rows), expected, atol=1e-12)
+    code = "import sys, detector.falls.rule as r; r.FallRule(); print('sklearn' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
 
 
-def test_model_files_with_unexpected_types_are_refused(tmp_path: Path) -> None:
+def test_compiled_trees_score_exactly_like_sklearn_and_survive_a_round_trip(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(2000, len(FEATURE_NAMES)))
+    labels = (features[:, 0] + features[:, 10] ** 2 + rng.normal(0, 0.5, 2000) > 1).astype(int)
+    features[::7, 6] = np.nan  # stream starts: no history before the impact
+    estimator = fit_classifier(features, labels)
+    model = FallModel(CompiledTrees.from_estimator(estimator), 0.5, {"rate_hz": 50.0})
+    expected = estimator.predict_proba(features)[:, 1]
+    np.testing.assert_allclose(model.scores(features), expected, atol=1e-12)
+    model.save(tmp_path / "m.npz")
+    again = FallModel.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(again.scores(features), model.scores(features))
+    assert again.config == {"rate_hz": 50.0}
+
+
+def test_model_files_holding_anything_but_numbers_are_refused(tmp_path: Path) -> None:
     model = bundled_model()
     assert model is not None
-    state = {
-        "estimator": FunctionTransformer(eval),  # a callable: could run anything
-        "threshold": 0.5,
-        "config": model.config,
-        "trained_on": {},
-        "feature_names": list(model.feature_names),
-    }
-    path = tmp_path / "evil.skops"
-    sio.dump(state, path)
-    with pytest.raises(ValueError, match="refusing unexpected types"):
-        FallModel.load(path)
+    model.save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as stored:
+        arrays = dict(stored)
+    pickled = {**arrays, "value": np.array([print, 1.0], dtype=object)}  # needs pickle
+    np.savez(tmp_path / "evil.npz", **pickled)
+    with pytest.raises(ValueError, match="refusing model file"):
+        FallModel.load(tmp_path / "evil.npz")
+    broken = {**arrays, "left": arrays["left"] + 10**6}  # children outside the arrays
+    np.savez(tmp_path / "broken.npz", **broken)
+    with pytest.raises(ValueError, match="inconsistent"):
+        FallModel.load(tmp_path / "broken.npz")
 
 
 def test_the_rule_falls_back_to_thresholds_without_a_model(monkeypatch) -> None:
@@ -96,7 +116,7 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_cli_trains_and_evaluates_with_cross_validation(small_dataset: Path, tmp_path) -> None:
     runner = CliRunner()
-    out = tmp_path / "model.skops"
+    out = tmp_path / "model.npz"
     trained = runner.invoke(app, ["train", "falls", str(small_dataset), "--out", str(out)])
     assert trained.exit_code == 0, trained.output
     assert FallModel.load(out).trained_on["subjects"] == ["SA03", "SA09", "SE02"]

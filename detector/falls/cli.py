@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from detector.falls.evaluation import cross_validated_scorers, evaluate
-from detector.falls.replay import replay
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
 from detector.falls.sisfall import SISFALL_RATE_HZ, find_trials
 from detector.falls.stream import FallConfig
-from detector.falls.training import TRAINING_RATES_HZ, train
+
+# Training and evaluation need scikit-learn; they are imported inside the commands so that
+# every other ``eldercare`` command (and the detector service) starts without it.
 
 DataDir = Annotated[
     Path, typer.Argument(exists=True, file_okay=False, help="SisFall-format folder")
@@ -22,9 +22,12 @@ DataDir = Annotated[
 
 def train_command(
     data_dir: DataDir,
-    out: Annotated[Path, typer.Option("--out", help="where to write the model (.skops)")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the model (.npz)")],
 ) -> None:
     """Train the fall classifier on every subject of DATA_DIR, at 200, 50 and 20 Hz."""
+    from detector.falls.replay import replay
+    from detector.falls.training import TRAINING_RATES_HZ, train
+
     trials = find_trials(data_dir)
     if not trials:
         raise typer.BadParameter(f"no SisFall trials below {data_dir}")
@@ -70,7 +73,7 @@ def _print_report(report: dict[str, Any]) -> None:
 def eval_command(
     data_dir: DataDir,
     model: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="model file (.skops)")
+        Path | None, typer.Option(exists=True, dir_okay=False, help="model file (.npz)")
     ] = None,
     rate: Annotated[float, typer.Option(min=5, max=2000, help="replay at this rate (Hz)")] = 200.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
@@ -80,6 +83,10 @@ def eval_command(
     rule: Annotated[bool, typer.Option(help="use the threshold rule, not a model")] = False,
 ) -> None:
     """Run the streaming detector over every recording of DATA_DIR and report the figures."""
+    from detector.falls.evaluation import cross_validated_scorers, evaluate
+    from detector.falls.replay import replay
+    from detector.falls.training import TRAINING_RATES_HZ
+
     trials = find_trials(data_dir)
     if not trials:
         raise typer.BadParameter(f"no SisFall trials below {data_dir}")

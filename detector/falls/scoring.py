@@ -1,14 +1,18 @@
 """Who decides whether a candidate impact is a fall: a trained model, or a fixed rule.
 
-The model is a scikit-learn classifier stored with skops (a format that refuses to load
-arbitrary objects, unlike pickle): loading checks that every type in the file is one we
-expect, so a swapped model file cannot run code in the detector. The threshold rule is
+The model is a scikit-learn gradient-boosting classifier, compiled after training into
+plain numeric arrays (its trees) and stored as an ``.npz`` file plus a JSON header. That
+is the trust boundary: loading uses ``allow_pickle=False``, so a model file can hold
+numbers and text but nothing that runs — a swapped file can make the detector decide
+badly, never execute code — and the detector needs neither scikit-learn nor a pickle
+reader at run time (it starts in milliseconds instead of seconds). The threshold rule is
 the fallback when no model is available; it is deliberately simple and errs towards
 alarming, because the home confirmation step filters what it gets wrong.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,11 +23,19 @@ import numpy as np
 from detector.falls.features import FEATURE_NAMES
 
 #: The model shipped inside the package (see docs/falls.md for how it was trained).
-BUNDLED_MODEL = "model.skops"
+BUNDLED_MODEL = "model.npz"
 
-#: Types beyond skops' own safe defaults that a model file may contain; a file holding
-#: anything else is refused before any of it is loaded.
-TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+#: The arrays of a model file, with the kind of numbers each must hold.
+_TREE_ARRAYS = {
+    "roots": "i",
+    "feature": "i",
+    "threshold": "f",
+    "missing_left": "b",
+    "left": "i",
+    "right": "i",
+    "is_leaf": "b",
+    "value": "f",
+}
 
 
 class Scorer(Protocol):
@@ -63,24 +75,51 @@ class CompiledTrees:
     (a test checks it against ``predict_proba``) at a fraction of the cost.
     """
 
-    def __init__(self, estimator: Any) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], depth: int, baseline: float) -> None:
+        self.arrays = arrays
+        self.depth = depth
+        self.baseline = baseline
+        self.roots = arrays["roots"].astype(np.intp)
+        self.feature = arrays["feature"].astype(np.intp)
+        self.threshold = arrays["threshold"].astype(np.float64)
+        self.missing_left = arrays["missing_left"].astype(bool)
+        self.left = arrays["left"].astype(np.intp)
+        self.right = arrays["right"].astype(np.intp)
+        self.is_leaf = arrays["is_leaf"].astype(bool)
+        self.value = arrays["value"].astype(np.float64)
+        nodes = len(self.value)
+        inner = ~self.is_leaf
+        if not (
+            all(len(arrays[name]) == nodes for name in _TREE_ARRAYS if name != "roots")
+            and np.all((self.roots >= 0) & (self.roots < nodes))
+            and np.all((self.left[inner] >= 0) & (self.left[inner] < nodes))
+            and np.all((self.right[inner] >= 0) & (self.right[inner] < nodes))
+            and np.all((self.feature[inner] >= 0) & (self.feature[inner] < len(FEATURE_NAMES)))
+        ):
+            raise ValueError("tree arrays are inconsistent")
+
+    @classmethod
+    def from_estimator(cls, estimator: Any) -> CompiledTrees:
+        """The trees of a fitted binary ``HistGradientBoostingClassifier``."""
         trees = [predictors[0].nodes for predictors in estimator._predictors]
         sizes = np.array([len(tree) for tree in trees])
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         nodes = np.concatenate(trees)
-        shift = np.repeat(starts, sizes)
         if nodes["is_categorical"].any():
             raise ValueError("categorical splits are not supported")
-        self.roots = starts
-        self.feature = nodes["feature_idx"].astype(np.intp)
-        self.threshold = nodes["num_threshold"]
-        self.missing_left = nodes["missing_go_to_left"].astype(bool)
-        self.left = nodes["left"].astype(np.intp) + shift
-        self.right = nodes["right"].astype(np.intp) + shift
-        self.is_leaf = nodes["is_leaf"].astype(bool)
-        self.value = nodes["value"]
-        self.depth = int(nodes["depth"].max())
-        self.baseline = float(np.ravel(estimator._baseline_prediction)[0])
+        shift = np.repeat(starts, sizes)
+        arrays = {
+            "roots": starts.astype(np.int64),
+            "feature": nodes["feature_idx"].astype(np.int64),
+            "threshold": nodes["num_threshold"].astype(np.float64),
+            "missing_left": nodes["missing_go_to_left"].astype(bool),
+            "left": nodes["left"].astype(np.int64) + shift,
+            "right": nodes["right"].astype(np.int64) + shift,
+            "is_leaf": nodes["is_leaf"].astype(bool),
+            "value": nodes["value"].astype(np.float64),
+        }
+        baseline = float(np.ravel(estimator._baseline_prediction)[0])
+        return cls(arrays, int(nodes["depth"].max()), baseline)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         node = np.tile(self.roots, (len(features), 1))
@@ -98,48 +137,45 @@ class CompiledTrees:
 class FallModel:
     """A trained classifier plus what it needs to be used and trusted."""
 
-    estimator: Any
+    trees: CompiledTrees
     threshold: float
     config: dict[str, float]
     trained_on: dict[str, Any] = field(default_factory=dict)
-    feature_names: tuple[str, ...] = FEATURE_NAMES
-
-    def __post_init__(self) -> None:
-        self._compiled = CompiledTrees(self.estimator)
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        return self._compiled.probabilities(np.asarray(features, dtype=np.float64))
+        return self.trees.probabilities(np.asarray(features, dtype=np.float64))
 
     def save(self, path: Path) -> None:
-        import skops.io as sio
-
-        sio.dump(
-            {
-                "estimator": self.estimator,
-                "threshold": self.threshold,
-                "config": self.config,
-                "trained_on": self.trained_on,
-                "feature_names": list(self.feature_names),
-            },
-            path,
-        )
+        header = {
+            "format": "eldercare-falls-trees/1",
+            "feature_names": list(FEATURE_NAMES),
+            "threshold": self.threshold,
+            "depth": self.trees.depth,
+            "baseline": self.trees.baseline,
+            "config": self.config,
+            "trained_on": self.trained_on,
+        }
+        with path.open("wb") as handle:  # keeps the name exactly as given (no ".npz" added)
+            np.savez_compressed(handle, header=np.array(json.dumps(header)), **self.trees.arrays)
 
     @classmethod
     def load(cls, path: Path) -> FallModel:
-        import skops.io as sio
-
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-        if untrusted:
-            raise ValueError(f"{path}: refusing unexpected types {sorted(untrusted)}")
-        state = sio.load(path, trusted=TRUSTED_TYPES)
-        if tuple(state["feature_names"]) != FEATURE_NAMES:
-            raise ValueError(f"{path}: trained on other features {state['feature_names']}")
-        return cls(
-            estimator=state["estimator"],
-            threshold=float(state["threshold"]),
-            config=dict(state["config"]),
-            trained_on=dict(state["trained_on"]),
-        )
+        """Read a model file; anything but the expected numeric arrays is refused."""
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                header = json.loads(str(stored["header"]))
+                arrays = {name: stored[name] for name in _TREE_ARRAYS}
+        except (ValueError, KeyError, OSError) as error:
+            raise ValueError(f"{path}: refusing model file: {error}") from None
+        if header.get("format") != "eldercare-falls-trees/1":
+            raise ValueError(f"{path}: refusing model file: unknown format")
+        for name, kind in _TREE_ARRAYS.items():
+            if arrays[name].ndim != 1 or arrays[name].dtype.kind != kind:
+                raise ValueError(f"{path}: refusing model file: {name} is not a {kind} vector")
+        if tuple(header["feature_names"]) != FEATURE_NAMES:
+            raise ValueError(f"{path}: trained on other features {header['feature_names']}")
+        trees = CompiledTrees(arrays, int(header["depth"]), float(header["baseline"]))
+        return cls(trees, float(header["threshold"]), dict(header["config"]), header["trained_on"])
 
 
 def bundled_model() -> FallModel | None:

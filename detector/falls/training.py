@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from detector.falls.replay import Replay, TrialRun
-from detector.falls.scoring import FallModel
+from detector.falls.scoring import CompiledTrees, FallModel
 from detector.falls.stream import FallConfig
 
 #: Rates the shipped model was trained on: a waist pendant at 200, 50 and 20 Hz.
@@ -70,7 +70,7 @@ def train(
     labels = np.concatenate([p[1] for p in parts])
     used = sorted({run.trial.subject for runs in chosen for run in runs})
     return FallModel(
-        estimator=fit_classifier(features, labels),
+        trees=CompiledTrees.from_estimator(fit_classifier(features, labels)),
         threshold=DEFAULT_THRESHOLD,
         config=asdict(config or FallConfig()),
         trained_on={
