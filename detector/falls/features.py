@@ -52,7 +52,10 @@ def impact_features(window: np.ndarray, impact: int, rate_hz: float, pre_s: floa
     the SVM peak in it. Samples before the window (the stream had just started) are simply
     absent; such features become NaN, which the classifier treats as missing.
     """
-    n = lambda seconds: round(seconds * rate_hz)  # noqa: E731
+
+    def n(seconds: float) -> int:
+        return round(seconds * rate_hz)
+
     svm = np.linalg.norm(window, axis=1)
     steps = np.linalg.norm(np.diff(window, axis=0), axis=1) * rate_hz
 
