@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from detector.call_button import CallButtonRule
+from detector.falls.rule import FallRule
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
@@ -25,7 +26,7 @@ TICK_S = 10.0
 
 
 def default_rules() -> list[Rule]:
-    return [CallButtonRule()]
+    return [CallButtonRule(), FallRule()]
 
 
 class Detector:

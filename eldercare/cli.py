@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from dashboards.cli import users_app
+from detector.falls import cli as falls_cli
 from eldercare import __version__
 from eldercare.clock import RealClock
 from eldercare.logs import configure_logging
@@ -37,6 +38,8 @@ app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(users_app, name="users")
 app.add_typer(homes_app, name="homes")
+train_app.command("falls")(falls_cli.train_command)
+eval_app.command("falls")(falls_cli.eval_command)
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""Fall detection from wearable accelerometer data (issue 7)."""

@@ -1,0 +1,128 @@
+"""``eldercare train falls`` and ``eldercare eval falls``: SisFall-format folders in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
+from detector.falls.sisfall import SISFALL_RATE_HZ, find_trials
+from detector.falls.stream import FallConfig
+
+# Training and evaluation need scikit-learn; they are imported inside the commands so that
+# every other ``eldercare`` command (and the detector service) starts without it.
+
+DataDir = Annotated[
+    Path, typer.Argument(exists=True, file_okay=False, help="SisFall-format folder")
+]
+
+
+def train_command(
+    data_dir: DataDir,
+    out: Annotated[Path, typer.Option("--out", help="where to write the model (.npz)")],
+) -> None:
+    """Train the fall classifier on every subject of DATA_DIR, at 200, 50 and 20 Hz."""
+    from detector.falls.replay import replay
+    from detector.falls.training import TRAINING_RATES_HZ, train
+
+    trials = find_trials(data_dir)
+    if not trials:
+        raise typer.BadParameter(f"no SisFall trials below {data_dir}")
+    model = train(replay(trials, TRAINING_RATES_HZ, continuous=False))
+    model.trained_on["data"] = data_dir.name
+    model.save(out)
+    typer.echo(
+        f"trained on {len(model.trained_on['subjects'])} subjects, "
+        f"{model.trained_on['windows']} windows ({model.trained_on['fall_windows']} falls): "
+        f"{out} ({out.stat().st_size} bytes)"
+    )
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    keys = ("sensitivity", "specificity", "precision", "f1", "accuracy", "false_alarms_per_hour")
+    typer.echo(f"scorer: {report['scorer']}   rate: {report['rate_hz']:g} Hz")
+    typer.echo(
+        f"trials {report['trials']}  tp {report['tp']}  fn {report['fn']}  "
+        f"fp {report['fp']}  tn {report['tn']}"
+    )
+    typer.echo("  ".join(f"{key} {_fmt(report[key])}" for key in keys))
+    typer.echo(
+        f"delay after impact: mean {_fmt(report['delay_mean_s'])} s, "
+        f"p90 {_fmt(report['delay_p90_s'])} s; continuous ADL streams "
+        f"{report['stream_hours']:.2f} h, {report['stream_false_alarms']} false alarms"
+    )
+    typer.echo("group  falls  adl  sensitivity  specificity  false_alarms_per_hour")
+    for group, row in report["by_group"].items():
+        typer.echo(
+            f"{group:5}  {row['tp'] + row['fn']:5}  {row['fp'] + row['tn']:4}  "
+            f"{_fmt(row['sensitivity']):>11}  {_fmt(row['specificity']):>11}  "
+            f"{_fmt(row['false_alarms_per_hour']):>21}"
+        )
+    typer.echo("code  trials  alarmed  alarm_rate")
+    for code, row in report["by_code"].items():
+        typer.echo(f"{code}  {row['trials']:6}  {row['alarmed']:7}  {row['alarm_rate']:.4f}")
+
+
+def eval_command(
+    data_dir: DataDir,
+    model: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="model file (.npz)")
+    ] = None,
+    rate: Annotated[float, typer.Option(min=5, max=2000, help="replay at this rate (Hz)")] = 200.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    cv: Annotated[
+        int | None, typer.Option(min=2, help="leave-subjects-out CV with K folds on DATA_DIR")
+    ] = None,
+    rule: Annotated[bool, typer.Option(help="use the threshold rule, not a model")] = False,
+) -> None:
+    """Run the streaming detector over every recording of DATA_DIR and report the figures."""
+    from detector.falls.evaluation import cross_validated_scorers, evaluate
+    from detector.falls.replay import replay
+    from detector.falls.training import TRAINING_RATES_HZ
+
+    trials = find_trials(data_dir)
+    if not trials:
+        raise typer.BadParameter(f"no SisFall trials below {data_dir}")
+    if (SISFALL_RATE_HZ / rate) % 1:
+        raise typer.BadParameter(f"--rate must divide {SISFALL_RATE_HZ:g} Hz (200, 100, 50, 20…)")
+    extra: dict[str, Any] = {}
+    if cv:
+        subjects = sorted({t.subject for t in trials})
+        if len(subjects) < cv:
+            raise typer.BadParameter(f"{len(subjects)} subjects cannot make {cv} folds")
+        rates = [rate, *(r for r in TRAINING_RATES_HZ if r != rate)]
+        replays = replay(trials, rates)
+        evaluated = replays[0]
+        training = [r for r in replays if r.rate_hz in TRAINING_RATES_HZ]
+        scorer_for, folds = cross_validated_scorers(training, subjects, cv)
+        config = FallConfig()
+        extra = {"scorer": f"{cv}-fold leave-subjects-out CV", "folds": folds}
+    else:
+        scorer: Scorer
+        if rule:
+            scorer, name, config = ThresholdRule(), "threshold rule", FallConfig()
+        else:
+            loaded = FallModel.load(model) if model else bundled_model()
+            if loaded is None:
+                scorer, name, config = ThresholdRule(), "threshold rule (no model)", FallConfig()
+            else:
+                scorer, config = loaded, FallConfig(**loaded.config)
+                name = f"model {model or 'bundled'}"
+        [evaluated] = replay(trials, [rate], scorer, config)
+
+        def scorer_for(_: str) -> Scorer:
+            return scorer
+
+        extra = {"scorer": name}
+    report = {**extra, **evaluate(evaluated, scorer_for, config.refractory_s)}
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        _print_report(report)

@@ -1,0 +1,237 @@
+"""The fall rule: pendant accelerometer and device-reported falls, confirmed in the home.
+
+A suspected fall (the streaming detector alarmed on a pendant, or a device reported
+``fall_suspected``) is not yet an alert. For ``confirm_s`` seconds the rule watches the
+home: if nothing moves — no pendant activity, no room sensor — the fall is confirmed and
+raised as a critical alert. If the resident presses cancel, or moves (self-recovery), the
+suspicion is still recorded, at lower severity, so the station sees it happened without
+an emergency call-out:
+
+Pendant movement means a one-second batch whose signal magnitude varies by at least
+``movement_g`` (0.1 g: above 99 % of the seconds SisFall subjects lay still after a fall,
+below most seconds of walking).
+
+- no movement for ``confirm_s``   → ``fall`` alert, critical
+- movement within ``confirm_s``   → ``fall`` alert, medium ("check in with the resident")
+- cancel press within ``confirm_s`` → ``fall`` alert, low ("cancelled by the resident")
+
+Every outcome is also a ``fall`` series point. Deadlines are checked on every message
+and on the service's clock tick, so a silent home still gets its alert on time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+
+from detector.call_button import new_alert_id
+from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
+from detector.falls.stream import FallConfig, FallStream
+from detector.rules import BaseRule, RuleOutput
+from eldercare.logs import get_logger
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    Event,
+    EventType,
+    Evidence,
+    LocalizedText,
+    Metric,
+    SeriesPoint,
+    Severity,
+    Telemetry,
+)
+
+log = get_logger("detector.falls")
+
+#: Room events that mean somebody is up and moving.
+MOVEMENT_EVENTS = frozenset(
+    {EventType.MOTION, EventType.DOOR_OPEN, EventType.DOOR_CLOSE, EventType.TOILET_FLUSH}
+)
+
+
+@lru_cache(maxsize=1)
+def _shared_model() -> FallModel | None:
+    """Loaded once per process: every detector instance uses the same read-only model."""
+    return bundled_model()
+
+
+def default_scorer() -> tuple[Scorer, FallConfig]:
+    model = _shared_model()
+    if model is None:
+        log.warning("fall_model_missing", fallback="threshold rule")
+        return ThresholdRule(), FallConfig()
+    return model, FallConfig(**model.config)
+
+
+@dataclass
+class SuspectedFall:
+    """One home's open suspicion, waiting for the confirmation window to end."""
+
+    home: str
+    impact_at: datetime  # device clock
+    suspected_at: datetime  # detector clock
+    deadline: datetime
+    evidence: list[Evidence] = field(default_factory=list)
+    score: float | None = None
+
+
+@dataclass
+class _Pendant:
+    stream: FallStream
+    last_seen: datetime
+
+
+class FallRule(BaseRule):
+    name = "fall"
+
+    def __init__(
+        self,
+        scorer: Scorer | None = None,
+        config: FallConfig | None = None,
+        confirm_s: float = 15.0,
+        movement_g: float = 0.1,
+        idle_s: float = 600.0,
+    ) -> None:
+        if scorer is None:
+            scorer, default_config = default_scorer()
+            config = config or default_config
+        self.scorer = scorer
+        self.config = config or FallConfig()
+        self.confirm = timedelta(seconds=confirm_s)
+        self.movement_g = movement_g
+        self.idle = timedelta(seconds=idle_s)
+        self.pendants: dict[tuple[str, str], _Pendant] = {}
+        self.suspected: dict[str, SuspectedFall] = {}
+
+    # -- messages ---------------------------------------------------------------------
+
+    def on_telemetry(self, telemetry: Telemetry, now: datetime) -> RuleOutput:
+        output = self._confirm_due(now)
+        if telemetry.metric is not Metric.ACCEL or not telemetry.samples:
+            return output
+        key = (telemetry.home, telemetry.device)
+        pendant = self.pendants.get(key)
+        if pendant is None:
+            pendant = self.pendants[key] = _Pendant(FallStream(self.scorer, self.config), now)
+        pendant.last_seen = now
+        samples = np.asarray(telemetry.samples, dtype=np.float32)
+        assert telemetry.rate_hz is not None  # the contract guarantees it for accel
+        for candidate in pendant.stream.push(telemetry.ts.timestamp(), telemetry.rate_hz, samples):
+            if candidate.alarm:
+                impact_at = datetime.fromtimestamp(candidate.impact_at, tz=UTC)
+                evidence = Evidence(device=telemetry.device, seq=telemetry.seq, type="accel_impact")
+                output.extend(
+                    self._suspect(telemetry.home, impact_at, evidence, now, candidate.score)
+                )
+        suspicion = self.suspected.get(telemetry.home)
+        if suspicion and self._after_aftermath(telemetry.ts, suspicion):
+            svm = np.linalg.norm(samples, axis=1)
+            if float(svm.std()) >= self.movement_g:
+                output.extend(self._resolve(suspicion, now, Severity.MEDIUM, telemetry.device))
+        return output
+
+    def on_event(self, event: Event, now: datetime) -> RuleOutput:
+        output = self._confirm_due(now)
+        if event.type is EventType.FALL_SUSPECTED:
+            evidence = Evidence(device=event.device, seq=event.seq, type=event.type.value)
+            output.extend(self._suspect(event.home, event.ts, evidence, now, None))
+            return output
+        suspicion = self.suspected.get(event.home)
+        if suspicion is None:
+            return output
+        if event.type is EventType.CANCEL_BUTTON:
+            output.extend(self._resolve(suspicion, now, Severity.LOW, event.device))
+        elif event.type in MOVEMENT_EVENTS and self._after_aftermath(event.ts, suspicion):
+            output.extend(self._resolve(suspicion, now, Severity.MEDIUM, event.device))
+        return output
+
+    def on_tick(self, now: datetime) -> RuleOutput:
+        for key in [k for k, p in self.pendants.items() if now - p.last_seen > self.idle]:
+            del self.pendants[key]  # bounded memory: a silent pendant starts afresh
+        return self._confirm_due(now)
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def _after_aftermath(self, ts: datetime, suspicion: SuspectedFall) -> bool:
+        """Movement counts only once the fall itself (impact and aftermath) is over."""
+        return ts >= suspicion.impact_at + timedelta(seconds=self.config.post_s)
+
+    def _suspect(
+        self, home: str, impact_at: datetime, evidence: Evidence, now: datetime, score: float | None
+    ) -> RuleOutput:
+        suspicion = self.suspected.get(home)
+        if suspicion is not None:
+            suspicion.evidence.append(evidence)  # same fall seen twice (pendant and device)
+            return RuleOutput()
+        suspicion = SuspectedFall(home, impact_at, now, now + self.confirm, [evidence], score)
+        self.suspected[home] = suspicion
+        log.info("fall_suspected", home=home, device=evidence.device, score=score)
+        return RuleOutput(points=[self._point(suspicion, now, "suspected", evidence.device)])
+
+    def _confirm_due(self, now: datetime) -> RuleOutput:
+        output = RuleOutput()
+        for suspicion in [s for s in self.suspected.values() if s.deadline <= now]:
+            output.extend(self._resolve(suspicion, now, Severity.CRITICAL, None))
+        return output
+
+    def _resolve(
+        self, suspicion: SuspectedFall, now: datetime, severity: Severity, by: str | None
+    ) -> RuleOutput:
+        del self.suspected[suspicion.home]
+        outcome = {
+            Severity.CRITICAL: "confirmed",
+            Severity.MEDIUM: "movement",
+            Severity.LOW: "cancelled",
+        }[severity]
+        alert = Alert(
+            alert_id=new_alert_id(now),
+            home=suspicion.home,
+            kind=AlertKind.FALL,
+            severity=severity,
+            raised_at=now,
+            evidence=suspicion.evidence[:100],
+            explanation=_explanation(outcome, suspicion, by, self.confirm),
+        )
+        log.info(
+            "fall_resolved",
+            home=suspicion.home,
+            alert_id=alert.alert_id,
+            outcome=outcome,
+            device=by,
+            devices=[item.device for item in suspicion.evidence],
+        )
+        return RuleOutput(alerts=[alert], points=[self._point(suspicion, now, outcome, by)])
+
+    def _point(
+        self, suspicion: SuspectedFall, now: datetime, stage: str, device: str | None
+    ) -> SeriesPoint:
+        fields: dict[str, float | int | bool | str] = {"stage": stage}
+        if suspicion.score is not None:
+            fields["score"] = suspicion.score
+        tags = {"home": suspicion.home, "device": device or suspicion.evidence[0].device}
+        return SeriesPoint(measurement="fall", tags=tags, fields=fields, ts=now)
+
+
+def _explanation(
+    outcome: str, suspicion: SuspectedFall, by: str | None, confirm: timedelta
+) -> LocalizedText:
+    source = suspicion.evidence[0].device
+    seconds = int(confirm.total_seconds())
+    if outcome == "confirmed":
+        return LocalizedText(
+            zh_cn=f"{source} 检测到跌倒，之后 {seconds} 秒内家中无任何活动",
+            en=f"Fall detected by {source}; no movement in the home for {seconds} s since",
+        )
+    if outcome == "movement":
+        return LocalizedText(
+            zh_cn=f"{source} 检测到疑似跌倒，之后 {by} 检测到活动：请联系老人确认",
+            en=f"Possible fall detected by {source}; movement seen on {by} since: check in",
+        )
+    return LocalizedText(
+        zh_cn=f"{source} 检测到疑似跌倒，老人已按 {by} 取消",
+        en=f"Possible fall detected by {source}; cancelled by the resident on {by}",
+    )

@@ -1,0 +1,59 @@
+"""Where the shared SisFall recordings are, and small helpers to turn them into telemetry."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.falls.replay import downsample
+from detector.falls.sisfall import read_trial
+from eldercare.models import Metric, Telemetry
+
+
+def shared_data() -> Path | None:
+    """``../shared/data`` next to the repository, else ``$ELDERCARE_SHARED_DATA``."""
+    sibling = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if sibling.is_dir():
+        return sibling
+    configured = os.environ.get("ELDERCARE_SHARED_DATA")
+    return Path(configured) if configured and Path(configured).is_dir() else None
+
+
+def sisfall_dir() -> Path:
+    data = shared_data()
+    if data is None or not (data / "sisfall-dev").is_dir():
+        pytest.skip("SisFall data absent: neither ../shared/data nor $ELDERCARE_SHARED_DATA exist")
+    return data / "sisfall-dev"
+
+
+def recording(name: str, rate_hz: float = 50.0) -> np.ndarray:
+    """One shared recording (e.g. ``SA01/F01_SA01_R01``) at ``rate_hz``, in g."""
+    return downsample(read_trial(sisfall_dir() / f"{name}.txt.gz"), rate_hz)
+
+
+def telemetry_batches(
+    samples: np.ndarray,
+    rate_hz: float,
+    start: datetime,
+    home: str = "h-0001",
+    device: str = "pendant",
+    first_seq: int = 1,
+) -> list[Telemetry]:
+    """The recording as a pendant would send it: one-second accel batches."""
+    step = round(rate_hz)
+    return [
+        Telemetry(
+            home=home,
+            device=device,
+            seq=first_seq + index,
+            ts=start + timedelta(seconds=index),
+            metric=Metric.ACCEL,
+            rate_hz=rate_hz,
+            samples=[tuple(row) for row in samples[begin : begin + step].tolist()],
+        )
+        for index, begin in enumerate(range(0, len(samples), step))
+    ]

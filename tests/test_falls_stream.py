@@ -1,0 +1,109 @@
+"""The streaming detector: rate- and batch-independent, bounded, no look-ahead, no position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detector.falls.replay import downsample, rescore, stream_recording
+from detector.falls.resample import StreamResampler
+from detector.falls.scoring import ThresholdRule, bundled_model
+from detector.falls.stream import FallConfig, FallStream
+from tests.falls_support import recording
+
+FALL = "SA01/F01_SA01_R01"
+
+
+def _motion(seconds: float, rate: float) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    return np.column_stack([np.sin(2 * t), np.cos(3 * t), 1 + 0.2 * np.sin(t)])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 90), min_size=1, max_size=40))
+def test_resampling_does_not_depend_on_batch_boundaries(cuts: list[int]) -> None:
+    signal = _motion(12, 200)
+    whole = StreamResampler(50).push(1000.0, 200, signal)
+    resampler, parts, begin = StreamResampler(50), [], 0
+    for cut in cuts:
+        parts.append(resampler.push(1000.0 + begin / 200, 200, signal[begin : begin + cut]))
+        begin += cut
+    parts.append(resampler.push(1000.0 + begin / 200, 200, signal[begin:]))
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-9)
+
+
+@pytest.mark.parametrize("rate", [20.0, 50.0, 200.0])
+def test_every_rate_lands_on_the_same_working_signal(rate: float) -> None:
+    signal = _motion(10, 200)
+    out = StreamResampler(50).push(0.0, rate, downsample(signal, rate))
+    reference = StreamResampler(50).push(0.0, 200, signal)
+    n = min(len(out), len(reference)) - 5
+    assert n > 450
+    # A 20 Hz block mean stands for its block's middle, 22 ms after its stamp: ≤ 0.07 g here.
+    assert np.abs(out[5:n] - reference[5:n]).max() < 0.08
+
+
+def test_duplicate_batches_are_dropped_and_gaps_restart_the_stream() -> None:
+    resampler = StreamResampler(50)
+    signal = _motion(2, 50)
+    assert len(resampler.push(0.0, 50, signal)) == 100
+    assert len(resampler.push(0.0, 50, signal)) == 0  # the same batch again (QoS 1 redelivery)
+    assert len(resampler.push(10.0, 50, signal)) == 100  # after a gap: a new stream
+    assert resampler.origin == 10.0
+
+
+def test_a_real_fall_is_found_soon_after_its_impact_with_bounded_state() -> None:
+    samples = recording(FALL, 200)
+    stream = FallStream(ThresholdRule())
+    decided = stream_recording(samples, 200, stream, start=5000.0)
+    impact = 5000.0 + float(np.linalg.norm(samples, axis=1).argmax()) / 200
+    hardest = max(decided, key=lambda c: c.features[0])
+    # An impact is a burst of spikes; the box filter may favour a neighbour of the raw maximum.
+    assert abs(hardest.impact_at - impact) < 0.3
+    # Decided once the aftermath is in, not later: post_s plus at most one batch.
+    assert 3.0 <= hardest.decided_at - hardest.impact_at <= 3.0 + 1.0 + 0.05
+    assert hardest.alarm
+    size = stream.nbytes
+    stream_recording(np.tile(samples, (4, 1)), 200, stream, start=6000.0)
+    assert stream.nbytes == size < 8192
+
+
+@pytest.mark.parametrize("batch_rate", [0.3, 2.7])
+def test_decisions_do_not_depend_on_how_batches_are_cut(batch_rate: float) -> None:
+    samples = recording(FALL, 50)
+    reference = stream_recording(samples, 50, FallStream(ThresholdRule()))
+    stream, decided, step = FallStream(ThresholdRule()), [], max(1, round(50 * batch_rate))
+    for begin in range(0, len(samples), step):
+        decided.extend(stream.push(begin / 50, 50, samples[begin : begin + step]))
+    assert [c.impact_at for c in decided] == pytest.approx([c.impact_at for c in reference])
+    np.testing.assert_allclose(
+        np.vstack([c.features for c in decided]), np.vstack([c.features for c in reference])
+    )
+
+
+def test_features_do_not_depend_on_where_in_a_recording_the_fall_lies() -> None:
+    fall = recording(FALL, 50)
+    walking = recording("SA01/D01_SA01_R01", 50)[:1500]
+    alone = stream_recording(fall, 50, FallStream(ThresholdRule()))
+    later = stream_recording(np.concatenate([walking, fall]), 50, FallStream(ThresholdRule()))
+    hardest = max(alone, key=lambda c: c.features[0])
+    match = [c for c in later if abs(c.impact_at - 30.0 - hardest.impact_at) < 1e-6]
+    assert len(match) == 1
+    # Only what lies before the window may differ; the window itself is the whole input.
+    np.testing.assert_allclose(match[0].features, hardest.features, rtol=1e-5)
+
+
+def test_streaming_with_a_model_equals_rescoring_its_candidates() -> None:
+    """Cross-validation scores collected candidates; that must be what the stream does."""
+    model = bundled_model()
+    assert model is not None
+    config = FallConfig(**model.config)
+    samples = np.concatenate([recording("SA02/D18_SA02_R01", 50), recording(FALL, 50)])
+    live = stream_recording(samples, 50, FallStream(model, config))
+    collected = stream_recording(samples, 50, FallStream(ThresholdRule(), config))
+    again = rescore(collected, model, config.refractory_s)
+    assert [(c.impact_at, c.alarm) for c in live] == [(c.impact_at, c.alarm) for c in again]
+    assert [c.score for c in live] == pytest.approx([c.score for c in again])
+    assert any(c.alarm for c in live)
