@@ -7,6 +7,7 @@ and under hypothesis without a broker or a clock.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,3 +82,16 @@ class MessageBuilder:
     def done(self, values: dict[str, Any], motion: MotionState | None) -> Adapted:
         memory = DeviceMemory(self.seq, values, motion)
         return Adapted(tuple(self.messages), tuple(self.problems), memory)
+
+
+def json_object(payload: bytes, builder: MessageBuilder, source: str) -> dict[str, Any] | None:
+    """The payload as a JSON object, or None after recording why it is not one."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError) as error:
+        builder.reject(f"schema: {source} is not JSON: {str(error)[:80]}")
+        return None
+    if not isinstance(data, dict):
+        builder.reject(f"schema: {source} must be a JSON object")
+        return None
+    return data

@@ -18,7 +18,6 @@ is an event, a measurement, occupancy or the timestamp::
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from eldercare.models import EventType, Metric
-from gateway.adapters.common import Adapted, DeviceMemory, MessageBuilder
+from gateway.adapters.common import Adapted, DeviceMemory, MessageBuilder, json_object
 from gateway.adapters.zigbee2mqtt import event_time
 from gateway.motion import occupancy_changed
 from gateway.profiles import profile_for
@@ -113,13 +112,8 @@ def adapt_generic(
     mapping: ModelMapping, device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: datetime
 ) -> Adapted:
     builder = MessageBuilder(device.home, device.id, memory)
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError) as error:
-        builder.reject(f"schema: payload is not JSON: {str(error)[:80]}")
-        return builder.done(memory.values, memory.motion)
-    if not isinstance(data, dict):
-        builder.reject("schema: payload must be a JSON object")
+    data = json_object(payload, builder, "payload")
+    if data is None:
         return builder.done(memory.values, memory.motion)
     at, problem = _timestamp(mapping.timestamp, data, now)
     if problem:

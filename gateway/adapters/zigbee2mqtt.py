@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from eldercare.models import DeviceState, DeviceStatus, EventTime, EventType, Metric
-from gateway.adapters.common import Adapted, DeviceMemory, MessageBuilder
+from gateway.adapters.common import Adapted, DeviceMemory, MessageBuilder, json_object
 from gateway.motion import occupancy_changed
 from gateway.profiles import profile_for
 from gateway.registry import DeviceInfo
@@ -126,13 +126,8 @@ def _number(value: Any) -> bool:
 def adapt_state(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: datetime) -> Adapted:
     """One ``zigbee2mqtt/<friendly_name>`` message → events and telemetry for ``device``."""
     builder = MessageBuilder(device.home, device.id, memory)
-    try:
-        state = json.loads(payload)
-    except (ValueError, RecursionError) as error:
-        builder.reject(f"schema: zigbee2mqtt payload is not JSON: {str(error)[:80]}")
-        return builder.done(memory.values, memory.motion)
-    if not isinstance(state, dict):
-        builder.reject("schema: zigbee2mqtt payload must be a JSON object")
+    state = json_object(payload, builder, "zigbee2mqtt payload")
+    if state is None:
         return builder.done(memory.values, memory.motion)
     at, problem = event_time(state.get("last_seen"), now)
     if problem:
