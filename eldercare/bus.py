@@ -9,6 +9,7 @@ few seconds of delay and no messages.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -83,6 +84,7 @@ class MqttConnection:
             clean_session=not self._persistent,
             will=will,
             keepalive=15,
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         # Acknowledge (PUBACK) only after the handler's work is done and its output is at the
         # broker: a crash mid-message then means redelivery, never a lost alert. aiomqtt has
