@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -95,6 +96,7 @@ def eval_scenarios(
     scenario: Annotated[
         list[str] | None, typer.Option(help="only these scenarios (repeatable)")
     ] = None,
+    out: Annotated[Path | None, typer.Option(help="also write the JSON report here")] = None,
 ) -> None:
     """Run every scenario through the real detector and alerting; exit 1 if one fails."""
     configure_logging("WARNING", json=True)  # before the services' modules bind loggers
@@ -113,6 +115,9 @@ def eval_scenarios(
         faults=STANDARD_FAULTS if faults else EvalConfig().faults,
     )
     report = asyncio.run(evaluate(config, chosen))
-    typer.echo(report.model_dump_json(indent=2) if json_output else render_table(report))
+    document = report.model_dump_json(indent=2)
+    if out is not None:
+        out.write_text(document + "\n", encoding="utf-8")
+    typer.echo(document if json_output else render_table(report))
     if report.failed:
         raise typer.Exit(1)
