@@ -109,9 +109,8 @@ class Visit:
 class DayPlan:
     """One wake-to-wake stretch of life: the resident's segments and any visitors."""
 
-    start: float
-    end: float
-    wake_s: float  # when the resident got up (ground truth for the statistics)
+    start: float  # the resident got up
+    end: float  # and got up again the next day
     segments: list[Segment]
     visits: list[Visit] = field(default_factory=list)
 
@@ -265,7 +264,6 @@ def _plan_day(routine: Routine, day: int, wake: float, next_wake: float) -> DayP
     return DayPlan(
         wake,
         next_wake,
-        wake,
         segments,
         [anchor.visit for anchor in placed if anchor.visit is not None],
     )

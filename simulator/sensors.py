@@ -20,7 +20,6 @@ from simulator import accel
 from simulator.layout import (
     BATHROOM_DOOR,
     BED,
-    CLIMATE,
     FRONT_DOOR,
     PENDANT,
     PIR,
@@ -208,5 +207,3 @@ class SensorRenderer:
 
 
 _SITTING = np.array([0.35, 0.0, 0.94])
-
-__all__ = ["CLIMATE", "Reading", "SensorRenderer"]
