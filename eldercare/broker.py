@@ -56,6 +56,8 @@ class LocalMosquitto:
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
+            # Without it a PUBACK waits for Nagle + delayed ACK: ~40 ms per QoS 1 round trip.
+            "set_tcp_nodelay true\n"
             f"{extra_config}"
         )
         self._process: subprocess.Popen[bytes] | None = None
