@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -75,7 +76,10 @@ def simulate(
             return
         typer.echo(f"simulating {homes} homes; type: press {simulated[0].home_id}")
         await simulator.run(
-            press_every=press_every, interactive=True, speed=speed, duration=duration
+            press_every=press_every,
+            interactive=sys.stdin.isatty(),
+            speed=speed,
+            duration=duration,
         )
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -195,16 +195,21 @@ class Simulator:
         speed: float = 1.0,
         duration: float | None = None,
     ) -> None:
+        """Until cancelled, or until ``duration`` simulated seconds have been published."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.connection.run())
+            helpers = [group.create_task(self.connection.run())]
             await self.connection.connected.wait()
-            group.create_task(self.live(speed, duration))
+            life = group.create_task(self.live(speed, duration))
             if press_every:
-                group.create_task(self.random_presses(press_every))
+                helpers.append(group.create_task(self.random_presses(press_every)))
             if interactive:
-                group.create_task(self.commands_from_stdin())
+                helpers.append(group.create_task(self.commands_from_stdin()))
             if self.faults.disconnect_every_s:
-                group.create_task(self.disconnects(self.faults.disconnect_every_s))
+                helpers.append(group.create_task(self.disconnects(self.faults.disconnect_every_s)))
+            if duration is not None:
+                await life
+                for task in helpers:
+                    task.cancel()
 
 
 def local_today(clock: Clock) -> date:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -95,3 +99,19 @@ async def test_paced_life_survives_dropped_connections_without_losing_events(
         numbers.sort()
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), key
     assert len(seqs) > 50
+
+
+def test_simulate_command_floods_and_reports_messages_per_second(mosquitto) -> None:
+    """``eldercare simulate --rate max`` as a user runs it: a process against a broker."""
+    command = [
+        str(Path(sys.executable).with_name("eldercare")),
+        "simulate", "--broker", mosquitto.url, "--homes", "20", "--rate", "max",
+        "--duration", "1800", "--no-register",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"published (\d+) messages .* from 20 homes .*: (\d+) msg/s", result.stdout)
+    assert match, result.stdout
+    assert int(match.group(1)) > 20 * 16 and int(match.group(2)) > 0
