@@ -180,7 +180,8 @@ class SensorRenderer:
             n, impact = int(FALL_WINDOW_S * rate), int(FALL_PRE_S * rate)
             samples = accel.fall(n, rate, rng.uniform(2.5, 6.0), impact, rng)
             return [self._window(segment.start - FALL_PRE_S, samples)]
-        if segment.start - self.state.pendant_last < PENDANT_QUIET_S:
+        getting_up = segment.act is Act.RECOVER  # after an impact the pendant stays alert
+        if segment.start - self.state.pendant_last < PENDANT_QUIET_S and not getting_up:
             return []  # the pendant just sent a window; it does not send another so soon
         if segment.act in {Act.WALK, Act.LEAVE, Act.ARRIVE}:
             n = int(min(WALK_WINDOW_S, max(1.0, segment.duration)) * rate)

@@ -294,3 +294,16 @@ def test_profiles_reject_typos() -> None:
 
 def test_pir_names_cover_every_room() -> None:
     assert set(PIR) == set(Room)
+
+
+def test_self_recovery_shows_getting_up_and_a_cancel_press_soon_after_the_impact() -> None:
+    recovery = next(s for s in load_scenarios() if s.name == "fall_with_recovery")
+    staged = stage(recovery, day=0, seed=6)
+    emissions = list(run_stream([staged.life], staged.at + 120))
+    windows = [e for e in emissions if e.kind == "accel" and e.at >= staged.at - 5]
+    assert len(windows) == 2, "the impact, then getting up"
+    impact, getting_up = (np.linalg.norm(_accel(e), axis=1) for e in windows)
+    assert impact.max() > 2.4 and getting_up.max() < 2.0
+    assert windows[1].at - staged.at == pytest.approx(12, abs=0.1)
+    cancel = [e for e in emissions if e.kind == "cancel_button"]
+    assert [round(e.at - staged.at) for e in cancel] == [25]
