@@ -78,9 +78,24 @@ class Simulator:
         self.faults = faults or FaultPlan()
         self.lives = list(lives) if lives is not None else self._default_lives(homes, seed)
         self.connection = MqttConnection(
-            settings, f"eldercare-simulator-{seed}", persistent=False, on_connect=self._presence()
+            settings,
+            f"eldercare-simulator-{seed}",
+            [settings.topics.raw_device_filter(Channel.CMD)],
+            self._on_command,
+            persistent=False,
+            on_connect=self._presence(),
         )
         self.published = 0
+        #: Commands our terminals received (e.g. "alert received" lights): (home, device, payload)
+        self.commands: list[tuple[str, str, bytes]] = []
+
+    async def _on_command(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """A terminal shows what the station sends back; the simulator records it for tests."""
+        parsed = self.topics.parse_device(topic)
+        if parsed.home in self.homes:
+            self.commands.append((parsed.home, parsed.device, payload))
+            log.info("command_received", home=parsed.home, device=parsed.device)
+        return ()
 
     def _default_lives(self, homes: Iterable[SimulatedHome], seed: int) -> list[HomeLife]:
         config = LifeConfig(first_day=local_today(self.clock))

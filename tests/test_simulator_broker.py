@@ -115,3 +115,23 @@ def test_simulate_command_floods_and_reports_messages_per_second(mosquitto) -> N
     match = re.search(r"published (\d+) messages .* from 20 homes .*: (\d+) msg/s", result.stdout)
     assert match, result.stdout
     assert int(match.group(1)) > 20 * 16 and int(match.group(2)) > 0
+
+
+async def test_terminals_record_commands_sent_back_to_the_home(mosquitto, tmp_path) -> None:
+    """Closing the loop to the resident: what is published on a device's cmd topic is kept."""
+    settings = make_settings(mosquitto, tmp_path)
+    lives = normal_lives(2, seed=3, topics=settings.topics)
+    simulator = Simulator(settings, RealClock(), [life.home for life in lives], lives=lives)
+    topic = settings.topics.device("h-0002", "btn-hall", "cmd")
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(simulator.connection.run())
+        await simulator.connection.connected.wait()
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as station:
+            # another home's command first: in-order delivery proves it was seen and ignored
+            await station.publish(settings.topics.device("h-9999", "x", "cmd"), b"{}", qos=1)
+            await station.publish(topic, b'{"command":"alert_received"}', qos=1)
+        async with asyncio.timeout(3):
+            while not simulator.commands:
+                await asyncio.sleep(0.02)
+        task.cancel()
+    assert simulator.commands == [("h-0002", "btn-hall", b'{"command":"alert_received"}')]
