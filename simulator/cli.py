@@ -75,12 +75,14 @@ def simulate(
             typer.echo(report.summary())
             return
         typer.echo(f"simulating {homes} homes; type: press {simulated[0].home_id}")
-        await simulator.run(
+        paced = await simulator.run(
             press_every=press_every,
             interactive=sys.stdin.isatty(),
             speed=speed,
             duration=duration,
         )
+        if paced is not None:
+            typer.echo(paced.summary())
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(go())

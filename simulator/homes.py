@@ -39,11 +39,12 @@ class SimulatedHome:
     topics: Topics = field(default_factory=Topics)
     tz: timezone = CHINA
     clock_skew_s: dict[str, float] = field(default_factory=dict)  # devices with a wrong clock
+    seq_base: int = 1  # first seq of every device (see Simulator: restarts must not collide)
     _seq: dict[str, itertools.count[int]] = field(default_factory=dict, repr=False)
     _topic_cache: dict[tuple[str, Channel], str] = field(default_factory=dict, repr=False)
 
     def next_seq(self, device: str) -> int:
-        return next(self._seq.setdefault(device, itertools.count(1)))
+        return next(self._seq.setdefault(device, itertools.count(self.seq_base)))
 
     def event(self, device: str, kind: EventType, at: datetime, **value: Any) -> Event:
         return Event(

@@ -157,11 +157,16 @@ class HomeLife:
         plan = self.routine.next_plan()
         return plan.start, plan.end, plan.segments, plan
 
-    def emissions(self, until: float = math.inf) -> Iterator[Emission]:
-        """This home's messages in time order, up to ``until`` (POSIX s)."""
+    def emissions(self, until: float = math.inf, since: float = -math.inf) -> Iterator[Emission]:
+        """This home's messages in time order in [since, until) (POSIX s).
+
+        Life before ``since`` is still lived (the routine and the devices' state carry over)
+        but not encoded, which is most of the cost: a live run can start late in the day.
+        """
         home = self.home
         start = self.config.start
-        yield from (home.status(spec.id, DeviceState.ONLINE, start) for spec in home.devices)
+        if start >= since:
+            yield from (home.status(spec.id, DeviceState.ONLINE, start) for spec in home.devices)
         pending: list[tuple[float, int, Reading]] = []
         tiebreak = itertools.count()
         wills = sorted(self.script.offline_at)
@@ -186,11 +191,12 @@ class HomeLife:
                 at, _, reading = heapq.heappop(pending)
                 while wills and wills[0][0] <= at:
                     will_at, device = wills.pop(0)
-                    yield home.status(device, DeviceState.OFFLINE, will_at, will=True)
-                if self._delivered(reading):
+                    if will_at >= since:
+                        yield home.status(device, DeviceState.OFFLINE, will_at, will=True)
+                if at >= since and self._delivered(reading):
                     yield home.encode(reading)
         for will_at, device in wills:
-            if will_at < until:
+            if since <= will_at < until:
                 yield home.status(device, DeviceState.OFFLINE, will_at, will=True)
 
     def _held_doors(self, start: float, end: float) -> list[Reading]:

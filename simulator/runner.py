@@ -36,6 +36,8 @@ log = get_logger("simulator")
 FLOOD_WINDOW = 256
 #: A paced publisher sleeps only for gaps longer than this (wall seconds).
 MIN_SLEEP_S = 0.005
+#: A paced publisher logs its achieved rate this often (wall seconds).
+RATE_LOG_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,10 @@ class Simulator:
         self.topics = settings.topics
         self.clock = clock
         self.homes = {home.home_id: home for home in homes}
+        # A second run against the same gateway must not reuse seq 1, 2, … (the gateway would
+        # drop them as duplicates — a call-button press included): count from the start time.
+        for home in homes:
+            home.seq_base = max(home.seq_base, int(clock.now().timestamp() * 1000))
         self.random = random.Random(seed)
         self.seed = seed
         self.faults = faults or FaultPlan()
@@ -124,25 +130,32 @@ class Simulator:
         await self.send(event)
         return event
 
-    async def live(self, speed: float = 1.0, duration: float | None = None) -> None:
+    async def live(self, speed: float = 1.0, duration: float | None = None) -> FloodReport:
         """Publish the homes' lives paced against the clock, from now on.
 
         Life is generated from local midnight so routines are in their right place in the
-        day; what would have happened before now is generated but not sent.
+        day; what would have happened before now is lived but not sent.
         """
         now = self.clock.now().timestamp()
-        start = self.lives[0].config.start if self.lives else now
         until = now + (duration if duration is not None else 10 * 365 * 86400.0)
-        stream = run_stream(self.lives, until, self.faults, self.seed)
-        wall0, sim0 = time.monotonic(), now
+        stream = run_stream(self.lives, until, self.faults, self.seed, since=now)
+        wall0 = time.monotonic()
+        count = size = 0
+        reported, reported_count = wall0, 0
         for emission in stream:
-            if emission.at < now or emission.at < start:
-                continue
-            wait = (emission.at - sim0) / speed - (time.monotonic() - wall0)
+            wait = (emission.at - now) / speed - (time.monotonic() - wall0)
             if wait > MIN_SLEEP_S:
                 await asyncio.sleep(wait)  # pacing is wall time by definition
             await self.connection.publish(_outgoing(emission))
+            count += 1
+            size += len(emission.payload)
             self.published += 1
+            if time.monotonic() - reported >= RATE_LOG_S:
+                rate = (count - reported_count) / (time.monotonic() - reported)
+                log.info("publish_rate", homes=len(self.lives), msg_per_s=round(rate, 1))
+                reported, reported_count = time.monotonic(), count
+        wall = time.monotonic() - wall0
+        return FloodReport(count, size, wall, len(self.lives), until - now)
 
     async def flood(self, simulated_s: float) -> FloodReport:
         """Publish ``simulated_s`` of every home's life as fast as the broker takes it."""
@@ -209,8 +222,9 @@ class Simulator:
         interactive: bool = False,
         speed: float = 1.0,
         duration: float | None = None,
-    ) -> None:
-        """Until cancelled, or until ``duration`` simulated seconds have been published."""
+    ) -> FloodReport | None:
+        """Until cancelled, or until ``duration`` simulated seconds have been published
+        (then it returns what was published and the achieved rate)."""
         async with asyncio.TaskGroup() as group:
             helpers = [group.create_task(self.connection.run())]
             await self.connection.connected.wait()
@@ -225,6 +239,7 @@ class Simulator:
                 await life
                 for task in helpers:
                     task.cancel()
+        return life.result() if duration is not None else None
 
 
 def local_today(clock: Clock) -> date:

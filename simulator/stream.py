@@ -9,6 +9,7 @@ load generator (which ignores time and publishes flat out).
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -79,10 +80,12 @@ def stage(
     return StagedScenario(scenario, life, at, measure_from)
 
 
-def merge(lives: Sequence[HomeLife], until: float | Iterable[float]) -> Iterator[Emission]:
+def merge(
+    lives: Sequence[HomeLife], until: float | Iterable[float], since: float = -math.inf
+) -> Iterator[Emission]:
     """All homes' emissions in delivery-time order, each home stopping at its own end."""
     ends = [until] * len(lives) if isinstance(until, int | float) else list(until)
-    streams = [life.emissions(end) for life, end in zip(lives, ends, strict=True)]
+    streams = [life.emissions(end, since) for life, end in zip(lives, ends, strict=True)]
     return heapq.merge(*streams, key=attrgetter("at"))
 
 
@@ -91,9 +94,10 @@ def run_stream(
     until: float | Iterable[float],
     faults: FaultPlan | None = None,
     seed: int = 0,
+    since: float = -math.inf,
 ) -> Iterator[Emission]:
     """The stream of a run with its faults applied (skewed clocks, duplicates, …)."""
     faults = faults or FaultPlan()
     rng = random.Random(stable_seed(seed, "faults"))
     skew_clocks((life.home for life in lives), faults, rng)
-    return inject(merge(lives, until), faults, rng)
+    return inject(merge(lives, until, since), faults, rng)

@@ -307,3 +307,14 @@ def test_self_recovery_shows_getting_up_and_a_cancel_press_soon_after_the_impact
     assert windows[1].at - staged.at == pytest.approx(12, abs=0.1)
     cancel = [e for e in emissions if e.kind == "cancel_button"]
     assert [round(e.at - staged.at) for e in cancel] == [25]
+
+
+def test_a_late_start_lives_the_morning_but_sends_only_from_then_on() -> None:
+    """Broker mode starts at 'now': the same life, minus what lies before it."""
+    noon = CONFIG.start + 1.5 * DAY_S
+    whole = [e for e in normal_lives(1, seed=12)[0].emissions(CONFIG.start + 2 * DAY_S)]
+    late = list(normal_lives(1, seed=12)[0].emissions(CONFIG.start + 2 * DAY_S, since=noon))
+    assert [(e.at, e.topic, e.kind) for e in late] == [
+        (e.at, e.topic, e.kind) for e in whole if e.at >= noon
+    ]
+    assert json.loads(late[0].payload)["seq"] == 1, "nothing before was sent"

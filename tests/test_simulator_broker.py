@@ -14,7 +14,9 @@ import aiomqtt
 import pytest
 
 from eldercare.clock import RealClock
+from eldercare.models import EventType
 from simulator.faults import FaultPlan
+from simulator.homes import make_homes
 from simulator.life import LifeConfig
 from simulator.runner import Simulator, local_today
 from simulator.stream import normal_lives
@@ -135,3 +137,15 @@ async def test_terminals_record_commands_sent_back_to_the_home(mosquitto, tmp_pa
                 await asyncio.sleep(0.02)
         task.cancel()
     assert simulator.commands == [("h-0002", "btn-hall", b'{"command":"alert_received"}')]
+
+
+async def test_a_restarted_simulator_does_not_reuse_sequence_numbers(mosquitto, tmp_path) -> None:
+    """Otherwise the gateway's duplicate filter would swallow the second run's first press."""
+    settings = make_settings(mosquitto, tmp_path)
+    first = Simulator(settings, RealClock(), make_homes(1))
+    await asyncio.sleep(0.01)
+    second = Simulator(settings, RealClock(), make_homes(1))
+    at = RealClock().now()
+    one = first.homes["h-0001"].event("btn-hall", EventType.CALL_BUTTON, at)
+    two = second.homes["h-0001"].event("btn-hall", EventType.CALL_BUTTON, at)
+    assert two.seq > one.seq > 1
