@@ -2,7 +2,7 @@
 
     python benchmarks/simulator_load.py --homes 10000 --minutes 10
 
-Starts mosquitto on a free port, runs ``eldercare simulate --rate max`` in a subprocess
+Starts mosquitto on a free port, runs ``eldercare simulate --rate max|realistic`` in a subprocess
 (no registry: nothing but the broker is listening) and prints its report line.
 """
 
