@@ -20,6 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--homes", type=int, default=10000)
     parser.add_argument("--minutes", type=float, default=10.0, help="simulated minutes")
+    parser.add_argument("--rate", choices=["max", "realistic"], default="max")
     args = parser.parse_args()
     with LocalMosquitto() as broker:
         command = [
@@ -30,7 +31,7 @@ def main() -> None:
             "--homes",
             str(args.homes),
             "--rate",
-            "max",
+            args.rate,
             "--no-register",
             "--duration",
             str(args.minutes * 60),
