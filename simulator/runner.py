@@ -55,7 +55,7 @@ class FloodReport:
     def summary(self) -> str:
         return (
             f"published {self.messages} messages ({self.payload_bytes / 1e6:.1f} MB) from "
-            f"{self.homes} homes covering {self.simulated_s / 3600:.1f} simulated hours in "
+            f"{self.homes} homes covering {self.simulated_s / 60:.0f} simulated minutes in "
             f"{self.wall_s:.1f} s: {self.rate:.0f} msg/s"
         )
 
