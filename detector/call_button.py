@@ -44,6 +44,7 @@ def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
 
 class CallButtonRule(BaseRule):
     name = "call_button"
+    kinds = frozenset({AlertKind.CALL_BUTTON})
 
     def on_event(self, event: Event, now: datetime) -> RuleOutput:
         alert = call_button_alert(event, now)

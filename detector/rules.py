@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from eldercare.models import Alert, DeviceStatus, Event, SeriesPoint, Telemetry
+from eldercare.models import Alert, AlertKind, DeviceStatus, Event, SeriesPoint, Telemetry
 
 
 @dataclass
@@ -25,9 +25,14 @@ class RuleOutput:
 
 
 class Rule(Protocol):
-    """A detector rule. Methods get the message and the clock's time; they never block."""
+    """A detector rule. Methods get the message and the clock's time; they never block.
+
+    ``kinds`` declares the alert kinds the rule can raise, so the scenario evaluation knows
+    which expectations it can check and which are still waiting for their detector.
+    """
 
     name: str
+    kinds: frozenset[AlertKind]
 
     def on_event(self, event: Event, now: datetime) -> RuleOutput: ...
 
@@ -42,6 +47,7 @@ class BaseRule:
     """Defaults that ignore everything, so a rule implements only what it watches."""
 
     name = "base"
+    kinds: frozenset[AlertKind] = frozenset()
 
     def on_event(self, event: Event, now: datetime) -> RuleOutput:
         return RuleOutput()

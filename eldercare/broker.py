@@ -67,6 +67,7 @@ class LocalMosquitto:
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
+            # Without it a PUBACK waits for Nagle + delayed ACK: ~40 ms per QoS 1 round trip.
             "set_tcp_nodelay true\n"
             f"{extra_config}"
         )

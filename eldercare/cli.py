@@ -17,6 +17,7 @@ from eldercare.logs import configure_logging
 from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Settings
 from gateway.cli import app as homes_app
+from simulator.cli import eval_scenarios, simulate
 
 app = typer.Typer(
     help="eldercare: keeps old people who live alone safe at home.", no_args_is_help=True
@@ -87,31 +88,8 @@ def run_service(
     _run(run_services(settings, RealClock(), [chosen]))
 
 
-@app.command()
-def simulate(
-    homes: Annotated[int, typer.Option(min=1, help="number of simulated homes")] = 5,
-    broker: Annotated[str | None, typer.Option(help="mqtt://host:port")] = None,
-    press_every: Annotated[
-        float | None, typer.Option(help="mean seconds between random call-button presses")
-    ] = None,
-    register: Annotated[bool, typer.Option(help="add the homes to the device registry")] = True,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
-) -> None:
-    """Publish heartbeats from N homes; type `press h-0001` to press a call button."""
-    from simulator.homes import make_homes
-    from simulator.runner import Simulator
-
-    settings = _settings(broker_url=broker)
-    simulated = make_homes(homes)
-
-    async def go() -> None:
-        if register:
-            await register_simulated_homes(settings, simulated)
-        simulator = Simulator(settings, RealClock(), simulated, seed=seed)
-        typer.echo(f"simulating {homes} homes; type: press {simulated[0].home_id}")
-        await simulator.run(press_every=press_every, interactive=True)
-
-    _run(go())
+app.command()(simulate)
+eval_app.command("scenarios")(eval_scenarios)
 
 
 async def register_simulated_homes(settings: Settings, homes: Any) -> None:

@@ -1,0 +1,129 @@
+"""``eldercare simulate`` (homes on a real broker) and ``eldercare eval scenarios``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eldercare.logs import configure_logging
+
+
+class Rate(StrEnum):
+    REALISTIC = "realistic"
+    MAX = "max"
+
+
+def simulate(
+    homes: Annotated[int, typer.Option(min=1, help="number of simulated homes")] = 5,
+    broker: Annotated[str | None, typer.Option(help="mqtt://host:port")] = None,
+    press_every: Annotated[
+        float | None, typer.Option(help="mean seconds between random call-button presses")
+    ] = None,
+    register: Annotated[bool, typer.Option(help="add the homes to the device registry")] = True,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    rate: Annotated[
+        Rate,
+        typer.Option(
+            help="realistic: each home's life at its own pace (× --speed); "
+            "max: publish flat out and report messages/s"
+        ),
+    ] = Rate.REALISTIC,
+    speed: Annotated[
+        float, typer.Option(min=0.001, help="simulated seconds per wall second (realistic)")
+    ] = 1.0,
+    duration: Annotated[
+        float | None,
+        typer.Option(min=1, help="simulated seconds to publish (default: forever; max: 1 h)"),
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="resident profile for every home")] = None,
+    disconnect_every: Annotated[
+        float | None, typer.Option(help="fault: drop the broker connection every N wall seconds")
+    ] = None,
+) -> None:
+    """Publish simulated homes' lives to a broker; type `press h-0001` to press a call button."""
+    from eldercare.cli import _settings, register_simulated_homes
+    from eldercare.clock import RealClock
+    from simulator.faults import FaultPlan
+    from simulator.life import LifeConfig
+    from simulator.runner import Simulator, local_today
+    from simulator.stream import normal_lives
+
+    settings = _settings(broker_url=broker)
+    config = LifeConfig(first_day=local_today(RealClock()))
+    lives = normal_lives(homes, seed, config, profile_name=profile, topics=settings.topics)
+    simulated = [life.home for life in lives]
+
+    async def go() -> None:
+        if register:
+            await register_simulated_homes(settings, simulated)
+        simulator = Simulator(
+            settings,
+            RealClock(),
+            simulated,
+            seed=seed,
+            lives=lives,
+            faults=FaultPlan(disconnect_every_s=disconnect_every),
+        )
+        if rate is Rate.MAX:
+            report = await simulator.flood(duration or 3600.0)
+            typer.echo(report.summary())
+            return
+        typer.echo(f"simulating {homes} homes; type: press {simulated[0].home_id}")
+        paced = await simulator.run(
+            press_every=press_every,
+            interactive=sys.stdin.isatty(),
+            speed=speed,
+            duration=duration,
+        )
+        if paced is not None:
+            typer.echo(paced.summary())
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())
+
+
+def eval_scenarios(
+    json_output: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
+    homes: Annotated[int, typer.Option(min=0, help="normal homes for the false alarm rate")] = 5,
+    days: Annotated[int, typer.Option(min=1, help="days of life per normal home")] = 14,
+    learning_days: Annotated[
+        int, typer.Option(min=0, help="normal days before each scenario and before counting")
+    ] = 7,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    faults: Annotated[
+        bool, typer.Option(help="inject duplicates, late and garbage messages, skewed clocks")
+    ] = False,
+    scenario: Annotated[
+        list[str] | None, typer.Option(help="only these scenarios (repeatable)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="also write the JSON report here")] = None,
+) -> None:
+    """Run every scenario through the real detector and alerting; exit 1 if one fails."""
+    configure_logging("WARNING", json=True)  # before the services' modules bind loggers
+    from simulator.evaluation import STANDARD_FAULTS, EvalConfig, evaluate, render_table
+    from simulator.scenarios import load_scenarios
+
+    chosen = [s for s in load_scenarios() if not scenario or s.name in scenario]
+    unknown = set(scenario or ()) - {s.name for s in chosen}
+    if unknown:
+        raise typer.BadParameter(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    config = EvalConfig(
+        homes=homes,
+        days=days,
+        learning_days=learning_days,
+        seed=seed,
+        faults=STANDARD_FAULTS if faults else EvalConfig().faults,
+    )
+    report = asyncio.run(evaluate(config, chosen))
+    document = report.model_dump_json(indent=2)
+    if out is not None:
+        out.write_text(document + "\n", encoding="utf-8")
+    typer.echo(document if json_output else render_table(report))
+    if report.failed:
+        raise typer.Exit(1)
