@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -28,12 +28,13 @@ from alerting.api import AlertingApi
 from alerting.service import AlertIntake
 from detector.rules import Rule
 from detector.service import TICK_S, Detector
+from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
 from eldercare.models import Alert, AlertKind, Severity
 from eldercare.runtime import prepared_engine
 from eldercare.settings import Settings
 from eldercare.topics import Channel
-from gateway.registry import known_devices, register_home
+from gateway.registry import Registry, register_home
 from gateway.service import DEVICE_CHANNELS, Gateway
 from simulator.faults import FaultPlan
 from simulator.inprocess import InProcessBus
@@ -165,7 +166,7 @@ async def evaluate(
             for life in lives:
                 await register_home(engine, life.home.home_id, life.home.devices, now=clock.now())
             gateway = Gateway(settings, clock)
-            gateway.known = await known_devices(engine)
+            gateway.set_registry(await Registry(engine, clock).snapshot())
             detector = _detector(settings, clock, rules)
             intake = AlertIntake(settings, clock, AlertingApi(engine, clock))
             raised: list[Alert] = []
@@ -181,7 +182,11 @@ async def evaluate(
                 lambda _topic, payload: raised.append(Alert.model_validate_json(payload)),
             )
             messages = await _replay(
-                bus, detector, clock, run_stream(lives, ends, config.faults, config.seed), max(ends)
+                bus,
+                [gateway.tick, detector.tick],
+                clock,
+                run_stream(lives, ends, config.faults, config.seed),
+                max(ends),
             )
         finally:
             await engine.dispose()
@@ -221,9 +226,14 @@ async def evaluate(
 
 
 async def _replay(
-    bus: InProcessBus, detector: Detector, clock: SimulatedClock, stream, until: float
+    bus: InProcessBus,
+    tickers: Sequence[Callable[[], Sequence[Outgoing]]],
+    clock: SimulatedClock,
+    stream,
+    until: float,
 ) -> int:
-    """Deliver each message at its time, ticking the detector every TICK_S in between."""
+    """Deliver each message at its time; every TICK_S in between, tick the services that act
+    on silence (gateway liveness, detector timers) as their service loops would."""
     next_tick = clock.now().timestamp() + TICK_S
     count = 0
 
@@ -231,8 +241,9 @@ async def _replay(
         nonlocal next_tick
         while next_tick <= limit:
             clock.set(datetime.fromtimestamp(next_tick, UTC))
-            for outgoing in detector.tick():
-                await bus.publish(outgoing.topic, outgoing.payload)
+            for tick in tickers:
+                for outgoing in tick():
+                    await bus.publish(outgoing.topic, outgoing.payload)
             next_tick += TICK_S
 
     for emission in stream:

@@ -128,6 +128,21 @@ def test_getting_up_and_walking_away_is_not_critical(fall: np.ndarray) -> None:
     assert home.alerts[0].severity is Severity.MEDIUM
 
 
+def test_getting_up_slowly_counts_as_movement(fall: np.ndarray) -> None:
+    """A slow get-up turns gravity from lying to upright with almost no change in magnitude."""
+    home = Home()
+    home.wear(fall)
+    home.wear(_lying(2, fall))
+    lying = fall[-round(RATE) :].mean(axis=0)
+    lying /= np.linalg.norm(lying)
+    upright = np.cross(lying, [1.0, 0.0, 0.0])
+    upright /= np.linalg.norm(upright)
+    turn = np.linspace(0.0, 1.0, round(3 * RATE))[:, None]
+    rising = (1 - turn) * lying + turn * upright
+    home.wear(rising / np.linalg.norm(rising, axis=1, keepdims=True))  # exactly 1 g throughout
+    assert [a.severity for a in home.alerts] == [Severity.MEDIUM]
+
+
 def test_everyday_activity_raises_nothing() -> None:
     home = Home()
     for name in ("SA04/D01_SA04_R01", "SA04/D07_SA04_R01", "SA04/D15_SA04_R02"):

@@ -7,9 +7,15 @@ raised as a critical alert. If the resident presses cancel, or moves (self-recov
 suspicion is still recorded, at lower severity, so the station sees it happened without
 an emergency call-out:
 
-Pendant movement means a one-second batch whose signal magnitude varies by at least
-``movement_g`` (0.1 g: above 99 % of the seconds SisFall subjects lay still after a fall,
-below most seconds of walking).
+Pendant movement means a batch whose signal magnitude varies by at least ``movement_g``
+(0.1 g: above 99 % of the seconds SisFall subjects lay still after a fall, below most
+seconds of walking), or whose direction of gravity turns by at least ``posture_deg``
+against the pendant's previous batch: getting up slowly from the floor changes posture
+(lying → upright) with little change in magnitude.
+
+The confirmation window starts when the fall is over (impact + aftermath, device clock)
+or when the suspicion is raised, whichever is later, so a pendant that sends its window
+early or late gets the same grace period.
 
 - no movement for ``confirm_s``   → ``fall`` alert, critical
 - movement within ``confirm_s``   → ``fall`` alert, medium ("check in with the resident")
@@ -83,10 +89,13 @@ class SuspectedFall:
 class _Pendant:
     stream: FallStream
     last_seen: datetime
+    #: Mean acceleration at the end of the last batch: the posture the next one starts from.
+    last_vector: np.ndarray | None = None
 
 
 class FallRule(BaseRule):
     name = "fall"
+    kinds = frozenset({AlertKind.FALL})
 
     def __init__(
         self,
@@ -94,6 +103,7 @@ class FallRule(BaseRule):
         config: FallConfig | None = None,
         confirm_s: float = 15.0,
         movement_g: float = 0.1,
+        posture_deg: float = 30.0,
         idle_s: float = 600.0,
     ) -> None:
         if scorer is None:
@@ -103,6 +113,7 @@ class FallRule(BaseRule):
         self.config = config or FallConfig()
         self.confirm = timedelta(seconds=confirm_s)
         self.movement_g = movement_g
+        self.posture_deg = posture_deg
         self.idle = timedelta(seconds=idle_s)
         self.pendants: dict[tuple[str, str], _Pendant] = {}
         self.suspected: dict[str, SuspectedFall] = {}
@@ -127,11 +138,10 @@ class FallRule(BaseRule):
                 output.extend(
                     self._suspect(telemetry.home, impact_at, evidence, now, candidate.score)
                 )
+        moved = self._moved(pendant, samples, telemetry.rate_hz)
         suspicion = self.suspected.get(telemetry.home)
-        if suspicion and self._after_aftermath(telemetry.ts, suspicion):
-            svm = np.linalg.norm(samples, axis=1)
-            if float(svm.std()) >= self.movement_g:
-                output.extend(self._resolve(suspicion, now, Severity.MEDIUM, telemetry.device))
+        if suspicion and moved and self._after_aftermath(telemetry.ts, suspicion):
+            output.extend(self._resolve(suspicion, now, Severity.MEDIUM, telemetry.device))
         return output
 
     def on_event(self, event: Event, now: datetime) -> RuleOutput:
@@ -156,6 +166,17 @@ class FallRule(BaseRule):
 
     # -- decisions ----------------------------------------------------------------------
 
+    def _moved(self, pendant: _Pendant, samples: np.ndarray, rate_hz: float) -> bool:
+        """Activity (magnitude varies) or a change of posture since the previous batch."""
+        half = max(1, int(rate_hz / 2))
+        start = pendant.last_vector if pendant.last_vector is not None else samples[:half].mean(0)
+        end = samples[-half:].mean(axis=0)
+        pendant.last_vector = end
+        if float(np.linalg.norm(samples, axis=1).std()) >= self.movement_g:
+            return True
+        cosine = float(start @ end) / max(float(np.linalg.norm(start) * np.linalg.norm(end)), 1e-9)
+        return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))) >= self.posture_deg
+
     def _after_aftermath(self, ts: datetime, suspicion: SuspectedFall) -> bool:
         """Movement counts only once the fall itself (impact and aftermath) is over."""
         return ts >= suspicion.impact_at + timedelta(seconds=self.config.post_s)
@@ -167,7 +188,10 @@ class FallRule(BaseRule):
         if suspicion is not None:
             suspicion.evidence.append(evidence)  # same fall seen twice (pendant and device)
             return RuleOutput()
-        suspicion = SuspectedFall(home, impact_at, now, now + self.confirm, [evidence], score)
+        # A device-reported fall is over when reported; our own detection waited for the aftermath.
+        aftermath = timedelta(seconds=self.config.post_s) if score is not None else timedelta()
+        over = max(now, impact_at + aftermath)
+        suspicion = SuspectedFall(home, impact_at, now, over + self.confirm, [evidence], score)
         self.suspected[home] = suspicion
         log.info("fall_suspected", home=home, device=evidence.device, score=score)
         return RuleOutput(points=[self._point(suspicion, now, "suspected", evidence.device)])
