@@ -10,7 +10,11 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
+from detector.checkpoint import StateFile
+from detector.device_health import DeviceHealthRule
+from detector.hazards import HazardRule
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
@@ -22,10 +26,16 @@ from eldercare.topics import Channel, TopicError, Topics
 log = get_logger("detector")
 
 TICK_S = 10.0
+CHECKPOINT_S = 60.0
 
 
 def default_rules() -> list[Rule]:
-    return [CallButtonRule()]
+    return [
+        CallButtonRule(),
+        InactivityRule(),
+        HazardRule(),
+        DeviceHealthRule(),
+    ]
 
 
 class Detector:
@@ -100,12 +110,26 @@ async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = N
         detector.handle,
     )
 
+    state = StateFile(settings.data_dir / "detector-state.json")
+    state.load(detector.rules)
+
     async def ticks() -> None:
+        since_checkpoint = 0.0
         while True:
             await clock.sleep(TICK_S)
-            for message in detector.tick():
+            messages = detector.tick()
+            for message in messages:
                 await connection.publish(message)
+            since_checkpoint += TICK_S
+            if messages or since_checkpoint >= CHECKPOINT_S:
+                # After publishing: a crash in between re-raises the same alert (same id,
+                # which alerting deduplicates) rather than losing it.
+                state.save(detector.rules)
+                since_checkpoint = 0.0
 
-    async with asyncio.TaskGroup() as group:
-        group.create_task(connection.run())
-        group.create_task(ticks())
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(connection.run())
+            group.create_task(ticks())
+    finally:
+        state.save(detector.rules)

@@ -33,6 +33,7 @@ eval_app = typer.Typer(
 )
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+eval_app.command("adl")(__import__("detector.cli", fromlist=["adl"]).adl)
 
 
 @app.callback()

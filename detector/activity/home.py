@@ -6,6 +6,7 @@ overdue and turns that into alerts. Everything here is serialisable for the chec
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -181,7 +182,7 @@ class HomeState:
             return
         self.recent.append((ts, place))
         window = [p for t, p in self.recent if ts - t <= VISITOR_WINDOW]
-        switches = sum(1 for a, b in zip(window, window[1:], strict=False) if a != b)
+        switches = sum(1 for a, b in itertools.pairwise(window) if a != b)
         if len(set(window)) >= 4 and switches >= 7:
             self.visitor_until = ts + VISITOR_HOLD
 
@@ -191,10 +192,10 @@ class HomeState:
                 self.bath_since = ts
             return
         if self.bath_since is not None:
-            stay = ts - self.bath_since
-            if stay < timedelta(hours=4):
-                night = is_night(self.hour(self.bath_since), settings)
-                self.model.learn_bath(night, stay.total_seconds() / 60)
+            # Long "stays" are learned too: a bathroom sensor that sees the bed keeps firing
+            # all night, and that is this home's normal.
+            night = is_night(self.hour(self.bath_since), settings)
+            self.model.learn_bath(night, (ts - self.bath_since).total_seconds() / 60)
             self.bath_since = None
 
     def up_since_night(self, now: datetime) -> bool:
@@ -270,7 +271,9 @@ class HomeState:
 
     @classmethod
     def from_dict(cls, home: str, data: dict[str, Any]) -> HomeState:
-        state = cls(home=home, tz=ZoneInfo(data["tz"]), model=ActivityModel.from_dict(data["model"]))
+        state = cls(
+            home=home, tz=ZoneInfo(data["tz"]), model=ActivityModel.from_dict(data["model"])
+        )
         state.last_ts = _time(data["last_ts"])
         state.last_place = Place(data["last_place"])
         state.last_label = data["last_label"]

@@ -117,7 +117,7 @@ class ActivityModel:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
 
     def learn_bath(self, night: bool, minutes: float) -> None:
-        self.bath[int(night)] = max(float(self.bath[int(night)]), min(minutes, 240.0))
+        self.bath[int(night)] = max(float(self.bath[int(night)]), min(minutes, 720.0))
 
     # -- thresholds -----------------------------------------------------------------------
 
@@ -160,7 +160,7 @@ class ActivityModel:
         trust = min(1.0, self.days / settings.learn_days)
         learned = float(self.bath[int(night)]) * settings.bath_factor + settings.bath_margin_min
         prior = (1 - trust) * settings.default_bath_min + trust * settings.min_bath_min
-        return float(min(max(learned, prior), 240.0))
+        return float(min(max(learned, prior), settings.cap_h * 60))
 
     # -- checkpoint -----------------------------------------------------------------------
 

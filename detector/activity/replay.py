@@ -71,7 +71,11 @@ def parse_lines(lines: Iterable[str]) -> Iterator[Reading]:
 
 
 def device_id(reading: Reading) -> str:
-    name = reading.sensor if reading.sensor == reading.location else f"{reading.sensor}-{reading.location}"
+    name = (
+        reading.sensor
+        if reading.sensor == reading.location
+        else f"{reading.sensor}-{reading.location}"
+    )
     return _IDENT.sub("_", name)[:64]
 
 
@@ -99,7 +103,9 @@ def build_directory(
     infos: dict[str, SensorInfo] = {}
     for device, reading in names.items():
         override = (
-            overrides.get(device) or overrides.get(reading.sensor) or overrides.get(reading.location)
+            overrides.get(device)
+            or overrides.get(reading.sensor)
+            or overrides.get(reading.location)
         ) or {}
         room = override.get("room") or reading.location
         kind = override.get("kind")
@@ -130,9 +136,7 @@ def to_events(readings: list[Reading], infos: dict[str, SensorInfo]) -> list[Eve
         else:
             kind = EventType.MOTION if active else EventType.NO_MOTION
         seqs[device] = seqs.get(device, 0) + 1
-        events.append(
-            Event(home=HOME, device=device, seq=seqs[device], ts=reading.ts, type=kind)
-        )
+        events.append(Event(home=HOME, device=device, seq=seqs[device], ts=reading.ts, type=kind))
     events.sort(key=lambda event: event.ts)
     return events
 
@@ -205,7 +209,9 @@ def _collapse_summary(delays_h: list[tuple[datetime, float | None]]) -> dict[str
 class Replayer:
     """Drives one fresh ``InactivityRule`` over the events with a 60 s tick."""
 
-    def __init__(self, events: list[Event], infos: dict[str, SensorInfo], settings: InactivitySettings) -> None:
+    def __init__(
+        self, events: list[Event], infos: dict[str, SensorInfo], settings: InactivitySettings
+    ) -> None:
         self.events = events
         self.infos = infos
         self.settings = settings
@@ -214,7 +220,9 @@ class Replayer:
     def new_rule(self) -> InactivityRule:
         directory = SensorDirectory({(HOME, d): info for d, info in self.infos.items()})
         rule = InactivityRule(
-            InactivitySettings(model=self.settings.model, liveness=self.settings.liveness, default_tz="UTC"),
+            InactivitySettings(
+                model=self.settings.model, liveness=self.settings.liveness, default_tz="UTC"
+            ),
             directory,
         )
         start = self.events[0].ts
@@ -227,7 +235,7 @@ class Replayer:
     def run(
         self, rule: InactivityRule, start: int, stop_at: datetime, now: datetime
     ) -> Iterator[tuple[datetime, list[Found]]]:
-        """Feed events from index ``start`` until ``stop_at``, ticking; yields each tick's alerts."""
+        """Feed events from ``start`` until ``stop_at``, ticking; yields each tick's alerts."""
         index = start
         while now < stop_at:
             now = min(now + TICK, stop_at)
@@ -291,8 +299,10 @@ def load_recording(data_dir: Path) -> list[Reading]:
     if data_dir.is_file():
         files = [data_dir]
     else:
-        files = [data_dir / "data"] if (data_dir / "data").is_file() else sorted(
-            p for p in data_dir.iterdir() if p.suffix in {".txt", ".csv", ".dat"}
+        files = (
+            [data_dir / "data"]
+            if (data_dir / "data").is_file()
+            else sorted(p for p in data_dir.iterdir() if p.suffix in {".txt", ".csv", ".dat"})
         )
     readings: list[Reading] = []
     for path in files:

@@ -83,7 +83,7 @@ class HomeConfig:
 
 @dataclass(frozen=True)
 class InactivitySettings:
-    model: ModelSettings = ModelSettings()
+    model: ModelSettings = field(default_factory=ModelSettings)
     liveness: timedelta = timedelta(minutes=30)
     default_tz: str = "Asia/Shanghai"
 
@@ -302,8 +302,9 @@ class InactivityRule(BaseRule):
         else:
             kind = AlertKind.INACTIVITY
             zh = (
-                f"自 {since}（{zh_place}，{state.last_label}）起 {duration_zh(quiet_h)} 无任何活动；"
-                f"此时段在{zh_place}通常最长安静 {duration_zh(state.threshold_h)}（已学习 {days:.0f} 天）。"
+                f"自 {since}（{zh_place}，{state.last_label}）起 "
+                f"{duration_zh(quiet_h)} 无任何活动；此时段在{zh_place}通常最长安静 "
+                f"{duration_zh(state.threshold_h)}（已学习 {days:.0f} 天）。"
             )
             en = (
                 f"No activity for {duration_en(quiet_h)} since {since} in the {en_place} "
