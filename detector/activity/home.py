@@ -24,6 +24,7 @@ LATENESS = timedelta(minutes=10)
 DOOR_SETTLE = timedelta(seconds=90)
 #: Door events this soon after coming home belong to the arrival, not to leaving again.
 ARRIVAL_GRACE = timedelta(minutes=5)
+RETURN_CONFIRM = timedelta(minutes=5)
 VISITOR_WINDOW = timedelta(seconds=60)
 VISITOR_HOLD = timedelta(hours=1)
 SEQ_MEMORY = 8
@@ -62,6 +63,7 @@ class HomeState:
     left_at: datetime | None = None
     left_at_night: bool = False
     arrived_at: datetime | None = None
+    tentative: datetime | None = None  # a first sign of life while out, not yet confirmed
     visitor_until: datetime | None = None
     away_until: datetime | None = None
     away_reason: str = ""
@@ -153,16 +155,22 @@ class HomeState:
     def _place_after(
         self, ts: datetime, place: Place, front_door: bool, hour: float, settings: ModelSettings
     ) -> Place:
-        """The context place, correcting for the front door: leaving vs. arriving vs. visitor."""
-        returning = (
-            self.last_place is Place.OUT
-            and self.last_ts is not None
-            and ts - self.last_ts > DOOR_SETTLE
-        )
-        if returning:
-            self.arrived_at = ts
-            self.left_at = None
-            return Place.OTHER if front_door else place
+        """The context place, correcting for the front door: leaving vs. arriving vs. visitor.
+
+        While out, the front door or two signs of life within ``RETURN_CONFIRM`` mean back
+        home; a single blip (a porch sensor, a pet) does not end the outing.
+        """
+        if self.last_place is Place.OUT and self.last_ts is not None:
+            settled = ts - self.last_ts > DOOR_SETTLE
+            confirmed = self.tentative is not None and ts - self.tentative <= RETURN_CONFIRM
+            if (front_door and settled) or (not front_door and confirmed):
+                self.arrived_at, self.left_at, self.tentative = ts, None, None
+                return Place.OTHER if front_door else place
+            if not front_door:
+                if settled or self.tentative is not None:
+                    self.tentative = ts
+                return Place.OUT
+        self.tentative = None
         if front_door:
             just_arrived = self.arrived_at is not None and ts - self.arrived_at < ARRIVAL_GRACE
             if just_arrived or self.visitor(ts):
@@ -170,8 +178,6 @@ class HomeState:
             if self.left_at is None or self.last_place is not Place.OUT:
                 self.left_at = ts
                 self.left_at_night = is_night(hour, settings)
-            return Place.OUT
-        if self.last_place is Place.OUT and self.last_ts and ts - self.last_ts <= DOOR_SETTLE:
             return Place.OUT
         self.left_at = None
         return place
@@ -251,6 +257,7 @@ class HomeState:
             "left_at": _iso(self.left_at),
             "left_at_night": self.left_at_night,
             "arrived_at": _iso(self.arrived_at),
+            "tentative": _iso(self.tentative),
             "visitor_until": _iso(self.visitor_until),
             "away_until": _iso(self.away_until),
             "away_reason": self.away_reason,
@@ -289,6 +296,7 @@ class HomeState:
         state.left_at = _time(data["left_at"])
         state.left_at_night = data["left_at_night"]
         state.arrived_at = _time(data["arrived_at"])
+        state.tentative = _time(data["tentative"])
         state.visitor_until = _time(data["visitor_until"])
         state.away_until = _time(data["away_until"])
         state.away_reason = data["away_reason"]

@@ -153,6 +153,7 @@ class ReplayResult:
     learn_days: float
     false_alarms: list[Found] = field(default_factory=list)
     delays_h: list[tuple[datetime, float | None]] = field(default_factory=list)
+    cut_places: list[str] = field(default_factory=list)  # context at each collapse
     devices: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -169,6 +170,13 @@ class ReplayResult:
         }
         if self.delays_h:
             out["collapses"] = _collapse_summary(self.delays_h)
+            by_place: dict[str, list[float]] = {}
+            for place, (_, delay) in zip(self.cut_places, self.delays_h, strict=True):
+                by_place.setdefault(place, []).append(24.0 if delay is None else delay)
+            out["collapses"]["median_h_by_context"] = {
+                place: {"count": len(d), "median_h": round(statistics.median(d), 2)}
+                for place, d in sorted(by_place.items())
+            }
         return out
 
 
@@ -285,12 +293,16 @@ def evaluate(
         copy_events = Replayer(events[:cut_index], infos, settings)
         start = bisect_left(replayer.times, snap_at + timedelta(microseconds=1))
         delay: float | None = None
+        place = ""
         for now, found in copy_events.run(copy, start, cut + timedelta(hours=24), snap_at):
+            if now > cut and not place:
+                place = copy.homes[HOME].last_place.name.lower()
             hits = [a for a in found if now > cut and a.kind in {k.value for k in COLLAPSE_KINDS}]
             if hits:
                 delay = (hits[0].at - cut).total_seconds() / 3600
                 break
         result.delays_h.append((cut, delay))
+        result.cut_places.append(place)
     return result
 
 
