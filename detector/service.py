@@ -9,7 +9,9 @@ import asyncio
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detector.activity.registry import sync_from_registry
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
 from detector.checkpoint import StateFile
@@ -27,6 +29,7 @@ log = get_logger("detector")
 
 TICK_S = 10.0
 CHECKPOINT_S = 60.0
+REGISTRY_REFRESH_S = 60.0
 
 
 def default_rules() -> list[Rule]:
@@ -101,7 +104,12 @@ class Detector:
         ]
 
 
-async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = None) -> None:
+async def run(
+    settings: Settings,
+    clock: Clock,
+    rules: Sequence[Rule] | None = None,
+    engine: AsyncEngine | None = None,
+) -> None:
     detector = Detector(settings, clock, rules)
     connection = MqttConnection(
         settings,
@@ -127,9 +135,21 @@ async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = N
                 state.save(detector.rules)
                 since_checkpoint = 0.0
 
+    async def registry() -> None:
+        """Device kinds, rooms and home time zones for the inactivity rule."""
+        watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
+        while engine is not None and watchers:
+            try:
+                for rule in watchers:
+                    await sync_from_registry(engine, rule)
+            except Exception:
+                log.exception("registry_sync_failed")
+            await clock.sleep(REGISTRY_REFRESH_S)
+
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(connection.run())
             group.create_task(ticks())
+            group.create_task(registry())
     finally:
         state.save(detector.rules)

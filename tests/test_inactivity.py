@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from detector.activity.model import ActivityModel, ModelSettings
+from detector.activity.registry import sync_from_registry
 from detector.activity.rule import InactivityRule, InactivitySettings
 from detector.activity.sensors import Place, Role, classify
 from detector.checkpoint import StateFile
@@ -21,6 +24,7 @@ from eldercare.models import (
     EventType,
 )
 from eldercare.settings import Settings
+from gateway.registry import DeviceSpec, register_home
 
 HOME = "h-0001"
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday; the homes below live in UTC
@@ -229,3 +233,20 @@ async def test_restart_resumes_the_wake_up_timer_and_alerts_once(tmp_path: Path)
     state.load(third.rules)  # a second restart after the alert: nothing again
     clock.set(clock.now() + timedelta(minutes=5))
     assert not [m for m in third.tick() if b"no_wake_up" in m.payload]
+
+
+async def test_registry_tells_the_rule_rooms_roles_and_time_zone(engine: AsyncEngine) -> None:
+    devices = [
+        DeviceSpec("door-1", "door", "entrance"),
+        DeviceSpec("mat-1", "bed", "bedroom"),
+        DeviceSpec("pir-2", "motion", "kitchen"),
+    ]
+    await register_home(engine, HOME, devices, now=START)
+    rule = InactivityRule()
+    assert await sync_from_registry(engine, rule) == 3
+    assert rule.directory.lookup(HOME, "door-1").role is Role.FRONT_DOOR
+    assert rule.directory.lookup(HOME, "mat-1").role is Role.BED
+    assert rule.directory.lookup(HOME, "pir-2").place is Place.KITCHEN
+    home = Home(rule)
+    home.send("pir-2", EventType.MOTION, datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
+    assert rule.homes[HOME].context_hour == 9.0  # Asia/Shanghai, the registry's default

@@ -115,9 +115,15 @@ class InactivityRule(BaseRule):
         log.info("away_mode_set", home=home, until=until.isoformat() if until else None)
 
     def configure(self, home: str, config: HomeConfig) -> None:
+        """Per-home expectations ("kitchen activity by 10:00", "out of bed by 9:00")."""
         self.configs[home] = config
         if home in self.homes:
             self.homes[home].tz = ZoneInfo(config.tz)
+
+    def set_timezone(self, home: str, tz: str) -> None:
+        config = self.configs.setdefault(home, HomeConfig(tz=tz))
+        if config.tz != tz:
+            self.configure(home, HomeConfig(**{**config.__dict__, "tz": tz}))
 
     def _config(self, home: str) -> HomeConfig:
         return self.configs.get(home) or HomeConfig(tz=self.settings.default_tz)
