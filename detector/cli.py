@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
 from detector.activity.replay import build_directory, evaluate, load_map, load_recording, to_events
@@ -26,8 +24,6 @@ def adl(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """False alarms per 100 home-days, and collapse detection delays, on a real recording."""
-    # The alerts of a replay are its result, not log lines; keep whatever output is set up.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     readings = load_recording(data_dir)
     if not readings:
         typer.secho(f"no readings found in {data_dir}", fg="red", err=True)

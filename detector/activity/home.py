@@ -7,7 +7,6 @@ overdue and turns that into alerts. Everything here is serialisable for the chec
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,10 +26,11 @@ ARRIVAL_GRACE = timedelta(minutes=5)
 RETURN_CONFIRM = timedelta(minutes=5)
 VISITOR_WINDOW = timedelta(seconds=60)
 VISITOR_HOLD = timedelta(hours=1)
-SEQ_MEMORY = 8
+SEQ_WINDOW = 64
+WINDOW_MASK = (1 << SEQ_WINDOW) - 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     """Alerts already raised, keyed by what they were about, so none is raised twice."""
 
@@ -42,7 +42,7 @@ class Pending:
     expectations: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class HomeState:
     home: str
     tz: ZoneInfo
@@ -67,34 +67,48 @@ class HomeState:
     visitor_until: datetime | None = None
     away_until: datetime | None = None
     away_reason: str = ""
-    seen: dict[str, datetime] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)  # device -> epoch seconds
     live: set[str] = field(default_factory=set)  # devices that heartbeat (no status seen)
     online: set[str] = field(default_factory=set)  # last status said online
     offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
-    seqs: dict[str, deque[int]] = field(default_factory=dict)
+    #: device -> (highest seq, bitmap of the SEQ_WINDOW seqs below it): anti-replay window.
+    seqs: dict[str, tuple[int, int]] = field(default_factory=dict)
     pending: Pending = field(default_factory=Pending)
-    recent: deque[tuple[datetime, Place]] = field(default_factory=lambda: deque(maxlen=8))
+    #: Last few motion signs as whole epoch seconds * 8 + place (one small array, not objects).
+    recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
     late_dropped: int = 0
     last_point: datetime | None = None
 
     # -- message bookkeeping --------------------------------------------------------------
 
     def duplicate(self, device: str, seq: int) -> bool:
-        """True if (device, seq) was seen recently; remembers it otherwise."""
-        recent = self.seqs.setdefault(device, deque(maxlen=SEQ_MEMORY))
-        if seq in recent:
+        """True if (device, seq) was seen recently; remembers it otherwise.
+
+        Two integers per device (highest seq and a bitmap of the window below it) instead
+        of a set: the state of 100 k homes has to fit in memory.
+        """
+        highest, seen = self.seqs.get(device, (-1, 0))
+        if seq > highest:
+            shift = seq - highest
+            seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK if highest >= 0 else 0
+            self.seqs[device] = (seq, seen)
+            return False
+        if seq == highest:
             return True
-        recent.append(seq)
+        bit = 1 << (highest - seq - 1)
+        if highest - seq > SEQ_WINDOW or seen & bit:
+            return True  # older than the window: treated as a redelivery
+        self.seqs[device] = (highest, seen | bit)
         return False
 
     def heard(self, device: str, now: datetime, *, liveness: bool = False) -> None:
-        self.seen[device] = now
+        self.seen[device] = now.timestamp()
         if liveness:
             self.live.add(device)
 
     def status(self, device: str, now: datetime, *, online: bool, reason: str = "") -> None:
         """The gateway's liveness verdict; it outranks our own last-seen bookkeeping."""
-        self.seen[device] = now
+        self.seen[device] = now.timestamp()
         if online:
             self.online.add(device)
             self.offline.pop(device, None)
@@ -186,8 +200,12 @@ class HomeState:
         """Several rooms busy within a minute is more than one person walking."""
         if place is Place.OUT:
             return
-        self.recent.append((ts, place))
-        window = [p for t, p in self.recent if ts - t <= VISITOR_WINDOW]
+        at = int(ts.timestamp())
+        self.recent[:-1] = self.recent[1:]
+        self.recent[-1] = at * 8 + int(place)
+        since = self.recent // 8
+        recent = self.recent[(since > 0) & (at - since <= VISITOR_WINDOW.total_seconds())]
+        window = [int(code % 8) for code in recent]
         switches = sum(1 for a, b in itertools.pairwise(window) if a != b)
         if len(set(window)) >= 4 and switches >= 7:
             self.visitor_until = ts + VISITOR_HOLD
@@ -220,7 +238,7 @@ class HomeState:
             return False
         if device in self.online:
             return True
-        return now - self.seen.get(device, now) <= liveness
+        return now.timestamp() - self.seen.get(device, now.timestamp()) <= liveness.total_seconds()
 
     def silent_devices(self, now: datetime, liveness: timedelta) -> list[str]:
         reporters = self.live | self.online | set(self.offline)
@@ -261,11 +279,11 @@ class HomeState:
             "visitor_until": _iso(self.visitor_until),
             "away_until": _iso(self.away_until),
             "away_reason": self.away_reason,
-            "seen": {device: at.isoformat() for device, at in self.seen.items()},
+            "seen": self.seen,
             "live": sorted(self.live),
             "online": sorted(self.online),
             "offline": self.offline,
-            "seqs": {device: list(seqs) for device, seqs in self.seqs.items()},
+            "seqs": {device: list(window) for device, window in self.seqs.items()},
             "pending": {
                 "inactivity": self.pending.inactivity,
                 "wake_day": self.pending.wake_day,
@@ -300,11 +318,11 @@ class HomeState:
         state.visitor_until = _time(data["visitor_until"])
         state.away_until = _time(data["away_until"])
         state.away_reason = data["away_reason"]
-        state.seen = {device: datetime.fromisoformat(at) for device, at in data["seen"].items()}
+        state.seen = dict(data["seen"])
         state.live = set(data["live"])
         state.online = set(data["online"])
         state.offline = dict(data["offline"])
-        state.seqs = {d: deque(s, maxlen=SEQ_MEMORY) for d, s in data["seqs"].items()}
+        state.seqs = {d: (int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
         state.pending = Pending(**data["pending"])
         return state
 

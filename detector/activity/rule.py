@@ -234,8 +234,7 @@ class InactivityRule(BaseRule):
             *self._expectations(state, now, config),
         ):
             if alert is not None:
-                output.alerts.append(alert)
-                log.info("routine_alert", home=state.home, kind=alert.kind, id=alert.alert_id)
+                output.alerts.append(alert)  # the detector service logs every alert it emits
         return self._point(state, now, output, self._state_name(state, now))
 
     def _end_away(self, state: HomeState) -> None:

@@ -129,6 +129,8 @@ class SensorDirectory:
 
     def __init__(self, known: Mapping[tuple[str, str], SensorInfo] | None = None) -> None:
         self._known: dict[tuple[str, str], SensorInfo] = dict(known or {})
+        #: Inferred meanings depend on the id only, so homes with the same ids share them.
+        self._inferred: dict[tuple[str, bool], SensorInfo] = {}
 
     def set(self, home: str, device: str, info: SensorInfo) -> None:
         self._known[(home, device)] = info
@@ -136,6 +138,7 @@ class SensorDirectory:
     def lookup(self, home: str, device: str, *, contact: bool = False) -> SensorInfo:
         info = self._known.get((home, device))
         if info is None:
-            info = classify(device, contact=contact)
-            self._known[(home, device)] = info
+            info = self._inferred.get((device, contact))
+            if info is None:
+                info = self._inferred[(device, contact)] = classify(device, contact=contact)
         return info
