@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,10 @@ def test_casas_false_alarms_and_collapses_stay_within_targets() -> None:
 def test_same_home_without_bedroom_sensor_and_renamed_sensors_still_works() -> None:
     renamed = [
         Reading(
-            r.ts, f"S{abs(hash(r.sensor)) % 997}", re.sub("Bathroom", "WC", r.location), r.state
+            r.ts,
+            f"S{zlib.crc32(r.sensor.encode()) % 997}",
+            re.sub("Bathroom", "WC", r.location),
+            r.state,
         )
         for r in casas()
         if r.location != "Bedroom"
