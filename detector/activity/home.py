@@ -78,6 +78,7 @@ class HomeState:
     recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
     late_dropped: int = 0
     last_point: datetime | None = None
+    next_check: datetime | None = None  # not checkpointed: a restart checks at once
 
     # -- message bookkeeping --------------------------------------------------------------
 

@@ -58,6 +58,7 @@ _ACTIVITY_EVENTS = {
     EventType.CANCEL_BUTTON,
 }
 POINT_EVERY = timedelta(minutes=15)
+CHECK_EVERY = timedelta(seconds=60)
 #: "Too long in the bathroom" is about someone still moving in there, not silence.
 BATH_STILL_ACTIVE = timedelta(minutes=20)
 
@@ -214,8 +215,11 @@ class InactivityRule(BaseRule):
 
     def _check(self, state: HomeState, now: datetime) -> RuleOutput:
         output = RuleOutput()
-        if state.last_ts is None:
+        if state.last_ts is None or (state.next_check is not None and now < state.next_check):
             return output
+        # Nothing here is urgent to the second; checking each home once a minute keeps a
+        # 10-second tick affordable with many homes.
+        state.next_check = now + CHECK_EVERY
         config = self._config(state.home)
         if state.away_until is not None and now >= state.away_until:
             self._end_away(state)
