@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detector.activity.model import ActivityModel, ModelSettings
 from detector.activity.registry import sync_from_registry
-from detector.activity.rule import InactivityRule, InactivitySettings
+from detector.activity.rule import Expectation, HomeConfig, InactivityRule, InactivitySettings
 from detector.activity.sensors import Place, Role, classify
 from detector.checkpoint import StateFile
 from detector.device_health import DeviceHealthRule
@@ -250,3 +250,22 @@ async def test_registry_tells_the_rule_rooms_roles_and_time_zone(engine: AsyncEn
     home = Home(rule)
     home.send("pir-2", EventType.MOTION, datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
     assert rule.homes[HOME].context_hour == 9.0  # Asia/Shanghai, the registry's default
+
+
+def test_family_expectation_kitchen_by_ten_is_checked_once_a_day() -> None:
+    rule = InactivityRule(SETTINGS)
+    rule.configure(
+        HOME,
+        HomeConfig(
+            tz="UTC",
+            expectations=[Expectation("kitchen by 10:00", frozenset({Place.KITCHEN}), 10.0)],
+        ),
+    )
+    home = Home(rule)
+    day = START + timedelta(days=1)
+    home.send("pir-living", EventType.MOTION, day + timedelta(hours=7))
+    home.send("pir-living", EventType.MOTION, day + timedelta(hours=9, minutes=50))
+    alerts = home.tick_until(day + timedelta(hours=9, minutes=50), day + timedelta(hours=11))
+    assert [a.explanation.en for a in alerts if "kitchen by 10:00" in a.explanation.en] != []
+    assert len([a for a in alerts if "kitchen by 10:00" in a.explanation.en]) == 1
+    assert all(a.raised_at >= day + timedelta(hours=10) for a in alerts)
