@@ -269,3 +269,19 @@ def test_family_expectation_kitchen_by_ten_is_checked_once_a_day() -> None:
     assert [a.explanation.en for a in alerts if "kitchen by 10:00" in a.explanation.en] != []
     assert len([a for a in alerts if "kitchen by 10:00" in a.explanation.en]) == 1
     assert all(a.raised_at >= day + timedelta(hours=10) for a in alerts)
+
+
+def test_back_early_from_holiday_keeps_the_home_context() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(hours=9)
+    home.send("door-front", EventType.DOOR_OPEN, at)
+    home.send("door-front", EventType.DOOR_CLOSE, at + timedelta(seconds=20))
+    rule.set_away(HOME, at + timedelta(days=3), "with family")
+    back = at + timedelta(days=2)
+    home.send("door-front", EventType.DOOR_OPEN, back)
+    home.send("pir-kitchen", EventType.MOTION, back + timedelta(minutes=1))
+    home.send("pir-kitchen", EventType.MOTION, back + timedelta(minutes=2))
+    home.tick_until(back + timedelta(minutes=2), at + timedelta(days=3, minutes=5))
+    state = rule.homes[HOME]
+    assert state.away_until is None and state.last_place is Place.KITCHEN

@@ -67,6 +67,7 @@ class HomeState:
     visitor_until: datetime | None = None
     away_until: datetime | None = None
     away_reason: str = ""
+    away_marker: datetime | None = None  # last sign of life when holiday mode was set
     seen: dict[str, float] = field(default_factory=dict)  # device -> epoch seconds
     live: set[str] = field(default_factory=set)  # devices that heartbeat (no status seen)
     online: set[str] = field(default_factory=set)  # last status said online
@@ -280,6 +281,7 @@ class HomeState:
             "visitor_until": _iso(self.visitor_until),
             "away_until": _iso(self.away_until),
             "away_reason": self.away_reason,
+            "away_marker": _iso(self.away_marker),
             "seen": self.seen,
             "live": sorted(self.live),
             "online": sorted(self.online),
@@ -319,6 +321,7 @@ class HomeState:
         state.visitor_until = _time(data["visitor_until"])
         state.away_until = _time(data["away_until"])
         state.away_reason = data["away_reason"]
+        state.away_marker = _time(data["away_marker"])
         state.seen = dict(data["seen"])
         state.live = set(data["live"])
         state.online = set(data["online"])

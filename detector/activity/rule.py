@@ -108,11 +108,14 @@ class InactivityRule(BaseRule):
     def set_away(self, home: str, until: datetime | None, reason: str = "") -> None:
         """Holiday mode ("in hospital until Friday"): no routine alerts until ``until``.
 
-        ``None`` ends it now. When it ends the resident is expected back through the
-        front door; if not, the usual out-of-home threshold applies from then on.
+        ``None`` ends it now. When ``until`` passes without any sign of life since it was
+        set, the resident is expected back through the front door, and the usual
+        out-of-home threshold applies from then on; if they came back early, the context
+        of their last activity stands.
         """
         state = self._home(home)
         state.away_until, state.away_reason = until, reason
+        state.away_marker = state.last_ts
         log.info("away_mode_set", home=home, until=until.isoformat() if until else None)
 
     def configure(self, home: str, config: HomeConfig) -> None:
@@ -243,7 +246,8 @@ class InactivityRule(BaseRule):
 
     def _end_away(self, state: HomeState) -> None:
         assert state.away_until is not None
-        if state.last_ts is None or state.last_ts < state.away_until:
+        # Seen at home since holiday mode began: back early, the context stands as it is.
+        if state.last_ts is None or state.last_ts == state.away_marker:
             state.last_ts, state.last_place = state.away_until, Place.OUT
             state.context_hour = state.hour(state.away_until)
             state.threshold_h = state.model.quiet_threshold_h(
