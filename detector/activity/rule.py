@@ -208,14 +208,6 @@ class InactivityRule(BaseRule):
             output.extend(self._check(state, now))
         return output
 
-    def next_due(self, now: datetime) -> datetime:
-        """Earliest time a tick could raise something (lets replays skip idle hours)."""
-        due = now + timedelta(minutes=10)
-        for state in self.homes.values():
-            if state.last_ts is not None:
-                due = min(due, state.last_ts + timedelta(hours=state.threshold_h))
-        return max(due, now)
-
     def _check(self, state: HomeState, now: datetime) -> RuleOutput:
         output = RuleOutput()
         if state.last_ts is None or (state.next_check is not None and now < state.next_check):
