@@ -9,9 +9,15 @@ import asyncio
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detector.activity.registry import sync_from_registry
+from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
+from detector.checkpoint import StateFile
+from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
+from detector.hazards import HazardRule
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
@@ -23,10 +29,18 @@ from eldercare.topics import Channel, TopicError, Topics
 log = get_logger("detector")
 
 TICK_S = 10.0
+CHECKPOINT_S = 60.0
+REGISTRY_REFRESH_S = 60.0
 
 
 def default_rules() -> list[Rule]:
-    return [CallButtonRule(), FallRule()]
+    return [
+        CallButtonRule(),
+        FallRule(),
+        InactivityRule(),
+        HazardRule(),
+        DeviceHealthRule(),
+    ]
 
 
 class Detector:
@@ -92,7 +106,12 @@ class Detector:
         ]
 
 
-async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = None) -> None:
+async def run(
+    settings: Settings,
+    clock: Clock,
+    rules: Sequence[Rule] | None = None,
+    engine: AsyncEngine | None = None,
+) -> None:
     detector = Detector(settings, clock, rules)
     connection = MqttConnection(
         settings,
@@ -101,12 +120,38 @@ async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = N
         detector.handle,
     )
 
+    state = StateFile(settings.data_dir / "detector-state.json")
+    state.load(detector.rules)
+
     async def ticks() -> None:
+        since_checkpoint = 0.0
         while True:
             await clock.sleep(TICK_S)
-            for message in detector.tick():
+            messages = detector.tick()
+            for message in messages:
                 await connection.publish(message)
+            since_checkpoint += TICK_S
+            if messages or since_checkpoint >= CHECKPOINT_S:
+                # After publishing: a crash in between re-raises the same alert (same id,
+                # which alerting deduplicates) rather than losing it.
+                state.save(detector.rules)
+                since_checkpoint = 0.0
 
-    async with asyncio.TaskGroup() as group:
-        group.create_task(connection.run())
-        group.create_task(ticks())
+    async def registry() -> None:
+        """Device kinds, rooms and home time zones for the inactivity rule."""
+        watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
+        while engine is not None and watchers:
+            try:
+                for rule in watchers:
+                    await sync_from_registry(engine, rule)
+            except Exception:
+                log.exception("registry_sync_failed")
+            await clock.sleep(REGISTRY_REFRESH_S)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(connection.run())
+            group.create_task(ticks())
+            group.create_task(registry())
+    finally:
+        state.save(detector.rules)

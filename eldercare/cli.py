@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from dashboards.cli import users_app
+from detector import cli as adl_cli
 from detector.falls import cli as falls_cli
 from eldercare import __version__
 from eldercare.clock import RealClock
@@ -41,6 +42,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(homes_app, name="homes")
 train_app.command("falls")(falls_cli.train_command)
 eval_app.command("falls")(falls_cli.eval_command)
+eval_app.command("adl")(adl_cli.adl)
 
 
 @app.callback()

@@ -32,7 +32,7 @@ def _service(
     if name is Service.DETECTOR:
         from detector.service import run as run_detector
 
-        return run_detector(settings, clock)
+        return run_detector(settings, clock, engine=engine)
     if name is Service.ALERTING:
         from alerting.service import run as run_alerting
 

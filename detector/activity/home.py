@@ -1,0 +1,343 @@
+"""One home's live state: where the last sign of life came from, and what is pending.
+
+Pure state transitions driven by event time; no clock, no I/O. ``rule.py`` asks it what is
+overdue and turns that into alerts. Everything here is serialisable for the checkpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from detector.activity.model import ActivityModel, ModelSettings, is_night
+from detector.activity.sensors import DAY_PLACES, PLACE_COUNT, Place
+
+#: Events later than this behind the newest one are too late to change the context.
+LATENESS = timedelta(minutes=10)
+#: Motion right after the front door closes is the hall/porch sensor seeing the person leave.
+DOOR_SETTLE = timedelta(seconds=90)
+#: Door events this soon after coming home belong to the arrival, not to leaving again.
+ARRIVAL_GRACE = timedelta(minutes=5)
+RETURN_CONFIRM = timedelta(minutes=5)
+VISITOR_WINDOW = timedelta(seconds=60)
+VISITOR_HOLD = timedelta(hours=1)
+SEQ_WINDOW = 64
+WINDOW_MASK = (1 << SEQ_WINDOW) - 1
+
+
+@dataclass(slots=True)
+class Pending:
+    """Alerts already raised, keyed by what they were about, so none is raised twice."""
+
+    inactivity: str = ""
+    wake_day: int = -1
+    bath: str = ""
+    door: str = ""
+    wander: str = ""
+    expectations: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class HomeState:
+    home: str
+    tz: ZoneInfo
+    model: ActivityModel = field(default_factory=ActivityModel)
+    last_ts: datetime | None = None
+    last_place: Place = Place.OTHER
+    last_label: str = ""
+    last_device: str = ""
+    last_seq: int | None = None
+    context_hour: float = 0.0
+    threshold_h: float = 0.0
+    last_at: np.ndarray = field(default_factory=lambda: np.zeros(PLACE_COUNT, dtype=np.float64))
+    bed: bool = False
+    chair: bool = False
+    bath_since: datetime | None = None
+    door_open_since: datetime | None = None
+    door_device: str = ""
+    left_at: datetime | None = None
+    left_at_night: bool = False
+    arrived_at: datetime | None = None
+    tentative: datetime | None = None  # a first sign of life while out, not yet confirmed
+    visitor_until: datetime | None = None
+    away_until: datetime | None = None
+    away_reason: str = ""
+    away_marker: datetime | None = None  # last sign of life when holiday mode was set
+    seen: dict[str, float] = field(default_factory=dict)  # device -> epoch seconds
+    live: set[str] = field(default_factory=set)  # devices that heartbeat (no status seen)
+    online: set[str] = field(default_factory=set)  # last status said online
+    offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
+    #: device -> (highest seq, bitmap of the SEQ_WINDOW seqs below it): anti-replay window.
+    seqs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    pending: Pending = field(default_factory=Pending)
+    #: Last few motion signs as whole epoch seconds * 8 + place (one small array, not objects).
+    recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
+    late_dropped: int = 0
+    last_point: datetime | None = None
+    next_check: datetime | None = None  # not checkpointed: a restart checks at once
+
+    # -- message bookkeeping --------------------------------------------------------------
+
+    def duplicate(self, device: str, seq: int) -> bool:
+        """True if (device, seq) was seen recently; remembers it otherwise.
+
+        Two integers per device (highest seq and a bitmap of the window below it) instead
+        of a set: the state of 100 k homes has to fit in memory.
+        """
+        highest, seen = self.seqs.get(device, (-1, 0))
+        if seq > highest:
+            shift = seq - highest
+            seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK if highest >= 0 else 0
+            self.seqs[device] = (seq, seen)
+            return False
+        if seq == highest:
+            return True
+        bit = 1 << (highest - seq - 1)
+        if highest - seq > SEQ_WINDOW or seen & bit:
+            return True  # older than the window: treated as a redelivery
+        self.seqs[device] = (highest, seen | bit)
+        return False
+
+    def heard(self, device: str, now: datetime, *, liveness: bool = False) -> None:
+        self.seen[device] = now.timestamp()
+        if liveness:
+            self.live.add(device)
+
+    def status(self, device: str, now: datetime, *, online: bool, reason: str = "") -> None:
+        """The gateway's liveness verdict; it outranks our own last-seen bookkeeping."""
+        self.seen[device] = now.timestamp()
+        if online:
+            self.online.add(device)
+            self.offline.pop(device, None)
+        else:
+            self.online.discard(device)
+            self.offline[device] = reason or "offline"
+
+    def local(self, ts: datetime) -> datetime:
+        return ts.astimezone(self.tz)
+
+    def hour(self, ts: datetime) -> float:
+        local = self.local(ts)
+        return local.hour + local.minute / 60 + local.second / 3600
+
+    # -- activity -------------------------------------------------------------------------
+
+    def away(self, now: datetime) -> bool:
+        return self.away_until is not None and now < self.away_until
+
+    def visitor(self, now: datetime) -> bool:
+        return self.visitor_until is not None and now < self.visitor_until
+
+    def activity(
+        self,
+        ts: datetime,
+        place: Place,
+        *,
+        device: str,
+        seq: int,
+        label: str,
+        front_door: bool,
+        settings: ModelSettings,
+    ) -> None:
+        """A sign of life at event time ``ts``; learns the quiet that just ended."""
+        local = self.local(ts)
+        self.model.new_day(local.toordinal(), settings)
+        if self.last_ts is not None and ts < self.last_ts:
+            if ts < self.last_ts - LATENESS:
+                self.late_dropped += 1
+                return
+            # Late but within bounds: it happened, yet it does not move the context.
+            self.last_at[place] = max(self.last_at[place], ts.timestamp())
+            return
+        hour = self.hour(ts)
+        place = self._place_after(ts, place, front_door, hour, settings)
+        self._note_visitor(ts, place)
+        if self.last_ts is not None and not self.away(ts):
+            self.model.learn_quiet(self.context_hour, self.last_place, _hours(ts - self.last_ts))
+        self._bathroom(ts, place, settings)
+        if place in DAY_PLACES and 4 <= hour < 14 and not self.up_since_night(ts):
+            self.model.learn_wake(local.weekday() >= 5, hour)
+        self.last_at[place] = ts.timestamp()
+        self.last_ts, self.last_place, self.context_hour = ts, place, hour
+        self.last_device, self.last_seq, self.last_label = device, seq, label
+        self.threshold_h = self.model.quiet_threshold_h(hour, place, settings)
+        self.pending.inactivity = ""
+
+    def _place_after(
+        self, ts: datetime, place: Place, front_door: bool, hour: float, settings: ModelSettings
+    ) -> Place:
+        """The context place, correcting for the front door: leaving vs. arriving vs. visitor.
+
+        While out, the front door or two signs of life within ``RETURN_CONFIRM`` mean back
+        home; a single blip (a porch sensor, a pet) does not end the outing.
+        """
+        if self.last_place is Place.OUT and self.last_ts is not None:
+            settled = ts - self.last_ts > DOOR_SETTLE
+            confirmed = self.tentative is not None and ts - self.tentative <= RETURN_CONFIRM
+            if (front_door and settled) or (not front_door and confirmed):
+                self.arrived_at, self.left_at, self.tentative = ts, None, None
+                return Place.OTHER if front_door else place
+            if not front_door:
+                if settled or self.tentative is not None:
+                    self.tentative = ts
+                return Place.OUT
+        self.tentative = None
+        if front_door:
+            just_arrived = self.arrived_at is not None and ts - self.arrived_at < ARRIVAL_GRACE
+            if just_arrived or self.visitor(ts):
+                return Place.OTHER
+            if self.left_at is None or self.last_place is not Place.OUT:
+                self.left_at = ts
+                self.left_at_night = is_night(hour, settings)
+            return Place.OUT
+        self.left_at = None
+        return place
+
+    def _note_visitor(self, ts: datetime, place: Place) -> None:
+        """Several rooms busy within a minute is more than one person walking."""
+        if place is Place.OUT:
+            return
+        at = int(ts.timestamp())
+        self.recent[:-1] = self.recent[1:]
+        self.recent[-1] = at * 8 + int(place)
+        since = self.recent // 8
+        recent = self.recent[(since > 0) & (at - since <= VISITOR_WINDOW.total_seconds())]
+        window = [int(code % 8) for code in recent]
+        switches = sum(1 for a, b in itertools.pairwise(window) if a != b)
+        if len(set(window)) >= 4 and switches >= 7:
+            self.visitor_until = ts + VISITOR_HOLD
+
+    def _bathroom(self, ts: datetime, place: Place, settings: ModelSettings) -> None:
+        if place is Place.BATHROOM:
+            if self.bath_since is None:
+                self.bath_since = ts
+            return
+        if self.bath_since is not None:
+            # Long "stays" are learned too: a bathroom sensor that sees the bed keeps firing
+            # all night, and that is this home's normal.
+            night = is_night(self.hour(self.bath_since), settings)
+            self.model.learn_bath(night, (ts - self.bath_since).total_seconds() / 60)
+            self.bath_since = None
+
+    def up_since_night(self, now: datetime) -> bool:
+        """Active in a day room since 03:00 local today (the day has begun)."""
+        local = self.local(now)
+        start = local.replace(hour=3, minute=0, second=0, microsecond=0)
+        if local < start:
+            start -= timedelta(days=1)
+        latest = max(self.last_at[p] for p in DAY_PLACES)
+        return bool(latest >= start.timestamp())
+
+    # -- liveness -------------------------------------------------------------------------
+
+    def _alive(self, device: str, now: datetime, liveness: timedelta) -> bool:
+        if device in self.offline:
+            return False
+        if device in self.online:
+            return True
+        return now.timestamp() - self.seen.get(device, now.timestamp()) <= liveness.total_seconds()
+
+    def silent_devices(self, now: datetime, liveness: timedelta) -> list[str]:
+        reporters = self.live | self.online | set(self.offline)
+        return sorted(d for d in reporters if not self._alive(d, now, liveness))
+
+    def offline_home(self, now: datetime, liveness: timedelta) -> bool:
+        """Every device that can tell us it is alive has gone quiet: the home, not the person.
+
+        A home whose devices never report liveness cannot be told apart, so it is never
+        called offline here: a possibly false "inactive" beats a lost alert.
+        """
+        reporters = self.live | self.online | set(self.offline)
+        return bool(reporters) and not any(self._alive(d, now, liveness) for d in reporters)
+
+    # -- checkpoint -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tz": self.tz.key,
+            "model": self.model.to_dict(),
+            "last_ts": _iso(self.last_ts),
+            "last_place": int(self.last_place),
+            "last_label": self.last_label,
+            "last_device": self.last_device,
+            "last_seq": self.last_seq,
+            "context_hour": self.context_hour,
+            "threshold_h": self.threshold_h,
+            "last_at": self.last_at.tolist(),
+            "bed": self.bed,
+            "chair": self.chair,
+            "bath_since": _iso(self.bath_since),
+            "door_open_since": _iso(self.door_open_since),
+            "door_device": self.door_device,
+            "left_at": _iso(self.left_at),
+            "left_at_night": self.left_at_night,
+            "arrived_at": _iso(self.arrived_at),
+            "tentative": _iso(self.tentative),
+            "visitor_until": _iso(self.visitor_until),
+            "away_until": _iso(self.away_until),
+            "away_reason": self.away_reason,
+            "away_marker": _iso(self.away_marker),
+            "seen": self.seen,
+            "live": sorted(self.live),
+            "online": sorted(self.online),
+            "offline": self.offline,
+            "seqs": {device: list(window) for device, window in self.seqs.items()},
+            "pending": {
+                "inactivity": self.pending.inactivity,
+                "wake_day": self.pending.wake_day,
+                "bath": self.pending.bath,
+                "door": self.pending.door,
+                "wander": self.pending.wander,
+                "expectations": self.pending.expectations,
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, home: str, data: dict[str, Any]) -> HomeState:
+        state = cls(
+            home=home, tz=ZoneInfo(data["tz"]), model=ActivityModel.from_dict(data["model"])
+        )
+        state.last_ts = _time(data["last_ts"])
+        state.last_place = Place(data["last_place"])
+        state.last_label = data["last_label"]
+        state.last_device = data["last_device"]
+        state.last_seq = data["last_seq"]
+        state.context_hour = data["context_hour"]
+        state.threshold_h = data["threshold_h"]
+        state.last_at = np.array(data["last_at"], dtype=np.float64)
+        state.bed, state.chair = data["bed"], data["chair"]
+        state.bath_since = _time(data["bath_since"])
+        state.door_open_since = _time(data["door_open_since"])
+        state.door_device = data["door_device"]
+        state.left_at = _time(data["left_at"])
+        state.left_at_night = data["left_at_night"]
+        state.arrived_at = _time(data["arrived_at"])
+        state.tentative = _time(data["tentative"])
+        state.visitor_until = _time(data["visitor_until"])
+        state.away_until = _time(data["away_until"])
+        state.away_reason = data["away_reason"]
+        state.away_marker = _time(data["away_marker"])
+        state.seen = dict(data["seen"])
+        state.live = set(data["live"])
+        state.online = set(data["online"])
+        state.offline = dict(data["offline"])
+        state.seqs = {d: (int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
+        state.pending = Pending(**data["pending"])
+        return state
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

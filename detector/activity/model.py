@@ -1,0 +1,203 @@
+"""The learned part: how long quiet normally lasts in each context, per home.
+
+A context is (two-hour block of the local day, place of the last sign of life). For each
+context the model keeps a slowly decaying *peak* quiet duration and a decaying count of quiet
+periods, so the alarm threshold is "longer than this home has been quiet here before, with a
+margin". Peaks of neighbouring blocks spill over (routines shift by an hour), and a context
+seen too rarely borrows from the busiest context of the same block. Until enough days are
+learned, a prior that depends on the place (asleep in bed vs. awake in the kitchen) dominates.
+
+Wake-up times are a small ring buffer of recent values; bathroom stays a decaying peak.
+All of it is a few hundred bytes of numpy arrays per home (DESIGN §8: < 2 KiB).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from detector.activity.sensors import PLACE_COUNT, Place
+
+BLOCKS = 12
+BLOCK_H = 24 // BLOCKS
+#: Quiet shorter than this is ordinary life and not worth remembering.
+MIN_QUIET_H = 0.25
+RING = 14
+EMPTY = 255  # ring-buffer slot not yet filled
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Knobs of the general method (the same for every home; not fitted to one recording)."""
+
+    learn_days: float = 7.0
+    margin_factor: float = 1.3
+    margin_h: float = 0.75
+    neighbour_weight: float = 0.85
+    #: A context with fewer decayed quiet periods than this borrows from its block.
+    min_evidence: float = 3.0
+    borrow_weight: float = 0.8
+    floor_h: float = 1.0
+    cap_h: float = 12.0
+    daily_decay: float = 0.99
+    wake_tolerance_h: float = 0.75
+    default_wake_h: float = 10.0
+    bath_factor: float = 1.3
+    bath_margin_min: float = 20.0
+    default_bath_min: float = 90.0
+    min_bath_min: float = 45.0
+    night_start_h: float = 22.0
+    night_end_h: float = 6.0
+
+
+def is_night(hour: float, settings: ModelSettings) -> bool:
+    return hour >= settings.night_start_h or hour < settings.night_end_h
+
+
+def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
+    """Cold-start expectation of the longest normal quiet, before anything is learned.
+
+    Asleep (bedroom or bed at night) is quiet all night; out of home for most of a day;
+    awake at home a few hours at most. Safe rather than sharp: the learned peaks take over.
+    """
+    hour = block * BLOCK_H + BLOCK_H / 2
+    night = is_night(hour, settings) or hour < 8
+    if place is Place.OUT:
+        return 10.0
+    if place in (Place.BEDROOM, Place.BED):
+        return 10.0 if night else 4.0
+    if place is Place.CHAIR:
+        return 5.0
+    if place is Place.BATHROOM:
+        return 2.0
+    return 5.0 if night else 3.5
+
+
+class ActivityModel:
+    """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
+
+    __slots__ = ("bath", "count", "days", "last_day", "peak", "wake")
+
+    def __init__(self) -> None:
+        self.peak = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours
+        self.count = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)
+        self.wake = np.full((2, RING), EMPTY, dtype=np.uint8)  # 10-minute units after 00:00
+        self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
+        self.days = 0.0
+        self.last_day = -1  # local date ordinal of the last daily decay
+
+    # -- learning -------------------------------------------------------------------------
+
+    def new_day(self, ordinal: int, settings: ModelSettings) -> None:
+        """Age what was learned, once per local day, so a changed routine is followed."""
+        if self.last_day < 0:
+            self.last_day = ordinal
+            return
+        elapsed = ordinal - self.last_day
+        if elapsed <= 0:
+            return
+        self.last_day = ordinal
+        self.days += elapsed
+        factor = settings.daily_decay ** min(elapsed, 365)
+        self.peak = (self.peak.astype(np.float32) * factor).astype(np.float16)
+        self.count = (self.count.astype(np.float32) * factor).astype(np.float16)
+        self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
+
+    def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
+        if quiet_h < MIN_QUIET_H:
+            return
+        block = int(hour // BLOCK_H) % BLOCKS
+        self.peak[block, place] = max(float(self.peak[block, place]), min(quiet_h, 48.0))
+        self.count[block, place] = float(self.count[block, place]) + 1.0
+
+    def learn_wake(self, weekend: bool, hour: float) -> None:
+        _push(self.wake[int(weekend)], min(int(hour * 6), 254))
+
+    def learn_bath(self, night: bool, minutes: float) -> None:
+        self.bath[int(night)] = max(float(self.bath[int(night)]), min(minutes, 720.0))
+
+    # -- thresholds -----------------------------------------------------------------------
+
+    def quiet_threshold_h(self, hour: float, place: Place, settings: ModelSettings) -> float:
+        """How long quiet may last after a sign of life at ``hour`` in ``place``."""
+        block = int(hour // BLOCK_H) % BLOCKS
+        peak = self.peak.astype(np.float32)
+        count = self.count.astype(np.float32)
+        before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
+        learned = max(
+            peak[block, place],
+            settings.neighbour_weight * peak[before, place],
+            settings.neighbour_weight * peak[after, place],
+        )
+        evidence = count[block, place] + count[before, place] + count[after, place]
+        if evidence < settings.min_evidence and place is not Place.OUT:
+            # Rarely quiet here at this time: borrow from how quiet this block is at all.
+            home_places = [p for p in range(PLACE_COUNT) if p != Place.OUT]
+            learned = max(learned, settings.borrow_weight * float(peak[block, home_places].max()))
+        threshold = learned * settings.margin_factor + settings.margin_h if learned > 0 else 0.0
+        trust = min(1.0, self.days / settings.learn_days)
+        prior = prior_quiet_h(block, place, settings)
+        blended = max(threshold, (1 - trust) * prior + trust * settings.floor_h)
+        return float(min(max(blended, settings.floor_h), settings.cap_h))
+
+    def wake_deadline_h(self, weekend: bool, settings: ModelSettings) -> float:
+        """Hour of the local day by which the resident is normally up, plus tolerance."""
+        seen = self.wake[int(weekend)]
+        seen = seen[seen != EMPTY]
+        if seen.size < 3:
+            other = self.wake[1 - int(weekend)]
+            seen = np.concatenate([seen, other[other != EMPTY]])
+        if seen.size < 3:
+            return settings.default_wake_h
+        hours = seen.astype(np.float32) / 6
+        spread = float(np.median(np.abs(hours - np.median(hours))))
+        return float(min(hours.max() + settings.wake_tolerance_h + spread, 14.0))
+
+    def bath_threshold_min(self, night: bool, settings: ModelSettings) -> float:
+        trust = min(1.0, self.days / settings.learn_days)
+        learned = float(self.bath[int(night)]) * settings.bath_factor + settings.bath_margin_min
+        prior = (1 - trust) * settings.default_bath_min + trust * settings.min_bath_min
+        return float(min(max(learned, prior), settings.cap_h * 60))
+
+    # -- checkpoint -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "peak": _b64(self.peak),
+            "count": _b64(self.count),
+            "wake": _b64(self.wake),
+            "bath": _b64(self.bath),
+            "days": self.days,
+            "last_day": self.last_day,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ActivityModel:
+        model = cls()
+        model.peak = _unb64(data["peak"], np.float16, model.peak.shape)
+        model.count = _unb64(data["count"], np.float16, model.count.shape)
+        model.wake = _unb64(data["wake"], np.uint8, model.wake.shape)
+        model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
+        model.days = float(data["days"])
+        model.last_day = int(data["last_day"])
+        return model
+
+    @property
+    def nbytes(self) -> int:
+        return self.peak.nbytes + self.count.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+
+
+def _push(ring: np.ndarray, value: int) -> None:
+    ring[:-1] = ring[1:]
+    ring[-1] = value
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(array.tobytes()).decode()
+
+
+def _unb64(text: str, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype).reshape(shape).copy()

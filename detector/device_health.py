@@ -1,0 +1,153 @@
+"""Silent devices and empty batteries: a technician's job, never a resident's alarm.
+
+Consumes the gateway's ``DeviceStatus`` (online/offline with a reason) and, for devices that
+heartbeat without any status, its own last-seen: silent longer than ``silence`` is offline.
+When every device of a home is down, one ``home_offline`` alert replaces the per-device ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from detector.alerts import make_alert
+from detector.rules import BaseRule, RuleOutput
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    DeviceState,
+    DeviceStatus,
+    Event,
+    EventType,
+    Evidence,
+    Metric,
+    Severity,
+    Telemetry,
+)
+
+BATTERY_LOW_PCT = 15.0
+BATTERY_OK_PCT = 30.0
+
+
+@dataclass
+class _Device:
+    seen: datetime
+    heartbeats: bool = False
+    offline_reason: str = ""  # set while down
+    alerted: bool = False
+    battery_alerted: bool = False
+
+
+@dataclass
+class DeviceHealthRule(BaseRule):
+    silence: timedelta = timedelta(minutes=30)
+    name: str = "device_health"
+    kinds: ClassVar[frozenset[AlertKind]] = frozenset(
+        {AlertKind.DEVICE_OFFLINE, AlertKind.HOME_OFFLINE, AlertKind.BATTERY_LOW}
+    )
+    _homes: dict[str, dict[str, _Device]] = field(default_factory=dict)
+    _home_alerted: set[str] = field(default_factory=set)
+
+    def _device(self, home: str, device: str, now: datetime) -> _Device:
+        return self._homes.setdefault(home, {}).setdefault(device, _Device(seen=now))
+
+    def _alive(self, home: str, device: str, now: datetime, *, heartbeat: bool) -> None:
+        item = self._device(home, device, now)
+        item.seen, item.offline_reason, item.alerted = now, "", False
+        item.heartbeats = item.heartbeats or heartbeat
+        self._home_alerted.discard(home)
+
+    def on_event(self, event: Event, now: datetime) -> RuleOutput:
+        self._alive(event.home, event.device, now, heartbeat=event.type is EventType.HEARTBEAT)
+        return RuleOutput()
+
+    def on_telemetry(self, telemetry: Telemetry, now: datetime) -> RuleOutput:
+        self._alive(telemetry.home, telemetry.device, now, heartbeat=True)
+        if telemetry.metric is not Metric.BATTERY or telemetry.value is None:
+            return RuleOutput()
+        item = self._device(telemetry.home, telemetry.device, now)
+        if telemetry.value >= BATTERY_OK_PCT:
+            item.battery_alerted = False
+        if telemetry.value > BATTERY_LOW_PCT or item.battery_alerted:
+            return RuleOutput()
+        item.battery_alerted = True
+        alert = make_alert(
+            home=telemetry.home,
+            kind=AlertKind.BATTERY_LOW,
+            severity=Severity.LOW,
+            at=now,
+            key=f"{telemetry.device}|{telemetry.seq}",
+            zh=f"设备 {telemetry.device} 电量低（{telemetry.value:.0f}%），请安排更换电池。",
+            en=f"Device {telemetry.device} battery low ({telemetry.value:.0f} %); replace it.",
+            evidence=[Evidence(device=telemetry.device, seq=telemetry.seq, type="battery")],
+        )
+        return RuleOutput(alerts=[alert])
+
+    def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
+        if status.state is DeviceState.ONLINE:
+            self._alive(status.home, status.device, now, heartbeat=True)
+            return RuleOutput()
+        item = self._device(status.home, status.device, now)
+        item.heartbeats = True
+        item.offline_reason = status.reason or "offline"
+        return self._check_home(status.home, now)
+
+    def on_tick(self, now: datetime) -> RuleOutput:
+        output = RuleOutput()
+        for home, devices in self._homes.items():
+            for item in devices.values():
+                if item.heartbeats and not item.offline_reason and now - item.seen > self.silence:
+                    item.offline_reason = (
+                        f"no message for {int(self.silence.total_seconds() // 60)} min"
+                    )
+            output.extend(self._check_home(home, now))
+        return output
+
+    def _check_home(self, home: str, now: datetime) -> RuleOutput:
+        devices = self._homes.get(home, {})
+        down = {name: item for name, item in devices.items() if item.offline_reason}
+        watched = [item for item in devices.values() if item.heartbeats]
+        if not down:
+            return RuleOutput()
+        if watched and len(down) == len(watched):
+            if home in self._home_alerted:
+                return RuleOutput()
+            self._home_alerted.add(home)
+            for item in down.values():
+                item.alerted = True
+            return RuleOutput(alerts=[self._home_offline(home, sorted(down), now)])
+        alerts: list[Alert] = []
+        for name, item in sorted(down.items()):
+            if item.alerted:
+                continue
+            item.alerted = True
+            alerts.append(
+                make_alert(
+                    home=home,
+                    kind=AlertKind.DEVICE_OFFLINE,
+                    severity=Severity.LOW,
+                    at=now,
+                    key=f"{name}|{item.seen.isoformat()}",
+                    zh=f"设备 {name} 离线（{item.offline_reason}），"
+                    "其余传感器仍在监测；请技术人员检查。",
+                    en=f"Device {name} offline ({item.offline_reason}); the other sensors "
+                    "are still watching. Technician to check.",
+                    evidence=[Evidence(device=name, type="status")],
+                )
+            )
+        return RuleOutput(alerts=alerts)
+
+    def _home_offline(self, home: str, devices: list[str], now: datetime) -> Alert:
+        names = ", ".join(devices[:8])
+        return make_alert(
+            home=home,
+            kind=AlertKind.HOME_OFFLINE,
+            severity=Severity.MEDIUM,
+            at=now,
+            key=f"{home}|{now.isoformat()}",
+            zh=f"全屋设备无信号（{names}）：可能是网关或网络故障，不代表老人无活动；请技术人员检查并电话确认。",
+            en=f"All devices of the home are silent ({names}): gateway or network failure, "
+            "not resident inactivity. Technician to check; call the resident to confirm.",
+            evidence=[Evidence(device=name, type="status") for name in devices[:8]],
+        )

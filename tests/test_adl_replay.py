@@ -1,0 +1,91 @@
+"""The real CASAS home replayed through the real rule: figures guarded from regressions.
+
+The full 30-day replay with collapse copies is what ``eldercare eval adl`` reports (see
+docs/inactivity.md). Here: the untouched recording, a few collapse copies, and the same home
+with its bedroom sensor removed and every sensor renamed, so the method is not fitted to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from detector.activity.replay import Reading, build_directory, evaluate, load_recording, to_events
+from eldercare.cli import app
+
+
+def _shared_data() -> Path | None:
+    candidate = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if candidate.is_dir():
+        return candidate
+    env = os.environ.get("ELDERCARE_SHARED_DATA")
+    return Path(env) if env and Path(env).is_dir() else None
+
+
+DATA = _shared_data()
+needs_data = pytest.mark.skipif(
+    DATA is None, reason="shared data not found (../shared/data or ELDERCARE_SHARED_DATA)"
+)
+
+
+@functools.cache
+def casas() -> list[Reading]:
+    assert DATA is not None
+    return load_recording(DATA / "casas-al-smarthome")
+
+
+def replay(readings: list[Reading], collapses: int = 0, seed: int = 0) -> dict:
+    infos = build_directory(readings, {})
+    return evaluate(to_events(readings, infos), infos, collapses=collapses, seed=seed).summary()
+
+
+@needs_data
+@pytest.mark.slow
+def test_casas_false_alarms_and_collapses_stay_within_targets() -> None:
+    summary = replay(casas(), collapses=40, seed=7)
+    routine = {k: v for k, v in summary["false_alarm_kinds"].items() if k != "door_left_open"}
+    assert sum(routine.values()) / summary["scored_days"] * 100 <= 5
+    assert summary["false_alarms_per_100_days"] <= 5
+    collapses = summary["collapses"]
+    assert collapses["detected_within_12h_pct"] >= 95
+    assert collapses["day_08_22"]["median_h"] <= 4.0
+    assert collapses["night"]["median_h"] <= 6
+
+
+@needs_data
+@pytest.mark.slow
+def test_same_home_without_bedroom_sensor_and_renamed_sensors_still_works() -> None:
+    renamed = [
+        Reading(
+            r.ts,
+            f"S{zlib.crc32(r.sensor.encode()) % 997}",
+            re.sub("Bathroom", "WC", r.location),
+            r.state,
+        )
+        for r in casas()
+        if r.location != "Bedroom"
+    ]
+    summary = replay(renamed, collapses=20, seed=11)
+    assert summary["false_alarms_per_100_days"] <= 10
+    assert summary["collapses"]["detected_within_12h_pct"] >= 95
+
+
+def test_cli_reports_json_on_a_small_recording(tmp_path: Path) -> None:
+    lines = []
+    for day in range(1, 4):
+        for hour in range(7, 22):
+            lines.append(f"2011-06-0{day} {hour:02d}:00:00.0 Kitchen Kitchen ON Cook")
+            lines.append(f"2011-06-0{day} {hour:02d}:00:02.0 Kitchen Kitchen OFF Cook")
+        lines.append(f"2011-06-0{day} 22:30:00.0 Bedroom Bedroom ON Sleep")
+    (tmp_path / "data").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        app, ["eval", "adl", str(tmp_path), "--learn-days", "1", "--collapses", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"collapses"' in result.output and '"false_alarms_per_100_days"' in result.output

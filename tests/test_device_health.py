@@ -1,0 +1,50 @@
+"""Silent devices go to the technician; a whole silent home is one alert, not many."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from detector.device_health import DeviceHealthRule
+from eldercare.models import AlertKind, Event, EventType, Metric, Severity, Telemetry
+
+AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def heartbeat(device: str, seq: int, at: datetime) -> Event:
+    return Event(home="h-1", device=device, seq=seq, ts=at, type=EventType.HEARTBEAT)
+
+
+def test_one_silent_device_then_the_whole_home() -> None:
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    for device in ("pir-a", "pir-b"):
+        rule.on_event(heartbeat(device, 1, AT), AT)
+    later = AT + timedelta(minutes=20)
+    rule.on_event(heartbeat("pir-a", 2, later), later)
+    alerts = rule.on_tick(AT + timedelta(minutes=35)).alerts
+    assert [(a.kind, a.severity) for a in alerts] == [(AlertKind.DEVICE_OFFLINE, Severity.LOW)]
+    assert "pir-b" in alerts[0].explanation.en
+    assert rule.on_tick(AT + timedelta(minutes=40)).alerts == []  # once per episode
+    alerts = rule.on_tick(AT + timedelta(minutes=55)).alerts
+    assert [a.kind for a in alerts] == [AlertKind.HOME_OFFLINE]
+    assert "not resident inactivity" in alerts[0].explanation.en
+    back = AT + timedelta(minutes=60)
+    rule.on_event(heartbeat("pir-a", 3, back), back)
+    assert rule.on_tick(back).alerts == []
+
+
+def test_battery_low_once_until_replaced() -> None:
+    rule = DeviceHealthRule()
+
+    def battery(seq: int, pct: float) -> Telemetry:
+        return Telemetry(
+            home="h-1", device="pir-a", seq=seq, ts=AT, metric=Metric.BATTERY, value=pct
+        )
+
+    kinds = [
+        a.kind
+        for seq, pct in enumerate((40, 14, 12, 10))
+        for a in rule.on_telemetry(battery(seq, pct), AT).alerts
+    ]
+    assert kinds == [AlertKind.BATTERY_LOW]
+    rule.on_telemetry(battery(10, 100), AT)
+    assert [a.kind for a in rule.on_telemetry(battery(11, 9), AT).alerts] == [AlertKind.BATTERY_LOW]

@@ -1,0 +1,287 @@
+"""The inactivity rule on hand-made days: context, wake-up, offline homes, restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from detector.activity.model import ActivityModel, ModelSettings
+from detector.activity.registry import sync_from_registry
+from detector.activity.rule import Expectation, HomeConfig, InactivityRule, InactivitySettings
+from detector.activity.sensors import Place, Role, classify
+from detector.checkpoint import StateFile
+from detector.device_health import DeviceHealthRule
+from detector.service import Detector
+from eldercare.clock import SimulatedClock
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    DeviceState,
+    DeviceStatus,
+    Event,
+    EventType,
+)
+from eldercare.settings import Settings
+from gateway.registry import DeviceSpec, register_home
+
+HOME = "h-0001"
+START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday; the homes below live in UTC
+SETTINGS = InactivitySettings(default_tz="UTC")
+
+
+class Home:
+    """Feeds one home's events to a rule, numbering seq per device."""
+
+    def __init__(self, rule: InactivityRule) -> None:
+        self.rule = rule
+        self.seq: dict[str, int] = {}
+
+    def event(self, device: str, kind: EventType, at: datetime) -> Event:
+        self.seq[device] = self.seq.get(device, 0) + 1
+        return Event(home=HOME, device=device, seq=self.seq[device], ts=at, type=kind)
+
+    def send(self, device: str, kind: EventType, at: datetime) -> list[Alert]:
+        return self.rule.on_event(self.event(device, kind, at), at).alerts
+
+    def tick_until(self, start: datetime, end: datetime) -> list[Alert]:
+        alerts, now = [], start
+        while now < end:
+            now += timedelta(minutes=1)
+            alerts.extend(self.rule.on_tick(now).alerts)
+        return alerts
+
+
+def routine_day(home: Home, day: datetime, wake_h: float = 7.0) -> None:
+    """Asleep until wake_h, then kitchen and living room every 20 min until 22:00."""
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=wake_h - 0.2))
+    t = day + timedelta(hours=wake_h)
+    while t < day + timedelta(hours=22):
+        room = "pir-kitchen" if t.hour % 3 == 0 else "pir-living"
+        home.send(room, EventType.MOTION, t)
+        t += timedelta(minutes=20)
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=22, minutes=5))
+
+
+def test_sensor_inference_finds_front_door_bed_and_rooms() -> None:
+    assert classify("OutsideDoor", None, "FrontDoor", contact=True).role is Role.FRONT_DOOR
+    assert classify("OutsideDoor", None, "Entry").role is Role.MOTION  # hall motion sensor
+    assert classify("door-front", "door", "hall").role is Role.FRONT_DOOR
+    assert classify("KitchenCabinet", None, "Kitchen", contact=True).role is Role.DOOR
+    assert classify("BedPressure", None, "Bedroom").role is Role.BED
+    assert classify("pir-living", "motion", "living_room").place is Place.LIVING
+    assert classify("Bathroom", None, "Bathroom").place is Place.BATHROOM
+
+
+def test_cold_start_expects_long_sleep_but_short_quiet_in_the_kitchen() -> None:
+    model, settings = ActivityModel(), ModelSettings()
+    asleep = model.quiet_threshold_h(1.0, Place.BED, settings)
+    kitchen = model.quiet_threshold_h(9.0, Place.KITCHEN, settings)
+    assert asleep >= 8 and kitchen <= 4
+    assert model.nbytes < 2048
+
+
+def test_learning_follows_the_home_and_state_stays_small() -> None:
+    model, settings = ActivityModel(), ModelSettings()
+    for day in range(10):
+        model.new_day(day, settings)
+        model.learn_quiet(14.0, Place.LIVING, 2.0)
+    learned = model.quiet_threshold_h(14.0, Place.LIVING, settings)
+    assert 2.0 * settings.margin_factor <= learned <= 2.0 * settings.margin_factor + 1
+    restored = ActivityModel.from_dict(model.to_dict())
+    assert restored.quiet_threshold_h(14.0, Place.LIVING, settings) == learned
+
+
+def test_quiet_in_the_kitchen_raises_inactivity_with_an_explanation() -> None:
+    home = Home(InactivityRule(SETTINGS))
+    for day in range(8):
+        routine_day(home, START + timedelta(days=day))
+    day = START + timedelta(days=8)
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=6, minutes=50))
+    home.send("pir-kitchen", EventType.MOTION, day + timedelta(hours=9))
+    alerts = home.tick_until(day + timedelta(hours=9), day + timedelta(hours=16))
+    inactivity = [a for a in alerts if a.kind is AlertKind.INACTIVITY]
+    assert len(inactivity) == 1
+    delay = inactivity[0].raised_at - (day + timedelta(hours=9))
+    assert timedelta(minutes=30) < delay <= timedelta(hours=3)
+    assert "kitchen" in inactivity[0].explanation.en
+    assert "厨房" in inactivity[0].explanation.zh_cn
+
+
+def test_normal_nights_raise_nothing_and_a_missed_wake_up_raises_once() -> None:
+    home = Home(InactivityRule(SETTINGS))
+    alerts: list[Alert] = []
+    for day in range(9):
+        start = START + timedelta(days=day)
+        routine_day(home, start)
+        alerts += home.tick_until(start + timedelta(hours=22, minutes=5), start + timedelta(days=1))
+    assert [a for a in alerts if a.raised_at > START + timedelta(days=7)] == []
+    day = START + timedelta(days=9)
+    alerts = home.tick_until(day, day + timedelta(hours=12))
+    kinds = [a.kind for a in alerts]
+    assert kinds.count(AlertKind.NO_WAKE_UP) == 1
+    wake = next(a for a in alerts if a.kind is AlertKind.NO_WAKE_UP)
+    assert day + timedelta(hours=7) < wake.raised_at <= day + timedelta(hours=9)
+
+
+def test_duplicates_and_too_late_events_do_not_move_the_context() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(hours=10)
+    event = home.event("pir-kitchen", EventType.MOTION, at)
+    rule.on_event(event, at)
+    rule.on_event(event, at + timedelta(hours=1))  # redelivered: same (device, seq)
+    state = rule.homes[HOME]
+    assert state.last_ts == at
+    home.send("pir-bedroom", EventType.MOTION, at + timedelta(minutes=30))
+    late = home.event("pir-living", EventType.MOTION, at - timedelta(hours=1))
+    rule.on_event(late, at + timedelta(minutes=31))
+    assert state.last_place is Place.BEDROOM and state.late_dropped == 1
+
+
+def test_silent_home_is_offline_not_inactive_and_one_silent_sensor_is_named() -> None:
+    rule, health = InactivityRule(SETTINGS), DeviceHealthRule()
+    home = Home(rule)
+    at = START + timedelta(hours=9)
+    for device in ("pir-kitchen", "pir-living"):
+        status = DeviceStatus(home=HOME, device=device, state=DeviceState.ONLINE, ts=at)
+        rule.on_status(status, at)
+        health.on_status(status, at)
+    home.send("pir-kitchen", EventType.MOTION, at)
+    later = at + timedelta(minutes=10)
+    offline = DeviceStatus(home=HOME, device="pir-living", state=DeviceState.OFFLINE, ts=later)
+    rule.on_status(offline, later)
+    assert [a.kind for a in health.on_status(offline, later).alerts] == [AlertKind.DEVICE_OFFLINE]
+    alerts = home.tick_until(later, at + timedelta(hours=6))
+    assert [a.kind for a in alerts] == [AlertKind.INACTIVITY]
+    assert "pir-living" in alerts[0].explanation.en
+
+    gone = DeviceStatus(home=HOME, device="pir-kitchen", state=DeviceState.OFFLINE, ts=later)
+    rule2, health2 = InactivityRule(SETTINGS), DeviceHealthRule()
+    home2 = Home(rule2)
+    home2.send("pir-kitchen", EventType.MOTION, at)
+    technician = []
+    for device in ("pir-kitchen", "pir-living"):
+        health2.on_status(DeviceStatus(home=HOME, device=device, state=DeviceState.ONLINE), at)
+    for status in (offline, gone):
+        rule2.on_status(status, later)
+        technician += health2.on_status(status, later).alerts
+    assert home2.tick_until(later, at + timedelta(hours=12)) == []
+    assert [a.kind for a in technician] == [AlertKind.DEVICE_OFFLINE, AlertKind.HOME_OFFLINE]
+
+
+def test_holiday_mode_silences_routine_alerts_until_it_ends() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(hours=9)
+    home.send("door-front", EventType.DOOR_OPEN, at)
+    home.send("door-front", EventType.DOOR_CLOSE, at + timedelta(seconds=20))
+    until = at + timedelta(days=3)
+    rule.set_away(HOME, until, "in hospital")
+    assert home.tick_until(at, until) == []
+    after = home.tick_until(until, until + timedelta(hours=12))
+    assert [a.kind for a in after] == [AlertKind.INACTIVITY]  # expected back, and was not
+
+
+def test_night_outing_raises_wandering_and_open_door_is_reported() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    night = START + timedelta(hours=23)
+    home.send("pir-bedroom", EventType.MOTION, night)
+    home.send("door-front", EventType.DOOR_OPEN, night + timedelta(minutes=5))
+    alerts = home.tick_until(night + timedelta(minutes=5), night + timedelta(hours=1))
+    kinds = [a.kind for a in alerts]
+    assert kinds.count(AlertKind.NIGHT_WANDERING) == 1
+    assert kinds.count(AlertKind.DOOR_LEFT_OPEN) == 1
+
+
+async def test_restart_resumes_the_wake_up_timer_and_alerts_once(tmp_path: Path) -> None:
+    """Kill the detector mid-morning, restore the checkpoint: no-wake-up fires once, on time."""
+    clock = SimulatedClock(START)
+    settings = Settings(data_dir=tmp_path)
+    rule = InactivityRule(SETTINGS)
+    first = Detector(settings, clock, rules=[rule])
+    home = Home(rule)
+    topics = settings.topics
+    for day in range(8):
+        start = START + timedelta(days=day)
+        routine_day(home, start)  # learning, fed straight to the rule
+    day = START + timedelta(days=8)
+    clock.set(day + timedelta(hours=6))
+    assert [o for o in first.tick()] == []
+    state = StateFile(tmp_path / "detector-state.json")
+    state.save(first.rules)  # then the process dies
+
+    second_rule = InactivityRule(SETTINGS)
+    second = Detector(settings, clock, rules=[second_rule])
+    assert state.load(second.rules)
+    raised: list[tuple[datetime, str]] = []
+    while clock.now() < day + timedelta(hours=12):
+        clock.set(clock.now() + timedelta(seconds=10))
+        for message in second.tick():
+            alert = Alert.model_validate_json(message.payload)
+            assert message.topic == topics.home_alerts(HOME)
+            raised.append((alert.raised_at, alert.kind))
+        if raised and len(raised) == 1 and clock.now().minute == 0:
+            state.save(second.rules)
+    wake = [at for at, kind in raised if kind is AlertKind.NO_WAKE_UP]
+    assert len(wake) == 1
+    assert day + timedelta(hours=7) < wake[0] <= day + timedelta(hours=9)
+
+    third = Detector(settings, clock, rules=[InactivityRule(SETTINGS)])
+    state.load(third.rules)  # a second restart after the alert: nothing again
+    clock.set(clock.now() + timedelta(minutes=5))
+    assert not [m for m in third.tick() if b"no_wake_up" in m.payload]
+
+
+async def test_registry_tells_the_rule_rooms_roles_and_time_zone(engine: AsyncEngine) -> None:
+    devices = [
+        DeviceSpec("door-1", "door", "entrance"),
+        DeviceSpec("mat-1", "bed", "bedroom"),
+        DeviceSpec("pir-2", "motion", "kitchen"),
+    ]
+    await register_home(engine, HOME, devices, now=START)
+    rule = InactivityRule()
+    assert await sync_from_registry(engine, rule) == 3
+    assert rule.directory.lookup(HOME, "door-1").role is Role.FRONT_DOOR
+    assert rule.directory.lookup(HOME, "mat-1").role is Role.BED
+    assert rule.directory.lookup(HOME, "pir-2").place is Place.KITCHEN
+    home = Home(rule)
+    home.send("pir-2", EventType.MOTION, datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
+    assert rule.homes[HOME].context_hour == 9.0  # Asia/Shanghai, the registry's default
+
+
+def test_family_expectation_kitchen_by_ten_is_checked_once_a_day() -> None:
+    rule = InactivityRule(SETTINGS)
+    rule.configure(
+        HOME,
+        HomeConfig(
+            tz="UTC",
+            expectations=[Expectation("kitchen by 10:00", frozenset({Place.KITCHEN}), 10.0)],
+        ),
+    )
+    home = Home(rule)
+    day = START + timedelta(days=1)
+    home.send("pir-living", EventType.MOTION, day + timedelta(hours=7))
+    home.send("pir-living", EventType.MOTION, day + timedelta(hours=9, minutes=50))
+    alerts = home.tick_until(day + timedelta(hours=9, minutes=50), day + timedelta(hours=11))
+    assert [a.explanation.en for a in alerts if "kitchen by 10:00" in a.explanation.en] != []
+    assert len([a for a in alerts if "kitchen by 10:00" in a.explanation.en]) == 1
+    assert all(a.raised_at >= day + timedelta(hours=10) for a in alerts)
+
+
+def test_back_early_from_holiday_keeps_the_home_context() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(hours=9)
+    home.send("door-front", EventType.DOOR_OPEN, at)
+    home.send("door-front", EventType.DOOR_CLOSE, at + timedelta(seconds=20))
+    rule.set_away(HOME, at + timedelta(days=3), "with family")
+    back = at + timedelta(days=2)
+    home.send("door-front", EventType.DOOR_OPEN, back)
+    home.send("pir-kitchen", EventType.MOTION, back + timedelta(minutes=1))
+    home.send("pir-kitchen", EventType.MOTION, back + timedelta(minutes=2))
+    home.tick_until(back + timedelta(minutes=2), at + timedelta(days=3, minutes=5))
+    state = rule.homes[HOME]
+    assert state.away_until is None and state.last_place is Place.KITCHEN
