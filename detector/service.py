@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from detector.call_button import CallButtonRule
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
+from detector.timeseries import series_writer
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -92,7 +93,8 @@ class Detector:
 
 
 async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = None) -> None:
-    detector = Detector(settings, clock, rules)
+    series = series_writer(settings, "detector", clock)
+    detector = Detector(settings, clock, rules, series=series)
     connection = MqttConnection(
         settings,
         "eldercare-detector",
@@ -109,3 +111,5 @@ async def run(settings: Settings, clock: Clock, rules: Sequence[Rule] | None = N
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
         group.create_task(ticks())
+        if series:
+            group.create_task(series.run())

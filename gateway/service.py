@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detector.timeseries import DeviceSeries, series_writer
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -27,8 +28,11 @@ DEVICE_CHANNELS = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
 class Gateway:
     """Decides per message; counts every reject by reason and by device."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, series: DeviceSeries | None = None
+    ) -> None:
         self.settings = settings
+        self.series = series
         self.topics = settings.topics
         self.clock = clock
         self.known: frozenset[tuple[str, str]] | None = None
@@ -62,6 +66,8 @@ class Gateway:
         is_status = isinstance(result, DeviceStatus)
         if is_status and result.ts is None:
             result = result.model_copy(update={"ts": now})
+        if self.series:
+            self.series.record(result, now)
         return [
             Outgoing(
                 self.topics.normalised(result.home, result.device, channel),
@@ -73,6 +79,10 @@ class Gateway:
 
     def _quarantine(self, topic: str, payload: bytes, rejected: Rejected) -> Outgoing:
         kind = rejected.reason.split(":", 1)[0]
+        if self.series:
+            self.series.record_rejected(
+                rejected.reason, self.clock.now(), rejected.home, rejected.device
+            )
         self.quarantined[kind] += 1
         if rejected.home and rejected.device:
             self.quarantined_by_device[(rejected.home, rejected.device)] += 1
@@ -103,7 +113,8 @@ class Gateway:
 
 
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
-    gateway = Gateway(settings, clock)
+    writer = series_writer(settings, "gateway", clock)
+    gateway = Gateway(settings, clock, DeviceSeries(writer) if writer else None)
     gateway.known = await known_devices(engine)
     connection = MqttConnection(
         settings,
@@ -115,3 +126,5 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     async with asyncio.TaskGroup() as group:
         group.create_task(gateway.refresh_registry(engine))
         group.create_task(connection.run())
+        if gateway.series:
+            group.create_task(gateway.series.run(engine))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,9 @@ from detector.timeseries import InfluxTransport, SeriesWriter, to_line
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from tests.series_data import expected_samples, points
-from tests.victoria import LocalVictoriaMetrics
+from tests.victoria import LocalVictoriaMetrics, victoria_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def victoria() -> Iterator[LocalVictoriaMetrics]:
-    with LocalVictoriaMetrics() as server:
-        yield server
 
 
 def make_writer(url: str, spool_dir: Path, max_bytes: int = 64 * 1024 * 1024) -> SeriesWriter:

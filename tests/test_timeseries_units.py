@@ -146,7 +146,7 @@ def http_server() -> Iterator[ThreadingHTTPServer]:
     """A real HTTP server whose every answer is ``server.status``."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
     server.status = 204  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

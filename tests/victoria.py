@@ -13,11 +13,13 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import httpx
+import pytest
 
 from eldercare.broker import free_port
 
@@ -109,3 +111,10 @@ class LocalVictoriaMetrics:
     ) -> None:
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@pytest.fixture(name="victoria")
+def victoria_server() -> Iterator[LocalVictoriaMetrics]:
+    """A running victoria-metrics, removed with its storage after the test."""
+    with LocalVictoriaMetrics() as server:
+        yield server
