@@ -413,17 +413,17 @@ class SeriesWriter:
         if not final and time.monotonic() < self._stats_at:
             return
         self._stats_at = time.monotonic() + self.stats_interval_s
-        counters = self.counters()
-        log.info("series_writer_stats", service=self.service, **counters)
+        log.info("series_writer_stats", service=self.service, **self.counters())
         if not final:
-            self._pending.append(
-                SeriesPoint(
-                    measurement="series_writer",
-                    tags={"service": self.service},
-                    fields=dict(counters),
-                    ts=self.clock.now(),
-                )
-            )
+            self._pending.append(self.stats_point())
+
+    def stats_point(self) -> SeriesPoint:
+        return SeriesPoint(
+            measurement="series_writer",
+            tags={"service": self.service},
+            fields=dict(self.counters()),
+            ts=self.clock.now(),
+        )
 
 
 def series_writer(settings: Settings, service: str, clock: Clock) -> SeriesWriter | None:
