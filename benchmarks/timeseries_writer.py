@@ -30,7 +30,7 @@ async def measure(url: str, spool_dir: Path, count: int, done: str) -> float:
         DiskSpool(spool_dir, 1 << 30),
         service="bench",
         clock=RealClock(),
-        retry_interval_s=3600,
+        retry_interval_s=0.5,
         stats_interval_s=3600,
     )
     started = time.perf_counter()
@@ -38,7 +38,10 @@ async def measure(url: str, spool_dir: Path, count: int, done: str) -> float:
         for start in range(0, count, 500):
             writer.write(series[start : start + 500])
             await asyncio.sleep(0)
+        deadline = started + 120
         while getattr(writer, done) < count:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{done} stuck: {writer.counters()} pending={writer.pending}")
             await writer.flush()
     return count / (time.perf_counter() - started)
 

@@ -299,8 +299,11 @@ class SeriesWriter:
         self._wake = asyncio.Event()
         try:
             while True:
+                # Not ``wait_for``: on Python 3.11 it can lose a cancellation that races the
+                # event (seen here: the writer never stopped), ``timeout()`` does not.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
+                    async with asyncio.timeout(self.flush_interval_s):
+                        await self._wake.wait()
                 self._wake.clear()
                 await self.flush()
                 if self.spool.points and self.available:

@@ -25,6 +25,7 @@ from detector.timeseries import (
     telemetry_point,
     to_line,
 )
+from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.models import DeviceState, DeviceStatus, Event, EventType, Metric, Telemetry
 from eldercare.settings import Environment, Settings
@@ -222,3 +223,27 @@ def test_production_with_influx_needs_a_token() -> None:
         )
     settings = Settings(influx_url="http://influxdb:8086", data_dir=Path("/var/lib/ec"))
     assert settings.spool_dir("gateway") == Path("/var/lib/ec/spool/gateway")
+
+
+async def test_writer_stops_even_when_cancelled_as_a_batch_wakes_it(tmp_path: Path) -> None:
+    """Stop right after a full batch set the wake-up event: every time, the writer ends and
+    the batch is accounted for (Python 3.11's ``wait_for`` lost such cancellations)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    will = DeviceStatus(home="h", device="d", state="offline")
+    for round_ in range(30):
+        writer = SeriesWriter(
+            InfluxTransport(dead, "t", "o", "b", timeout_ms=1000),
+            DiskSpool(tmp_path / str(round_), 1_000_000),
+            service="test",
+            clock=SimulatedClock(),
+            batch_size=10,
+            flush_interval_s=0.01 * (round_ % 3),
+            stats_interval_s=3600,
+        )
+        task = asyncio.create_task(writer.run())
+        await asyncio.sleep(0.001 * (round_ % 5))
+        writer.write([status_point(will, AT)] * 10)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, f"round {round_}: the writer ignored its cancellation"
+        assert writer.spooled + writer.written == 10
