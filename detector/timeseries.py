@@ -153,13 +153,27 @@ def epoch_ms(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(milliseconds=1)
 
 
+class UnwritablePoint(ValueError):
+    """A point with no field the server would accept."""
+
+
 def to_line(point: SeriesPoint) -> str:
-    """InfluxDB line protocol at millisecond precision (influxdb-client does the escaping)."""
+    """InfluxDB line protocol at millisecond precision (influxdb-client does the escaping).
+
+    Non-finite floats (a device may send ``Infinity``) are left out: InfluxDB refuses the
+    whole batch for one ``inf``, which would cost a thousand good points for one bad one.
+    """
     line = Point(point.measurement).time(epoch_ms(point.ts), WritePrecision.MS)
     for key, tag in sorted(point.tags.items()):
         line.tag(key, tag)
+    fields = 0
     for key, field in point.fields.items():
+        if isinstance(field, float) and not math.isfinite(field):
+            continue
         line.field(key, field)
+        fields += 1
+    if not fields:
+        raise UnwritablePoint(f"{point.measurement}: no finite field in {point.fields}")
     return str(line.to_line_protocol())
 
 
@@ -338,12 +352,26 @@ class SeriesWriter:
             while self._pending:
                 count = min(self.batch_size, len(self._pending))
                 batch = [self._pending.popleft() for _ in range(count)]
-                lines = [to_line(point) for point in batch]
+                lines = self._encode(batch)
+                if not lines:
+                    continue
                 if self.spool.points or (final and not self.available):
                     self._to_spool(lines)  # behind older points: order is kept
                 elif self._send(lines) is _Outcome.UNAVAILABLE:
                     self._to_spool(lines)
             self._maybe_stats(final)
+
+    def _encode(self, batch: list[SeriesPoint]) -> list[str]:
+        lines = []
+        for point in batch:
+            try:
+                lines.append(to_line(point))
+            except UnwritablePoint as error:
+                self.rejected += 1
+                log.error(
+                    "series_point_unwritable", service=self.service, error=str(error), **point.tags
+                )
+        return lines
 
     def _replay(self) -> None:
         for _ in range(self.REPLAY_SEGMENTS_PER_ROUND):
@@ -456,8 +484,15 @@ class DeviceSeries:
         self.rooms: dict[tuple[str, str], str] = {}
 
     def record(self, message: Event | Telemetry | DeviceStatus, at: datetime) -> None:
+        """Never raises: a time-series problem must not stop a message on its way to alerts."""
         room = self.rooms.get((message.home, message.device))
-        self.writer.write([message_point(message, at, room)])
+        try:
+            point = message_point(message, at, room)
+        except ValueError:
+            self.writer.rejected += 1
+            log.exception("series_point_invalid", home=message.home, device=message.device)
+            return
+        self.writer.write([point])
 
     def record_rejected(
         self, reason: str, at: datetime, home: str | None, device: str | None

@@ -18,6 +18,7 @@ from detector.timeseries import (
     PointsRejected,
     SeriesWriter,
     ServerUnavailable,
+    UnwritablePoint,
     epoch_ms,
     event_point,
     quarantine_point,
@@ -27,7 +28,15 @@ from detector.timeseries import (
 )
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
-from eldercare.models import DeviceState, DeviceStatus, Event, EventType, Metric, Telemetry
+from eldercare.models import (
+    DeviceState,
+    DeviceStatus,
+    Event,
+    EventType,
+    Metric,
+    SeriesPoint,
+    Telemetry,
+)
 from eldercare.settings import Environment, Settings
 
 AT = datetime(2026, 11, 25, 8, 14, 3, 120000, tzinfo=UTC)
@@ -247,3 +256,20 @@ async def test_writer_stops_even_when_cancelled_as_a_batch_wakes_it(tmp_path: Pa
         done, _ = await asyncio.wait({task}, timeout=5)
         assert done, f"round {round_}: the writer ignored its cancellation"
         assert writer.spooled + writer.written == 10
+
+
+def test_non_finite_values_are_left_out_not_sent_to_spoil_a_batch() -> None:
+    accel = Telemetry(
+        home="h",
+        device="pendant",
+        seq=3,
+        ts=AT,
+        metric=Metric.ACCEL,
+        rate_hz=50,
+        samples=[(float("inf"), 0.0, 1.0)],
+    )
+    line = to_line(telemetry_point(accel))
+    assert "svm" not in line and "inf" not in line
+    assert "samples=1i" in line
+    with pytest.raises(UnwritablePoint):
+        to_line(SeriesPoint(measurement="score", fields={"p": float("nan")}, ts=AT))
