@@ -319,7 +319,12 @@ class SeriesWriter:
                     async with asyncio.timeout(self.flush_interval_s):
                         await self._wake.wait()
                 self._wake.clear()
-                await self.flush()
+                try:
+                    await self.flush()
+                except Exception:
+                    # Never take the gateway or detector down with us; the points stay queued.
+                    log.exception("series_flush_failed", service=self.service)
+                    await asyncio.sleep(self.retry_interval_s)
                 if self.spool.points and self.available:
                     self._wake.set()  # the server is back: keep replaying without a pause
         finally:
@@ -369,7 +374,10 @@ class SeriesWriter:
             except UnwritablePoint as error:
                 self.rejected += 1
                 log.error(
-                    "series_point_unwritable", service=self.service, error=str(error), **point.tags
+                    "series_point_unwritable",
+                    service=self.service,
+                    error=str(error),
+                    tags=point.tags,
                 )
         return lines
 
@@ -378,7 +386,21 @@ class SeriesWriter:
             segment = self.spool.oldest()
             if segment is None or time.monotonic() < self._retry_at:
                 return
-            outcome = self._send(segment.lines())
+            try:
+                lines = segment.lines()
+            except (OSError, UnicodeDecodeError) as error:
+                # Unreadable (disk fault, edited by hand): it would block the replay forever.
+                self.spool.remove(segment)
+                self.lost_to_disk += segment.count
+                log.error(
+                    "series_spool_segment_unreadable",
+                    service=self.service,
+                    path=str(segment.path),
+                    error=str(error),
+                    **self.counters(),
+                )
+                continue
+            outcome = self._send(lines)
             if outcome is _Outcome.UNAVAILABLE:
                 return
             self.spool.remove(segment)
@@ -390,27 +412,28 @@ class SeriesWriter:
     def _send(self, lines: list[str]) -> _Outcome:
         try:
             self.transport.send(lines)
-        except ServerUnavailable as error:
+        except Exception as error:
+            if isinstance(error, PointsRejected):
+                self.rejected += len(lines)
+                log.error(
+                    "series_points_rejected",
+                    service=self.service,
+                    points=len(lines),
+                    error=str(error),
+                    first=lines[0][:200],
+                )
+                return _Outcome.REJECTED
+            # ServerUnavailable, or anything unforeseen from the client library: keep the data.
             if self.available:
                 log.warning(
                     "series_server_unavailable",
                     service=self.service,
-                    error=str(error),
+                    error=f"{type(error).__name__}: {error}",
                     **self.counters(),
                 )
             self.available = False
             self._retry_at = time.monotonic() + self.retry_interval_s
             return _Outcome.UNAVAILABLE
-        except PointsRejected as error:
-            self.rejected += len(lines)
-            log.error(
-                "series_points_rejected",
-                service=self.service,
-                points=len(lines),
-                error=str(error),
-                first=lines[0][:200],
-            )
-            return _Outcome.REJECTED
         if not self.available:
             log.info("series_server_back", service=self.service, **self.counters())
         self.available = True

@@ -273,3 +273,18 @@ def test_non_finite_values_are_left_out_not_sent_to_spoil_a_batch() -> None:
     assert "samples=1i" in line
     with pytest.raises(UnwritablePoint):
         to_line(SeriesPoint(measurement="score", fields={"p": float("nan")}, ts=AT))
+
+
+async def test_unreadable_spool_segment_is_counted_not_blocking(tmp_path: Path) -> None:
+    (tmp_path / "0000000000000000-3.lp").write_bytes(b"\xff\xfe not utf-8")
+    writer = SeriesWriter(
+        InfluxTransport(f"http://127.0.0.1:{free_port()}", "t", "o", "b"),
+        DiskSpool(tmp_path, 1_000_000),
+        service="test",
+        clock=SimulatedClock(),
+        stats_interval_s=3600,
+    )
+    with capture_logs() as logs:
+        await writer.flush()
+    assert (writer.dropped, writer.spool.points) == (3, 0)
+    assert [entry["event"] for entry in logs] == ["series_spool_segment_unreadable"]
