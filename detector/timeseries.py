@@ -527,11 +527,11 @@ class DeviceSeries:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.writer.run())
             while True:
+                await self.writer.clock.sleep(self.ROOMS_REFRESH_S)
                 try:
                     self.rooms = await device_rooms(engine)
                 except Exception:
                     log.exception("series_rooms_refresh_failed")
-                await self.writer.clock.sleep(self.ROOMS_REFRESH_S)
 
 
 async def device_rooms(engine: AsyncEngine) -> dict[tuple[str, str], str]:
@@ -540,3 +540,16 @@ async def device_rooms(engine: AsyncEngine) -> dict[tuple[str, str], str]:
             select(Device.home_id, Device.id, Device.room).where(Device.room.is_not(None))
         )
         return {(home, device): room for home, device, room in rows if room}
+
+
+async def device_series(
+    settings: Settings, clock: Clock, engine: AsyncEngine
+) -> DeviceSeries | None:
+    """The gateway's recorder with the room map already loaded (so its first points carry
+    rooms too), or None when no InfluxDB is configured."""
+    writer = series_writer(settings, "gateway", clock)
+    if writer is None:
+        return None
+    series = DeviceSeries(writer)
+    series.rooms = await device_rooms(engine)
+    return series

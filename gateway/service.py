@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detector.timeseries import DeviceSeries, series_writer
+from detector.timeseries import DeviceSeries, device_series
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -113,8 +113,7 @@ class Gateway:
 
 
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
-    writer = series_writer(settings, "gateway", clock)
-    gateway = Gateway(settings, clock, DeviceSeries(writer) if writer else None)
+    gateway = Gateway(settings, clock, await device_series(settings, clock, engine))
     gateway.known = await known_devices(engine)
     connection = MqttConnection(
         settings,

@@ -78,7 +78,7 @@ async def test_server_killed_mid_stream_loses_nothing(
             if round_ == 15:
                 await asyncio.to_thread(victoria.stop)
             if round_ == 40:
-                assert writer.spool.points > 0, "the outage must have been noticed"
+                await wait_until(lambda: writer.spool.points > 0)  # the outage was noticed
                 await asyncio.to_thread(victoria.start)
         await wait_until(lambda: writer.written == len(total) and not writer.spool.points)
     assert writer.spooled > 0
