@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from detector.timeseries import message_point
+from detector.series_points import message_point
 from eldercare.models import (
     DeviceState,
     DeviceStatus,

@@ -2,7 +2,7 @@
 
 The list of measurements, fields, tags and ``type`` values is derived by running the
 writer's own point builders over every member of the contract's enums, not copied, so
-renaming a field in ``detector/timeseries.py`` breaks this test instead of a dashboard.
+renaming a field in ``detector/series_points.py`` breaks this test instead of a dashboard.
 """
 
 from __future__ import annotations
@@ -17,15 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from detector.series_points import event_point, quarantine_point, status_point, telemetry_point
 from detector.series_spool import DiskSpool
-from detector.timeseries import (
-    InfluxTransport,
-    SeriesWriter,
-    event_point,
-    quarantine_point,
-    status_point,
-    telemetry_point,
-)
+from detector.timeseries import InfluxTransport, SeriesWriter
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Base
 from eldercare.models import (

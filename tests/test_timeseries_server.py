@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from detector.series_points import to_line
 from detector.series_spool import DiskSpool
-from detector.timeseries import InfluxTransport, SeriesWriter, to_line
+from detector.timeseries import InfluxTransport, SeriesWriter
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from tests.series_data import expected_samples, points

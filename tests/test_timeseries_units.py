@@ -12,12 +12,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from detector.series_spool import DiskSpool
-from detector.timeseries import (
-    InfluxTransport,
-    PointsRejected,
-    SeriesWriter,
-    ServerUnavailable,
+from detector.series_points import (
     UnwritablePoint,
     epoch_ms,
     event_point,
@@ -26,6 +21,8 @@ from detector.timeseries import (
     telemetry_point,
     to_line,
 )
+from detector.series_spool import DiskSpool
+from detector.timeseries import InfluxTransport, PointsRejected, SeriesWriter, ServerUnavailable
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.models import (
