@@ -19,6 +19,7 @@ from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
+from detector.timeseries import series_writer
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -112,7 +113,8 @@ async def run(
     rules: Sequence[Rule] | None = None,
     engine: AsyncEngine | None = None,
 ) -> None:
-    detector = Detector(settings, clock, rules)
+    series = series_writer(settings, "detector", clock)
+    detector = Detector(settings, clock, rules, series=series)
     connection = MqttConnection(
         settings,
         "eldercare-detector",
@@ -153,5 +155,7 @@ async def run(
             group.create_task(connection.run())
             group.create_task(ticks())
             group.create_task(registry())
+            if series:
+                group.create_task(series.run())
     finally:
         state.save(detector.rules)

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO")
     log_json: bool = Field(True, description="one JSON object per line; false for a console")
+    influx_url: str | None = Field(
+        None, description="InfluxDB 2 (or VictoriaMetrics) base URL; unset: no time series"
+    )
+    influx_token: SecretStr | None = Field(None, description="InfluxDB API token (write access)")
+    influx_org: str = Field("eldercare", description="InfluxDB organisation")
+    influx_bucket: str = Field("eldercare", description="InfluxDB bucket (its retention applies)")
+    series_spool_dir: Path | None = Field(
+        None, description="where unwritten points wait during an outage; default data_dir/spool"
+    )
+    series_spool_max_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="spool bound; beyond it the OLDEST points are dropped"
+    )
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Self:
@@ -88,6 +100,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"production needs {', '.join(missing)} to be set")
             if self.secret_key and len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("ELDERCARE_SECRET_KEY must be at least 32 characters")
+            if self.influx_url and not self.influx_token:
+                raise ValueError("ELDERCARE_INFLUX_URL needs ELDERCARE_INFLUX_TOKEN in production")
         BrokerAddress(self.broker_url)  # fail at start-up, not at first connect
         return self
 
@@ -109,6 +123,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'eldercare.db').resolve()}"
+
+    def spool_dir(self, service: str) -> Path:
+        """One spool per service: two writers never share (and reorder) one spool."""
+        return (self.series_spool_dir or self.data_dir / "spool") / service
 
     def signing_key(self) -> bytes:
         """The HMAC key; outside production a missing key becomes a per-process random one."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detector.timeseries import DeviceSeries, device_series
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -44,9 +45,14 @@ class Gateway:
     """Decides per message; counts every reject by reason and by device."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, mappings: DeviceMappings | None = None
+        self,
+        settings: Settings,
+        clock: Clock,
+        mappings: DeviceMappings | None = None,
+        series: DeviceSeries | None = None,
     ) -> None:
         self.settings = settings
+        self.series = series
         self.topics = settings.topics
         self.zigbee_base = settings.zigbee_base_topic
         self.clock = clock
@@ -164,6 +170,8 @@ class Gateway:
                 passed.append(message)
         for message in passed:
             self.accepted += 1
+            if self.series and not isinstance(message, DeviceStatus):
+                self.series.record(message, now)  # statuses are recorded as published
             if isinstance(message, DeviceStatus):
                 statuses = self.liveness.reported(message, now)
                 if self.registry is None:
@@ -190,6 +198,8 @@ class Gateway:
         return out
 
     def _status_out(self, status: DeviceStatus) -> Outgoing:
+        if self.series:
+            self.series.record(status, self.clock.now())
         log.info(
             "device_status",
             home=status.home,
@@ -234,6 +244,10 @@ class Gateway:
 
     def _quarantine(self, topic: str, payload: bytes, rejected: Rejected) -> Outgoing:
         kind = rejected.reason.split(":", 1)[0]
+        if self.series:
+            self.series.record_rejected(
+                rejected.reason, self.clock.now(), rejected.home, rejected.device
+            )
         self.quarantined[kind] += 1
         rejects = None
         if rejected.home and rejected.device:
@@ -291,7 +305,8 @@ def load_mappings(path: Path | None) -> DeviceMappings:
 
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     registry = Registry(engine, clock)
-    gateway = Gateway(settings, clock, load_mappings(settings.device_mappings))
+    series = await device_series(settings, clock, engine)
+    gateway = Gateway(settings, clock, load_mappings(settings.device_mappings), series)
     gateway.set_registry(await registry.snapshot())
     subscriptions = [settings.topics.raw_device_filter(channel) for channel in DEVICE_CHANNELS]
     subscriptions.append(f"{settings.zigbee_base_topic}/#")
@@ -301,3 +316,5 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         group.create_task(gateway.refresh_registry(registry))
         group.create_task(gateway.watch_liveness(connection.publish))
         group.create_task(connection.run())
+        if gateway.series:
+            group.create_task(gateway.series.run(engine))
