@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from eldercare.models import AlertStatus
 
 _ACTIVE = frozenset({AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALATED})
@@ -21,3 +23,14 @@ class TransitionRefused(Exception):
 def check_transition(current: AlertStatus, target: AlertStatus) -> None:
     if current not in _ALLOWED.get(target, frozenset()):
         raise TransitionRefused(f"cannot go from {current} to {target}")
+
+
+class Outcome(StrEnum):
+    """How a resolved alert ended; the dashboard offers these, KPIs count false alarms."""
+
+    FALSE_ALARM = "false_alarm"
+    HELPED_AT_HOME = "helped_at_home"
+    HOSPITAL = "hospital"
+    NO_ACTION_NEEDED = "no_action_needed"
+    RECOVERED = "recovered"  # a system alert whose service came back by itself
+    OTHER = "other"

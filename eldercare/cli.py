@@ -77,7 +77,7 @@ def run_service(
     except ValueError:
         raise typer.BadParameter(f"unknown service {service!r}") from None
     settings = _settings(broker_url=broker)
-    _run(run_services(settings, RealClock(), [chosen]))
+    _run(run_services(settings, settings.clock(), [chosen]))
 
 
 @app.command()

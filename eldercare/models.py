@@ -251,3 +251,26 @@ class SeriesPoint(Contract):
     tags: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, float | int | bool | str]
     ts: AwareDatetime
+
+
+class CommandKind(StrEnum):
+    ALERT_RECEIVED = "alert_received"
+    HELP_COMING = "help_coming"
+
+
+class DeviceCommand(Contract):
+    """Sent to a home's device on ``{prefix}/{home}/{device}/cmd`` to close the loop.
+
+    Residents' top complaint about call buttons is not knowing whether the press got
+    through: ``alert_received`` lets the terminal light up at once, ``help_coming`` says
+    that a named person has taken responsibility.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    home: Ident
+    device: Ident
+    command: CommandKind
+    alert_id: Ident
+    at: EventTime
+    by: str | None = Field(default=None, max_length=100, description="who acknowledged")
+    text: LocalizedText | None = None

@@ -7,6 +7,7 @@ without them, so a forgotten variable fails loudly instead of running with a kno
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eldercare.clock import Clock, RealClock, ScaledClock
 from eldercare.topics import DEFAULT_PREFIX, Topics
 
 
@@ -64,6 +66,23 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(65536, gt=0, description="larger payloads are quarantined")
     log_level: str = Field("INFO")
     log_json: bool = Field(True, description="one JSON object per line; false for a console")
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="base URL of the dashboard, for links in messages"
+    )
+    policies_dir: Path | None = Field(
+        None, description="escalation policy YAML folder; default: the built-in policy"
+    )
+    ack_link_ttl_s: int = Field(86400, gt=0, description="how long an ack link stays valid")
+    watched_services: list[str] = Field(
+        ["eldercare-gateway", "eldercare-detector"],
+        description="services whose silence raises a system alert",
+    )
+    clock_speed: float = Field(
+        1.0, gt=0, description="run time this many times faster (demos, crash tests)"
+    )
+    clock_anchor: datetime | None = Field(
+        None, description="wall-clock instant from which clock_speed applies (aware)"
+    )
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Self:
@@ -81,7 +100,17 @@ class Settings(BaseSettings):
             if self.secret_key and len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("ELDERCARE_SECRET_KEY must be at least 32 characters")
         BrokerAddress(self.broker_url)  # fail at start-up, not at first connect
+        if self.clock_speed != 1.0 and self.environment is Environment.PRODUCTION:
+            raise ValueError("ELDERCARE_CLOCK_SPEED is for demos and tests, not production")
+        if self.clock_anchor is not None and self.clock_anchor.tzinfo is None:
+            raise ValueError("ELDERCARE_CLOCK_ANCHOR must carry a timezone")
         return self
+
+    def clock(self) -> Clock:
+        """The wall clock, or a sped-up one when ``clock_speed`` is set."""
+        if self.clock_speed == 1.0:
+            return RealClock()
+        return ScaledClock(self.clock_anchor or datetime.now(UTC), self.clock_speed)
 
     @property
     def topics(self) -> Topics:
