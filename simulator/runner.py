@@ -7,10 +7,12 @@ import random
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import DeviceState, DeviceStatus, Event, EventType
+from eldercare.models import DeviceCommand, DeviceState, DeviceStatus, Event, EventType
 from eldercare.settings import Settings
 from eldercare.topics import Channel
 from simulator.homes import SimulatedHome
@@ -29,9 +31,30 @@ class Simulator:
         self.homes = {home.home_id: home for home in homes}
         self.random = random.Random(seed)
         self.connection = MqttConnection(
-            settings, f"eldercare-simulator-{seed}", persistent=False, on_connect=self._presence()
+            settings,
+            f"eldercare-simulator-{seed}",
+            [self.topics.raw_device_filter(Channel.CMD)],
+            self._on_command,
+            persistent=False,
+            on_connect=self._presence(),
         )
         self.published = 0
+        #: What the homes' terminals were told (alert_received, help_coming), in order.
+        self.commands: list[DeviceCommand] = []
+
+    async def _on_command(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """A terminal lighting up: record the confirmation so scenarios can assert it."""
+        try:
+            command = DeviceCommand.model_validate_json(payload)
+        except ValidationError:
+            log.warning("command_invalid", topic=topic)
+            return []
+        if command.home in self.homes:
+            log.info(
+                "command_received", home=command.home, device=command.device, cmd=command.command
+            )
+            self.commands.append(command)
+        return []
 
     def _presence(self) -> list[Outgoing]:
         return [
