@@ -6,6 +6,7 @@ needs one so it runs on a fresh machine with nothing configured.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -54,6 +55,9 @@ class LocalMosquitto:
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
+            # Started as root, mosquitto would drop to user "mosquitto", which may not write
+            # our private folder: its persistence file (queued QoS 1 messages) would be lost.
+            f"user {getpass.getuser()}\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
             f"{extra_config}"
