@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from alerting.cli import report_app
 from eldercare import __version__
 from eldercare.clock import RealClock
 from eldercare.logs import configure_logging
@@ -33,6 +34,7 @@ eval_app = typer.Typer(
 )
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+app.add_typer(report_app, name="report")
 
 
 @app.callback()
