@@ -136,7 +136,14 @@ class Escalator:
         return updates, due
 
     async def _fire(self, session: AsyncSession, timer_id: int, now: datetime) -> list[AlertUpdate]:
-        # Compare-and-set first: it is also what takes SQLite's write lock for this step.
+        # Lock order is alert, then its timers — the same as an acknowledgement's — so the
+        # two never deadlock on PostgreSQL. (SQLite serialises from the first write below.)
+        alert_id = await session.scalar(
+            select(EscalationTimerRow.alert_id).where(EscalationTimerRow.id == timer_id)
+        )
+        alert = await session.scalar(
+            select(AlertRow).where(AlertRow.id == alert_id).with_for_update(key_share=True)
+        )
         taken = await session.execute(
             update(EscalationTimerRow)
             .where(
@@ -147,12 +154,12 @@ class Escalator:
             .values(status="fired", fired_at=now)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
+        if alert is None or taken.rowcount != 1:  # type: ignore[attr-defined]
             return []  # cancelled by an ack, or our lease lapsed and someone else has it
+        await session.refresh(alert)  # as of now, under the lock / write transaction
         timer = await session.get(EscalationTimerRow, timer_id)
         assert timer is not None
-        alert = await session.get(AlertRow, timer.alert_id, with_for_update=True)
-        if alert is None or not AlertStatus(alert.status).is_active:
+        if not AlertStatus(alert.status).is_active:
             timer.status = "cancelled"
             return []
         home = await session.get(Home, alert.home_id)

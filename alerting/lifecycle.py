@@ -20,8 +20,13 @@ class TransitionRefused(Exception):
     """The alert is not in a state that allows this step (e.g. acknowledging twice)."""
 
 
+def allowed_from(target: AlertStatus) -> frozenset[AlertStatus]:
+    """The states from which ``target`` may be reached."""
+    return _ALLOWED.get(target, frozenset())
+
+
 def check_transition(current: AlertStatus, target: AlertStatus) -> None:
-    if current not in _ALLOWED.get(target, frozenset()):
+    if current not in allowed_from(target):
         raise TransitionRefused(f"cannot go from {current} to {target}")
 
 

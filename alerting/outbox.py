@@ -109,8 +109,8 @@ class Outbox:
                 )
             alert = await session.get(AlertRow, row.alert_id)
             assert alert is not None
-            if row.status != "pending" or row.owner != self.owner:
-                return  # cancelled by an ack meanwhile, or another instance took over
+            if row.owner != self.owner:
+                return  # our lease lapsed and another instance took over: its result counts
             row.owner = None
             status = AlertStatus(alert.status)
             fields = {"alert_id": alert.id, "home": alert.home_id, "recipient": row.recipient}
@@ -119,13 +119,17 @@ class Outbox:
                 return
             row.attempts += 1
             sent = attempts[-1][1]
+            # An ack may have cancelled the row while it was in flight; what happened on the
+            # wire is recorded all the same, but nothing is retried for a taken alert.
             if sent.ok:
                 row.status, row.sent_at, row.delivered_via = "sent", now, sent.channel[:300]
                 log.info("notification_sent", channel=sent.channel, attempt=row.attempts, **fields)
                 note = f"delivered to {row.recipient_name} via {sent.channel} (try {row.attempts})"
             else:
                 row.last_error = "; ".join(f"{d.channel}: {d.error}" for _, d in attempts)
-                if row.attempts >= MAX_ATTEMPTS:
+                if row.status == "cancelled":
+                    note = f"not delivered to {row.recipient_name}, no longer needed"
+                elif row.attempts >= MAX_ATTEMPTS:
                     row.status = "failed"
                     await bring_next_tier_forward(session, alert.id, now)
                     log.error("notification_failed", error=row.last_error, **fields)

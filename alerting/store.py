@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.lifecycle import check_transition
+from alerting.lifecycle import TransitionRefused, allowed_from, check_transition
 from eldercare.db.models import AlertEventRow, AlertRow, EscalationTimerRow, NotificationRow
 from eldercare.models import Alert, AlertStatus, AlertUpdate, Severity
 
@@ -109,17 +109,25 @@ async def transition(
     escalation tiers and unsent notifications are cancelled, so nobody is called after
     someone has taken responsibility.
     """
-    row = await session.get(AlertRow, alert_id, with_for_update=True)
+    # Compare-and-set in one UPDATE: two people acknowledging at the same instant cannot
+    # both win, on SQLite (which has no row locks) as on PostgreSQL.
+    values: dict[str, object] = {"status": target.value, "updated_at": at}
+    if target is AlertStatus.ACKNOWLEDGED:
+        values |= {"acknowledged_by": actor, "acknowledged_at": at}
+    elif target is AlertStatus.RESOLVED:
+        values |= {"resolved_at": at, "outcome": outcome}
+    allowed = [status.value for status in allowed_from(target)]
+    changed = await session.execute(
+        sql_update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    row = await session.get(AlertRow, alert_id, populate_existing=True)
     if row is None:
         raise AlertNotFound(alert_id)
-    check_transition(AlertStatus(row.status), target)
-    row.status = target.value
-    row.updated_at = at
-    if target is AlertStatus.ACKNOWLEDGED:
-        row.acknowledged_by, row.acknowledged_at = actor, at
-    elif target is AlertStatus.RESOLVED:
-        row.resolved_at = at
-        row.outcome = outcome
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise TransitionRefused(f"cannot go from {row.status} to {target}")
     if not target.is_active:
         await stop_escalation(session, alert_id)
     session.add(audit(row, target, at, actor=actor, channel=channel, note=note))

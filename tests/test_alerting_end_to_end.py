@@ -111,6 +111,12 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
             app.state.alerting = AlertingApi.from_settings(engine, clock, settings)
             app.state.publish_update = publish
             app.include_router(router)
+            api = app.state.alerting
+            [alert] = await api.list(unresolved_only=True)
+            for _ in range(100):  # the outbox records the delivery just after the POST lands
+                if [n.status for n in await api.notifications(alert.alert_id)][-1] == "sent":
+                    break
+                await asyncio.sleep(0.02)
             await clock.advance(15)
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://t"
@@ -128,8 +134,6 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
             assert hooks.to("/emergency/120") == []
             assert len(hooks.received) == 4
 
-            api = app.state.alerting
-            [alert] = await api.list(unresolved_only=True)
             timeline = await api.timeline(alert.alert_id)
             sim_task.cancel()
         await engine.dispose()

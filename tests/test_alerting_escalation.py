@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
-from alerting.lifecycle import Outcome
+from alerting.lifecycle import Outcome, TransitionRefused
 from alerting.outbox import MAX_ATTEMPTS, Outbox
 from alerting.signed_links import AckLinks
 from eldercare.clock import SimulatedClock
@@ -246,3 +246,92 @@ async def test_response_kpis_per_station_and_month(engine: AsyncEngine) -> None:
     assert kpis.resolve_median_s == 945.0
     assert await rig.api.response_kpis(station="s-1", month="2026-10") == []
     assert (await rig.api.get("K0")).outcome == "helped_at_home"
+
+
+async def test_acks_racing_each_other_and_the_escalation_stay_consistent(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    await seed_registry(engine, WebhookReceiver(), START, homes=6)
+    clock = SimulatedClock(START)
+    api = AlertingApi(engine, clock, links=LINKS)
+    for number in range(6):
+        await api.record(make_alert(f"X{number}", START, home=f"h-{number + 1:04d}"))
+    clock.set(START + timedelta(seconds=120))  # tiers 0 and 1 due for all six
+    other_engine = create_engine(db_url)
+    other_api = AlertingApi(other_engine, clock, links=LINKS)
+    escalator = Escalator(other_engine, clock, api.policies, LINKS, "racer")
+
+    async def ack(which: AlertingApi, alert_id: str, who: str) -> str | None:
+        try:
+            await which.acknowledge(alert_id, actor=who, channel="dashboard")
+            return who
+        except TransitionRefused:
+            return None
+
+    try:
+        results = await asyncio.gather(
+            escalator.run_once(),
+            *(ack(api, f"X{n}", "王芳") for n in range(6)),
+            *(ack(other_api, f"X{n}", "李明") for n in range(6)),
+        )
+    finally:
+        await other_engine.dispose()
+    winners = [r for r in results[1:] if r is not None]
+    assert len(winners) == 6  # exactly one acknowledgement per alert
+    async with async_sessionmaker(engine)() as session:
+        pending = await session.scalar(
+            select(func.count()).where(EscalationTimerRow.status == "pending")
+        )
+    assert pending == 0
+    for number in range(6):
+        view = await api.get(f"X{number}")
+        assert view.status is AlertStatus.ACKNOWLEDGED
+        acks = [e for e in await api.timeline(f"X{number}") if e.status is AlertStatus.ACKNOWLEDGED]
+        assert [e.actor for e in acks] == [view.acknowledged_by]
+
+
+class GatedNotifier(RecordingNotifier):
+    """Holds every send until the test opens the gate: an ack lands mid-flight."""
+
+    def __init__(self, failing: tuple[str, ...] = ()) -> None:
+        super().__init__(failing)
+        self.started = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def send(self, url: str, title: str, body: str, idempotency_key: str) -> Delivery:
+        self.started.set()
+        await self.gate.wait()
+        return await super().send(url, title, body, idempotency_key)
+
+
+async def test_an_ack_while_a_message_is_in_flight_stops_failover_but_keeps_the_truth(
+    engine: AsyncEngine,
+) -> None:
+    rig = await rig_with_registry(engine, notifier=GatedNotifier(failing=("liming-push",)))
+    await rig.api.record(make_alert("G1", START))
+    await rig.escalator.run_once()
+    sending = asyncio.create_task(rig.outbox.run_once())
+    await rig.notifier.started.wait()
+    await rig.api.acknowledge("G1", actor="王芳", channel="dashboard")
+    rig.notifier.gate.set()
+    await sending
+    [station] = await rig.api.notifications("G1")
+    assert station.status == "sent"  # it did reach 王芳, ack or not
+    assert "delivered to 王芳" in ((await rig.api.timeline("G1"))[-1].note or "")
+
+
+async def test_an_ack_while_a_channel_fails_stops_the_failover(engine: AsyncEngine) -> None:
+    rig = await rig_with_registry(engine, notifier=GatedNotifier(failing=("liming-push",)))
+    await rig.api.record(make_alert("G2", START))
+    rig.clock.set(START + timedelta(seconds=120))  # station and family both due
+    await rig.escalator.run_once()
+    sending = asyncio.create_task(rig.outbox.run_once())
+    await rig.notifier.started.wait()
+    await rig.api.acknowledge("G2", actor="王芳", channel="dashboard")
+    rig.notifier.gate.set()
+    await sending
+    tried = [url.rsplit("/", 1)[-1] for url, _, _ in rig.notifier.sent]
+    assert "liming-push" in tried and "liming-sms" not in tried
+    son = next(n for n in await rig.api.notifications("G2") if n.recipient_name == "李明")
+    assert son.status == "cancelled"
+    assert await rig.outbox.run_once() is None  # nothing left to retry
