@@ -139,20 +139,15 @@ async def run(
     escalate_now, send_now = asyncio.Event(), asyncio.Event()
     topics = settings.topics
     watch = ServiceWatch(topics, clock, api, settings.watched_services, escalate_now.set)
+    intake = AlertIntake(settings, clock, api, escalate_now.set)
+    routes: list[tuple[str, Handler]] = [
+        (topics.all_alerts_filter, intake.handle),
+        (topics.all_updates_filter, AckFeedback(settings, api).handle),
+        (topics.all_service_status_filter, watch.handle_status),
+        (topics.all_service_heartbeat_filter, watch.handle_heartbeat),
+    ]
     connection = MqttConnection(
-        settings,
-        CLIENT_ID,
-        [topics.all_alerts_filter, topics.all_updates_filter, topics.all_service_status_filter],
-        route(
-            [
-                (
-                    topics.all_alerts_filter,
-                    AlertIntake(settings, clock, api, escalate_now.set).handle,
-                ),
-                (topics.all_updates_filter, AckFeedback(settings, api).handle),
-                (topics.all_service_status_filter, watch.handle),
-            ]
-        ),
+        settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)
     )
     # Escalation must never wait for the broker: updates queue up here while it is away.
     updates: asyncio.Queue[Outgoing] = asyncio.Queue()
@@ -171,9 +166,16 @@ async def run(
         while True:
             await connection.publish(await updates.get())
 
+    async def watch_silence() -> None:
+        while True:
+            await asyncio.sleep(settings.heartbeat_s)  # wall time: liveness, not escalation
+            for update in await watch.check_silence():
+                updates.put_nowait(update)
+
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
         group.create_task(publish_updates())
+        group.create_task(watch_silence())
         group.create_task(work_loop("escalation", clock, escalate, escalate_now))
         group.create_task(work_loop("outbox", clock, outbox.run_once, send_now))

@@ -145,6 +145,23 @@ class ServiceStatus(Contract):
     state: DeviceState
 
 
+class ServiceHeartbeat(Contract):
+    """Periodic proof of work from one of our services (not retained).
+
+    Presence says a service is connected; the heartbeat says it is still processing:
+    ``busy_s`` grows while one message is stuck in its handler, and a missing heartbeat
+    means its event loop no longer runs, even if the connection looks alive.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    service: str = Field(max_length=100)
+    at: AwareDatetime
+    interval_s: float = Field(gt=0)
+    handled: int = Field(ge=0, description="messages handled since start")
+    errors: int = Field(ge=0, description="handler failures since start")
+    busy_s: float = Field(ge=0, description="time the current message has been in the handler")
+
+
 class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         ["eldercare-gateway", "eldercare-detector"],
         description="services whose silence raises a system alert",
     )
+    heartbeat_s: float = Field(
+        30.0, gt=0, description="wall seconds between service heartbeats on _system/…/heartbeat"
+    )
     clock_speed: float = Field(
         1.0, gt=0, description="run time this many times faster (demos, crash tests)"
     )

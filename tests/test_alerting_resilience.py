@@ -139,3 +139,46 @@ async def test_a_service_going_offline_raises_a_system_alert_and_recovery_resolv
         assert len(hooks.received) == 1
         assert await api.open_alert("eldercare-simulator-0", AlertKind.SYSTEM) is None
         await engine.dispose()
+
+
+async def test_a_stuck_then_silent_service_raises_system_alerts(mosquitto, tmp_path) -> None:
+    clock = SimulatedClock(START)
+    async with WebhookReceiver() as hooks:
+        settings = make_settings(
+            mosquitto,
+            tmp_path,
+            heartbeat_s=0.2,
+            policies_dir=operators_policy(tmp_path / "p", hooks),
+        )
+        engine = await prepared_engine(settings)
+        api = AlertingApi(engine, clock)
+        release = asyncio.Event()
+
+        async def stuck(topic: str, payload: bytes) -> list[Outgoing]:
+            await release.wait()  # e.g. a database that never answers
+            return []
+
+        detector = MqttConnection(
+            settings, "eldercare-detector", ["test/input"], stuck, persistent=False
+        )
+        async with (
+            running_system(settings, [], clock, [Service.ALERTING]),
+            aiomqtt.Client("127.0.0.1", mosquitto.port) as broker,
+        ):
+            detector_task = asyncio.create_task(detector.run())
+            await detector.connected.wait()
+            await broker.publish("test/input", b"work", qos=1)
+            [stuck_page] = await hooks.wait_for("/ops/oncall", timeout=5)
+            assert "卡住" in stuck_page.body["message"]
+
+            release.set()  # it gets going again: the alert resolves itself
+            async with asyncio.timeout(5):
+                while await api.open_alert("eldercare-detector", AlertKind.SYSTEM):
+                    await asyncio.sleep(0.05)
+
+            # a clean disconnect leaves no last will: only the missing heartbeats tell
+            detector_task.cancel()
+            pages = await hooks.wait_for("/ops/oncall", count=2, timeout=5)
+            assert "没有心跳" in pages[1].body["message"]
+            assert await api.open_alert("eldercare-detector", AlertKind.SYSTEM) is not None
+        await engine.dispose()
