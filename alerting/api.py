@@ -15,6 +15,7 @@ from alerting import store
 from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
 from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
 from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound
@@ -290,9 +291,21 @@ class AlertingApi:
     async def acknowledge(
         self, alert_id: str, *, actor: str, channel: str, note: str | None = None
     ) -> AlertUpdate:
-        return await self._transition(
-            alert_id, AlertStatus.ACKNOWLEDGED, actor=actor, channel=channel, note=note
-        )
+        """Someone takes responsibility: every pending tier and unsent message stops, and
+        those already asked are told who has it — all in one transaction."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            update = await store.transition(
+                session,
+                alert_id,
+                AlertStatus.ACKNOWLEDGED,
+                now,
+                actor=actor,
+                channel=channel,
+                note=note,
+            )
+            await enqueue_taken(session, alert_id, actor, now)
+            return update
 
     async def resolve(
         self,

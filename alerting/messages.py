@@ -91,3 +91,15 @@ def render(facts: MessageFacts, language: str) -> tuple[str, str]:
             f"告警编号 {facts.alert_id}"
         )
     return title, body
+
+
+def render_taken(
+    kind: AlertKind, who: str, by: str, at: datetime, timezone: str, language: str
+) -> tuple[str, str]:
+    """Tells the people already asked that someone has it, so nobody else drives over."""
+    local = at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+    if is_english(language):
+        name = KIND_NAMES[kind][1]
+        return f"[Taken] {name}: {who}", f"{by} took responsibility at {local}. Nothing to do."
+    name = KIND_NAMES[kind][0]
+    return f"【已有人处理】{name}：{who}", f"{by} 已于 {local} 确认并负责处理，无需再操作。"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting import leases, store
 from alerting.channels import Delivery, Notifier
 from alerting.escalation import bring_next_tier_forward, instance_owner
+from alerting.notices import ALERT
 from eldercare.clock import Clock
 from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
 from eldercare.logs import get_logger
@@ -75,7 +76,7 @@ class Outbox:
         assert row is not None
         attempts: list[tuple[datetime, Delivery]] = []
         for url in row.channels:
-            if not await self._still_needed(row.alert_id):
+            if row.purpose == ALERT and not await self._still_needed(row.alert_id):
                 break
             delivery = await self.notifier.send(url, row.title, row.body, row.idempotency_key)
             attempts.append((self.clock.now(), delivery))
@@ -124,14 +125,16 @@ class Outbox:
             if sent.ok:
                 row.status, row.sent_at, row.delivered_via = "sent", now, sent.channel[:300]
                 log.info("notification_sent", channel=sent.channel, attempt=row.attempts, **fields)
-                note = f"delivered to {row.recipient_name} via {sent.channel} (try {row.attempts})"
+                what = "delivered to" if row.purpose == ALERT else "told that it is taken:"
+                note = f"{what} {row.recipient_name} via {sent.channel} (try {row.attempts})"
             else:
                 row.last_error = "; ".join(f"{d.channel}: {d.error}" for _, d in attempts)
                 if row.status == "cancelled":
                     note = f"not delivered to {row.recipient_name}, no longer needed"
                 elif row.attempts >= MAX_ATTEMPTS:
                     row.status = "failed"
-                    await bring_next_tier_forward(session, alert.id, now)
+                    if row.purpose == ALERT:
+                        await bring_next_tier_forward(session, alert.id, now)
                     log.error("notification_failed", error=row.last_error, **fields)
                     note = (
                         f"could not reach {row.recipient_name} after {row.attempts} tries; "

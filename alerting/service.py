@@ -90,9 +90,12 @@ class AckFeedback:
     """Acknowledgements may come from any dashboard or link; they all pass over MQTT, and
     this turns each into ``help_coming`` for the resident's terminal."""
 
-    def __init__(self, settings: Settings, api: AlertingApi) -> None:
+    def __init__(
+        self, settings: Settings, api: AlertingApi, on_ack: Callable[[], None] = lambda: None
+    ) -> None:
         self.topics = settings.topics
         self.api = api
+        self.on_ack = on_ack  # the outbox has "taken" notices to send now
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -103,6 +106,7 @@ class AckFeedback:
         except (ValidationError, AlertNotFound) as error:
             log.warning("update_unusable", topic=topic, error=str(error))
             return []
+        self.on_ack()
         return commands(
             self.topics,
             home=alert.home,
@@ -142,7 +146,7 @@ async def run(
     intake = AlertIntake(settings, clock, api, escalate_now.set)
     routes: list[tuple[str, Handler]] = [
         (topics.all_alerts_filter, intake.handle),
-        (topics.all_updates_filter, AckFeedback(settings, api).handle),
+        (topics.all_updates_filter, AckFeedback(settings, api, send_now.set).handle),
         (topics.all_service_status_filter, watch.handle_status),
         (topics.all_service_heartbeat_filter, watch.handle_heartbeat),
     ]

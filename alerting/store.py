@@ -135,13 +135,22 @@ async def transition(
 
 
 async def stop_escalation(session: AsyncSession, alert_id: str) -> None:
-    for table in (EscalationTimerRow, NotificationRow):
-        await session.execute(
-            sql_update(table)
-            .where(table.alert_id == alert_id, table.status == "pending")
-            .values(status="cancelled")
-            .execution_options(synchronize_session=False)
+    await session.execute(
+        sql_update(EscalationTimerRow)
+        .where(EscalationTimerRow.alert_id == alert_id, EscalationTimerRow.status == "pending")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        sql_update(NotificationRow)
+        .where(
+            NotificationRow.alert_id == alert_id,
+            NotificationRow.status == "pending",
+            NotificationRow.purpose == "alert",  # "taken" notices still go out
         )
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def set_status(

@@ -129,10 +129,19 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
             assert (coming.command, coming.by) == (CommandKind.HELP_COMING, "周主任")
             assert coming.text is not None and coming.text.zh_cn == "周主任 已收到，正在赶来"
 
+            # everyone asked before hears that someone has it
+            _, daughter_taken = await hooks.wait_for("/family/lihua", count=2)
+            assert daughter_taken.body["title"] == "[Taken] Call button: 张秀英"
+            assert "周主任 took responsibility at 08:24" in daughter_taken.body["message"]
+            _, son_taken = await hooks.wait_for("/family/liming-push", count=2)
+            assert son_taken.body["message"].startswith("周主任 已于 08:24 确认并负责处理")
+            await hooks.wait_for("/station/wang", count=2)
+
             await clock.advance(600)  # T+20 min: the emergency tier would have been due
             await asyncio.sleep(0.5)
             assert hooks.to("/emergency/120") == []
-            assert len(hooks.received) == 4
+            assert len(hooks.received) == 4 + 3
+            assert hooks.to("/centre/zhou") == [centre]  # the one who took it is not told
 
             timeline = await api.timeline(alert.alert_id)
             sim_task.cancel()
@@ -149,10 +158,13 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
         "escalated",
         "escalated",
         "acknowledged",
+        "acknowledged",
+        "acknowledged",
+        "acknowledged",
     ]
     assert steps[1][2].startswith("tier 0 (station) at T+0s")
     assert steps[3][2].startswith("tier 1 (family) at T+120s")
     assert steps[6][2].startswith("tier 2 (centre) at T+600s")
-    assert steps[-1][1] == "周主任"
-    assert timeline[-1].channel == "link"
-    assert (timeline[-1].at - START).total_seconds() == 615
+    assert steps[8][1] == "周主任"
+    assert timeline[8].channel == "link"
+    assert (timeline[8].at - START).total_seconds() == 615

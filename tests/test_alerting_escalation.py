@@ -81,7 +81,14 @@ async def test_tiers_fire_on_time_until_someone_acknowledges(engine: AsyncEngine
 
     await rig.api.acknowledge("A1", actor="周主任", channel="dashboard")
     await rig.at(1200)  # the emergency tier would be due now
-    assert len(rig.notifier.sent) == 4
+    # no emergency call; instead, those asked before hear that 周主任 has it
+    assert sorted(key for _, key, _ in rig.notifier.sent[4:]) == [
+        "A1.taken.contact:1",
+        "A1.taken.contact:2",
+        "A1.taken.staff:wang",
+    ]
+    [taken] = [n for n in await rig.api.notifications("A1") if n.recipient == "contact:2"][1:]
+    assert taken.status == "sent"
     view = await rig.api.get("A1")
     assert view.status is AlertStatus.ACKNOWLEDGED
     steps = [(e.status.value, e.note or "") for e in await rig.api.timeline("A1")]
@@ -95,6 +102,14 @@ async def test_tiers_fire_on_time_until_someone_acknowledges(engine: AsyncEngine
         "escalated",
         "escalated",
         "acknowledged",
+        "acknowledged",
+        "acknowledged",
+        "acknowledged",
+    ]
+    assert sorted(note.split(" via ")[0] for _, note in steps[-3:]) == [
+        "told that it is taken: Li Hua",
+        "told that it is taken: 李明",
+        "told that it is taken: 王芳",
     ]
     assert steps[1][1].startswith("tier 0 (station) at T+0s, first notification: 王芳")
     assert steps[3][1].startswith("tier 1 (family) at T+120s, nobody acknowledged: 李明, Li Hua")

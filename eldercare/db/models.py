@@ -210,6 +210,9 @@ class NotificationRow(Base):
         String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
     )
     tier: Mapped[int] = mapped_column(Integer)
+    #: alert: asks for a response (dropped once someone acknowledged); taken: tells those
+    #: already asked that someone has it (sent regardless).
+    purpose: Mapped[str] = mapped_column(String(20), default="alert")
     #: Same key on every retry and after a restart, so receivers can drop duplicates.
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     recipient: Mapped[str] = mapped_column(String(100))  # staff:<id> | contact:<id> | emergency

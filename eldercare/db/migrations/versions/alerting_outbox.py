@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("alert_id", sa.String(length=64), nullable=False),
         sa.Column("tier", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
         sa.Column("recipient", sa.String(length=100), nullable=False),
         sa.Column("recipient_name", sa.String(length=200), nullable=False),
