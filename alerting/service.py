@@ -9,6 +9,7 @@ from datetime import datetime
 
 from paho.mqtt.client import topic_matches_sub
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerting.api import AlertingApi, AlertNotFound
@@ -27,6 +28,10 @@ from eldercare.settings import Settings
 log = get_logger("alerting")
 
 CLIENT_ID = "eldercare-alerting"
+STORE_RETRY_MIN_S = 0.5
+STORE_RETRY_MAX_S = 10.0
+#: Errors that mean "the database is away", as opposed to a bug in this alert's handling.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
 class AlertIntake:
@@ -59,7 +64,7 @@ class AlertIntake:
             return [Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)]
         # Storing (with the escalation plan) happens before the broker gets its PUBACK, so an
         # alert is either in the database or still queued in our persistent session.
-        update = await self.api.record(alert)
+        update = await self._store(alert)
         if update is None:
             log.info("alert_redelivered", alert_id=alert.alert_id, home=alert.home)
             return []
@@ -84,6 +89,24 @@ class AlertIntake:
             *received,
             Outgoing(self.topics.alert_updates(update.alert_id), update.to_json(), qos=1),
         ]
+
+    async def _store(self, alert: Alert) -> AlertUpdate | None:
+        """Store, waiting out a database outage: dropping the alert is never the answer,
+        and nothing behind it can be stored either, so holding the queue costs nothing."""
+        delay = STORE_RETRY_MIN_S
+        while True:
+            try:
+                return await self.api.record(alert)
+            except DATABASE_UNAVAILABLE as error:
+                log.error(
+                    "alert_store_failed_retrying",
+                    alert_id=alert.alert_id,
+                    home=alert.home,
+                    error=str(error)[:300],
+                    retry_s=delay,
+                )
+                await asyncio.sleep(delay)  # wall time: the database's recovery is real time
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
 
 
 class AckFeedback:

@@ -124,3 +124,11 @@ def test_broken_policy_files_fail_at_start_with_the_file_name(
     with pytest.raises(PolicyError, match=reason) as error:
         PolicyBook(tmp_path).check()
     assert "h-1.yaml" in str(error.value)
+
+
+def test_a_file_broken_while_running_falls_back_to_the_built_in_policy(tmp_path: Path) -> None:
+    (tmp_path / "homes").mkdir()
+    book = PolicyBook(tmp_path)
+    book.check()
+    (tmp_path / "homes" / "h-1.yaml").write_text("severities: {critical: {tiers: nope}}\n")
+    assert len(ladder(book, AlertKind.CALL_BUTTON, Severity.CRITICAL, T0, home="h-1")) == 4

@@ -18,7 +18,10 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from eldercare.logs import get_logger
 from eldercare.models import AlertKind, Severity
+
+log = get_logger("alerting.policies")
 
 BUILT_IN = Path(__file__).with_name("default.yaml")
 
@@ -170,7 +173,13 @@ class PolicyBook:
         A severity without its own policy borrows the nearest MORE urgent one: borrowing a
         laxer one could make a serious alert wait for the morning.
         """
-        book = self.effective(station_id, home_id)
+        try:
+            book = self.effective(station_id, home_id)
+        except PolicyError as error:
+            # Someone broke a file while we run: escalate by the built-in policy rather
+            # than not at all, and say so loudly.
+            log.error("policy_broken_using_built_in", error=str(error), home=home_id)
+            book = _load(BUILT_IN)
         if kind in book.kinds:
             return ChosenPolicy(book.kinds[kind], book.channels)
         by_rank = sorted(Severity, key=lambda s: s.rank)
