@@ -127,8 +127,13 @@ class Escalator:
             )
         updates: list[AlertUpdate] = []
         for timer_id in claimed:
-            async with self._sessions.begin() as session:
-                updates.extend(await self._fire(session, timer_id, now))
+            try:
+                async with self._sessions.begin() as session:
+                    updates.extend(await self._fire(session, timer_id, now))
+            except Exception:
+                # One broken alert must not hold back every other alert's escalation; this
+                # timer stays leased and is tried again when the lease lapses.
+                log.exception("timer_failed", timer_id=timer_id)
         async with self._sessions() as session:
             due = await leases.next_due(
                 session, EscalationTimerRow, EscalationTimerRow.due_at, self.clock.now()

@@ -59,7 +59,14 @@ class Outbox:
                 now=now,
                 lease=LEASE,
             )
-        await asyncio.gather(*(self._deliver(notification_id) for notification_id in claimed))
+        results = await asyncio.gather(
+            *(self._deliver(notification_id) for notification_id in claimed),
+            return_exceptions=True,
+        )
+        for notification_id, result in zip(claimed, results, strict=True):
+            if isinstance(result, Exception):
+                # retried when its lease lapses; the others went out regardless
+                log.error("delivery_failed", notification_id=notification_id, error=repr(result))
         async with self._sessions() as session:
             return await leases.next_due(
                 session, NotificationRow, NotificationRow.next_attempt_at, self.clock.now()
