@@ -189,9 +189,10 @@ async def list_alerts(
 
 
 async def timeline(session: AsyncSession, alert_id: str) -> Sequence[AlertEventRow]:
+    """Steps in the order they were recorded. Not by ``at``: a step's time is taken before
+    its transaction waits for the alert's lock, so an escalation that won the lock just
+    before an ack may carry a slightly later time than the ack that followed it."""
     query = (
-        select(AlertEventRow)
-        .where(AlertEventRow.alert_id == alert_id)
-        .order_by(AlertEventRow.at, AlertEventRow.id)
+        select(AlertEventRow).where(AlertEventRow.alert_id == alert_id).order_by(AlertEventRow.id)
     )
     return (await session.scalars(query)).all()
