@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -20,8 +20,14 @@ MAX_NAP_S = 30.0
 ERROR_PAUSE_S = 1.0
 
 
-async def nap(clock: Clock, seconds: float, wake: asyncio.Event) -> None:
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+async def sleep_until(clock: Clock, when: datetime) -> None:
+    """Reads the clock when the sleep starts, not when it was asked for: the clock may have
+    moved in between (a simulated one jumps), and a due time must never be overshot."""
+    await clock.sleep((when - clock.now()).total_seconds())
+
+
+async def nap(clock: Clock, until: datetime, wake: asyncio.Event) -> None:
+    sleeper = asyncio.ensure_future(sleep_until(clock, until))
     waker = asyncio.ensure_future(wake.wait())
     try:
         await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
@@ -48,8 +54,11 @@ async def work_loop(
             log.exception("loop_step_failed", loop=name)
             await asyncio.sleep(ERROR_PAUSE_S)
             continue
-        seconds = max_nap_s if due is None else (due - clock.now()).total_seconds()
-        if seconds > 0:
-            await nap(clock, min(seconds, max_nap_s), wake)
+        now = clock.now()
+        until = now + timedelta(seconds=max_nap_s)
+        if due is not None and due < until:
+            until = due
+        if until > now:
+            await nap(clock, until, wake)
         else:
             await asyncio.sleep(0)
