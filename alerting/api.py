@@ -5,18 +5,68 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerting import store
-from alerting.lifecycle import TransitionRefused
+from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
+from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
+from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.notices import enqueue_taken
+from alerting.policies import PolicyBook
+from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound
 from eldercare.clock import Clock
-from eldercare.db.models import AlertEventRow, AlertRow
+from eldercare.db.models import (
+    AlertEventRow,
+    AlertRow,
+    Contact,
+    DeliveryAttemptRow,
+    Home,
+    NotificationRow,
+    Resident,
+)
 from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, Severity
+from eldercare.settings import Settings
+from eldercare.signing import ExpiredToken, InvalidToken
 
-__all__ = ["AlertNotFound", "AlertView", "AlertingApi", "TimelineEntry", "TransitionRefused"]
+__all__ = [
+    "AlertNotFound",
+    "AlertView",
+    "AlertingApi",
+    "ExpiredToken",
+    "InvalidToken",
+    "LinksNotConfigured",
+    "NotificationView",
+    "Outcome",
+    "ResponderInfo",
+    "ResponseKpis",
+    "TimelineEntry",
+    "TransitionRefused",
+]
+
+
+class LinksNotConfigured(RuntimeError):
+    """This AlertingApi was built without a signing key: use ``AlertingApi.from_settings``."""
+
+
+class ResidentInfo(BaseModel):
+    name: str
+    birth_year: int | None
+    care_notes: str
+
+
+class ResponderInfo(BaseModel):
+    """What the person going there needs; only for roles allowed to see it."""
+
+    home_name: str
+    address: str
+    access_notes: str  # key safe, door code, which neighbour has a key
+    residents: list[ResidentInfo]
+    contacts: list[dict[str, str]]  # name and relation; their numbers stay in the registry
 
 
 class AlertView(BaseModel):
@@ -33,9 +83,11 @@ class AlertView(BaseModel):
     trigger_count: int
     explanation: dict[str, str]
     evidence: list[dict[str, Any]]
+    outcome: str | None = None
+    responder: ResponderInfo | None = None
 
     @classmethod
-    def from_row(cls, row: AlertRow) -> AlertView:
+    def from_row(cls, row: AlertRow, responder: ResponderInfo | None = None) -> AlertView:
         return cls(
             alert_id=row.id,
             home=row.home_id,
@@ -50,6 +102,8 @@ class AlertView(BaseModel):
             trigger_count=row.trigger_count,
             explanation=row.explanation,
             evidence=row.evidence,
+            outcome=row.outcome,
+            responder=responder,
         )
 
 
@@ -71,21 +125,153 @@ class TimelineEntry(BaseModel):
         )
 
 
+class DeliveryAttemptView(BaseModel):
+    at: datetime
+    channel: str
+    ok: bool
+    error: str | None
+
+
+class NotificationView(BaseModel):
+    """One message to one person, and what became of it on each channel."""
+
+    tier: int
+    recipient: str
+    recipient_name: str
+    status: str  # pending | sent | failed | cancelled
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_via: str | None
+    last_error: str | None
+    deliveries: list[DeliveryAttemptView]
+
+
 class AlertingApi:
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        *,
+        policies: PolicyBook | None = None,
+        links: AckLinks | None = None,
+    ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
+        self.policies = policies or PolicyBook()
+        self.links = links
+
+    @classmethod
+    def from_settings(cls, engine: AsyncEngine, clock: Clock, settings: Settings) -> AlertingApi:
+        """The full API: policies from the configured folder, ack links signed and checked."""
+        return cls(
+            engine,
+            clock,
+            policies=PolicyBook(settings.policies_dir),
+            links=AckLinks.from_settings(settings),
+        )
 
     async def record(self, alert: Alert) -> AlertUpdate | None:
+        """Store a trigger and, in the same transaction, plan its escalation."""
         async with self._sessions.begin() as session:
-            return await store.record_alert(session, alert, self._clock.now())
+            recorded = await store.record_alert(session, alert, self._clock.now())
+            if recorded is None:
+                return None
+            if recorded.needs_plan:
+                await plan_timers(session, recorded.row, self.policies)
+            return recorded.update
 
-    async def get(self, alert_id: str) -> AlertView:
+    async def get(self, alert_id: str, *, responder_info: bool = False) -> AlertView:
+        """One alert; ``responder_info`` adds address, access notes and care notes — pass it
+        only for roles allowed to see them (the caller enforces roles)."""
         async with self._sessions() as session:
             row = await session.get(AlertRow, alert_id)
             if row is None:
                 raise AlertNotFound(alert_id)
-            return AlertView.from_row(row)
+            responder = await _responder_info(session, row.home_id) if responder_info else None
+            return AlertView.from_row(row, responder)
+
+    async def open_alert(self, home: str, kind: AlertKind) -> str | None:
+        """The id of the unresolved alert of this kind for this home, if there is one."""
+        async with self._sessions() as session:
+            row = await store.open_alert(session, home, kind.value)
+            return row.id if row else None
+
+    async def notifications(self, alert_id: str) -> list[NotificationView]:
+        """Who was told, when, through which channel, and what failed: delivery you can check."""
+        async with self._sessions() as session:
+            if await session.get(AlertRow, alert_id) is None:
+                raise AlertNotFound(alert_id)
+            rows = (
+                await session.scalars(
+                    select(NotificationRow)
+                    .where(NotificationRow.alert_id == alert_id)
+                    .order_by(NotificationRow.tier, NotificationRow.id)
+                )
+            ).all()
+            attempts = (
+                await session.scalars(
+                    select(DeliveryAttemptRow)
+                    .where(DeliveryAttemptRow.notification_id.in_([r.id for r in rows]))
+                    .order_by(DeliveryAttemptRow.id)
+                )
+            ).all()
+        return [
+            NotificationView(
+                tier=row.tier,
+                recipient=row.recipient,
+                recipient_name=row.recipient_name,
+                status=row.status,
+                attempts=row.attempts,
+                created_at=row.created_at,
+                sent_at=row.sent_at,
+                delivered_via=row.delivered_via,
+                last_error=row.last_error,
+                deliveries=[
+                    DeliveryAttemptView(at=a.at, channel=a.channel, ok=a.ok, error=a.error)
+                    for a in attempts
+                    if a.notification_id == row.id
+                ],
+            )
+            for row in rows
+        ]
+
+    def read_ack_link(self, token: str) -> AckClaim:
+        """The claim of a signed ack link; raises InvalidToken or ExpiredToken (a subclass)."""
+        if self.links is None:
+            raise LinksNotConfigured("AlertingApi has no signing key")
+        return self.links.read(token, self._clock.now())
+
+    async def response_kpis(
+        self, *, station: str | None = None, month: str | None = None
+    ) -> list[ResponseKpis]:
+        """Time to acknowledge / resolve per station and month (YYYY-MM, home's timezone)."""
+        query = (
+            select(AlertRow, Home.station_id, Home.timezone)
+            .join(Home, Home.id == AlertRow.home_id, isouter=True)
+            .where(AlertRow.kind != AlertKind.SYSTEM.value)
+        )
+        if station is not None:
+            query = query.where(Home.station_id == station)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        samples = []
+        for alert, station_id, timezone in rows:
+            local_month = alert.raised_at.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE))
+            sample_month = local_month.strftime("%Y-%m")
+            if month is not None and sample_month != month:
+                continue
+            samples.append(
+                ResponseSample(
+                    station=station_id,
+                    month=sample_month,
+                    severity=Severity(alert.severity),
+                    raised_at=alert.raised_at,
+                    acknowledged_at=alert.acknowledged_at,
+                    resolved_at=alert.resolved_at,
+                )
+            )
+        return by_station_and_month(samples)
 
     async def list(
         self, *, unresolved_only: bool = True, home: str | None = None, limit: int = 200
@@ -105,17 +291,62 @@ class AlertingApi:
     async def acknowledge(
         self, alert_id: str, *, actor: str, channel: str, note: str | None = None
     ) -> AlertUpdate:
-        return await self._transition(
-            alert_id, AlertStatus.ACKNOWLEDGED, actor=actor, channel=channel, note=note
-        )
+        """Someone takes responsibility: every pending tier and unsent message stops, and
+        those already asked are told who has it — all in one transaction."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            update = await store.transition(
+                session,
+                alert_id,
+                AlertStatus.ACKNOWLEDGED,
+                now,
+                actor=actor,
+                channel=channel,
+                note=note,
+            )
+            await enqueue_taken(session, alert_id, actor, now)
+            return update
 
     async def resolve(
-        self, alert_id: str, *, actor: str, channel: str, note: str | None = None
+        self,
+        alert_id: str,
+        *,
+        actor: str,
+        channel: str,
+        note: str | None = None,
+        outcome: Outcome | None = None,
     ) -> AlertUpdate:
         return await self._transition(
-            alert_id, AlertStatus.RESOLVED, actor=actor, channel=channel, note=note
+            alert_id,
+            AlertStatus.RESOLVED,
+            actor=actor,
+            channel=channel,
+            note=note,
+            outcome=outcome.value if outcome else None,
         )
 
     async def _transition(self, alert_id: str, target: AlertStatus, **details: Any) -> AlertUpdate:
         async with self._sessions.begin() as session:
             return await store.transition(session, alert_id, target, self._clock.now(), **details)
+
+
+async def _responder_info(session: AsyncSession, home_id: str) -> ResponderInfo | None:
+    home = await session.get(Home, home_id)
+    if home is None:
+        return None
+    residents = await session.scalars(
+        select(Resident).where(Resident.home_id == home_id).order_by(Resident.id)
+    )
+    contacts = await session.scalars(
+        select(Contact).where(Contact.home_id == home_id).order_by(Contact.position, Contact.id)
+    )
+    return ResponderInfo(
+        home_name=home.name,
+        address=home.address,
+        access_notes=home.access_notes,
+        residents=[
+            ResidentInfo(name=r.name, birth_year=r.birth_year, care_notes=r.care_notes)
+            for r in residents
+        ],
+        contacts=[{"name": c.name, "relation": c.relation} for c in contacts],
+    )

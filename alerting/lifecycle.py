@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from eldercare.models import AlertStatus
 
 _ACTIVE = frozenset({AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALATED})
@@ -18,6 +20,22 @@ class TransitionRefused(Exception):
     """The alert is not in a state that allows this step (e.g. acknowledging twice)."""
 
 
+def allowed_from(target: AlertStatus) -> frozenset[AlertStatus]:
+    """The states from which ``target`` may be reached."""
+    return _ALLOWED.get(target, frozenset())
+
+
 def check_transition(current: AlertStatus, target: AlertStatus) -> None:
-    if current not in _ALLOWED.get(target, frozenset()):
+    if current not in allowed_from(target):
         raise TransitionRefused(f"cannot go from {current} to {target}")
+
+
+class Outcome(StrEnum):
+    """How a resolved alert ended; the dashboard offers these, KPIs count false alarms."""
+
+    FALSE_ALARM = "false_alarm"
+    HELPED_AT_HOME = "helped_at_home"
+    HOSPITAL = "hospital"
+    NO_ACTION_NEEDED = "no_action_needed"
+    RECOVERED = "recovered"  # a system alert whose service came back by itself
+    OTHER = "other"

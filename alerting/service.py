@@ -1,27 +1,51 @@
-"""The alerting service: alerts from MQTT into the store, lifecycle updates back out."""
+"""The alerting service: alerts from MQTT into the store, escalation and notifications out,
+lifecycle updates and resident confirmations back onto the bus."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
+from paho.mqtt.client import topic_matches_sub
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alerting.api import AlertingApi
-from eldercare.bus import MqttConnection, Outgoing
+from alerting.api import AlertingApi, AlertNotFound
+from alerting.channels import AppriseNotifier, Notifier
+from alerting.escalation import Escalator, instance_owner
+from alerting.feedback import commands
+from alerting.loop import work_loop
+from alerting.outbox import Outbox
+from alerting.watch import ServiceWatch
+from eldercare.bus import Handler, MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import Alert, QuarantineRecord
+from eldercare.models import Alert, AlertStatus, AlertUpdate, CommandKind, QuarantineRecord
 from eldercare.settings import Settings
 
 log = get_logger("alerting")
 
+CLIENT_ID = "eldercare-alerting"
+STORE_RETRY_MIN_S = 0.5
+STORE_RETRY_MAX_S = 10.0
+#: Errors that mean "the database is away", as opposed to a bug in this alert's handling.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
+
 
 class AlertIntake:
-    def __init__(self, settings: Settings, clock: Clock, api: AlertingApi) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        api: AlertingApi,
+        on_stored: Callable[[], None] = lambda: None,
+    ) -> None:
         self.topics = settings.topics
         self.clock = clock
         self.api = api
+        self.on_stored = on_stored
         self.rejected = 0
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
@@ -38,12 +62,13 @@ class AlertIntake:
                 payload_head=payload[:512].decode("utf-8", errors="replace"),
             )
             return [Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)]
-        # Storing happens before the broker gets its PUBACK for the next message, so an
+        # Storing (with the escalation plan) happens before the broker gets its PUBACK, so an
         # alert is either in the database or still queued in our persistent session.
-        update = await self.api.record(alert)
+        update = await self._store(alert)
         if update is None:
             log.info("alert_redelivered", alert_id=alert.alert_id, home=alert.home)
             return []
+        self.on_stored()
         log.info(
             "alert_stored" if update.alert_id == alert.alert_id else "alert_trigger_attached",
             alert_id=update.alert_id,
@@ -51,12 +76,133 @@ class AlertIntake:
             kind=alert.kind,
             status=update.status,
         )
-        return [Outgoing(self.topics.alert_updates(update.alert_id), update.to_json(), qos=1)]
+        received = commands(
+            self.topics,
+            home=alert.home,
+            devices=[item.device for item in alert.evidence],
+            kind=alert.kind,
+            command=CommandKind.ALERT_RECEIVED,
+            alert_id=update.alert_id,
+            at=self.clock.now(),
+        )
+        return [
+            *received,
+            Outgoing(self.topics.alert_updates(update.alert_id), update.to_json(), qos=1),
+        ]
+
+    async def _store(self, alert: Alert) -> AlertUpdate | None:
+        """Store, waiting out a database outage: dropping the alert is never the answer,
+        and nothing behind it can be stored either, so holding the queue costs nothing."""
+        delay = STORE_RETRY_MIN_S
+        while True:
+            try:
+                return await self.api.record(alert)
+            except DATABASE_UNAVAILABLE as error:
+                log.error(
+                    "alert_store_failed_retrying",
+                    alert_id=alert.alert_id,
+                    home=alert.home,
+                    error=str(error)[:300],
+                    retry_s=delay,
+                )
+                await asyncio.sleep(delay)  # wall time: the database's recovery is real time
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
 
 
-async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
-    intake = AlertIntake(settings, clock, AlertingApi(engine, clock))
+class AckFeedback:
+    """Acknowledgements may come from any dashboard or link; they all pass over MQTT, and
+    this turns each into ``help_coming`` for the resident's terminal."""
+
+    def __init__(
+        self, settings: Settings, api: AlertingApi, on_ack: Callable[[], None] = lambda: None
+    ) -> None:
+        self.topics = settings.topics
+        self.api = api
+        self.on_ack = on_ack  # the outbox has "taken" notices to send now
+
+    async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        try:
+            update = AlertUpdate.model_validate_json(payload)
+            if update.status is not AlertStatus.ACKNOWLEDGED:
+                return []
+            alert = await self.api.get(update.alert_id)
+        except (ValidationError, AlertNotFound) as error:
+            log.warning("update_unusable", topic=topic, error=str(error))
+            return []
+        self.on_ack()
+        return commands(
+            self.topics,
+            home=alert.home,
+            devices=[str(item["device"]) for item in alert.evidence],
+            kind=alert.kind,
+            command=CommandKind.HELP_COMING,
+            alert_id=alert.alert_id,
+            at=update.at,
+            by=update.actor,
+        )
+
+
+def route(routes: Sequence[tuple[str, Handler]]) -> Handler:
+    """One connection, several subscriptions: hand each message to its filter's handler."""
+
+    async def handle(topic: str, payload: bytes) -> Sequence[Outgoing]:
+        for pattern, handler in routes:
+            if topic_matches_sub(pattern, topic):
+                return await handler(topic, payload)
+        return []
+
+    return handle
+
+
+async def run(
+    settings: Settings, clock: Clock, engine: AsyncEngine, notifier: Notifier | None = None
+) -> None:
+    api = AlertingApi.from_settings(engine, clock, settings)
+    api.policies.check()  # a broken policy file stops the start, not the first alert
+    assert api.links is not None
+    owner = instance_owner()
+    escalator = Escalator(engine, clock, api.policies, api.links, owner)
+    outbox = Outbox(engine, clock, notifier or AppriseNotifier(), owner)
+    escalate_now, send_now = asyncio.Event(), asyncio.Event()
+    topics = settings.topics
+    watch = ServiceWatch(topics, clock, api, settings.watched_services, escalate_now.set)
+    intake = AlertIntake(settings, clock, api, escalate_now.set)
+    routes: list[tuple[str, Handler]] = [
+        (topics.all_alerts_filter, intake.handle),
+        (topics.all_updates_filter, AckFeedback(settings, api, send_now.set).handle),
+        (topics.all_service_status_filter, watch.handle_status),
+        (topics.all_service_heartbeat_filter, watch.handle_heartbeat),
+    ]
     connection = MqttConnection(
-        settings, "eldercare-alerting", [settings.topics.all_alerts_filter], intake.handle
+        settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)
     )
-    await connection.run()
+    # Escalation must never wait for the broker: updates queue up here while it is away.
+    updates: asyncio.Queue[Outgoing] = asyncio.Queue()
+
+    async def escalate() -> datetime | None:
+        fired, due = await escalator.run_once()
+        for update in fired:
+            updates.put_nowait(
+                Outgoing(topics.alert_updates(update.alert_id), update.to_json(), qos=1)
+            )
+        if fired:
+            send_now.set()
+        return due
+
+    async def publish_updates() -> None:
+        while True:
+            await connection.publish(await updates.get())
+
+    async def watch_silence() -> None:
+        while True:
+            await asyncio.sleep(settings.heartbeat_s)  # wall time: liveness, not escalation
+            for update in await watch.check_silence():
+                updates.put_nowait(update)
+
+    log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
+    async with asyncio.TaskGroup() as group:
+        group.create_task(connection.run())
+        group.create_task(publish_updates())
+        group.create_task(watch_silence())
+        group.create_task(work_loop("escalation", clock, escalate, escalate_now))
+        group.create_task(work_loop("outbox", clock, outbox.run_once, send_now))

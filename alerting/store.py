@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.lifecycle import check_transition
-from eldercare.db.models import AlertEventRow, AlertRow
+from alerting.lifecycle import TransitionRefused, allowed_from, check_transition
+from eldercare.db.models import AlertEventRow, AlertRow, EscalationTimerRow, NotificationRow
 from eldercare.models import Alert, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
@@ -19,21 +21,31 @@ class AlertNotFound(LookupError):
     pass
 
 
-def _audit(
-    row: AlertRow, status: AlertStatus, at: datetime, **details: str | None
-) -> AlertEventRow:
+def audit(row: AlertRow, status: AlertStatus, at: datetime, **details: str | None) -> AlertEventRow:
     return AlertEventRow(alert_id=row.id, at=at, status=status.value, **details)
 
 
-def _update(row: AlertRow, status: AlertStatus, at: datetime, **details: str | None) -> AlertUpdate:
+def update_of(
+    row: AlertRow, status: AlertStatus, at: datetime, **details: str | None
+) -> AlertUpdate:
     return AlertUpdate(alert_id=row.id, home=row.home_id, status=status, at=at, **details)
 
 
-async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> AlertUpdate | None:
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What storing a trigger did: the update to publish, and whether the escalation plan
+    must be (re)made (a new alert, or an attached trigger that raised the severity)."""
+
+    update: AlertUpdate
+    row: AlertRow
+    needs_plan: bool
+
+
+async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Recorded | None:
     """Store a raised alert, or attach it to the open one of the same kind for the home.
 
-    Returns the update to publish, or None when this exact alert was stored before (a QoS 1
-    redelivery after a restart must not count as a second trigger).
+    Returns None when this exact alert was stored before (a QoS 1 redelivery after a
+    restart must not count as a second trigger).
     """
     if await session.get(AlertRow, alert.alert_id) is not None:
         return None
@@ -52,12 +64,16 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Al
         existing.trigger_count += 1
         existing.evidence = [*existing.evidence, *evidence]
         existing.updated_at = now
-        if alert.severity.rank > Severity(existing.severity).rank:
-            existing.severity = alert.severity.value
+        raised = alert.severity.rank > Severity(existing.severity).rank
         note = f"another trigger attached ({alert.alert_id})"
+        if raised:
+            note += f"; severity {existing.severity} → {alert.severity.value}"
+            existing.severity = alert.severity.value
         status = AlertStatus(existing.status)
-        session.add(_audit(existing, status, now, note=note, actor="detector"))
-        return _update(existing, status, now, note=note, actor="detector")
+        session.add(audit(existing, status, now, note=note, actor="detector"))
+        return Recorded(
+            update_of(existing, status, now, note=note, actor="detector"), existing, raised
+        )
     row = AlertRow(
         id=alert.alert_id,
         home_id=alert.home,
@@ -72,8 +88,8 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Al
     )
     session.add(row)
     await session.flush()  # the alert row must exist before its audit row (foreign key)
-    session.add(_audit(row, AlertStatus.OPEN, now, actor="detector"))
-    return _update(row, AlertStatus.OPEN, now, actor="detector")
+    session.add(audit(row, AlertStatus.OPEN, now, actor="detector"))
+    return Recorded(update_of(row, AlertStatus.OPEN, now, actor="detector"), row, True)
 
 
 async def transition(
@@ -85,20 +101,80 @@ async def transition(
     actor: str | None = None,
     channel: str | None = None,
     note: str | None = None,
+    outcome: str | None = None,
 ) -> AlertUpdate:
-    """Move an alert one lifecycle step, with its audit row, or raise TransitionRefused."""
-    row = await session.get(AlertRow, alert_id, with_for_update=True)
+    """Move an alert one lifecycle step, with its audit row, or raise TransitionRefused.
+
+    Leaving the active states stops everything at once, in the same transaction: pending
+    escalation tiers and unsent notifications are cancelled, so nobody is called after
+    someone has taken responsibility.
+    """
+    # Compare-and-set in one UPDATE: two people acknowledging at the same instant cannot
+    # both win, on SQLite (which has no row locks) as on PostgreSQL.
+    values: dict[str, object] = {"status": target.value, "updated_at": at}
+    if target is AlertStatus.ACKNOWLEDGED:
+        values |= {"acknowledged_by": actor, "acknowledged_at": at}
+    elif target is AlertStatus.RESOLVED:
+        values |= {"resolved_at": at, "outcome": outcome}
+    allowed = [status.value for status in allowed_from(target)]
+    changed = await session.execute(
+        sql_update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    row = await session.get(AlertRow, alert_id, populate_existing=True)
     if row is None:
         raise AlertNotFound(alert_id)
-    check_transition(AlertStatus(row.status), target)
-    row.status = target.value
-    row.updated_at = at
-    if target is AlertStatus.ACKNOWLEDGED:
-        row.acknowledged_by, row.acknowledged_at = actor, at
-    elif target is AlertStatus.RESOLVED:
-        row.resolved_at = at
-    session.add(_audit(row, target, at, actor=actor, channel=channel, note=note))
-    return _update(row, target, at, actor=actor, channel=channel, note=note)
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise TransitionRefused(f"cannot go from {row.status} to {target}")
+    if not target.is_active:
+        await stop_escalation(session, alert_id)
+    session.add(audit(row, target, at, actor=actor, channel=channel, note=note))
+    return update_of(row, target, at, actor=actor, channel=channel, note=note)
+
+
+async def stop_escalation(session: AsyncSession, alert_id: str) -> None:
+    await session.execute(
+        sql_update(EscalationTimerRow)
+        .where(EscalationTimerRow.alert_id == alert_id, EscalationTimerRow.status == "pending")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        sql_update(NotificationRow)
+        .where(
+            NotificationRow.alert_id == alert_id,
+            NotificationRow.status == "pending",
+            NotificationRow.purpose == "alert",  # "taken" notices still go out
+        )
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_status(
+    session: AsyncSession, row: AlertRow, status: AlertStatus, at: datetime, **details: str | None
+) -> AlertUpdate:
+    """An active-to-active step taken by alerting itself (notified, escalated)."""
+    check_transition(AlertStatus(row.status), status)
+    row.status, row.updated_at = status.value, at
+    session.add(audit(row, status, at, **details))
+    return update_of(row, status, at, **details)
+
+
+async def open_alert(session: AsyncSession, home: str, kind: str) -> AlertRow | None:
+    """The active (not yet acknowledged) alert of this kind for this home, if any."""
+    return await session.scalar(
+        select(AlertRow)
+        .where(
+            AlertRow.home_id == home,
+            AlertRow.kind == kind,
+            AlertRow.status.in_([*ACTIVE_STATUSES, AlertStatus.ACKNOWLEDGED.value]),
+        )
+        .order_by(AlertRow.raised_at)
+        .limit(1)
+    )
 
 
 async def list_alerts(
@@ -113,9 +189,10 @@ async def list_alerts(
 
 
 async def timeline(session: AsyncSession, alert_id: str) -> Sequence[AlertEventRow]:
+    """Steps in the order they were recorded. Not by ``at``: a step's time is taken before
+    its transaction waits for the alert's lock, so an escalation that won the lock just
+    before an ack may carry a slightly later time than the ack that followed it."""
     query = (
-        select(AlertEventRow)
-        .where(AlertEventRow.alert_id == alert_id)
-        .order_by(AlertEventRow.at, AlertEventRow.id)
+        select(AlertEventRow).where(AlertEventRow.alert_id == alert_id).order_by(AlertEventRow.id)
     )
     return (await session.scalars(query)).all()

@@ -76,7 +76,8 @@ class LocalMosquitto:
     @staticmethod
     def _run_as() -> str:
         """Started as root, mosquitto drops to user "mosquitto", which can read neither our
-        private temp folder nor 0600 password files: a private broker stays its starter's."""
+        private temp folder nor 0600 password files, nor write its persistence file there
+        (queued QoS 1 messages would be lost): a private broker stays its starter's."""
         return "user root\n" if os.geteuid() == 0 else ""
 
     @staticmethod

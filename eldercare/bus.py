@@ -9,14 +9,17 @@ few seconds of delay and no messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiomqtt
 
 from eldercare.logs import get_logger
-from eldercare.models import DeviceState, ServiceStatus
+from eldercare.models import DeviceState, ServiceHeartbeat, ServiceStatus
 from eldercare.settings import Settings
 
 log = get_logger("bus")
@@ -71,6 +74,8 @@ class MqttConnection:
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self.handler_errors = 0
+        self.handled = 0
+        self._busy_since: float | None = None
 
     def _make_client(self) -> aiomqtt.Client:
         broker = self._settings.broker
@@ -110,8 +115,14 @@ class MqttConnection:
                     self.connected.set()
                     log.info("mqtt_connected", client_id=self.client_id)
                     delay = RECONNECT_MIN_S
-                    async for message in client.messages:
-                        await self._dispatch(client, message)
+                    heartbeats = asyncio.create_task(self._heartbeats(client))
+                    try:
+                        async for message in client.messages:
+                            await self._dispatch(client, message)
+                    finally:
+                        heartbeats.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                            await heartbeats
                     # aiomqtt ends iteration only when the connection is gone
                     raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as error:
@@ -124,9 +135,27 @@ class MqttConnection:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
 
+    async def _heartbeats(self, client: aiomqtt.Client) -> None:
+        """Proof of work every ``heartbeat_s`` (wall time: liveness is about the process)."""
+        interval = self._settings.heartbeat_s
+        topic = self._settings.topics.service_heartbeat(self.client_id)
+        while True:
+            busy = 0.0 if self._busy_since is None else time.monotonic() - self._busy_since
+            beat = ServiceHeartbeat(
+                service=self.client_id,
+                at=datetime.now(UTC),
+                interval_s=interval,
+                handled=self.handled,
+                errors=self.handler_errors,
+                busy_s=round(busy, 3),
+            )
+            await client.publish(topic, beat.to_json(), qos=0)
+            await asyncio.sleep(interval)
+
     async def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         payload = message.payload if isinstance(message.payload, bytes) else b""
         outgoing: Sequence[Outgoing] = ()
+        self._busy_since = time.monotonic()
         try:
             if self._handler is not None:
                 outgoing = await self._handler(message.topic.value, payload)
@@ -135,6 +164,9 @@ class MqttConnection:
             # count it, log it with the topic, and go on.
             self.handler_errors += 1
             log.exception("handler_failed", client_id=self.client_id, topic=message.topic.value)
+        finally:
+            self._busy_since = None
+            self.handled += 1
         for item in outgoing:
             await self._send(client, item)
         if message.qos > 0:

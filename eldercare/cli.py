@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from alerting.cli import report_app
 from dashboards.cli import users_app
 from detector import cli as adl_cli
 from detector.falls import cli as falls_cli
@@ -43,6 +44,7 @@ app.add_typer(homes_app, name="homes")
 train_app.command("falls")(falls_cli.train_command)
 eval_app.command("falls")(falls_cli.eval_command)
 eval_app.command("adl")(adl_cli.adl)
+app.add_typer(report_app, name="report")
 
 
 @app.callback()
@@ -87,7 +89,7 @@ def run_service(
     except ValueError:
         raise typer.BadParameter(f"unknown service {service!r}") from None
     settings = _settings(broker_url=broker)
-    _run(run_services(settings, RealClock(), [chosen]))
+    _run(run_services(settings, settings.clock(), [chosen]))
 
 
 app.command()(simulate)

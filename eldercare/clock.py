@@ -33,6 +33,29 @@ class RealClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
+class ScaledClock:
+    """Wall time running ``speed`` times faster from ``anchor`` (a wall-clock instant).
+
+    For demos and for tests that run a service as a real subprocess: every process given
+    the same anchor and speed agrees on the time, so a restarted process resumes its
+    timers exactly where the killed one left them, minutes of escalation in seconds.
+    """
+
+    def __init__(self, anchor: datetime, speed: float) -> None:
+        if anchor.tzinfo is None:
+            raise ValueError("ScaledClock needs a timezone-aware anchor")
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        self.anchor = anchor
+        self.speed = speed
+
+    def now(self) -> datetime:
+        return self.anchor + (datetime.now(UTC) - self.anchor) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+
 class SimulatedClock:
     """A clock that advances only through ``advance``/``advance_to``.
 

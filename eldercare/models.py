@@ -170,6 +170,23 @@ class ServiceStatus(Contract):
     state: DeviceState
 
 
+class ServiceHeartbeat(Contract):
+    """Periodic proof of work from one of our services (not retained).
+
+    Presence says a service is connected; the heartbeat says it is still processing:
+    ``busy_s`` grows while one message is stuck in its handler, and a missing heartbeat
+    means its event loop no longer runs, even if the connection looks alive.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    service: str = Field(max_length=100)
+    at: AwareDatetime
+    interval_s: float = Field(gt=0)
+    handled: int = Field(ge=0, description="messages handled since start")
+    errors: int = Field(ge=0, description="handler failures since start")
+    busy_s: float = Field(ge=0, description="time the current message has been in the handler")
+
+
 class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
@@ -294,3 +311,26 @@ class SeriesPoint(Contract):
     tags: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, float | int | bool | str]
     ts: AwareDatetime
+
+
+class CommandKind(StrEnum):
+    ALERT_RECEIVED = "alert_received"
+    HELP_COMING = "help_coming"
+
+
+class DeviceCommand(Contract):
+    """Sent to a home's device on ``{prefix}/{home}/{device}/cmd`` to close the loop.
+
+    Residents' top complaint about call buttons is not knowing whether the press got
+    through: ``alert_received`` lets the terminal light up at once, ``help_coming`` says
+    that a named person has taken responsibility.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    home: Ident
+    device: Ident
+    command: CommandKind
+    alert_id: Ident
+    at: EventTime
+    by: str | None = Field(default=None, max_length=100, description="who acknowledged")
+    text: LocalizedText | None = None

@@ -7,6 +7,7 @@ without them, so a forgotten variable fails loudly instead of running with a kno
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eldercare.clock import Clock, RealClock, ScaledClock
 from eldercare.topics import DEFAULT_PREFIX, Topics
 
 
@@ -84,6 +86,26 @@ class Settings(BaseSettings):
     series_spool_max_bytes: int = Field(
         256 * 1024 * 1024, gt=0, description="spool bound; beyond it the OLDEST points are dropped"
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="base URL of the dashboard, for links in messages"
+    )
+    policies_dir: Path | None = Field(
+        None, description="escalation policy YAML folder; default: the built-in policy"
+    )
+    ack_link_ttl_s: int = Field(86400, gt=0, description="how long an ack link stays valid")
+    watched_services: list[str] = Field(
+        ["eldercare-gateway", "eldercare-detector"],
+        description="services whose silence raises a system alert",
+    )
+    heartbeat_s: float = Field(
+        30.0, gt=0, description="wall seconds between service heartbeats on _system/…/heartbeat"
+    )
+    clock_speed: float = Field(
+        1.0, gt=0, description="run time this many times faster (demos, crash tests)"
+    )
+    clock_anchor: datetime | None = Field(
+        None, description="wall-clock instant from which clock_speed applies (aware)"
+    )
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Self:
@@ -103,7 +125,17 @@ class Settings(BaseSettings):
             if self.influx_url and not self.influx_token:
                 raise ValueError("ELDERCARE_INFLUX_URL needs ELDERCARE_INFLUX_TOKEN in production")
         BrokerAddress(self.broker_url)  # fail at start-up, not at first connect
+        if self.clock_speed != 1.0 and self.environment is Environment.PRODUCTION:
+            raise ValueError("ELDERCARE_CLOCK_SPEED is for demos and tests, not production")
+        if self.clock_anchor is not None and self.clock_anchor.tzinfo is None:
+            raise ValueError("ELDERCARE_CLOCK_ANCHOR must carry a timezone")
         return self
+
+    def clock(self) -> Clock:
+        """The wall clock, or a sped-up one when ``clock_speed`` is set."""
+        if self.clock_speed == 1.0:
+            return RealClock()
+        return ScaledClock(self.clock_anchor or datetime.now(UTC), self.clock_speed)
 
     @property
     def topics(self) -> Topics:

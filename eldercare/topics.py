@@ -84,6 +84,13 @@ class Topics:
     def all_service_status_filter(self) -> str:
         return f"{self.prefix}/{SYSTEM}/+/status"
 
+    def service_heartbeat(self, service: str) -> str:
+        return f"{self.prefix}/{SYSTEM}/{service}/heartbeat"
+
+    @property
+    def all_service_heartbeat_filter(self) -> str:
+        return f"{self.prefix}/{SYSTEM}/+/heartbeat"
+
     # Subscription filters ---------------------------------------------------------
     def raw_device_filter(self, channel: Channel | str) -> str:
         return f"{self.prefix}/+/+/{Channel(channel)}"

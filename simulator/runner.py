@@ -17,10 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from pydantic import ValidationError
+
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import DeviceState, Event, EventType
+from eldercare.models import DeviceCommand, DeviceState, Event, EventType
 from eldercare.settings import Settings
 from eldercare.topics import Channel
 from simulator.faults import FaultPlan
@@ -86,22 +88,28 @@ class Simulator:
         self.connection = MqttConnection(
             settings,
             f"eldercare-simulator-{seed}",
-            [settings.topics.raw_device_filter(Channel.CMD)],
+            [self.topics.raw_device_filter(Channel.CMD)],
             self._on_command,
             persistent=False,
             on_connect=self._presence(),
         )
         self.published = 0
-        #: Commands our terminals received (e.g. "alert received" lights): (home, device, payload)
-        self.commands: list[tuple[str, str, bytes]] = []
+        #: What the homes' terminals were told (alert_received, help_coming), in order.
+        self.commands: list[DeviceCommand] = []
 
     async def _on_command(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
-        """A terminal shows what the station sends back; the simulator records it for tests."""
-        parsed = self.topics.parse_device(topic)
-        if parsed.home in self.homes:
-            self.commands.append((parsed.home, parsed.device, payload))
-            log.info("command_received", home=parsed.home, device=parsed.device)
-        return ()
+        """A terminal lighting up: record the confirmation so scenarios can assert it."""
+        try:
+            command = DeviceCommand.model_validate_json(payload)
+        except ValidationError:
+            log.warning("command_invalid", topic=topic)
+            return []
+        if command.home in self.homes:
+            log.info(
+                "command_received", home=command.home, device=command.device, cmd=command.command
+            )
+            self.commands.append(command)
+        return []
 
     def _default_lives(self, homes: Iterable[SimulatedHome], seed: int) -> list[HomeLife]:
         config = LifeConfig(first_day=local_today(self.clock))

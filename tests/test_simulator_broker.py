@@ -14,7 +14,7 @@ import aiomqtt
 import pytest
 
 from eldercare.clock import RealClock
-from eldercare.models import EventType
+from eldercare.models import CommandKind, DeviceCommand, EventType
 from simulator.faults import FaultPlan
 from simulator.homes import make_homes
 from simulator.life import LifeConfig
@@ -125,18 +125,25 @@ async def test_terminals_record_commands_sent_back_to_the_home(mosquitto, tmp_pa
     lives = normal_lives(2, seed=3, topics=settings.topics)
     simulator = Simulator(settings, RealClock(), [life.home for life in lives], lives=lives)
     topic = settings.topics.device("h-0002", "btn-hall", "cmd")
+    command = DeviceCommand(
+        home="h-0002",
+        device="btn-hall",
+        command=CommandKind.ALERT_RECEIVED,
+        alert_id="01J",
+        at=RealClock().now(),
+    )
     async with asyncio.TaskGroup() as group:
         task = group.create_task(simulator.connection.run())
         await simulator.connection.connected.wait()
         async with aiomqtt.Client("127.0.0.1", mosquitto.port) as station:
             # another home's command first: in-order delivery proves it was seen and ignored
             await station.publish(settings.topics.device("h-9999", "x", "cmd"), b"{}", qos=1)
-            await station.publish(topic, b'{"command":"alert_received"}', qos=1)
+            await station.publish(topic, command.to_json(), qos=1)
         async with asyncio.timeout(3):
             while not simulator.commands:
                 await asyncio.sleep(0.02)
         task.cancel()
-    assert simulator.commands == [("h-0002", "btn-hall", b'{"command":"alert_received"}')]
+    assert simulator.commands == [command]
 
 
 async def test_a_restarted_simulator_does_not_reuse_sequence_numbers(mosquitto, tmp_path) -> None:

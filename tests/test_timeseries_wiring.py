@@ -39,7 +39,9 @@ async def test_gateway_writes_events_telemetry_and_quarantine(
         running_system(settings, make_homes(2), services=[Service.GATEWAY]),
         aiomqtt.Client(settings.broker.host, settings.broker.port) as client,
     ):
-        await client.publish(topics.device("h-0001", "pir-living-room", "event"), motion.to_json(), 1)
+        await client.publish(
+            topics.device("h-0001", "pir-living-room", "event"), motion.to_json(), 1
+        )
         await client.publish(topics.device("h-0001", "pendant", "telemetry"), battery.to_json(), 1)
         await client.publish(topics.device("h-0002", "btn-hall", "event"), b"{not json", 1)
         names: set[str] = set()

@@ -80,7 +80,9 @@ async def check_press_to_ack(
         assert again.status_code == 409
 
         timeline = (await client.get(f"/api/alerts/{alert['alert_id']}/timeline")).json()
-        assert [step["status"] for step in timeline] == ["open", "acknowledged"]
+        statuses = [step["status"] for step in timeline]
+        # between the two, escalation audits its steps (here: no station staff to notify)
+        assert (statuses[0], statuses[-1]) == ("open", "acknowledged")
         sim_task.cancel()
 
 

@@ -173,6 +173,8 @@ class AlertRow(Base):
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     trigger_count: Mapped[int] = mapped_column(Integer, default=1)
+    #: How it ended (false_alarm, helped_at_home, hospital, …), set on resolve.
+    outcome: Mapped[str | None] = mapped_column(String(30))
     explanation: Mapped[dict[str, Any]]
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
@@ -257,3 +259,81 @@ class AlertResponse(Base):
     state: Mapped[str] = mapped_column(String(20))  # on_the_way | on_site
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
+
+
+class EscalationTimerRow(Base):
+    """Writer: alerting. One row per policy tier of an alert: due time, then fired or cancelled.
+
+    Timers live here rather than in memory so that a restart resumes escalation exactly
+    where it was; ``owner``/``lease_until`` let several alerting instances share the work
+    without two of them firing the same tier.
+    """
+
+    __tablename__ = "escalation_timers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    tier: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(30))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    fired_at: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "tier", name="uq_escalation_timers_alert_tier"),
+        Index("ix_escalation_timers_status_due", "status", "due_at"),
+    )
+
+
+class NotificationRow(Base):
+    """Writer: alerting. The outbox: a message to one recipient, written in the same
+    transaction as the escalation step that decided it, sent later with retries."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    tier: Mapped[int] = mapped_column(Integer)
+    #: alert: asks for a response (dropped once someone acknowledged); taken: tells those
+    #: already asked that someone has it (sent regardless).
+    purpose: Mapped[str] = mapped_column(String(20), default="alert")
+    #: Same key on every retry and after a restart, so receivers can drop duplicates.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient: Mapped[str] = mapped_column(String(100))  # staff:<id> | contact:<id> | emergency
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(10))
+    #: apprise URLs in failover order.
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending|sent|failed|cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_via: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+
+
+class DeliveryAttemptRow(Base):
+    """Writer: alerting. One try of one channel for one notification: the delivery record."""
+
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(300))  # the URL without credentials
+    ok: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(Text)

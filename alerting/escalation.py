@@ -1,0 +1,260 @@
+"""Escalation timers: plan the tiers when an alert is stored, fire them when they fall due.
+
+Escalation is driven by "nobody has acknowledged", never by "a message was sent": every
+tier is planned up front as a timer row, acknowledging cancels the rows that are left, and
+a tier whose people cannot be reached brings the next one forward. Firing a tier writes
+its notifications to the outbox in the same transaction, so a crash either fires the whole
+tier or none of it, and a restart resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from alerting import leases, recipients, store
+from alerting.messages import MessageFacts, render
+from alerting.policies import PolicyBook, Target
+from alerting.signed_links import AckClaim, AckLinks
+from eldercare.clock import Clock
+from eldercare.db.models import AlertRow, EscalationTimerRow, Home, NotificationRow, Resident
+from eldercare.logs import get_logger
+from eldercare.models import AlertKind, AlertStatus, AlertUpdate, Severity
+
+log = get_logger("alerting.escalation")
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+LEASE = timedelta(seconds=30)
+
+
+def instance_owner() -> str:
+    """Names this process in lease columns: readable in the database, unique per start."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBook) -> None:
+    """(Re)plan the alert's tiers; tiers already fired stay fired.
+
+    Called for a new alert, and again when an attached trigger raises the severity: the
+    stricter policy then applies from the original raise time, so tiers it says are
+    overdue fire at once.
+    """
+    home = await session.get(Home, alert.home_id)
+    chosen = policies.choose(
+        home.station_id if home else None,
+        alert.home_id,
+        AlertKind(alert.kind),
+        Severity(alert.severity),
+    )
+    fired = await session.scalar(
+        select(func.max(EscalationTimerRow.tier)).where(
+            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status == "fired"
+        )
+    )
+    await session.execute(
+        delete(EscalationTimerRow).where(
+            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status != "fired"
+        )
+    )
+    plan = chosen.plan(
+        Severity(alert.severity), alert.raised_at, home.timezone if home else DEFAULT_TIMEZONE
+    )
+    for timer in plan:
+        if fired is None or timer.tier > fired:
+            session.add(
+                EscalationTimerRow(
+                    alert_id=alert.id,
+                    tier=timer.tier,
+                    target=timer.target.value,
+                    due_at=timer.due_at,
+                    status="pending",
+                )
+            )
+
+
+async def bring_next_tier_forward(session: AsyncSession, alert_id: str, now: datetime) -> None:
+    """Nobody could be reached: do not wait out the clock before asking the next people."""
+    await session.execute(
+        update(EscalationTimerRow)
+        .where(
+            EscalationTimerRow.id
+            == select(EscalationTimerRow.id)
+            .where(EscalationTimerRow.alert_id == alert_id, EscalationTimerRow.status == "pending")
+            .order_by(EscalationTimerRow.tier)
+            .limit(1)
+            .scalar_subquery(),
+            EscalationTimerRow.due_at > now,
+        )
+        .values(due_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+class Escalator:
+    """Fires due timers of every alert; several instances may run against one database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        policies: PolicyBook,
+        links: AckLinks,
+        owner: str | None = None,
+    ) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.clock = clock
+        self.policies = policies
+        self.links = links
+        self.owner = owner or instance_owner()
+
+    async def run_once(self) -> tuple[list[AlertUpdate], datetime | None]:
+        """Fire everything due now; the updates to publish and when to look again."""
+        now = self.clock.now()
+        async with self._sessions.begin() as session:
+            claimed = await leases.claim_due(
+                session,
+                EscalationTimerRow,
+                EscalationTimerRow.due_at,
+                owner=self.owner,
+                now=now,
+                lease=LEASE,
+            )
+        updates: list[AlertUpdate] = []
+        for timer_id in claimed:
+            try:
+                async with self._sessions.begin() as session:
+                    updates.extend(await self._fire(session, timer_id, now))
+            except Exception:
+                # One broken alert must not hold back every other alert's escalation; this
+                # timer stays leased and is tried again when the lease lapses.
+                log.exception("timer_failed", timer_id=timer_id)
+        async with self._sessions() as session:
+            due = await leases.next_due(
+                session, EscalationTimerRow, EscalationTimerRow.due_at, self.clock.now()
+            )
+        return updates, due
+
+    async def _fire(self, session: AsyncSession, timer_id: int, now: datetime) -> list[AlertUpdate]:
+        # Lock order is alert, then its timers — the same as an acknowledgement's — so the
+        # two never deadlock on PostgreSQL. (SQLite serialises from the first write below.)
+        alert_id = await session.scalar(
+            select(EscalationTimerRow.alert_id).where(EscalationTimerRow.id == timer_id)
+        )
+        alert = await session.scalar(
+            select(AlertRow).where(AlertRow.id == alert_id).with_for_update(key_share=True)
+        )
+        taken = await session.execute(
+            update(EscalationTimerRow)
+            .where(
+                EscalationTimerRow.id == timer_id,
+                EscalationTimerRow.status == "pending",
+                EscalationTimerRow.owner == self.owner,
+            )
+            .values(status="fired", fired_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if alert is None or taken.rowcount != 1:  # type: ignore[attr-defined]
+            return []  # cancelled by an ack, or our lease lapsed and someone else has it
+        await session.refresh(alert)  # as of now, under the lock / write transaction
+        timer = await session.get(EscalationTimerRow, timer_id)
+        assert timer is not None
+        if not AlertStatus(alert.status).is_active:
+            timer.status = "cancelled"
+            return []
+        home = await session.get(Home, alert.home_id)
+        chosen = self.policies.choose(
+            home.station_id if home else None,
+            alert.home_id,
+            AlertKind(alert.kind),
+            Severity(alert.severity),
+        )
+        target = Target(timer.target)
+        people = [
+            person
+            for person in await recipients.resolve(session, target, home, chosen.channels)
+            if person.channels
+        ]
+        log_fields = {"alert_id": alert.id, "home": alert.home_id, "tier": timer.tier}
+        late_s = int((now - alert.raised_at).total_seconds())
+        if not people:
+            log.error("tier_has_nobody", target=target.value, **log_fields)
+            await bring_next_tier_forward(session, alert.id, now)
+            session.add(
+                store.audit(
+                    alert,
+                    AlertStatus(alert.status),
+                    now,
+                    actor="alerting",
+                    note=f"tier {timer.tier} ({target.value}) at T+{late_s}s: nobody to notify",
+                )
+            )
+            return []
+        await self._enqueue(session, alert, home, timer, people, now)
+        status = AlertStatus.NOTIFIED if alert.status == AlertStatus.OPEN else AlertStatus.ESCALATED
+        names = ", ".join(person.name for person in people)
+        why = "first notification" if timer.tier == 0 else "nobody acknowledged"
+        log.info("tier_fired", target=target.value, recipients=len(people), **log_fields)
+        return [
+            await store.set_status(
+                session,
+                alert,
+                status,
+                now,
+                actor="alerting",
+                note=f"tier {timer.tier} ({target.value}) at T+{late_s}s, {why}: {names}",
+            )
+        ]
+
+    async def _enqueue(
+        self,
+        session: AsyncSession,
+        alert: AlertRow,
+        home: Home | None,
+        timer: EscalationTimerRow,
+        people: Sequence[recipients.Recipient],
+        now: datetime,
+    ) -> None:
+        residents = await session.scalars(
+            select(Resident.name).where(Resident.home_id == alert.home_id).order_by(Resident.id)
+        )
+        resident_names = tuple(residents)
+        for person in people:
+            claim = AckClaim(alert.id, person.key, person.name, person.language)
+            facts = MessageFacts(
+                alert_id=alert.id,
+                kind=AlertKind(alert.kind),
+                severity=Severity(alert.severity),
+                explanation=alert.explanation,
+                raised_at=alert.raised_at,
+                home_id=alert.home_id,
+                home_name=home.name if home else "",
+                address=home.address if home else "",
+                residents=resident_names,
+                timezone=home.timezone if home else DEFAULT_TIMEZONE,
+                ack_url=self.links.url(claim, now),
+                now=now,
+            )
+            title, body = render(facts, person.language)
+            session.add(
+                NotificationRow(
+                    alert_id=alert.id,
+                    tier=timer.tier,
+                    idempotency_key=f"{alert.id}.t{timer.tier}.{person.key}",
+                    recipient=person.key,
+                    recipient_name=person.name,
+                    language=person.language,
+                    channels=list(person.channels),
+                    title=title[:300],
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )

@@ -1,0 +1,66 @@
+"""After an acknowledgement, tell everyone who was already asked that someone has it.
+
+Without it, the son who got the 08:16 message keeps calling, and a second staff member
+drives over. Written in the acknowledging transaction, sent by the outbox like any message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerting.escalation import DEFAULT_TIMEZONE
+from alerting.messages import render_taken
+from eldercare.db.models import AlertRow, Home, NotificationRow, Resident
+from eldercare.models import AlertKind
+
+ALERT, TAKEN = "alert", "taken"
+
+
+async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: datetime) -> None:
+    alert = await session.get(AlertRow, alert_id)
+    if alert is None:
+        return
+    asked = (
+        await session.scalars(
+            select(NotificationRow)
+            .where(
+                NotificationRow.alert_id == alert_id,
+                NotificationRow.purpose == ALERT,
+                NotificationRow.status == "sent",
+            )
+            .order_by(NotificationRow.id)
+        )
+    ).all()
+    home = await session.get(Home, alert.home_id)
+    resident = await session.scalar(
+        select(Resident.name).where(Resident.home_id == alert.home_id).order_by(Resident.id)
+    )
+    who = resident or (home.name if home else "") or alert.home_id
+    timezone = home.timezone if home else DEFAULT_TIMEZONE
+    told: set[str] = set()
+    for row in asked:
+        if row.recipient in told or row.recipient_name == by:
+            continue
+        told.add(row.recipient)
+        title, body = render_taken(AlertKind(alert.kind), who, by, now, timezone, row.language)
+        session.add(
+            NotificationRow(
+                alert_id=alert_id,
+                tier=row.tier,
+                purpose=TAKEN,
+                idempotency_key=f"{alert_id}.taken.{row.recipient}",
+                recipient=row.recipient,
+                recipient_name=row.recipient_name,
+                language=row.language,
+                channels=row.channels,
+                title=title,
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )

@@ -1,0 +1,158 @@
+"""The notification sender: outbox rows out through their channels, with retries.
+
+The pipeline per notification (after Alertmanager's): still needed? (an ack stops every
+channel at once) → try the recipient's channels in order, failing over to the next
+provider → record every attempt → sent, or retry with exponential backoff, or give up and
+bring the next escalation tier forward. The idempotency key travels with every attempt,
+so a receiver can drop the duplicate that a crash between "sent" and "recorded" causes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from alerting import leases, store
+from alerting.channels import Delivery, Notifier
+from alerting.escalation import bring_next_tier_forward, instance_owner
+from alerting.notices import ALERT
+from eldercare.clock import Clock
+from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
+from eldercare.logs import get_logger
+from eldercare.models import AlertStatus
+
+log = get_logger("alerting.outbox")
+
+#: Long enough for one pass over all of a recipient's channels with their timeouts.
+LEASE = timedelta(seconds=120)
+BACKOFF_FIRST = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(minutes=5)
+MAX_ATTEMPTS = 6
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before try ``attempts + 1``: 5 s, 10 s, 20 s … capped at 5 min."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+
+
+class Outbox:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, notifier: Notifier, owner: str | None = None
+    ) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.clock = clock
+        self.notifier = notifier
+        self.owner = owner or instance_owner()
+
+    async def run_once(self) -> datetime | None:
+        """Send everything due now; when to look again."""
+        now = self.clock.now()
+        async with self._sessions.begin() as session:
+            claimed = await leases.claim_due(
+                session,
+                NotificationRow,
+                NotificationRow.next_attempt_at,
+                owner=self.owner,
+                now=now,
+                lease=LEASE,
+            )
+        results = await asyncio.gather(
+            *(self._deliver(notification_id) for notification_id in claimed),
+            return_exceptions=True,
+        )
+        for notification_id, result in zip(claimed, results, strict=True):
+            if isinstance(result, Exception):
+                # retried when its lease lapses; the others went out regardless
+                log.error("delivery_failed", notification_id=notification_id, error=repr(result))
+        async with self._sessions() as session:
+            return await leases.next_due(
+                session, NotificationRow, NotificationRow.next_attempt_at, self.clock.now()
+            )
+
+    async def _still_needed(self, alert_id: str) -> bool:
+        async with self._sessions() as session:
+            status = await session.scalar(select(AlertRow.status).where(AlertRow.id == alert_id))
+        return status is not None and AlertStatus(status).is_active
+
+    async def _deliver(self, notification_id: int) -> None:
+        async with self._sessions() as session:
+            row = await session.get(NotificationRow, notification_id)
+        assert row is not None
+        attempts: list[tuple[datetime, Delivery]] = []
+        for url in row.channels:
+            if row.purpose == ALERT and not await self._still_needed(row.alert_id):
+                break
+            delivery = await self.notifier.send(url, row.title, row.body, row.idempotency_key)
+            attempts.append((self.clock.now(), delivery))
+            if delivery.ok:
+                break
+        await self._record(notification_id, attempts)
+
+    async def _record(
+        self, notification_id: int, attempts: list[tuple[datetime, Delivery]]
+    ) -> None:
+        now = self.clock.now()
+        async with self._sessions.begin() as session:
+            # Take the row (and SQLite's write lock) before reading anything else.
+            await session.execute(
+                update(NotificationRow)
+                .where(NotificationRow.id == notification_id, NotificationRow.owner == self.owner)
+                .values(lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            row = await session.get(NotificationRow, notification_id)
+            assert row is not None
+            for at, delivery in attempts:
+                session.add(
+                    DeliveryAttemptRow(
+                        notification_id=row.id,
+                        at=at,
+                        channel=delivery.channel[:300],
+                        ok=delivery.ok,
+                        error=delivery.error,
+                    )
+                )
+            alert = await session.get(AlertRow, row.alert_id)
+            assert alert is not None
+            if row.owner != self.owner:
+                return  # our lease lapsed and another instance took over: its result counts
+            row.owner = None
+            status = AlertStatus(alert.status)
+            fields = {"alert_id": alert.id, "home": alert.home_id, "recipient": row.recipient}
+            if not attempts:
+                row.status = "cancelled"  # acknowledged before we got to it
+                return
+            row.attempts += 1
+            sent = attempts[-1][1]
+            # An ack may have cancelled the row while it was in flight; what happened on the
+            # wire is recorded all the same, but nothing is retried for a taken alert.
+            if sent.ok:
+                row.status, row.sent_at, row.delivered_via = "sent", now, sent.channel[:300]
+                log.info("notification_sent", channel=sent.channel, attempt=row.attempts, **fields)
+                what = "delivered to" if row.purpose == ALERT else "told that it is taken:"
+                note = f"{what} {row.recipient_name} via {sent.channel} (try {row.attempts})"
+            else:
+                row.last_error = "; ".join(f"{d.channel}: {d.error}" for _, d in attempts)
+                if row.status == "cancelled":
+                    note = f"not delivered to {row.recipient_name}, no longer needed"
+                elif row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+                    if row.purpose == ALERT:
+                        await bring_next_tier_forward(session, alert.id, now)
+                    log.error("notification_failed", error=row.last_error, **fields)
+                    note = (
+                        f"could not reach {row.recipient_name} after {row.attempts} tries; "
+                        f"next tier brought forward ({row.last_error})"
+                    )
+                else:
+                    wait = backoff(row.attempts)
+                    row.next_attempt_at = now + wait
+                    log.warning("notification_retry", error=row.last_error, **fields)
+                    note = (
+                        f"no channel reached {row.recipient_name} (try {row.attempts}), "
+                        f"retry in {int(wait.total_seconds())}s: {row.last_error}"
+                    )
+            session.add(store.audit(alert, status, now, actor="alerting", note=note[:1000]))

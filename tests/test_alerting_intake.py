@@ -1,0 +1,64 @@
+"""The intake's decisions without a broker: quarantine, resident feedback, database outages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from alerting import service
+from alerting.api import AlertingApi
+from alerting.service import AlertIntake
+from eldercare.clock import SimulatedClock
+from eldercare.db import create_engine, migrate
+from eldercare.models import Alert, AlertKind, CommandKind, DeviceCommand, Severity
+from eldercare.settings import Settings
+from tests.alerting_support import make_alert
+
+START = datetime(2026, 11, 25, 0, 14, tzinfo=UTC)
+
+
+@pytest.fixture
+async def api(tmp_path):  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}")
+    await migrate(engine)
+    yield AlertingApi(engine, SimulatedClock(START))
+    await engine.dispose()
+
+
+async def test_a_database_outage_holds_the_alert_instead_of_dropping_it(
+    api: AlertingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "STORE_RETRY_MIN_S", 0.01)
+    real_record, calls = api.record, []
+
+    async def flaky(alert: Alert):  # type: ignore[no-untyped-def]
+        calls.append(alert.alert_id)
+        if len(calls) <= 2:
+            raise OperationalError("INSERT INTO alerts", {}, Exception("database is locked"))
+        return await real_record(alert)
+
+    monkeypatch.setattr(api, "record", flaky)
+    settings = Settings()
+    intake = AlertIntake(settings, SimulatedClock(START), api)
+    alert = make_alert("I1", START)
+    out = await intake.handle(settings.topics.home_alerts("h-0001"), alert.to_json())
+    assert len(calls) == 3
+    assert (await api.get("I1")).kind is AlertKind.CALL_BUTTON
+    [received, update] = out
+    assert received.topic == "eldercare/v1/h-0001/btn-hall/cmd"
+    command = DeviceCommand.model_validate_json(received.payload)
+    assert (command.command, command.alert_id) == (CommandKind.ALERT_RECEIVED, "I1")
+    assert update.topic == "eldercare/v1/alerts/I1/updates"
+
+
+async def test_only_people_related_alerts_talk_back_to_the_home(api: AlertingApi) -> None:
+    settings = Settings()
+    intake = AlertIntake(settings, SimulatedClock(START), api)
+    smoke = make_alert("I2", START, kind=AlertKind.SMOKE, severity=Severity.CRITICAL)
+    out = await intake.handle(settings.topics.home_alerts("h-0001"), smoke.to_json())
+    assert [o.topic for o in out] == ["eldercare/v1/alerts/I2/updates"]
+    # a redelivered alert (QoS 1 after a restart) is not a second trigger
+    assert await intake.handle(settings.topics.home_alerts("h-0001"), smoke.to_json()) == []
+    assert (await api.get("I2")).trigger_count == 1

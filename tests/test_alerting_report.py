@@ -1,0 +1,59 @@
+"""``eldercare report response`` over a small alert history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from alerting.api import AlertingApi
+from eldercare.cli import app
+from eldercare.clock import SimulatedClock
+from eldercare.db import create_engine, migrate
+from tests.alerting_support import WebhookReceiver, make_alert, seed_registry
+
+START = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
+
+
+async def history(url: str) -> None:
+    engine = create_engine(url)
+    await migrate(engine)
+    await seed_registry(engine, WebhookReceiver(), START, homes=2)
+    clock = SimulatedClock(START)
+    api = AlertingApi(engine, clock)
+    for number, (home, ack_s) in enumerate([("h-0001", 20), ("h-0002", 100)]):
+        raised = START + timedelta(days=number)
+        clock.set(raised)
+        await api.record(make_alert(f"R{number}", raised, home=home))
+        clock.set(raised + timedelta(seconds=ack_s))
+        await api.acknowledge(f"R{number}", actor="王芳", channel="dashboard")
+    await engine.dispose()
+
+
+def test_report_response_as_table_csv_and_json(tmp_path, monkeypatch) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'eldercare.db'}"
+    asyncio.run(history(url))
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", url)
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["report", "response", "--station", "s-1", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    [row] = json.loads(as_json.output)
+    assert row["station"] == "s-1" and row["month"] == "2026-11"
+    assert (row["alerts"], row["ack_median_s"], row["critical_acked_60s"]) == (2, 60.0, 0.5)
+    assert row["critical_acked_180s"] == 1.0
+
+    as_csv = runner.invoke(app, ["report", "response", "--month", "2026-11", "--format", "csv"])
+    header, line = as_csv.output.strip().splitlines()
+    assert header.startswith("station,month,alerts,acknowledged,ack_median_s,ack_p90_s")
+    assert line.startswith("s-1,2026-11,2,2,60.0,")
+
+    table = runner.invoke(app, ["report", "response"])
+    assert table.output.splitlines()[0].split()[:3] == ["station", "month", "alerts"]
+    assert table.output.splitlines()[1].split()[:3] == ["s-1", "2026-11", "2"]
+
+    empty = runner.invoke(app, ["report", "response", "--month", "2026-10"])
+    assert empty.output.strip() == "no alerts in this period"
+    bad = runner.invoke(app, ["report", "response", "--month", "11-2026"])
+    assert bad.exit_code == 2
