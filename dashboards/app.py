@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alerting import links as ack_links
 from alerting.api import AlertingApi
 from dashboards.activity import ActivityBoard
 from dashboards.context import DashboardContext, PublishUpdate
@@ -78,6 +79,10 @@ def create_app(
         dependencies=[Depends(admin)],
         responses=error_responses(401, 403, 422),
     )
+    # Signed acknowledgement links from notifications (alerting's router, no login needed:
+    # the signed token is the authority); it reads these two from the app state.
+    app.state.alerting, app.state.publish_update = api, publish_update
+    app.include_router(ack_links.router)
     app.include_router(pages.router)
     app.include_router(family.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

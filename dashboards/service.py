@@ -57,7 +57,7 @@ class UpdateFeed:
 
 
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
-    api = AlertingApi(engine, clock)
+    api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
     feed = UpdateFeed(api, broadcaster, engine)
     activity = ActivityBoard(settings.topics)

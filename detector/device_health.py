@@ -2,6 +2,9 @@
 
 Consumes the gateway's ``DeviceStatus`` (online/offline with a reason) and, for devices that
 heartbeat without any status, its own last-seen: silent longer than ``silence`` is offline.
+Once the gateway has reported a device's status, the gateway's per-device deadline (from
+the device's registered heartbeat) is the authority: a fixed ``silence`` shorter than a
+device's heartbeat interval would flood the technician with false "offline" alerts.
 When every device of a home is down, one ``home_offline`` alert replaces the per-device ones.
 """
 
@@ -14,6 +17,7 @@ from typing import ClassVar
 from detector.alerts import make_alert
 from detector.rules import BaseRule, RuleOutput
 from eldercare.models import (
+    HOME_GATEWAY_DEVICE,
     Alert,
     AlertKind,
     DeviceState,
@@ -35,6 +39,7 @@ class _Device:
     seen: datetime
     heartbeats: bool = False
     offline_reason: str = ""  # set while down
+    gateway_watched: bool = False  # the gateway reports this device's liveness
     alerted: bool = False
     battery_alerted: bool = False
 
@@ -85,6 +90,7 @@ class DeviceHealthRule(BaseRule):
         return RuleOutput(alerts=[alert])
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
+        self._device(status.home, status.device, now).gateway_watched = True
         if status.state is DeviceState.ONLINE:
             self._alive(status.home, status.device, now, heartbeat=True)
             return RuleOutput()
@@ -97,7 +103,13 @@ class DeviceHealthRule(BaseRule):
         output = RuleOutput()
         for home, devices in self._homes.items():
             for item in devices.values():
-                if item.heartbeats and not item.offline_reason and now - item.seen > self.silence:
+                silent = now - item.seen > self.silence
+                if (
+                    item.heartbeats
+                    and not item.gateway_watched
+                    and not item.offline_reason
+                    and silent
+                ):
                     item.offline_reason = (
                         f"no message for {int(self.silence.total_seconds() // 60)} min"
                     )
@@ -110,7 +122,8 @@ class DeviceHealthRule(BaseRule):
         watched = [item for item in devices.values() if item.heartbeats]
         if not down:
             return RuleOutput()
-        if watched and len(down) == len(watched):
+        # The gateway's home-level status (hub's last will, everything quiet) settles it at once.
+        if HOME_GATEWAY_DEVICE in down or (watched and len(down) == len(watched)):
             if home in self._home_alerted:
                 return RuleOutput()
             self._home_alerted.add(home)

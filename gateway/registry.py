@@ -327,17 +327,19 @@ async def register_home(
     name: str = "",
     station_id: str | None = None,
 ) -> None:
-    """Create or update a home and its devices (the simulator's and tests' shortcut).
+    """Create a home with its devices, or add the devices to an existing home.
 
-    Unlike an import, which declares the whole home, this keeps what it is not given: a
-    simulated home that staff placed in a station must not fall out of that station's view.
+    The simulator's and tests' shortcut. Unlike an import, which declares the whole home,
+    this leaves an existing home's station, address and people as they are: a simulated
+    home that staff placed in a station must not fall out of that station's view.
     """
-    async with AsyncSession(engine) as session:
-        existing = await session.get(Home, home_id)
-        if existing is not None:
-            name = name or existing.name
-            station_id = station_id or existing.station_id
     registry = Registry(engine, SimulatedClock(now))
-    await registry.upsert_home(
-        HomeSpec(id=home_id, name=name, station=station_id, devices=list(devices))
-    )
+    async with AsyncSession(engine) as session:
+        exists = await session.get(Home, home_id) is not None
+    if not exists:
+        await registry.upsert_home(
+            HomeSpec(id=home_id, name=name, station=station_id, devices=list(devices))
+        )
+        return
+    for device in devices:
+        await registry.upsert_device(home_id, device)

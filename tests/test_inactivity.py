@@ -109,6 +109,21 @@ def test_quiet_in_the_kitchen_raises_inactivity_with_an_explanation() -> None:
     assert "厨房" in inactivity[0].explanation.zh_cn
 
 
+def test_silence_after_the_bathroom_is_named_a_bathroom_emergency() -> None:
+    home = Home(InactivityRule(SETTINGS))
+    for day in range(8):
+        routine_day(home, START + timedelta(days=day))
+    day = START + timedelta(days=8)
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=6, minutes=50))
+    home.send("pir-bathroom", EventType.MOTION, day + timedelta(hours=9))
+    alerts = home.tick_until(day + timedelta(hours=9), day + timedelta(hours=16))
+    kinds = [a.kind for a in alerts]
+    assert AlertKind.INACTIVITY not in kinds
+    [bathroom] = [a for a in alerts if a.kind is AlertKind.BATHROOM_TOO_LONG]
+    assert "bathroom" in bathroom.explanation.en
+    assert "卫生间" in bathroom.explanation.zh_cn
+
+
 def test_normal_nights_raise_nothing_and_a_missed_wake_up_raises_once() -> None:
     home = Home(InactivityRule(SETTINGS))
     alerts: list[Alert] = []

@@ -16,6 +16,7 @@ import numpy as np
 
 from detector.activity.model import ActivityModel, ModelSettings, is_night
 from detector.activity.sensors import DAY_PLACES, PLACE_COUNT, Place
+from eldercare.models import HOME_GATEWAY_DEVICE
 
 #: Events later than this behind the newest one are too late to change the context.
 LATENESS = timedelta(minutes=10)
@@ -252,6 +253,8 @@ class HomeState:
         A home whose devices never report liveness cannot be told apart, so it is never
         called offline here: a possibly false "inactive" beats a lost alert.
         """
+        if HOME_GATEWAY_DEVICE in self.offline:
+            return True  # the gateway says the whole home is unreachable (hub down, power cut)
         reporters = self.live | self.online | set(self.offline)
         return bool(reporters) and not any(self._alive(d, now, liveness) for d in reporters)
 

@@ -314,7 +314,10 @@ class InactivityRule(BaseRule):
                 f"end within {duration_en(state.threshold_h)})."
             )
         else:
-            kind = AlertKind.INACTIVITY
+            # Silent in the bathroom is the bathroom emergency (a fall by the bath or toilet),
+            # named as such so the responder knows where to look, as wandering is for "out".
+            in_bath = state.last_place is Place.BATHROOM
+            kind = AlertKind.BATHROOM_TOO_LONG if in_bath else AlertKind.INACTIVITY
             zh = (
                 f"自 {since}（{zh_place}，{state.last_label}）起 "
                 f"{duration_zh(quiet_h)} 无任何活动；此时段在{zh_place}通常最长安静 "
