@@ -109,7 +109,8 @@ class Gateway:
         if isinstance(message, DeviceStatus) and message.ts is None:
             message = message.model_copy(update={"ts": now})  # a last will carries no time
         seq = getattr(message, "seq", None)
-        if seq is not None and not self.seq_window.first_time(home, device_id, seq):
+        mark = (seq, message.ts)
+        if seq is not None and not self.seq_window.first_time(home, device_id, mark):
             self.duplicates += 1
             log.debug("duplicate_dropped", home=home, device=device_id, seq=seq)
             return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -116,14 +117,21 @@ def _check_range(telemetry: Telemetry) -> str | None:
 
 
 class SeqWindow:
-    """Remembers recent (device, seq) pairs so QoS 1 redeliveries are processed once."""
+    """Remembers recent messages per device so QoS 1 redeliveries are processed once.
+
+    A message is marked by its ``seq`` *and* its event time: a redelivery repeats both, but a
+    device that rebooted and counts from 1 again sends old numbers with new times, and its
+    first call-button press after the reboot must not be taken for a duplicate.
+    """
 
     def __init__(self, per_device: int = SEQ_MEMORY, max_devices: int = 200_000) -> None:
         self._per_device = per_device
         self._max_devices = max_devices
-        self._seen: OrderedDict[tuple[str, str], tuple[set[int], deque[int]]] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], tuple[set[Hashable], deque[Hashable]]] = (
+            OrderedDict()
+        )
 
-    def first_time(self, home: str, device: str, seq: int) -> bool:
+    def first_time(self, home: str, device: str, mark: Hashable) -> bool:
         key = (home, device)
         entry = self._seen.get(key)
         if entry is None:
@@ -134,10 +142,10 @@ class SeqWindow:
         else:
             self._seen.move_to_end(key)
         members, order = entry
-        if seq in members:
+        if mark in members:
             return False
-        members.add(seq)
-        order.append(seq)
+        members.add(mark)
+        order.append(mark)
         if len(order) > self._per_device:
             members.discard(order.popleft())
         return True

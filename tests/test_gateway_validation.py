@@ -149,3 +149,15 @@ def test_mapping_typos_fail_at_load() -> None:
 def test_contract_additions_round_trip() -> None:
     sample = Telemetry(home=HOME, device="z", seq=1, ts=START, metric=Metric.LINK_QUALITY, value=90)
     assert Telemetry.model_validate_json(sample.to_json()) == sample
+
+
+async def test_a_rebooted_device_reusing_seq_numbers_is_not_a_duplicate() -> None:
+    gateway = make_gateway([device(HOME, "th", "climate")])
+    before = telemetry("temperature", 21.5)
+    assert decoded(await gateway.handle(TOPIC, before), "telemetry")
+    assert await gateway.handle(TOPIC, before) == []  # a QoS 1 redelivery
+    later = (START + timedelta(minutes=1)).isoformat().encode()
+    after_reboot = before.replace(START.isoformat().encode(), later)  # seq 1 again
+    assert after_reboot != before
+    assert decoded(await gateway.handle(TOPIC, after_reboot), "telemetry")
+    assert gateway.duplicates == 1
