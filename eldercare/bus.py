@@ -9,7 +9,6 @@ few seconds of delay and no messages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -121,8 +120,10 @@ class MqttConnection:
                             await self._dispatch(client, message)
                     finally:
                         heartbeats.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                            await heartbeats
+                        # Bounded: a heartbeat stuck in a publish must not hold up shutdown.
+                        await asyncio.wait({heartbeats}, timeout=2)
+                        if heartbeats.done() and not heartbeats.cancelled():
+                            heartbeats.exception()  # a broker error there is handled below
                     # aiomqtt ends iteration only when the connection is gone
                     raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as error:
@@ -150,6 +151,11 @@ class MqttConnection:
                 busy_s=round(busy, 3),
             )
             await client.publish(topic, beat.to_json(), qos=0)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # On Python 3.11 aiomqtt's publish (asyncio.wait_for inside) can swallow our
+                # cancellation; without this the loop would sleep on and never end.
+                raise asyncio.CancelledError
             await asyncio.sleep(interval)
 
     async def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
