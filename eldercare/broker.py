@@ -33,6 +33,18 @@ def find_mosquitto() -> str | None:
     )
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float) -> None:
+    """SIGTERM (so a server can save what it holds), then SIGKILL after ``grace_s``."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class LocalMosquitto:
     """``with LocalMosquitto() as broker: broker.url``; ``stop()``/``start()`` to test outages.
 
@@ -117,13 +129,7 @@ class LocalMosquitto:
         raise BrokerUnavailable(f"mosquitto did not listen on {self.port} within {timeout}s")
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, grace_s=5)
         self._process = None
 
     def __enter__(self) -> Self:

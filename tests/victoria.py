@@ -21,7 +21,7 @@ from typing import Self
 import httpx
 import pytest
 
-from eldercare.broker import free_port
+from eldercare.broker import free_port, stop_process
 
 BINARY = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 
@@ -71,13 +71,7 @@ class LocalVictoriaMetrics:
 
     def stop(self) -> None:
         """SIGTERM: the server stops answering; it flushes what it acknowledged to disk."""
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, grace_s=15)
         self._process = None
 
     def export(self) -> Counter[Sample]:
