@@ -45,7 +45,36 @@ def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float) -> Non
         process.wait()
 
 
-class LocalMosquitto:
+class LocalServer:
+    """A private server process for the demo and the tests: ``with`` starts it, leaving the
+    block stops it and removes its folder; ``stop()``/``start()`` in between stage outages."""
+
+    _dir: Path
+    _process: subprocess.Popen[bytes] | None
+    stop_grace_s: float = 5.0
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        stop_process(self._process, grace_s=self.stop_grace_s)
+        self._process = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class LocalMosquitto(LocalServer):
     """``with LocalMosquitto() as broker: broker.url``; ``stop()``/``start()`` to test outages.
 
     The port stays the same across restarts, and persistence is on, so queued QoS 1
@@ -127,20 +156,3 @@ class LocalMosquitto:
             except OSError:
                 time.sleep(0.05)
         raise BrokerUnavailable(f"mosquitto did not listen on {self.port} within {timeout}s")
-
-    def stop(self) -> None:
-        stop_process(self._process, grace_s=5)
-        self._process = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)

@@ -15,13 +15,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import httpx
 import pytest
 
-from eldercare.broker import free_port, stop_process
+from eldercare.broker import LocalServer, free_port
 
 BINARY = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 
@@ -29,7 +27,10 @@ BINARY = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 Sample = tuple[str, tuple[tuple[str, str], ...], int, float]
 
 
-class LocalVictoriaMetrics:
+class LocalVictoriaMetrics(LocalServer):
+    #: SIGTERM: the server stops answering; it flushes what it acknowledged to disk.
+    stop_grace_s = 15.0
+
     def __init__(self) -> None:
         if not Path(BINARY).exists():
             raise RuntimeError(
@@ -69,11 +70,6 @@ class LocalVictoriaMetrics:
             time.sleep(0.05)
         raise RuntimeError(f"victoria-metrics did not answer on {self.port} within {timeout}s")
 
-    def stop(self) -> None:
-        """SIGTERM: the server stops answering; it flushes what it acknowledged to disk."""
-        stop_process(self._process, grace_s=15)
-        self._process = None
-
     def export(self) -> Counter[Sample]:
         """Every stored sample, as a multiset (duplicates would count twice)."""
         httpx.get(f"{self.url}/internal/force_flush", timeout=30).raise_for_status()
@@ -92,19 +88,6 @@ class LocalVictoriaMetrics:
             for value, ts in zip(series["values"], series["timestamps"], strict=True):
                 samples[(name, key, int(ts), float(value))] += 1
         return samples
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 @pytest.fixture(name="victoria")
