@@ -18,6 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from eldercare.db.models import Contact, Home, Resident, Staff, Station
 from eldercare.models import Alert, AlertKind, Evidence, LocalizedText, Severity
 
+#: The audit timeline of an alert that climbs station → family → centre and is then taken by
+#: the centre: raised, two station notices, five escalation notices, the ack and the three
+#: "someone has it" notices to those already asked.
+CLIMB_TO_CENTRE_THEN_ACK = [
+    "open",
+    *["notified"] * 2,
+    *["escalated"] * 5,
+    *["acknowledged"] * 4,
+]
+
 
 @dataclass
 class Received:

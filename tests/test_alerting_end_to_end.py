@@ -20,7 +20,7 @@ from eldercare.models import AlertUpdate, CommandKind
 from eldercare.runtime import Service, prepared_engine
 from simulator.homes import make_homes
 from simulator.runner import Simulator
-from tests.alerting_support import WebhookReceiver, seed_registry
+from tests.alerting_support import CLIMB_TO_CENTRE_THEN_ACK, WebhookReceiver, seed_registry
 from tests.harness import make_settings, running_system
 
 pytestmark = pytest.mark.integration
@@ -155,20 +155,7 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
         await engine.dispose()
 
     steps = [(e.status.value, e.actor, e.note or "") for e in timeline]
-    assert [s for s, _, _ in steps] == [
-        "open",
-        "notified",
-        "notified",
-        "escalated",
-        "escalated",
-        "escalated",
-        "escalated",
-        "escalated",
-        "acknowledged",
-        "acknowledged",
-        "acknowledged",
-        "acknowledged",
-    ]
+    assert [s for s, _, _ in steps] == CLIMB_TO_CENTRE_THEN_ACK
     assert steps[1][2].startswith("tier 0 (station) at T+0s")
     assert steps[3][2].startswith("tier 1 (family) at T+120s")
     assert steps[6][2].startswith("tier 2 (centre) at T+600s")
