@@ -57,7 +57,8 @@ class Broadcaster:
             yield ": connected\n\n"
             while True:
                 try:
-                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    async with asyncio.timeout(KEEPALIVE_S):  # 3.11's wait_for loses cancels
+                        item = await queue.get()
                 except TimeoutError:
                     yield KEEPALIVE
                     continue

@@ -110,7 +110,7 @@ class MqttConnection:
                     for topic in self._subscriptions:
                         await client.subscribe(topic, qos=1)
                     for message in self._on_connect:
-                        await self._send(client, message)
+                        await _publish(client, message)
                     self.connected.set()
                     log.info("mqtt_connected", client_id=self.client_id)
                     delay = RECONNECT_MIN_S
@@ -150,12 +150,7 @@ class MqttConnection:
                 errors=self.handler_errors,
                 busy_s=round(busy, 3),
             )
-            await client.publish(topic, beat.to_json(), qos=0)
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                # On Python 3.11 aiomqtt's publish (asyncio.wait_for inside) can swallow our
-                # cancellation; without this the loop would sleep on and never end.
-                raise asyncio.CancelledError
+            await _publish(client, Outgoing(topic, beat.to_json(), qos=0))
             await asyncio.sleep(interval)
 
     async def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
@@ -174,13 +169,9 @@ class MqttConnection:
             self._busy_since = None
             self.handled += 1
         for item in outgoing:
-            await self._send(client, item)
+            await _publish(client, item)
         if message.qos > 0:
             client._client.ack(message.mid, message.qos)
-
-    @staticmethod
-    async def _send(client: aiomqtt.Client, message: Outgoing) -> None:
-        await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
 
     async def publish(self, message: Outgoing) -> None:
         """Publish, waiting through reconnects until the broker has taken the message."""
@@ -190,9 +181,22 @@ class MqttConnection:
             if client is None:
                 continue
             try:
-                await self._send(client, message)
+                await _publish(client, message)
                 return
             except aiomqtt.MqttError as error:
                 log.warning("mqtt_publish_retry", topic=message.topic, error=str(error))
                 self.connected.clear()
                 await asyncio.sleep(RECONNECT_MIN_S)
+
+
+async def _publish(client: aiomqtt.Client, message: Outgoing) -> None:
+    """Publish, and honour a cancellation that arrived meanwhile.
+
+    On Python 3.11 aiomqtt's publish (``asyncio.wait_for`` inside) loses a cancellation that
+    arrives as the PUBACK does. The service would then go back to waiting for the next
+    message and its shutdown would hang (it hung CI once); the task still counts the request.
+    """
+    await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
