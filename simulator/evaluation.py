@@ -77,6 +77,13 @@ class ScenarioResult(BaseModel):
     before_incident: list[AlertKind] = Field(description="alerts on its normal days")
 
 
+class FalseAlarm(BaseModel):
+    home: str
+    kind: AlertKind
+    raised_at: datetime
+    explanation: str
+
+
 class NormalDays(BaseModel):
     homes: int
     days: int
@@ -85,6 +92,9 @@ class NormalDays(BaseModel):
     false_alarms: int
     per_home_month: float | None
     by_kind: dict[str, int]
+    alarms: list[FalseAlarm] = Field(
+        default_factory=list, description="each false alarm, so it can be looked into"
+    )
 
 
 class EvalReport(BaseModel):
@@ -215,6 +225,15 @@ async def evaluate(
             false_alarms=len(false_alarms),
             per_home_month=len(false_alarms) / home_days * 30 if home_days else None,
             by_kind=dict(Counter(alert.kind.value for alert in false_alarms)),
+            alarms=[
+                FalseAlarm(
+                    home=alert.home,
+                    kind=alert.kind,
+                    raised_at=alert.raised_at,
+                    explanation=alert.explanation.en,
+                )
+                for alert in false_alarms
+            ],
         ),
         detector_kinds=sorted(_declared_kinds(detector)),
         messages=messages,

@@ -93,6 +93,33 @@ def test_learning_follows_the_home_and_state_stays_small() -> None:
     assert restored.quiet_threshold_h(14.0, Place.LIVING, settings) == learned
 
 
+def test_a_night_slept_through_is_sleep_though_most_nights_had_a_toilet_visit() -> None:
+    """Nights broken by a toilet visit teach spells of 3–4 h; the night without one lasts
+    7–8 h and must not look like a collapse. The same spells by day keep a short limit, and
+    a restless sleeper (the bedroom sensor sees every turn) keeps a short one at night."""
+    model, restless, settings = ActivityModel(), ActivityModel(), ModelSettings()
+    for day in range(14):
+        for learner in (model, restless):
+            learner.new_day(day, settings)
+        model.learn_quiet(23.0, Place.BED, 3.5)
+        model.learn_quiet(2.5, Place.BED, 4.0)
+        model.learn_quiet(14.0, Place.LIVING, 3.5)
+        for hour in (23.0, 0.5, 1.5, 3.0):
+            restless.learn_quiet(hour, Place.BEDROOM, 0.5)
+    assert model.quiet_threshold_h(23.0, Place.BED, settings) >= 8.0
+    assert model.quiet_threshold_h(14.0, Place.LIVING, settings) <= 6.0
+    assert restless.quiet_threshold_h(23.5, Place.BEDROOM, settings) <= 4.0
+
+
+def test_a_few_early_weekend_mornings_do_not_set_the_weekend_wake_up_deadline() -> None:
+    model, settings = ActivityModel(), ModelSettings()
+    for hour in (6.8, 7.0, 6.9, 7.1, 6.7, 7.0, 6.9, 7.0, 6.8, 7.2):
+        model.learn_wake(False, hour)
+    for hour in (4.0, 5.0, 6.2, 6.0):  # two were walks to the toilet through the hall
+        model.learn_wake(True, hour)
+    assert model.wake_deadline_h(True, settings) >= 7.1 + settings.wake_tolerance_h
+
+
 def test_quiet_in_the_kitchen_raises_inactivity_with_an_explanation() -> None:
     home = Home(InactivityRule(SETTINGS))
     for day in range(8):

@@ -130,3 +130,14 @@ def test_eval_scenarios_command_meets_every_checkable_expectation(tmp_path) -> N
     assert report["normal"]["home_days_counted"] == 1
     assert report["messages"] > 50_000
     assert result.exit_code == 0, result.stdout
+
+
+@pytest.mark.slow
+async def test_normal_simulated_homes_stay_within_one_false_alarm_per_home_month() -> None:
+    """Issue 8's target on simulated life: a month of five ordinary homes after a week of
+    learning raises at most one alert each (here: at most one in all 30 home-days)."""
+    report = await evaluate(EvalConfig(homes=5, days=13, learning_days=7, seed=3), [])
+    normal = report.normal
+    assert normal.home_days_counted == 30
+    assert normal.false_alarms <= 1, normal.alarms
+    assert len(normal.alarms) == normal.false_alarms

@@ -176,6 +176,8 @@ class InactivityRule(BaseRule):
             place = Place.LIVING if info.place is Place.CHAIR else info.place
         elif event.type is EventType.TOILET_FLUSH:
             place = Place.BATHROOM
+        elif state.bed and place is Place.BEDROOM:
+            place = Place.BED  # the bedroom sensor sees the sleeper turn: still in bed
         elif not contact and place is Place.OUT:
             place = Place.OTHER  # a non-contact device at the door: someone in the hall
         if front_door:
