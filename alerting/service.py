@@ -176,6 +176,16 @@ async def run(
     connection = MqttConnection(
         settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)
     )
+    # The services' input, seen on a connection of its own: a clean session at QoS 0, so it
+    # never queues device traffic for us while we are down, nor delays an alert behind it.
+    inputs = MqttConnection(
+        settings,
+        f"{CLIENT_ID}-inputs",
+        watch.stalls.filters,
+        watch.handle_input,
+        persistent=False,
+        qos=0,
+    )
     # Escalation must never wait for the broker: updates queue up here while it is away.
     updates: asyncio.Queue[Outgoing] = asyncio.Queue()
 
@@ -202,6 +212,8 @@ async def run(
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
+        if watch.stalls.filters:
+            group.create_task(inputs.run())
         group.create_task(publish_updates())
         group.create_task(watch_silence())
         group.create_task(work_loop("escalation", clock, escalate, escalate_now))
