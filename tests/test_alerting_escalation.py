@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerting import retry
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
@@ -402,3 +405,26 @@ async def test_a_low_alert_that_reached_nobody_does_not_expire(engine: AsyncEngi
     last = (await rig.api.timeline("L4"))[-1]
     assert last.note == "not expired at T+86400s: nobody has been reached yet, so it stays open"
     assert [a.alert_id for a in await rig.api.list()] == ["L4"]
+
+
+async def test_a_database_outage_after_a_send_is_waited_out_not_sent_again(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retry, "RETRY_MIN_S", 0.01)
+    rig = await rig_with_registry(engine)
+    real_record, failures = rig.outbox._record, [1, 2]
+
+    async def record_while_the_database_flaps(*args: object) -> None:
+        if failures:
+            failures.pop()
+            raise OperationalError("UPDATE notifications", {}, Exception("connection refused"))
+        await real_record(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rig.outbox, "_record", record_while_the_database_flaps)
+    await rig.api.record(make_alert("R1", START))
+    await rig.at(0)
+    rig.clock.set(START + timedelta(minutes=5))  # long after the lease would have lapsed
+    await rig.outbox.run_once()
+    assert rig.notifier.delivered_to() == ["wang"]
+    [station] = await rig.api.notifications("R1")
+    assert (station.status, station.attempts) == ("sent", 1)
