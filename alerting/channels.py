@@ -14,8 +14,9 @@ from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 import apprise
+from apprise import NotifyBase
 
-#: Schemes that are plain HTTP requests, where the key can travel as a header.
+#: Schemes that are plain HTTP requests: they get our short timeouts.
 _HTTP_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: Connect / read timeouts: a hung provider must not hold the next channel back for long.
@@ -33,13 +34,26 @@ class Notifier(Protocol):
     async def send(self, url: str, title: str, body: str, idempotency_key: str) -> Delivery: ...
 
 
-def with_idempotency_key(url: str, key: str) -> str:
-    """Add the key as a request header where the channel is HTTP, and our timeouts."""
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in _HTTP_SCHEMES:
-        return url
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}+{IDEMPOTENCY_HEADER}={quote(key, safe='')}&{_TIMEOUTS}"
+def _with_argument(url: str, argument: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{argument}"
+
+
+def channel(url: str, idempotency_key: str) -> NotifyBase | None:
+    """The apprise plugin for ``url``, carrying the key as a header wherever the service
+    takes custom headers (apprise's ``+Header=value``: webhooks, e-mail, Mailgun, SparkPost…).
+
+    Whether a service takes headers is read from the plugin's own URL schema, not from a
+    list of ours, so a channel apprise adds header support to gets the key without a change
+    here. Channels without headers (SMS gateways, most push services) carry no key: their
+    body names the alert (``告警编号 …``), so a person can tell a repeat from a new alert.
+    """
+    if urlsplit(url).scheme.lower() in _HTTP_SCHEMES:
+        url = _with_argument(url, _TIMEOUTS)
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None or "headers" not in plugin.template_kwargs:
+        return plugin
+    header = f"+{IDEMPOTENCY_HEADER}={quote(idempotency_key, safe='')}"
+    return apprise.Apprise.instantiate(_with_argument(url, header))
 
 
 class AppriseNotifier:
@@ -50,13 +64,13 @@ class AppriseNotifier:
 
     @staticmethod
     def _send(url: str, title: str, body: str, idempotency_key: str) -> Delivery:
-        target = apprise.Apprise()
-        if not target.add(with_idempotency_key(url, idempotency_key)):
+        plugin = channel(url, idempotency_key)
+        if plugin is None:
             scheme = urlsplit(url).scheme or "?"
             return Delivery(False, f"{scheme}://…", "apprise does not understand this URL")
-        masked = str(target[0].url(privacy=True)).split("?", 1)[0]
+        masked = str(plugin.url(privacy=True)).split("?", 1)[0]
         with apprise.LogCapture(level=logging.WARNING) as captured:
-            result = target.notify(body=body, title=title)
+            result = plugin.notify(body=body, title=title)
         if result:
             return Delivery(True, masked)
         reason = captured.getvalue().strip().splitlines()  # type: ignore[attr-defined]

@@ -31,6 +31,9 @@ log = get_logger("alerting.escalation")
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 LEASE = timedelta(seconds=30)
+#: The ``target`` of the timer row that expires an alert after its last tier (not a
+#: policy ``Target``: nobody is notified when it fires).
+EXPIRE = "expire"
 
 
 def instance_owner() -> str:
@@ -62,18 +65,20 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
             EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status != "fired"
         )
     )
-    plan = chosen.plan(
-        Severity(alert.severity), alert.raised_at, home.timezone if home else DEFAULT_TIMEZONE
-    )
-    for timer in plan:
-        if fired is None or timer.tier > fired:
+    severity, timezone = Severity(alert.severity), home.timezone if home else DEFAULT_TIMEZONE
+    planned = [
+        (timer.tier, timer.target.value, timer.due_at)
+        for timer in chosen.plan(severity, alert.raised_at, timezone)
+    ]
+    expires_at = chosen.expires_at(severity, alert.raised_at, timezone)
+    if expires_at is not None:
+        # after every tier, including ones fired under an earlier (laxer) plan
+        planned.append((max(len(planned), (fired or 0) + 1), EXPIRE, expires_at))
+    for tier, target, due_at in planned:
+        if fired is None or tier > fired:
             session.add(
                 EscalationTimerRow(
-                    alert_id=alert.id,
-                    tier=timer.tier,
-                    target=timer.target.value,
-                    due_at=timer.due_at,
-                    status="pending",
+                    alert_id=alert.id, tier=tier, target=target, due_at=due_at, status="pending"
                 )
             )
 
@@ -85,7 +90,11 @@ async def bring_next_tier_forward(session: AsyncSession, alert_id: str, now: dat
         .where(
             EscalationTimerRow.id
             == select(EscalationTimerRow.id)
-            .where(EscalationTimerRow.alert_id == alert_id, EscalationTimerRow.status == "pending")
+            .where(
+                EscalationTimerRow.alert_id == alert_id,
+                EscalationTimerRow.status == "pending",
+                EscalationTimerRow.target != EXPIRE,  # unreachable people are no reason to expire
+            )
             .order_by(EscalationTimerRow.tier)
             .limit(1)
             .scalar_subquery(),
@@ -94,6 +103,30 @@ async def bring_next_tier_forward(session: AsyncSession, alert_id: str, now: dat
         .values(due_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def _expire(session: AsyncSession, alert: AlertRow, now: datetime) -> list[AlertUpdate]:
+    """Expire an alert that went through its tiers unanswered, but only if it reached
+    someone: one that nobody has heard of stays open, on the wall, rather than going away
+    unseen."""
+    names = await store.told(session, alert.id)
+    log_fields = {"alert_id": alert.id, "home": alert.home_id, "kind": alert.kind}
+    late_s = int((now - alert.raised_at).total_seconds())
+    if not names:
+        log.warning("alert_not_expired_nobody_reached", **log_fields)
+        note = f"not expired at T+{late_s}s: nobody has been reached yet, so it stays open"
+        session.add(store.audit(alert, AlertStatus(alert.status), now, actor="alerting", note=note))
+        return []
+    log.info("alert_expired", told=len(names), **log_fields)
+    note = (
+        f"expired at T+{late_s}s: nobody acknowledged although {', '.join(names)} "
+        "were told; the next trigger opens a new alert"
+    )
+    return [
+        await store.transition(
+            session, alert.id, AlertStatus.EXPIRED, now, actor="alerting", note=note
+        )
+    ]
 
 
 class Escalator:
@@ -167,6 +200,8 @@ class Escalator:
         if not AlertStatus(alert.status).is_active:
             timer.status = "cancelled"
             return []
+        if timer.target == EXPIRE:
+            return await _expire(session, alert, now)
         home = await session.get(Home, alert.home_id)
         chosen = self.policies.choose(
             home.station_id if home else None,

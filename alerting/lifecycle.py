@@ -10,8 +10,9 @@ _ACTIVE = frozenset({AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALAT
 _ALLOWED: dict[AlertStatus, frozenset[AlertStatus]] = {
     AlertStatus.NOTIFIED: _ACTIVE,
     AlertStatus.ESCALATED: _ACTIVE,
-    AlertStatus.ACKNOWLEDGED: _ACTIVE,
-    AlertStatus.RESOLVED: _ACTIVE | {AlertStatus.ACKNOWLEDGED},
+    # An expired alert may still be taken or closed by a person who comes to it late.
+    AlertStatus.ACKNOWLEDGED: _ACTIVE | {AlertStatus.EXPIRED},
+    AlertStatus.RESOLVED: _ACTIVE | {AlertStatus.ACKNOWLEDGED, AlertStatus.EXPIRED},
     AlertStatus.EXPIRED: _ACTIVE,
 }
 

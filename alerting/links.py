@@ -28,8 +28,10 @@ from alerting.api import (
     TransitionRefused,
 )
 from alerting.escalation import DEFAULT_TIMEZONE
+from alerting.lifecycle import allowed_from
 from alerting.messages import KIND_NAMES, is_english
 from alerting.signed_links import AckClaim
+from eldercare.models import AlertStatus
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
@@ -139,7 +141,7 @@ async def show(request: Request, token: str) -> HTMLResponse:
         alert = await api.get(claim.alert_id)
     except AlertNotFound:
         return _page(request, "missing", claim)
-    state = "confirm" if alert.status.is_active else "already"
+    state = "confirm" if alert.status in allowed_from(AlertStatus.ACKNOWLEDGED) else "already"
     return _page(request, state, claim, alert)
 
 

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.messages import render_taken
+from alerting.store import ALERT, TAKEN
 from eldercare.db.models import AlertRow, Home, NotificationRow, Resident
 from eldercare.models import AlertKind
-
-ALERT, TAKEN = "alert", "taken"
 
 
 async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: datetime) -> None:

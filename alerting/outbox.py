@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting import leases, store
 from alerting.channels import Delivery, Notifier
 from alerting.escalation import bring_next_tier_forward, instance_owner
-from alerting.notices import ALERT
+from alerting.retry import until_the_database_answers
+from alerting.store import ALERT
 from eldercare.clock import Clock
 from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
 from eldercare.logs import get_logger
@@ -89,7 +90,14 @@ class Outbox:
             attempts.append((self.clock.now(), delivery))
             if delivery.ok:
                 break
-        await self._record(notification_id, attempts)
+        # The provider has the message now; if the record were lost, the row's lease would
+        # lapse and it would go out again. So a database outage is waited out here.
+        await until_the_database_answers(
+            lambda: self._record(notification_id, attempts),
+            "delivery_record_failed_retrying",
+            notification_id=notification_id,
+            alert_id=row.alert_id,
+        )
 
     async def _record(
         self, notification_id: int, attempts: list[tuple[datetime, Delivery]]

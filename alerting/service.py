@@ -9,7 +9,6 @@ from datetime import datetime
 
 from paho.mqtt.client import topic_matches_sub
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerting.api import AlertingApi, AlertNotFound
@@ -18,6 +17,7 @@ from alerting.escalation import Escalator, instance_owner
 from alerting.feedback import commands
 from alerting.loop import work_loop
 from alerting.outbox import Outbox
+from alerting.retry import until_the_database_answers
 from alerting.watch import ServiceWatch
 from eldercare.bus import Handler, MqttConnection, Outgoing
 from eldercare.clock import Clock
@@ -28,10 +28,6 @@ from eldercare.settings import Settings
 log = get_logger("alerting")
 
 CLIENT_ID = "eldercare-alerting"
-STORE_RETRY_MIN_S = 0.5
-STORE_RETRY_MAX_S = 10.0
-#: Errors that mean "the database is away", as opposed to a bug in this alert's handling.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
 class AlertIntake:
@@ -91,22 +87,14 @@ class AlertIntake:
         ]
 
     async def _store(self, alert: Alert) -> AlertUpdate | None:
-        """Store, waiting out a database outage: dropping the alert is never the answer,
-        and nothing behind it can be stored either, so holding the queue costs nothing."""
-        delay = STORE_RETRY_MIN_S
-        while True:
-            try:
-                return await self.api.record(alert)
-            except DATABASE_UNAVAILABLE as error:
-                log.error(
-                    "alert_store_failed_retrying",
-                    alert_id=alert.alert_id,
-                    home=alert.home,
-                    error=str(error)[:300],
-                    retry_s=delay,
-                )
-                await asyncio.sleep(delay)  # wall time: the database's recovery is real time
-                delay = min(delay * 2, STORE_RETRY_MAX_S)
+        """Store, waiting out a database outage: nothing behind this alert can be stored
+        either, so holding the queue costs nothing."""
+        return await until_the_database_answers(
+            lambda: self.api.record(alert),
+            "alert_store_failed_retrying",
+            alert_id=alert.alert_id,
+            home=alert.home,
+        )
 
 
 class AckFeedback:
@@ -176,6 +164,16 @@ async def run(
     connection = MqttConnection(
         settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)
     )
+    # The services' input, seen on a connection of its own: a clean session at QoS 0, so it
+    # never queues device traffic for us while we are down, nor delays an alert behind it.
+    inputs = MqttConnection(
+        settings,
+        f"{CLIENT_ID}-inputs",
+        watch.stalls.filters,
+        watch.handle_input,
+        persistent=False,
+        qos=0,
+    )
     # Escalation must never wait for the broker: updates queue up here while it is away.
     updates: asyncio.Queue[Outgoing] = asyncio.Queue()
 
@@ -202,6 +200,8 @@ async def run(
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
+        if watch.stalls.filters:
+            group.create_task(inputs.run())
         group.create_task(publish_updates())
         group.create_task(watch_silence())
         group.create_task(work_loop("escalation", clock, escalate, escalate_now))

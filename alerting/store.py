@@ -15,6 +15,9 @@ from eldercare.db.models import AlertEventRow, AlertRow, EscalationTimerRow, Not
 from eldercare.models import Alert, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
+#: Notification purposes. alert: asks for a response (dropped once someone has it);
+#: taken: tells those already asked that someone has it (sent regardless).
+ALERT, TAKEN = "alert", "taken"
 
 
 class AlertNotFound(LookupError):
@@ -146,11 +149,25 @@ async def stop_escalation(session: AsyncSession, alert_id: str) -> None:
         .where(
             NotificationRow.alert_id == alert_id,
             NotificationRow.status == "pending",
-            NotificationRow.purpose == "alert",  # "taken" notices still go out
+            NotificationRow.purpose == ALERT,  # "taken" notices still go out
         )
         .values(status="cancelled")
         .execution_options(synchronize_session=False)
     )
+
+
+async def told(session: AsyncSession, alert_id: str) -> list[str]:
+    """Names of the people an alert's notifications reached, in the order they were asked."""
+    names = await session.scalars(
+        select(NotificationRow.recipient_name)
+        .where(
+            NotificationRow.alert_id == alert_id,
+            NotificationRow.purpose == ALERT,
+            NotificationRow.status == "sent",
+        )
+        .order_by(NotificationRow.id)
+    )
+    return list(dict.fromkeys(names))
 
 
 async def set_status(

@@ -2,9 +2,10 @@
 or sticks on one message, raise a ``system`` alert through the same escalation as any other.
 
 The system must never go quiet silently: a stopped detector means call buttons ring in an
-empty room. Three signals, each cheap: presence (the MQTT last will says ``offline`` when a
+empty room. Four signals, each cheap: presence (the MQTT last will says ``offline`` when a
 connection dies), missing heartbeats (the process no longer runs its event loop) and
-``busy_s`` in the heartbeat (a handler waits forever, e.g. on a locked database). The
+``busy_s`` in the heartbeat (a handler waits forever, e.g. on a locked database), and
+input that the service's ``handled`` count does not follow (``alerting.stalls``). The
 alert's ``home`` is the service's id, so dedup keeps one alert per service; when the
 service is healthy again, alerting resolves it itself (outcome ``recovered``) and the
 timeline keeps both steps. Liveness is judged on wall time, like MQTT keep-alive: a sped-up
@@ -23,6 +24,7 @@ from ulid import ULID
 
 from alerting.api import AlertingApi
 from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.stalls import InputStalls, Verdict, input_feeds
 from eldercare.bus import Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -80,11 +82,20 @@ def _stuck(service: str, seconds: float) -> LocalizedText:
     )
 
 
+def _stalled(service: str, seconds: float) -> LocalizedText:
+    return LocalizedText(
+        zh_cn=f"系统服务 {service} 在线且有心跳，但家中设备发来的消息已 {seconds:.0f} 秒未被处理，"
+        "可能已丢失订阅",
+        en=f"Service {service} is up and sends heartbeats, but has handled none of the input "
+        f"homes sent in the last {seconds:.0f} s; it may have lost its subscription",
+    )
+
+
 @dataclass
 class _Liveness:
     last_beat: float  # time.monotonic()
     interval_s: float
-    problem: str | None = None  # offline | silent | stuck, while an alert is raised for it
+    problem: str | None = None  # offline | silent | stuck | stalled, while an alert is raised
 
 
 class ServiceWatch:
@@ -102,6 +113,7 @@ class ServiceWatch:
         self.watched = frozenset(watched)
         self.on_raised = on_raised
         self.services: dict[str, _Liveness] = {}
+        self.stalls = InputStalls(input_feeds(topics, self.watched))
 
     async def handle_status(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -123,11 +135,23 @@ class ServiceWatch:
             return []
         if beat.service not in self.watched:
             return []
+        now = time.monotonic()
+        liveness = self._liveness(beat.service, beat.interval_s)
+        verdict = self.stalls.heartbeat(beat.service, beat.handled, beat.interval_s, now)
         if beat.busy_s > STUCK_AFTER_BEATS * beat.interval_s:
-            self._liveness(beat.service, beat.interval_s)
             return await self._raise(beat.service, "stuck", _stuck(beat.service, beat.busy_s))
-        if self._liveness(beat.service, beat.interval_s).problem in {"silent", "stuck"}:
+        if verdict is Verdict.STALLED:
+            waited = self.stalls.waiting_s(beat.service, now)
+            return await self._raise(beat.service, "stalled", _stalled(beat.service, waited))
+        if liveness.problem in {"silent", "stuck"} or (
+            liveness.problem == "stalled" and verdict is Verdict.PROGRESS
+        ):
             return await self._recovered(beat.service, f"{beat.service} is processing again")
+        return []
+
+    async def handle_input(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """A message on a watched service's input (sampled at QoS 0 on its own connection)."""
+        self.stalls.saw_input(topic, time.monotonic())
         return []
 
     async def check_silence(self) -> Sequence[Outgoing]:

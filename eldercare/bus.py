@@ -54,12 +54,14 @@ class MqttConnection:
         *,
         persistent: bool = True,
         on_connect: Sequence[Outgoing] = (),
+        qos: int = 1,
     ) -> None:
         self._settings = settings
         self.client_id = client_id
         self._subscriptions = list(subscriptions)
         self._handler = handler
         self._persistent = persistent
+        self._qos = qos  # 0 for a stream that is only sampled (nothing to redeliver)
         # Presence: "online" once subscribed (so a watcher knows we are ready), "offline" as
         # the last will, so a crashed service is visible to operators and to tests.
         status_topic = settings.topics.service_status(client_id)
@@ -108,7 +110,7 @@ class MqttConnection:
                 async with self._make_client() as client:
                     self._client = client
                     for topic in self._subscriptions:
-                        await client.subscribe(topic, qos=1)
+                        await client.subscribe(topic, qos=self._qos)
                     for message in self._on_connect:
                         await _publish(client, message)
                     self.connected.set()

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerting import retry
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
@@ -342,3 +345,86 @@ async def test_an_ack_while_a_channel_fails_stops_the_failover(engine: AsyncEngi
     son = next(n for n in await rig.api.notifications("G2") if n.recipient_name == "李明")
     assert son.status == "cancelled"
     assert await rig.outbox.run_once() is None  # nothing left to retry
+
+
+async def test_a_low_alert_nobody_takes_expires_and_the_next_trigger_notifies_again(
+    engine: AsyncEngine,
+) -> None:
+    rig = await rig_with_registry(engine)
+    battery = {"kind": AlertKind.BATTERY_LOW, "severity": Severity.LOW, "device": "pir"}
+    await rig.api.record(make_alert("L1", START, **battery))
+    await rig.at(0)
+    await rig.at(4 * 3600)
+    assert rig.notifier.delivered_to() == ["tech", "wang"]
+    await rig.at(24 * 3600 - 1)
+    assert (await rig.api.get("L1")).status is AlertStatus.ESCALATED
+    await rig.at(24 * 3600)
+    assert (await rig.api.get("L1")).status is AlertStatus.EXPIRED
+    last = (await rig.api.timeline("L1"))[-1]
+    assert (last.status, last.actor) == (AlertStatus.EXPIRED, "alerting")
+    assert last.note == (
+        "expired at T+86400s: nobody acknowledged although 赵工, 王芳 were told; "
+        "the next trigger opens a new alert"
+    )
+    # off the wall, still in the history
+    assert [a.alert_id for a in await rig.api.list()] == []
+    assert [a.alert_id for a in await rig.api.list(unresolved_only=False)] == ["L1"]
+
+    # the battery is still low: the next trigger is a new alert, not swallowed by the old one
+    later = START + timedelta(hours=25)
+    rig.clock.set(later)
+    await rig.api.record(make_alert("L2", later, **battery))
+    await rig.step()
+    assert rig.notifier.delivered_to() == ["tech", "wang", "tech"]
+    # someone who comes to the expired one late may still take it and close it
+    await rig.api.acknowledge("L1", actor="赵工", channel="dashboard")
+    await rig.api.resolve("L1", actor="赵工", channel="dashboard", outcome=Outcome.OTHER)
+    assert (await rig.api.get("L1")).status is AlertStatus.RESOLVED
+
+
+async def test_a_critical_alert_nobody_takes_never_expires(engine: AsyncEngine) -> None:
+    rig = await rig_with_registry(engine)
+    await rig.api.record(make_alert("L3", START))
+    for seconds in (0, 120, 600, 1200, 7 * 86400):
+        await rig.at(seconds)
+    view = await rig.api.get("L3")
+    assert view.status is AlertStatus.ESCALATED
+    assert [a.alert_id for a in await rig.api.list()] == ["L3"]
+    assert AlertStatus.EXPIRED not in {e.status for e in await rig.api.timeline("L3")}
+
+
+async def test_a_low_alert_that_reached_nobody_does_not_expire(engine: AsyncEngine) -> None:
+    rig = await rig_with_registry(engine, notifier=RecordingNotifier(failing=("/station/",)))
+    battery = {"kind": AlertKind.BATTERY_LOW, "severity": Severity.LOW, "device": "pir"}
+    await rig.api.record(make_alert("L4", START, **battery))
+    for seconds in range(0, 3600, 20):  # every retry of technician, then station, fails
+        await rig.at(seconds)
+    assert {n.status for n in await rig.api.notifications("L4")} == {"failed"}
+    await rig.at(24 * 3600)
+    assert (await rig.api.get("L4")).status is AlertStatus.ESCALATED
+    last = (await rig.api.timeline("L4"))[-1]
+    assert last.note == "not expired at T+86400s: nobody has been reached yet, so it stays open"
+    assert [a.alert_id for a in await rig.api.list()] == ["L4"]
+
+
+async def test_a_database_outage_after_a_send_is_waited_out_not_sent_again(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retry, "RETRY_MIN_S", 0.01)
+    rig = await rig_with_registry(engine)
+    real_record, failures = rig.outbox._record, [1, 2]
+
+    async def record_while_the_database_flaps(*args: object) -> None:
+        if failures:
+            failures.pop()
+            raise OperationalError("UPDATE notifications", {}, Exception("connection refused"))
+        await real_record(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rig.outbox, "_record", record_while_the_database_flaps)
+    await rig.api.record(make_alert("R1", START))
+    await rig.at(0)
+    rig.clock.set(START + timedelta(minutes=5))  # long after the lease would have lapsed
+    await rig.outbox.run_once()
+    assert rig.notifier.delivered_to() == ["wang"]
+    [station] = await rig.api.notifications("R1")
+    assert (station.status, station.attempts) == ("sent", 1)

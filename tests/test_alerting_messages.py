@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerting.channels import with_idempotency_key
 from alerting.kpis import ResponseSample, summarise
 from alerting.messages import MessageFacts, render
 from eldercare.models import AlertKind, Severity
@@ -43,12 +42,6 @@ def test_english_message_for_english_speaking_relatives() -> None:
     assert "Hall call button pressed" in body
     assert "Since: 2026-11-25 08:14 (2 min ago)" in body
     assert "acknowledge: https://care.example/ack/TOKEN" in body
-
-
-def test_idempotency_key_travels_as_a_header_on_http_channels_only() -> None:
-    url = with_idempotency_key("json://hooks.example/a?x=1", "01J.t0.staff:wang")
-    assert "&+Idempotency-Key=01J.t0.staff%3Awang" in url
-    assert with_idempotency_key("mailto://u:p@example.com", "k") == "mailto://u:p@example.com"
 
 
 def sample(ack_s: float | None, severity: Severity = Severity.CRITICAL) -> ResponseSample:

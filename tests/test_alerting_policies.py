@@ -132,3 +132,43 @@ def test_a_file_broken_while_running_falls_back_to_the_built_in_policy(tmp_path:
     book.check()
     (tmp_path / "homes" / "h-1.yaml").write_text("severities: {critical: {tiers: nope}}\n")
     assert len(ladder(book, AlertKind.CALL_BUTTON, Severity.CRITICAL, T0, home="h-1")) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "severities:\n  high:\n    tiers: [{after: 0, notify: station}]\n"
+            "    expire_after: 1d\n",
+            "high alerts never expire",
+        ),
+        (
+            "severities:\n  low:\n    tiers: [{after: 0, notify: station}, "
+            "{after: 4h, notify: family}]\n    expire_after: 2h\n",
+            "after the last tier",
+        ),
+    ],
+)
+def test_expire_after_only_for_medium_and_low_and_after_every_tier(
+    text: str, reason: str, tmp_path: Path
+) -> None:
+    (tmp_path / "default.yaml").write_text(text)
+    with pytest.raises(PolicyError, match=reason):
+        PolicyBook(tmp_path).check()
+
+
+def test_low_alerts_expire_a_day_after_quiet_hours_but_critical_never(tmp_path: Path) -> None:
+    book = PolicyBook()
+    battery = book.choose(None, "h-1", AlertKind.BATTERY_LOW, Severity.LOW)
+    # raised at 23:00: quiet until 08:00, then 24 h for someone to take it
+    assert battery.expires_at(Severity.LOW, NIGHT, "Asia/Shanghai") == NIGHT + timedelta(hours=33)
+    call = book.choose(None, "h-1", AlertKind.CALL_BUTTON, Severity.CRITICAL)
+    assert call.expires_at(Severity.CRITICAL, T0, "Asia/Shanghai") is None
+    # a kind policy is not tied to one severity: it still cannot expire a critical alert
+    (tmp_path / "default.yaml").write_text(
+        "kinds:\n  device_offline:\n    tiers: [{after: 0, notify: technician}]\n"
+        "    expire_after: 1h\n"
+    )
+    offline = PolicyBook(tmp_path).choose(None, "h-1", AlertKind.DEVICE_OFFLINE, Severity.CRITICAL)
+    assert offline.expires_at(Severity.CRITICAL, T0, "Asia/Shanghai") is None
+    assert offline.expires_at(Severity.LOW, T0, "Asia/Shanghai") == T0 + timedelta(hours=1)

@@ -12,7 +12,14 @@ import pytest
 from alerting.api import AlertingApi
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import SimulatedClock
-from eldercare.models import AlertKind, AlertStatus, DeviceState, ServiceStatus
+from eldercare.models import (
+    AlertKind,
+    AlertStatus,
+    DeviceState,
+    Event,
+    EventType,
+    ServiceStatus,
+)
 from eldercare.runtime import Service, prepared_engine
 from tests.alerting_support import WebhookReceiver, make_alert, seed_registry
 from tests.harness import make_settings, running_system
@@ -182,3 +189,59 @@ async def test_a_stuck_then_silent_service_raises_system_alerts(mosquitto, tmp_p
             assert "没有心跳" in pages[1].body["message"]
             assert await api.open_alert("eldercare-detector", AlertKind.SYSTEM) is not None
         await engine.dispose()
+
+
+async def test_a_gateway_that_heartbeats_but_no_longer_gets_input_raises_a_system_alert(
+    mosquitto, tmp_path
+) -> None:
+    clock = SimulatedClock(START)
+    async with WebhookReceiver() as hooks:
+        settings = make_settings(
+            mosquitto,
+            tmp_path,
+            heartbeat_s=0.2,
+            policies_dir=operators_policy(tmp_path / "p", hooks),
+        )
+        engine = await prepared_engine(settings)
+        api = AlertingApi(engine, clock)
+
+        async def handled(topic: str, payload: bytes) -> list[Outgoing]:
+            return []
+
+        # a gateway that lost its device subscription: alive, heartbeating, idle
+        gateway = MqttConnection(
+            settings, "eldercare-gateway", ["test/other-input"], handled, persistent=False
+        )
+        event = make_event()
+        async with (
+            running_system(settings, [], clock, [Service.ALERTING]),
+            aiomqtt.Client("127.0.0.1", mosquitto.port) as broker,
+        ):
+            gateway_task = asyncio.create_task(gateway.run())
+            await gateway.connected.wait()
+            await asyncio.sleep(2.0)  # ten quiet heartbeats: a quiet night pages nobody
+            assert hooks.received == []
+
+            async def home_keeps_sending() -> None:
+                while True:
+                    await broker.publish(settings.topics.device("h-0001", "hub", "event"), event)
+                    await asyncio.sleep(0.1)
+
+            sending = asyncio.create_task(home_keeps_sending())
+            [page] = await hooks.wait_for("/ops/oncall", timeout=5)
+            assert "未被处理" in page.body["message"]
+            assert await api.open_alert("eldercare-gateway", AlertKind.SYSTEM) is not None
+
+            await broker.publish("test/other-input", b"work", qos=1)  # it handles input again
+            async with asyncio.timeout(5):
+                while await api.open_alert("eldercare-gateway", AlertKind.SYSTEM):
+                    await asyncio.sleep(0.05)
+            sending.cancel()
+            gateway_task.cancel()
+        alert = (await api.list(unresolved_only=False))[0]
+        assert (alert.status, alert.outcome) == (AlertStatus.RESOLVED, "recovered")
+        await engine.dispose()
+
+
+def make_event() -> bytes:
+    return Event(home="h-0001", device="hub", seq=1, ts=START, type=EventType.HEARTBEAT).to_json()

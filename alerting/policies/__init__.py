@@ -78,15 +78,27 @@ class QuietHours(_Strict):
         return release.astimezone(at.tzinfo)
 
 
+#: Severities whose alerts may expire. A critical or high alert that nobody acknowledges is
+#: exactly the one that must stay in front of people, so it never expires by itself.
+MAY_EXPIRE = frozenset({Severity.MEDIUM, Severity.LOW})
+
+
 class EscalationPolicy(_Strict):
     tiers: list[Tier] = Field(min_length=1, description="in firing order")
     quiet_hours: QuietHours | None = None
+    expire_after: Duration | None = Field(
+        None,
+        description="medium/low only: unacknowledged this long after the alert (or after "
+        "quiet hours), it becomes expired, and the next trigger opens a new alert",
+    )
 
     @model_validator(mode="after")
     def _tiers_in_order(self) -> Self:
         delays = [tier.after for tier in self.tiers]
         if delays != sorted(delays):
             raise ValueError("tiers must be listed in the order they fire")
+        if self.expire_after is not None and self.expire_after <= delays[-1]:
+            raise ValueError("expire_after must come after the last tier: every tier gets its turn")
         return self
 
 
@@ -102,6 +114,9 @@ class PolicyFile(_Strict):
         critical = self.severities.get(Severity.CRITICAL)
         if critical is not None and critical.quiet_hours is not None:
             raise ValueError("critical alerts never wait: no quiet_hours for critical")
+        for severity, policy in self.severities.items():
+            if policy.expire_after is not None and severity not in MAY_EXPIRE:
+                raise ValueError(f"{severity} alerts never expire: no expire_after for {severity}")
         return self
 
     def merged(self, override: PolicyFile) -> PolicyFile:
@@ -126,13 +141,25 @@ class ChosenPolicy:
 
     def plan(self, severity: Severity, start: datetime, timezone: str) -> list[PlannedTimer]:
         """Due times of every tier; quiet hours shift the whole ladder, never for critical."""
-        quiet = self.policy.quiet_hours
-        if quiet is not None and severity is not Severity.CRITICAL:
-            start = quiet.release(start, timezone)
+        start = self._after_quiet_hours(severity, start, timezone)
         return [
             PlannedTimer(number, tier.notify, start + tier.after)
             for number, tier in enumerate(self.policy.tiers)
         ]
+
+    def expires_at(self, severity: Severity, start: datetime, timezone: str) -> datetime | None:
+        """When an unacknowledged alert expires; None for critical and high, whatever a
+        kind policy says (kinds are not tied to one severity, so this is checked here)."""
+        after = self.policy.expire_after
+        if after is None or severity not in MAY_EXPIRE:
+            return None
+        return self._after_quiet_hours(severity, start, timezone) + after
+
+    def _after_quiet_hours(self, severity: Severity, start: datetime, timezone: str) -> datetime:
+        quiet = self.policy.quiet_hours
+        if quiet is not None and severity is not Severity.CRITICAL:
+            return quiet.release(start, timezone)
+        return start
 
 
 class PolicyError(ValueError):

@@ -1,0 +1,68 @@
+"""Input stalls, judged on a simulated time line (seconds passed in): no broker, no sleeps."""
+
+from __future__ import annotations
+
+from alerting.stalls import DETECTOR, GATEWAY, STALL_AFTER_BEATS, InputStalls, Verdict, input_feeds
+from eldercare.topics import Topics
+
+TOPICS = Topics()
+RAW = TOPICS.device("h-0001", "hub", "event")
+NORMALISED = TOPICS.normalised("h-0001", "hub", "event")
+BEAT = 30.0
+
+
+def watch() -> InputStalls:
+    return InputStalls(input_feeds(TOPICS, [GATEWAY, DETECTOR, "eldercare-other"]))
+
+
+def beats(stalls: InputStalls, service: str, handled: int, start: float, count: int) -> list:
+    """``count`` heartbeats BEAT apart from ``start``, all with the same count."""
+    return [stalls.heartbeat(service, handled, BEAT, start + n * BEAT) for n in range(count)]
+
+
+def test_a_quiet_night_is_not_a_stall() -> None:
+    stalls = watch()
+    # eight hours of heartbeats, no home sends anything, nothing handled
+    assert set(beats(stalls, GATEWAY, 7, 0, 8 * 120)) == {None}
+
+
+def test_input_the_gateway_does_not_follow_is_a_stall_and_progress_ends_it() -> None:
+    stalls = watch()
+    stalls.heartbeat(GATEWAY, 100, BEAT, 0)
+    stalls.saw_input(RAW, 10)
+    verdicts = beats(stalls, GATEWAY, 100, 30, STALL_AFTER_BEATS + 1)
+    # silent on the first four beats after the input (it may just be busy), then: stalled
+    assert verdicts == [None] * STALL_AFTER_BEATS + [Verdict.STALLED]
+    assert stalls.waiting_s(GATEWAY, 30 + STALL_AFTER_BEATS * BEAT) == 140
+    assert stalls.heartbeat(GATEWAY, 101, BEAT, 200) is Verdict.PROGRESS
+    assert stalls.heartbeat(GATEWAY, 101, BEAT, 400) is None  # nothing new has come in
+
+
+def test_a_gateway_that_keeps_up_is_never_stalled() -> None:
+    stalls = watch()
+    stalls.heartbeat(GATEWAY, 0, BEAT, 0)
+    for n in range(1, 100):
+        stalls.saw_input(RAW, n * BEAT - 5)
+        assert stalls.heartbeat(GATEWAY, n, BEAT, n * BEAT) is Verdict.PROGRESS
+
+
+def test_each_service_is_judged_on_its_own_input() -> None:
+    stalls = watch()
+    for service in (GATEWAY, DETECTOR, "eldercare-other"):
+        stalls.heartbeat(service, 5, BEAT, 0)
+    stalls.saw_input(NORMALISED, 1)  # the gateway's output: the detector's input only
+    late = 1 + (STALL_AFTER_BEATS + 1) * BEAT
+    assert stalls.heartbeat(DETECTOR, 5, BEAT, late) is Verdict.STALLED
+    assert stalls.heartbeat(GATEWAY, 5, BEAT, late) is None
+    assert stalls.heartbeat("eldercare-other", 5, BEAT, late) is None  # input unknown
+
+
+def test_a_restart_resets_the_count_and_counts_as_progress() -> None:
+    stalls = watch()
+    stalls.heartbeat(GATEWAY, 5000, BEAT, 0)
+    stalls.saw_input(RAW, 1)
+    assert stalls.heartbeat(GATEWAY, 0, BEAT, 1000) is Verdict.PROGRESS
+    # input before the first heartbeat of a service is not held against it
+    fresh = watch()
+    fresh.saw_input(RAW, 0)
+    assert set(beats(fresh, GATEWAY, 0, 1, 20)) == {None}
