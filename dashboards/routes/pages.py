@@ -96,7 +96,6 @@ async def home_page(
         return _to_login(request)
     try:
         home = await home_detail(ctx, session, principal, home_id)
-        day = await home_day(ctx, session, principal, home_id)
     except ApiError as error:
         return render(request, "missing.html", principal, status_code=error.status)
     now = ctx.clock.now()
@@ -111,6 +110,7 @@ async def home_page(
             status=status,
             body_class="family",
         )
+    day = await home_day(ctx, session, principal, home_id)  # in scope: home_detail checked
     return render(request, "home.html", principal, home=home, now=now, day=day)
 
 
