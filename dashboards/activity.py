@@ -2,29 +2,26 @@
 
 The dashboard listens to the gateway's normalised presence (retained, so a fresh dashboard
 knows every device's last state at once) and events. It keeps the newest state per device
-and the last resident activity per home in memory: a restart forgets "last activity" until
-the next event, and every view says "unknown" rather than guessing. Heartbeats prove that a
-device lives, not that the resident moved, so they count for liveness only.
+in memory and hands each sign of life to the ``ActivityLog``, which stores it: the
+resident's day outlives a restart, device liveness needs none of that. Heartbeats prove
+that a device lives, not that the resident moved, so they count for liveness only.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
 
+from dashboards.activity_log import ActivityLog
 from eldercare.bus import Outgoing
 from eldercare.models import DeviceState, DeviceStatus, Event, EventType
 from eldercare.topics import Channel, TopicError, Topics
 
 #: Events that say a person did something (not a device talking to us).
 NOT_ACTIVITY = frozenset({EventType.HEARTBEAT})
-#: Recent activity kept per home for "what the sensors showed before the alert": bounded,
-#: so 10 000 homes cost a few MB, until a time-series reader replaces it.
-RECENT_PER_HOME = 40
 
 
 @dataclass(slots=True)
@@ -34,19 +31,11 @@ class DeviceLiveness:
     last_seen: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LastActivity:
-    at: datetime
-    device: str
-    type: EventType
-
-
 class ActivityBoard:
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: Topics, log: ActivityLog) -> None:
         self.topics = topics
+        self.log = log
         self.devices: dict[tuple[str, str], DeviceLiveness] = {}
-        self.last_activity: dict[str, LastActivity] = {}
-        self.recent: dict[str, deque[LastActivity]] = {}
 
     @property
     def subscriptions(self) -> list[str]:
@@ -80,19 +69,8 @@ class ActivityBoard:
     def on_event(self, event: Event) -> None:
         liveness = self.devices.setdefault((event.home, event.device), DeviceLiveness())
         liveness.last_seen = max(filter(None, (liveness.last_seen, event.ts)))
-        if event.type in NOT_ACTIVITY:
-            return
-        activity = LastActivity(event.ts, event.device, event.type)
-        self.recent.setdefault(event.home, deque(maxlen=RECENT_PER_HOME)).append(activity)
-        known = self.last_activity.get(event.home)
-        if known is None or event.ts >= known.at:
-            self.last_activity[event.home] = activity
-
-    def activity_between(self, home_id: str, start: datetime, end: datetime) -> list[LastActivity]:
-        """What the home's sensors reported in [start, end], oldest first, as far as this
-        dashboard heard it since it started."""
-        found = [a for a in self.recent.get(home_id, ()) if start <= a.at <= end]
-        return sorted(found, key=lambda activity: activity.at)
+        if event.type not in NOT_ACTIVITY:
+            self.log.record(event)
 
     def device(self, home_id: str, device_id: str) -> DeviceLiveness:
         return self.devices.get((home_id, device_id), DeviceLiveness())

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alerting import links as ack_links
 from alerting.api import AlertingApi
 from dashboards.activity import ActivityBoard
+from dashboards.activity_log import ActivityLog
 from dashboards.context import DashboardContext, PublishUpdate
 from dashboards.deps import admin
 from dashboards.errors import error_responses, install_error_handlers
@@ -66,7 +67,7 @@ def create_app(
         engine=engine,
         clock=clock,
         signing_key=signing_key,
-        activity=activity or ActivityBoard(Topics()),
+        activity=activity or ActivityBoard(Topics(), ActivityLog(engine, clock)),
         secure_cookies=secure_cookies,
     )
     install_error_handlers(app)

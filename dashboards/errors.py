@@ -21,31 +21,46 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     422: "invalid_request",
+    429: "too_many_attempts",
 }
+#: Documented with 429: seconds until the refused request may be made again.
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.headers = status, detail, headers or {}
         self.code = code or _CODES.get(status, "error")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses=`` for the given statuses, all with the ``ErrorBody`` schema."""
-    return {status: {"model": ErrorBody, "description": _CODES[status]} for status in statuses}
+    return {
+        status: {"model": ErrorBody, "description": _CODES[status]}
+        | ({"headers": RETRY_AFTER} if status == 429 else {})
+        for status in statuses
+    }
 
 
-def _body(status: int, detail: str, code: str | None = None) -> JSONResponse:
+def _body(
+    status: int, detail: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     error = ErrorBody(code=code or _CODES.get(status, "error"), detail=detail)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = ({"WWW-Authenticate": "Bearer"} if status == 401 else {}) | (headers or {})
     return JSONResponse(error.model_dump(), status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return _body(error.status, error.detail, error.code)
+        return _body(error.status, error.detail, error.code, error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.api import AlertView
 from dashboards.activity import ActivityBoard
+from dashboards.activity_store import Activity
 from dashboards.schemas import (
     Connectivity,
     ContactView,
@@ -100,10 +101,9 @@ def summary(
     mode: HomeMode | None,
     devices: list[DeviceView],
     alerts: Sequence[AlertView],
-    activity: ActivityBoard,
+    last: Activity | None,
     now: datetime,
 ) -> HomeSummary:
-    last = activity.last_activity.get(home.id)
     return HomeSummary(
         home_id=home.id,
         name=home.name or home.id,
@@ -136,11 +136,14 @@ async def summaries(
     ):
         devices.setdefault(device.home_id, []).append(device)
     position = {home_id: index for index, home_id in enumerate(home_ids)}
+    latest = await activity.log.latest(session, home_ids)
     result = []
     for home in sorted(homes, key=lambda row: position[row.id]):
         own_alerts = [alert for alert in alerts if alert.home == home.id]
         views = device_views(devices.get(home.id, []), activity, own_alerts, now)
-        result.append(summary(home, modes.get(home.id), views, own_alerts, activity, now))
+        result.append(
+            summary(home, modes.get(home.id), views, own_alerts, latest.get(home.id), now)
+        )
     return result
 
 

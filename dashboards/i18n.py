@@ -32,6 +32,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
+    "login.throttled": (
+        "登录失败次数过多，请 {minutes} 分钟后再试，或联系管理员",
+        "Too many failed logins; try again in {minutes} minutes, or ask an administrator",
+    ),
     # Wall
     "no_alerts": ("暂无告警", "No alerts"),
     "new_critical": ("新的紧急告警！", "New critical alert!"),
@@ -94,11 +98,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "at": ("时间", "Time"),
     "responses": ("出动情况", "Who is going"),
     "sensors_hour_before": ("告警前一小时的传感器记录", "Sensors in the hour before"),
-    "series_partial": (
-        "仅显示本看板启动后收到的事件；完整记录待时序服务接入后显示。",
-        "Only events this dashboard heard since it started; the full record comes with the "
-        "time-series service.",
-    ),
+    "sensors_quiet": ("告警前一小时内没有传感器事件", "No sensor events in the hour before"),
     "event.motion": ("有人活动", "motion"),
     "event.no_motion": ("无人活动", "no motion"),
     "event.door_open": ("开门", "door opened"),
@@ -151,10 +151,26 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "alerts_open": ("未结告警", "Open alerts"),
     "alerts_past": ("历史告警", "Past alerts"),
     "day_hint": (
-        "红色为告警，绿色为传感器事件（本看板启动后收到的）。房间占用、睡眠与如厕统计将在时序服务接入后显示。",
-        "Red: alerts; green: sensor events this dashboard heard since it started. Room "
-        "occupancy, sleep and bathroom statistics come with the time-series service.",
+        "按房间显示传感器看到的活动（保留 8 天，看板重启后仍在）；安静时不推测位置。",
+        "Activity per room as the sensors saw it (kept 8 days, also after a dashboard "
+        "restart); where nothing moves, the day does not guess.",
     ),
+    "day.alerts": ("告警", "Alerts"),
+    "day.sleep": ("睡眠", "Sleep"),
+    "day.sleep.bed": ("床垫传感器", "bed sensor"),
+    "day.sleep.bedroom": ("卧室无动静", "quiet in the bedroom"),
+    "day.bathroom": ("如厕次数", "Bathroom visits"),
+    "day.minutes": ("分钟", "min"),
+    "day.none": ("今天还没有活动记录", "No activity recorded today"),
+    "day.truncated": (
+        "今天事件过多，只显示最近的部分",
+        "Too many events today; only the latest are shown",
+    ),
+    "room.bedroom": ("卧室", "Bedroom"),
+    "room.bathroom": ("卫生间", "Bathroom"),
+    "room.kitchen": ("厨房", "Kitchen"),
+    "room.living_room": ("客厅", "Living room"),
+    "room.hall": ("门厅", "Hall"),
     # Family
     "family.title": ("家人平安", "Is everyone OK"),
     "family.ok": ("今天一切正常", "All is well today"),

@@ -38,8 +38,20 @@ def day_position(value: datetime, now: datetime, tz: str = DEFAULT_TZ) -> float 
     return round(share * 100, 2) if 0 <= share <= 1 else None
 
 
+def day_extent(start: datetime, end: datetime, now: datetime, tz: str = DEFAULT_TZ) -> str:
+    """CSS ``left``/``width`` of a span on today's strip, cut at midnight at both ends (a
+    night's sleep starts the evening before)."""
+    zone = ZoneInfo(tz)
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    left, right = (
+        min(max((moment - midnight).total_seconds() / 864, 0.0), 100.0) for moment in (start, end)
+    )
+    return f"left: {left:.2f}%; width: {right - left:.2f}%"
+
+
 TEMPLATES.env.filters["local"] = local_time
 TEMPLATES.env.globals["day_position"] = day_position
+TEMPLATES.env.globals["day_extent"] = day_extent
 TEMPLATES.env.globals["timezone"] = DEFAULT_TZ
 
 

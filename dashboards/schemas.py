@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Generic, Literal, TypeVar
 
@@ -145,3 +145,36 @@ class HomeDetail(HomeSummary):
     contacts: list[ContactView]
     devices: list[DeviceView]
     alerts: list[AlertItem] = Field(description="open ones and the most recent past ones")
+
+
+class TimeSpan(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class RoomOccupancy(BaseModel):
+    room: str = Field(description="the registry's room, or the device id where it has none")
+    spans: list[TimeSpan]
+    minutes: int
+
+
+class SleepPeriod(TimeSpan):
+    source: Literal["bed", "bedroom"] = Field(
+        description="a bed sensor, or the quiet after the last movement in the bedroom"
+    )
+
+
+class HomeDay(BaseModel):
+    """The resident's day, from the stored activity of the home (kept eight days)."""
+
+    home_id: str
+    day: date = Field(description="the local calendar day in the home's timezone")
+    start: datetime
+    end: datetime
+    rooms: list[RoomOccupancy]
+    sleep: SleepPeriod | None = Field(description="the night before this day, if there was one")
+    bathroom_visits: list[TimeSpan]
+    events: int = Field(description="signs of life in the day (heartbeats do not count)")
+    last_seen: datetime | None
+    last_seen_device: str | None
+    truncated: bool = Field(description="more events than one answer holds; the newest are used")

@@ -2,7 +2,8 @@
 
 Updates come back through MQTT even when the ack was made on this very server, so every
 dashboard instance (and every other consumer) sees the same sequence of lifecycle steps.
-The gateway's normalised presence and events feed the homes overview (``ActivityBoard``).
+The gateway's normalised presence and events feed the homes overview (``ActivityBoard``)
+and the stored activity behind the resident's day (``ActivityLog``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from alerting.api import AlertingApi, AlertNotFound
 from dashboards.activity import ActivityBoard
+from dashboards.activity_log import ActivityLog
 from dashboards.alert_lists import with_responses
 from dashboards.app import create_app
 from dashboards.scope import Placement, placement_of
@@ -60,7 +62,8 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
     feed = UpdateFeed(api, broadcaster, engine)
-    activity = ActivityBoard(settings.topics)
+    activity_log = ActivityLog(engine, clock)
+    activity = ActivityBoard(settings.topics, activity_log)
 
     async def handle(topic: str, payload: bytes) -> Sequence[Outgoing]:
         if activity.wants(topic):
@@ -100,3 +103,4 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
         group.create_task(server.serve())
+        group.create_task(activity_log.run())

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards import homes
+from dashboards.activity_log import RETENTION
 from dashboards.alert_lists import visible_alerts, with_responses
 from dashboards.context import DashboardContext
+from dashboards.day import fetch_window, resident_day
 from dashboards.deps import ContextDep, CurrentPrincipal, Responder, SessionDep, placement_or_404
 from dashboards.errors import ApiError, error_responses
 from dashboards.principal import Principal
+from dashboards.rendering import DEFAULT_TZ
 from dashboards.routes.alerts import actor_name
-from dashboards.schemas import HomeDetail, HomeModeRequest, HomeModeView, HomeSummary, Page
+from dashboards.schemas import (
+    HomeDay,
+    HomeDetail,
+    HomeModeRequest,
+    HomeModeView,
+    HomeSummary,
+    Page,
+)
 from dashboards.scope import visible_home_ids
 from eldercare.db.models import Home
 from eldercare.logs import get_logger
@@ -24,6 +36,8 @@ router = APIRouter(prefix="/api/homes", tags=["homes"], responses=error_response
 
 #: Past alerts shown on a home's page besides the open ones.
 RECENT_ALERTS = 50
+#: Events one day view reads at most: a busy home makes ~2 000 a day; this bounds a request.
+DAY_ROWS = 10_000
 
 
 @router.get("", response_model=Page[HomeSummary], responses=error_responses(401, 422))
@@ -45,14 +59,20 @@ async def list_homes(
     )
 
 
-async def home_detail(
-    ctx: DashboardContext, session: AsyncSession, principal: Principal, home_id: str
-) -> HomeDetail:
-    """One home as the caller may see it (404 outside their scope); pages reuse it."""
+async def visible_home(session: AsyncSession, principal: Principal, home_id: str) -> Home:
+    """The registry row if the caller may see it; out of scope answers like missing."""
     await placement_or_404(session, principal, home_id)
     home = await session.get(Home, home_id)
     if home is None:
         raise ApiError(404, f"home {home_id} not found")
+    return home
+
+
+async def home_detail(
+    ctx: DashboardContext, session: AsyncSession, principal: Principal, home_id: str
+) -> HomeDetail:
+    """One home as the caller may see it (404 outside their scope); pages reuse it."""
+    home = await visible_home(session, principal, home_id)
     alerts = await visible_alerts(ctx.api, [home_id], unresolved_only=False, limit=RECENT_ALERTS)
     now = ctx.clock.now()
     (summary,) = await homes.summaries(session, [home_id], alerts, ctx.activity, now)
@@ -77,6 +97,49 @@ async def get_home(
     return await home_detail(ctx, session, principal, home_id)
 
 
+async def home_day(
+    ctx: DashboardContext,
+    session: AsyncSession,
+    principal: Principal,
+    home_id: str,
+    day: date | None = None,
+) -> HomeDay:
+    """The resident's day (today by default) from the stored activity; 404 outside scope."""
+    await visible_home(session, principal, home_id)
+    now = ctx.clock.now()
+    today = now.astimezone(ZoneInfo(DEFAULT_TZ)).date()
+    oldest = today - timedelta(days=RETENTION.days - 1)
+    day = day or today
+    if not oldest <= day <= today:
+        raise ApiError(422, f"day: must lie between {oldest} and {today} (activity is kept 8 days)")
+    start, end = fetch_window(day, DEFAULT_TZ)
+    rows = await ctx.activity.log.between(session, home_id, start, min(end, now), DAY_ROWS + 1)
+    latest = await ctx.activity.log.latest(session, [home_id])
+    return resident_day(
+        home_id,
+        day,
+        DEFAULT_TZ,
+        rows[-DAY_ROWS:],
+        now,
+        last_seen=latest.get(home_id),
+        truncated=len(rows) > DAY_ROWS,
+    )
+
+
+@router.get("/{home_id}/day", response_model=HomeDay, responses=error_responses(401, 404, 422))
+async def get_home_day(
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    home_id: str,
+    day: Annotated[
+        date | None, Query(description="local date, YYYY-MM-DD; today if absent")
+    ] = None,
+) -> HomeDay:
+    """Room occupancy, the night's sleep and bathroom visits of one day (the last 8 days)."""
+    return await home_day(ctx, session, principal, home_id, day)
+
+
 @router.put(
     "/{home_id}/mode",
     response_model=HomeModeView | None,
@@ -91,9 +154,7 @@ async def put_mode(
 ) -> HomeModeView | None:
     """Set "away" or "in hospital" (until a time, or until changed), or back to "home".
     Answers the mode now in force: null when the resident is expected at home."""
-    await placement_or_404(session, principal, home_id)
-    if await session.get(Home, home_id) is None:
-        raise ApiError(404, f"home {home_id} not found")
+    await visible_home(session, principal, home_id)
     now = ctx.clock.now()
     if body.until is not None and body.until <= now:
         raise ApiError(422, "until: must lie in the future")

@@ -23,14 +23,15 @@ from dashboards.family import family_status
 from dashboards.principal import Principal, Role
 from dashboards.rendering import render
 from dashboards.responses import response_history
-from dashboards.routes.homes import home_detail, list_homes
+from dashboards.routes.homes import home_day, home_detail, list_homes
 from dashboards.schemas import Outcome, ResponderView
 from eldercare import __version__
 
 router = APIRouter(include_in_schema=False)
 
-#: How far back the alert page shows what the home's sensors reported.
+#: How far back the alert page shows what the home's sensors reported, and at most how much.
 SENSOR_WINDOW = timedelta(hours=1)
+SENSOR_ROWS = 500
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
@@ -109,8 +110,8 @@ async def home_page(
             status=status,
             body_class="family",
         )
-    recent = ctx.activity.activity_between(home_id, now - timedelta(days=1), now)
-    return render(request, "home.html", principal, home=home, now=now, recent=recent)
+    day = await home_day(ctx, session, principal, home_id)  # in scope: home_detail checked
+    return render(request, "home.html", principal, home=home, now=now, day=day)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -139,8 +140,8 @@ async def alert_page(
             await ctx.api.timeline(alert_id), await response_history(session, alert_id)
         ),
         outcomes=list(Outcome),
-        before=ctx.activity.activity_between(
-            alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at
+        before=await ctx.activity.log.between(
+            session, alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at, SENSOR_ROWS
         ),
     )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Request, Response
 
+from dashboards import login_throttle
 from dashboards.accounts import SESSION_LIFETIME, authenticate, close_session, open_session
 from dashboards.accounts import principal_of as principal_of_user
 from dashboards.deps import SESSION_COOKIE, ContextDep, CurrentPrincipal, request_token
@@ -27,16 +30,40 @@ def me(principal: Principal) -> Me:
 
 
 @router.post(
-    "/session", response_model=LoginResponse, responses=error_responses(401, 422), status_code=201
+    "/session",
+    response_model=LoginResponse,
+    responses=error_responses(401, 422, 429),
+    status_code=201,
 )
-async def log_in(body: LoginRequest, response: Response, ctx: ContextDep) -> LoginResponse:
-    """Check the password; answer a token and set it as an HttpOnly, SameSite=Strict cookie."""
+async def log_in(
+    body: LoginRequest, request: Request, response: Response, ctx: ContextDep
+) -> LoginResponse:
+    """Check the password; answer a token and set it as an HttpOnly, SameSite=Strict cookie.
+    After 5 failed logins for a username (20 for a client address) in 15 minutes, every
+    login for it answers 429 with ``Retry-After`` for 15 minutes, the right password too."""
+    now = ctx.clock.now()
+    address = request.client.host if request.client else "unknown"
+    user_key, address_key = login_throttle.keys_for(body.username, address)
+    async with ctx.sessions.begin() as session:  # counted before the check: see login_throttle
+        wait = await login_throttle.admit(session, (user_key, address_key), now)
+    if wait is not None:
+        seconds = math.ceil(wait.total_seconds())
+        log.warning(
+            "login_throttled", username=body.username[:100], address=address, wait_s=seconds
+        )
+        raise ApiError(
+            429,
+            f"too many failed logins; try again in {math.ceil(seconds / 60)} minutes",
+            headers={"Retry-After": str(seconds)},
+        )
     async with ctx.sessions.begin() as session:  # committed before the browser uses the cookie
         user = await authenticate(session, body.username, body.password)
-        if user is None:
-            log.warning("login_failed", username=body.username[:100])
-            raise ApiError(401, "wrong username or password", "bad_credentials")
-        token = await open_session(session, user, ctx.clock.now())
+        if user is not None:
+            await login_throttle.succeeded(session, user_key, address_key)
+            token = await open_session(session, user, now)
+    if user is None:
+        log.warning("login_failed", username=body.username[:100], address=address)
+        raise ApiError(401, "wrong username or password", "bad_credentials")
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -24,7 +24,12 @@ async function callApi(method, path, body) {
     location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
   }
   const data = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(data && data.detail || label("error"));
+  if (!response.ok) {
+    const error = new Error(data && data.detail || label("error"));
+    error.status = response.status;
+    error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
+    throw error;
+  }
   return data;
 }
 

@@ -261,6 +261,37 @@ class AlertResponse(Base):
     at: Mapped[datetime]
 
 
+class HomeActivityRow(Base):
+    """Writer: dashboards. One sign of life (a non-heartbeat event) with the room its device
+    was in at the time, kept ``dashboards.activity_log.RETENTION`` (8 days) for the home
+    page's day, "last seen" and the hour before an alert, so a restarted dashboard still
+    knows them. The primary key leads with (home, at): every read is one home's time range,
+    and a redelivered or twice-heard event is the same row (several dashboards write)."""
+
+    __tablename__ = "home_activity"
+    home_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    room: Mapped[str | None] = mapped_column(String(50))
+
+    #: Pruning deletes by time across all homes.
+    __table_args__ = (Index("ix_home_activity_at", "at"),)
+
+
+class LoginThrottle(Base):
+    """Writer: dashboards. Failed logins per username and per client address, in the
+    database so every dashboard instance counts the same guesses and a restart forgets none."""
+
+    __tablename__ = "login_throttle"
+    #: ``user:<username>`` or ``ip:<address>``.
+    key: Mapped[str] = mapped_column(String(150), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime]
+    #: Set when the failures reach the limit; until then every login for the key is refused.
+    locked_until: Mapped[datetime | None]
+
+
 class EscalationTimerRow(Base):
     """Writer: alerting. One row per policy tier of an alert: due time, then fired or cancelled.
 
