@@ -145,7 +145,7 @@ async def run(
         while engine is not None and watchers:
             try:
                 for rule in watchers:
-                    await sync_from_registry(engine, rule)
+                    await sync_from_registry(engine, rule, clock.now())
             except Exception:
                 log.exception("registry_sync_failed")
             await clock.sleep(REGISTRY_REFRESH_S)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from dashboards.homes import set_mode
+from dashboards.schemas import HomeModeName, HomeModeRequest
 from detector.activity.model import ActivityModel, ModelSettings
 from detector.activity.registry import sync_from_registry
 from detector.activity.rule import Expectation, HomeConfig, InactivityRule, InactivitySettings
@@ -285,13 +287,41 @@ async def test_registry_tells_the_rule_rooms_roles_and_time_zone(engine: AsyncEn
     ]
     await register_home(engine, HOME, devices, now=START)
     rule = InactivityRule()
-    assert await sync_from_registry(engine, rule) == 3
+    assert await sync_from_registry(engine, rule, START) == 3
     assert rule.directory.lookup(HOME, "door-1").role is Role.FRONT_DOOR
     assert rule.directory.lookup(HOME, "mat-1").role is Role.BED
     assert rule.directory.lookup(HOME, "pir-2").place is Place.KITCHEN
     home = Home(rule)
     home.send("pir-2", EventType.MOTION, datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
     assert rule.homes[HOME].context_hour == 9.0  # Asia/Shanghai, the registry's default
+
+
+async def test_away_set_by_staff_on_the_dashboard_silences_the_home_until_set_back(
+    engine: AsyncEngine,
+) -> None:
+    """The dashboard writes ``home_modes``; the detector reads it every minute."""
+    devices = [DeviceSpec("pir-kitchen", "motion", "kitchen"), DeviceSpec("door-1", "door", "hall")]
+    await register_home(engine, HOME, devices, now=START)
+    rule = InactivityRule()
+    home = Home(rule)
+    seen = START + timedelta(hours=1)
+    home.send("pir-kitchen", EventType.MOTION, seen)
+
+    async def staff_sets(mode: HomeModeName, at: datetime) -> None:
+        async with AsyncSession(engine) as session, session.begin():
+            await set_mode(session, HOME, HomeModeRequest(mode=mode, note="肺炎"), "staff", at)
+        await sync_from_registry(engine, rule, at)
+
+    await staff_sets(HomeModeName.HOSPITAL, seen + timedelta(minutes=30))
+    await sync_from_registry(engine, rule, seen + timedelta(hours=5))  # re-read: no change
+    back = seen + timedelta(days=2)
+    assert home.tick_until(seen, back) == []
+    await staff_sets(HomeModeName.HOME, back)
+    alerts = home.tick_until(back, back + timedelta(hours=12))
+    # Expected home through the front door from now on; nobody came: one alert, not at once.
+    assert [a.kind for a in alerts] == [AlertKind.INACTIVITY]
+    assert alerts[0].raised_at - back > timedelta(hours=2)
+    assert "front door" in alerts[0].explanation.en
 
 
 def test_family_expectation_kitchen_by_ten_is_checked_once_a_day() -> None:

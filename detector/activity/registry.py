@@ -1,26 +1,47 @@
-"""Tell the inactivity rule what the registry knows: device kinds and rooms, home time zones.
+"""Tell the inactivity rule what the database knows: device kinds and rooms, home time
+zones, and the staff's "away / in hospital until …" home mode.
 
 Without it the rule infers meaning from device ids ("door-front", "pir-living") and assumes
-the default time zone; with it, "kitchen by 10:00" means 10:00 in the home's own zone.
+the default time zone; with it, "kitchen by 10:00" means 10:00 in the home's own zone, and
+a flat whose resident is in hospital raises no inactivity alarm at night.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import classify
-from eldercare.db.models import Device, Home
+from eldercare.db.models import Device, Home, HomeMode
+
+#: "Away" without an end date: until staff set the home back.
+UNTIL_FURTHER_NOTICE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule) -> int:
-    """Load every registered device into the rule's directory; returns how many."""
+async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: datetime) -> int:
+    """Load every registered device into the rule's directory and every home's mode into
+    the rule's holiday mode; returns how many devices."""
     async with engine.connect() as connection:
         homes = (await connection.execute(select(Home.id, Home.timezone))).all()
         devices = (
             await connection.execute(select(Device.home_id, Device.id, Device.kind, Device.room))
         ).all()
+        modes = (
+            await connection.execute(
+                select(HomeMode.home_id, HomeMode.mode, HomeMode.until, HomeMode.note)
+            )
+        ).all()
+    away = {
+        home: (until or UNTIL_FURTHER_NOTICE, f"{mode} {note}".strip())
+        for home, mode, until, note in modes
+        if mode != "home" and (until is None or until > now)
+    }
+    for home in set(rule.homes) | set(away):
+        until, reason = away.get(home, (None, ""))
+        rule.follow_away(home, until, reason, now)
     for home, timezone in homes:
         rule.set_timezone(home, timezone)
     for home, device, kind, room in devices:

@@ -127,6 +127,24 @@ class InactivityRule(BaseRule):
         state.away_marker = state.last_ts
         log.info("away_mode_set", home=home, until=until.isoformat() if until else None)
 
+    def follow_away(self, home: str, until: datetime | None, reason: str, now: datetime) -> None:
+        """Holiday mode as the staff last set it (read again every minute): only a change
+        counts, so the moment it began is kept; an end set by staff is handled like an end
+        date reached (back through the front door unless seen at home since)."""
+        state = self.homes.get(home)
+        current = state.away_until if state is not None else None
+        if until == current:
+            return
+        if until is None:
+            if state is not None and current is not None and current > now:
+                state.away_until = now  # the next check ends it
+                state.next_check = None
+            return
+        if state is not None and current is not None:
+            state.away_until, state.away_reason = until, reason  # moved: still the same stay
+            return
+        self.set_away(home, until, reason)
+
     def configure(self, home: str, config: HomeConfig) -> None:
         """Per-home expectations ("kitchen activity by 10:00", "out of bed by 9:00")."""
         self.configs[home] = config
