@@ -7,6 +7,7 @@ kettle next to the sensor is not a heat wave) and re-arm only after it is back i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -128,3 +129,29 @@ class HazardRule(BaseRule):
             )
         )
         return output
+
+    # -- checkpoint -----------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Running temperature episodes and recent hazard events: after a restart a heat
+        wave's clock goes on from when it began, and a hazard's repeat is not a new alarm."""
+        return json.dumps(
+            {
+                "last": [[*key, at.isoformat()] for key, at in self._last.items()],
+                "temps": [
+                    [home, device, e.since and e.since.isoformat(), e.side, e.alerted]
+                    for (home, device), e in self._temps.items()
+                ],
+            }
+        ).encode()
+
+    def restore(self, data: bytes) -> None:
+        loaded = json.loads(data)
+        self._last = {
+            (home, device, EventType(kind)): datetime.fromisoformat(at)
+            for home, device, kind, at in loaded["last"]
+        }
+        self._temps = {
+            (home, device): _Episode(since and datetime.fromisoformat(since), side, alerted)
+            for home, device, since, side, alerted in loaded["temps"]
+        }

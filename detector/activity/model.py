@@ -53,9 +53,10 @@ class ModelSettings:
     night_end_h: float = 6.0
     #: Quiet in bed or the bedroom from this hour until 08:00 is sleep.
     bedtime_from_h: float = 19.0
-    #: Asleep, quiet may also last this many times its learned mean: ln(1/p) for a quiet
-    #: spell that is memoryless (the next turn in bed or toilet visit is as likely in any
-    #: minute), so p = e^-5 ≈ 0.7 % of sleeping spells outlast it.
+    #: Asleep, quiet may also last its learned mean plus this many standard deviations.
+    #: Spells between toilet visits that come at random are as spread as they are long, so
+    #: a night without a visit is within reach; a sleeper whose turns a bedroom sensor sees
+    #: every half hour has regular spells and keeps a short limit (a collapse is noticed).
     sleep_tail_factor: float = 5.0
 
 
@@ -89,12 +90,13 @@ def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "count", "days", "last_day", "peak", "total", "wake")
+    __slots__ = ("bath", "count", "days", "last_day", "peak", "squares", "total", "wake")
 
     def __init__(self) -> None:
         self.peak = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours
         self.count = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)
         self.total = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours
+        self.squares = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours²
         self.wake = np.full((2, RING), EMPTY, dtype=np.uint8)  # 10-minute units after 00:00
         self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
@@ -116,6 +118,7 @@ class ActivityModel:
         self.peak = (self.peak.astype(np.float32) * factor).astype(np.float16)
         self.count = (self.count.astype(np.float32) * factor).astype(np.float16)
         self.total = (self.total.astype(np.float32) * factor).astype(np.float16)
+        self.squares = (self.squares.astype(np.float32) * factor).astype(np.float16)
         self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
@@ -125,6 +128,7 @@ class ActivityModel:
         self.peak[block, place] = max(float(self.peak[block, place]), min(quiet_h, 48.0))
         self.count[block, place] = float(self.count[block, place]) + 1.0
         self.total[block, place] = float(self.total[block, place]) + min(quiet_h, 24.0)
+        self.squares[block, place] = float(self.squares[block, place]) + min(quiet_h, 24.0) ** 2
 
     def learn_wake(self, weekend: bool, hour: float) -> None:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
@@ -160,10 +164,14 @@ class ActivityModel:
         threshold = learned * settings.margin_factor + settings.margin_h if learned > 0 else 0.0
         if is_asleep(hour, place, settings) and evidence >= settings.min_evidence:
             # The peak of a few nights misses the night slept through without a toilet
-            # visit, which was most of the false alarms on simulated homes; the mean is steadier.
-            total = self.total.astype(np.float32)
-            mean = (total[block, place] + total[before, place] + total[after, place]) / evidence
-            threshold = max(threshold, mean * settings.sleep_tail_factor + settings.margin_h)
+            # visit (most of the false alarms on simulated homes); mean and spread see it coming.
+            blocks = [before, block, after]
+            mean = float(self.total[blocks, place].astype(np.float32).sum()) / evidence
+            square = float(self.squares[blocks, place].astype(np.float32).sum()) / evidence
+            spread = max(square - mean * mean, 0.0) ** 0.5
+            threshold = max(
+                threshold, mean + settings.sleep_tail_factor * spread + settings.margin_h
+            )
         prior = prior_quiet_h(block, place, settings)
         blended = max(threshold, (1 - trust) * prior + trust * settings.floor_h)
         return float(min(max(blended, settings.floor_h), settings.cap_h))
@@ -196,6 +204,7 @@ class ActivityModel:
             "peak": _b64(self.peak),
             "count": _b64(self.count),
             "total": _b64(self.total),
+            "squares": _b64(self.squares),
             "wake": _b64(self.wake),
             "bath": _b64(self.bath),
             "days": self.days,
@@ -209,6 +218,7 @@ class ActivityModel:
         model.count = _unb64(data["count"], np.float16, model.count.shape)
         if "total" in data:  # checkpoints written before the mean was kept have none
             model.total = _unb64(data["total"], np.float16, model.total.shape)
+            model.squares = _unb64(data["squares"], np.float16, model.squares.shape)
         model.wake = _unb64(data["wake"], np.uint8, model.wake.shape)
         model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
         model.days = float(data["days"])
@@ -221,6 +231,7 @@ class ActivityModel:
             self.peak.nbytes
             + self.count.nbytes
             + self.total.nbytes
+            + self.squares.nbytes
             + self.wake.nbytes
             + self.bath.nbytes
             + 16
