@@ -26,6 +26,8 @@ BLOCK_H = 24 // BLOCKS
 #: Quiet shorter than this is ordinary life and not worth remembering.
 MIN_QUIET_H = 0.25
 RING = 14
+#: The per-context statistics, in the order of ``ActivityModel.quiet`` and the checkpoint.
+QUIET_STATS = ("peak", "count", "total", "squares")
 EMPTY = 255  # ring-buffer slot not yet filled
 
 
@@ -90,17 +92,36 @@ def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "count", "days", "last_day", "peak", "squares", "total", "wake")
+    __slots__ = ("bath", "days", "last_day", "quiet", "wake")
 
     def __init__(self) -> None:
-        self.peak = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours
-        self.count = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)
-        self.total = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours
-        self.squares = np.zeros((BLOCKS, PLACE_COUNT), dtype=np.float16)  # hours²
+        # One array for the four per-context statistics: every numpy array costs ~100 bytes
+        # of header, and 100 k homes are kept in memory.
+        self.quiet = np.zeros((len(QUIET_STATS), BLOCKS, PLACE_COUNT), dtype=np.float16)
         self.wake = np.full((2, RING), EMPTY, dtype=np.uint8)  # 10-minute units after 00:00
         self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
+
+    @property
+    def peak(self) -> np.ndarray:
+        """Decaying longest quiet (hours) per context."""
+        return self.quiet[0]
+
+    @property
+    def count(self) -> np.ndarray:
+        """Decaying number of quiet periods per context."""
+        return self.quiet[1]
+
+    @property
+    def total(self) -> np.ndarray:
+        """Decaying sum of quiet hours per context."""
+        return self.quiet[2]
+
+    @property
+    def squares(self) -> np.ndarray:
+        """Decaying sum of squared quiet hours per context (for the spread)."""
+        return self.quiet[3]
 
     # -- learning -------------------------------------------------------------------------
 
@@ -115,10 +136,7 @@ class ActivityModel:
         self.last_day = ordinal
         self.days += elapsed
         factor = settings.daily_decay ** min(elapsed, 365)
-        self.peak = (self.peak.astype(np.float32) * factor).astype(np.float16)
-        self.count = (self.count.astype(np.float32) * factor).astype(np.float16)
-        self.total = (self.total.astype(np.float32) * factor).astype(np.float16)
-        self.squares = (self.squares.astype(np.float32) * factor).astype(np.float16)
+        self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
         self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
@@ -201,10 +219,7 @@ class ActivityModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "peak": _b64(self.peak),
-            "count": _b64(self.count),
-            "total": _b64(self.total),
-            "squares": _b64(self.squares),
+            **{name: _b64(self.quiet[index]) for index, name in enumerate(QUIET_STATS)},
             "wake": _b64(self.wake),
             "bath": _b64(self.bath),
             "days": self.days,
@@ -214,11 +229,9 @@ class ActivityModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ActivityModel:
         model = cls()
-        model.peak = _unb64(data["peak"], np.float16, model.peak.shape)
-        model.count = _unb64(data["count"], np.float16, model.count.shape)
-        if "total" in data:  # checkpoints written before the mean was kept have none
-            model.total = _unb64(data["total"], np.float16, model.total.shape)
-            model.squares = _unb64(data["squares"], np.float16, model.squares.shape)
+        for index, name in enumerate(QUIET_STATS):
+            if name in data:  # checkpoints written before the spread was kept have no sums
+                model.quiet[index] = _unb64(data[name], np.float16, model.quiet[index].shape)
         model.wake = _unb64(data["wake"], np.uint8, model.wake.shape)
         model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
         model.days = float(data["days"])
@@ -227,15 +240,7 @@ class ActivityModel:
 
     @property
     def nbytes(self) -> int:
-        return (
-            self.peak.nbytes
-            + self.count.nbytes
-            + self.total.nbytes
-            + self.squares.nbytes
-            + self.wake.nbytes
-            + self.bath.nbytes
-            + 16
-        )
+        return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
 
 
 def _push(ring: np.ndarray, value: int) -> None:
