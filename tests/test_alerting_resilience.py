@@ -102,6 +102,18 @@ def operators_policy(folder: Path, hooks: WebhookReceiver) -> Path:
     return folder
 
 
+async def operators_rig(mosquitto, tmp_path: Path, hooks: WebhookReceiver, clock: SimulatedClock):  # type: ignore[no-untyped-def]
+    """Settings with fast heartbeats and system alerts paged to ``hooks``; engine; API."""
+    settings = make_settings(
+        mosquitto,
+        tmp_path,
+        heartbeat_s=0.2,
+        policies_dir=operators_policy(tmp_path / "p", hooks),
+    )
+    engine = await prepared_engine(settings)
+    return settings, engine, AlertingApi(engine, clock)
+
+
 async def test_a_service_going_offline_raises_a_system_alert_and_recovery_resolves_it(
     mosquitto, tmp_path
 ) -> None:
@@ -151,14 +163,7 @@ async def test_a_service_going_offline_raises_a_system_alert_and_recovery_resolv
 async def test_a_stuck_then_silent_service_raises_system_alerts(mosquitto, tmp_path) -> None:
     clock = SimulatedClock(START)
     async with WebhookReceiver() as hooks:
-        settings = make_settings(
-            mosquitto,
-            tmp_path,
-            heartbeat_s=0.2,
-            policies_dir=operators_policy(tmp_path / "p", hooks),
-        )
-        engine = await prepared_engine(settings)
-        api = AlertingApi(engine, clock)
+        settings, engine, api = await operators_rig(mosquitto, tmp_path, hooks, clock)
         release = asyncio.Event()
 
         async def stuck(topic: str, payload: bytes) -> list[Outgoing]:
@@ -196,14 +201,7 @@ async def test_a_gateway_that_heartbeats_but_no_longer_gets_input_raises_a_syste
 ) -> None:
     clock = SimulatedClock(START)
     async with WebhookReceiver() as hooks:
-        settings = make_settings(
-            mosquitto,
-            tmp_path,
-            heartbeat_s=0.2,
-            policies_dir=operators_policy(tmp_path / "p", hooks),
-        )
-        engine = await prepared_engine(settings)
-        api = AlertingApi(engine, clock)
+        settings, engine, api = await operators_rig(mosquitto, tmp_path, hooks, clock)
 
         async def handled(topic: str, payload: bytes) -> list[Outgoing]:
             return []
