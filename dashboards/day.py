@@ -159,6 +159,7 @@ def resident_day(
     return HomeDay(
         home_id=home_id,
         day=day,
+        timezone=tz,
         start=start,
         end=end,
         rooms=[

@@ -6,7 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from dashboards.rendering import DEFAULT_TZ
 from dashboards.schemas import HomeDetail
 
 
@@ -17,13 +16,14 @@ class FamilyStatus(StrEnum):
     OK = "ok"
 
 
-def family_status(home: HomeDetail, now: datetime, tz: str = DEFAULT_TZ) -> FamilyStatus:
-    """Open alerts first (they need someone), then away, then whether we heard her today."""
+def family_status(home: HomeDetail, now: datetime) -> FamilyStatus:
+    """Open alerts first (they need someone), then away, then whether we heard her today
+    (since midnight in her home's time zone)."""
     if any(alert.resolved_at is None for alert in home.alerts):
         return FamilyStatus.ATTENTION
     if home.mode is not None:
         return FamilyStatus.AWAY
-    zone = ZoneInfo(tz)
+    zone = ZoneInfo(home.timezone)
     midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     if home.last_activity is None or home.last_activity < midnight:
         return FamilyStatus.NO_ACTIVITY

@@ -141,6 +141,7 @@ class ContactView(BaseModel):
 
 class HomeDetail(HomeSummary):
     address: str
+    timezone: str = Field(description="the home's IANA time zone: its days and hours")
     residents: list[ResidentView]
     contacts: list[ContactView]
     devices: list[DeviceView]
@@ -169,6 +170,7 @@ class HomeDay(BaseModel):
 
     home_id: str
     day: date = Field(description="the local calendar day in the home's timezone")
+    timezone: str = Field(description="the home's IANA time zone, e.g. Asia/Shanghai")
     start: datetime
     end: datetime
     rooms: list[RoomOccupancy]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from dashboards.activity_log import RETENTION, ActivityLog
@@ -18,7 +18,7 @@ from dashboards.day import resident_day
 from dashboards.stream import Broadcaster
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
-from eldercare.db.models import Device, HomeActivityRow
+from eldercare.db.models import Device, Home, HomeActivityRow
 from eldercare.models import Event, EventType
 from eldercare.topics import Topics
 from tests.dashboard_world import (
@@ -233,3 +233,29 @@ def test_sleep_without_a_bed_sensor_is_the_quiet_after_the_bedroom() -> None:
         ).sleep
         is None
     )
+
+
+async def test_a_home_in_another_time_zone_has_its_own_days(engine) -> None:
+    """Midnight and the hours of the day view are the home's, not the station's."""
+    berlin = ZoneInfo("Europe/Berlin")
+    async with dashboard_world(engine) as world:
+        async with async_sessionmaker(engine).begin() as session:
+            await session.execute(
+                update(Home).where(Home.id == "h-1").values(timezone="Europe/Berlin")
+            )
+        await live_a_day(world, engine)
+        async with world.client(await world.token("staff1")) as client:
+            today = (await client.get("/api/homes/h-1/day")).json()
+            page = (await client.get("/homes/h-1")).text
+    assert today["timezone"] == "Europe/Berlin"
+    assert datetime.fromisoformat(today["start"]) == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+    kitchen = next(room["spans"] for room in today["rooms"] if room["room"] == "kitchen")
+    in_berlin = [
+        tuple(
+            datetime.fromisoformat(span[k]).astimezone(berlin).strftime("%H:%M")
+            for k in ("start", "end")
+        )
+        for span in kitchen
+    ]
+    assert in_berlin == [("00:10", "00:25"), ("01:00", "01:15")]  # 07:10 and 08:00 in Shanghai
+    assert "00:10 – 00:25" in page

@@ -109,6 +109,7 @@ def home(**changes: object) -> HomeDetail:
         "last_activity_device": "pir-living",
         "open_alerts": 0,
         "address": "",
+        "timezone": "Asia/Shanghai",
         "residents": [],
         "contacts": [],
         "devices": [],
@@ -127,6 +128,11 @@ def test_family_status() -> None:
         FamilyStatus.NO_ACTIVITY
     )
     assert family_status(home(last_activity=None), NOW) is FamilyStatus.NO_ACTIVITY
+    # 22:30 UTC is 06:30 today in Shanghai but 23:30 yesterday in Berlin (03:00 there now).
+    late = datetime(2026, 11, 24, 22, 30, tzinfo=UTC)
+    assert family_status(home(last_activity=late), NOW) is FamilyStatus.OK
+    in_berlin = home(last_activity=late, timezone="Europe/Berlin")
+    assert family_status(in_berlin, NOW) is FamilyStatus.NO_ACTIVITY
     away = HomeModeView(mode=HomeModeName.HOSPITAL, until=None, note="", set_by="王芳", set_at=NOW)
     assert family_status(home(mode=away, last_activity=None), NOW) is FamilyStatus.AWAY
 

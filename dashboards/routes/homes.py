@@ -82,6 +82,7 @@ async def home_detail(
     return HomeDetail(
         **summary.model_dump(),
         address=home.address,
+        timezone=home.timezone or DEFAULT_TZ,
         residents=await homes.residents(session, home_id),
         contacts=await homes.contacts(session, home_id),
         devices=devices,
@@ -104,21 +105,23 @@ async def home_day(
     home_id: str,
     day: date | None = None,
 ) -> HomeDay:
-    """The resident's day (today by default) from the stored activity; 404 outside scope."""
-    await visible_home(session, principal, home_id)
+    """The resident's day (today by default) from the stored activity; 404 outside scope.
+
+    Days are the home's own: midnight and the hours on the page are in its time zone."""
+    tz = (await visible_home(session, principal, home_id)).timezone or DEFAULT_TZ
     now = ctx.clock.now()
-    today = now.astimezone(ZoneInfo(DEFAULT_TZ)).date()
+    today = now.astimezone(ZoneInfo(tz)).date()
     oldest = today - timedelta(days=RETENTION.days - 1)
     day = day or today
     if not oldest <= day <= today:
         raise ApiError(422, f"day: must lie between {oldest} and {today} (activity is kept 8 days)")
-    start, end = fetch_window(day, DEFAULT_TZ)
+    start, end = fetch_window(day, tz)
     rows = await ctx.activity.log.between(session, home_id, start, min(end, now), DAY_ROWS + 1)
     latest = await ctx.activity.log.latest(session, [home_id])
     return resident_day(
         home_id,
         day,
-        DEFAULT_TZ,
+        tz,
         rows[-DAY_ROWS:],
         now,
         last_seen=latest.get(home_id),
