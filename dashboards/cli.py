@@ -1,4 +1,4 @@
-"""``eldercare users …``: create dashboard users and print family links.
+"""``eldercare users …``: create dashboard users, lift login locks, print family links.
 
 There are no default passwords: ``add`` asks for one (twice, hidden) or reads it from
 standard input for scripts, and refuses short ones.
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from dashboards.accounts import AccountError, add_user
 from dashboards.family_links import family_link, family_token
+from dashboards.login_throttle import unlock
 from dashboards.principal import Role
 from eldercare.clock import RealClock
 from eldercare.runtime import prepared_engine
@@ -68,6 +69,24 @@ def add(
     except AccountError as error:
         typer.secho(f"not added: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
+
+
+@users_app.command("unlock")
+def unlock_command(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Lift the lock that failed logins put on a username before it ends by itself."""
+
+    async def go() -> bool:
+        engine = await prepared_engine(Settings())
+        try:
+            async with async_sessionmaker(engine).begin() as session:
+                return await unlock(session, username)
+        finally:
+            await engine.dispose()
+
+    if asyncio.run(go()):
+        typer.echo(f"unlocked {username!r}")
+    else:
+        typer.echo(f"{username!r} was not locked")
 
 
 @users_app.command("family-link")

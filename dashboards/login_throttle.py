@@ -98,3 +98,11 @@ async def succeeded(session: AsyncSession, user: ThrottleKey, address: ThrottleK
         row.failures = max(0, row.failures - 1)
         if row.failures < address.limit:
             row.locked_until = None
+
+
+async def unlock(session: AsyncSession, username: str) -> bool:
+    """Lift a username's lock (an operator who has checked it is the real person); the
+    addresses' counts stay, so this is no way around the spraying limit."""
+    user, _ = keys_for(username, "")
+    removed = await session.execute(delete(LoginThrottle).where(LoginThrottle.key == user.key))
+    return bool(removed.rowcount)  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import timedelta
@@ -80,3 +81,24 @@ async def test_the_login_page_explains_a_lock_in_both_languages(engine) -> None:
             assert embedded is not None
             assert words in json.loads(embedded.group(1))["login.throttled"]
             assert 'label("login.throttled")' in page
+
+
+async def test_an_operator_lifts_a_lock_from_the_command_line(engine, db_url, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from eldercare.cli import app
+
+    monkeypatch.setenv("ELDERCARE_DATABASE_URL", db_url)
+
+    def cli_unlock() -> str:
+        result = CliRunner().invoke(app, ["users", "unlock", "staff1"])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    async with dashboard_world(engine) as world, client_from(world, "10.0.2.1") as client:
+        for _ in range(MAX_FAILURES_PER_USER):
+            await log_in(client, "staff1", "guess")
+        assert (await log_in(client, "staff1", PASSWORD)).status_code == 429
+        assert "unlocked 'staff1'" in await asyncio.to_thread(cli_unlock)
+        assert (await log_in(client, "staff1", PASSWORD)).status_code == 201
+        assert "was not locked" in await asyncio.to_thread(cli_unlock)
