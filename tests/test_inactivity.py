@@ -183,6 +183,22 @@ def test_duplicates_and_too_late_events_do_not_move_the_context() -> None:
     assert state.last_place is Place.BEDROOM and state.late_dropped == 1
 
 
+def test_a_rebooted_sensor_counting_from_one_again_is_still_heard() -> None:
+    """Its numbers start again below the window: new life, not a redelivery; otherwise the
+    home would look still for as long as the sensor took to reach its old count."""
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(hours=8)
+    for minute in range(200):
+        home.send("pir-kitchen", EventType.MOTION, at + timedelta(minutes=minute))
+    home.seq["pir-kitchen"] = 0  # power cut: the sensor counts from 1 again
+    rebooted = at + timedelta(hours=4)
+    home.send("pir-kitchen", EventType.MOTION, rebooted)
+    assert rule.homes[HOME].last_ts == rebooted
+    home.send("pir-kitchen", EventType.MOTION, rebooted + timedelta(minutes=5))
+    assert rule.homes[HOME].last_ts == rebooted + timedelta(minutes=5)
+
+
 def test_silent_home_is_offline_not_inactive_and_one_silent_sensor_is_named() -> None:
     rule, health = InactivityRule(SETTINGS), DeviceHealthRule()
     home = Home(rule)

@@ -98,9 +98,15 @@ class HomeState:
             return False
         if seq == highest:
             return True
+        if highest - seq > SEQ_WINDOW:
+            # Far below the window: the device restarted and counts from 1 again (the
+            # gateway already drops broker redeliveries). Treating it as a redelivery would
+            # ignore the sensor until it reached its old count, and the home would look still.
+            self.seqs[device] = (seq, 0)
+            return False
         bit = 1 << (highest - seq - 1)
-        if highest - seq > SEQ_WINDOW or seen & bit:
-            return True  # older than the window: treated as a redelivery
+        if seen & bit:
+            return True
         self.seqs[device] = (highest, seen | bit)
         return False
 
