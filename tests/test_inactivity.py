@@ -199,6 +199,23 @@ def test_a_rebooted_sensor_counting_from_one_again_is_still_heard() -> None:
     assert rule.homes[HOME].last_ts == rebooted + timedelta(minutes=5)
 
 
+def test_a_door_open_delivered_after_its_close_does_not_leave_the_door_open() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(hours=10)
+    home.send("pir-kitchen", EventType.MOTION, at - timedelta(minutes=5))
+    opened = home.event("door-front", EventType.DOOR_OPEN, at)
+    closed = home.event("door-front", EventType.DOOR_CLOSE, at + timedelta(seconds=20))
+    rule.on_event(closed, at + timedelta(seconds=21))
+    rule.on_event(opened, at + timedelta(seconds=40))  # held up in a queue, arrives late
+    alerts = home.tick_until(at + timedelta(seconds=40), at + timedelta(minutes=40))
+    assert AlertKind.DOOR_LEFT_OPEN not in [a.kind for a in alerts]
+    left = at + timedelta(hours=1)  # a door really left open is still reported
+    home.send("door-front", EventType.DOOR_OPEN, left)
+    alerts = home.tick_until(left, left + timedelta(minutes=20))
+    assert [a.kind for a in alerts] == [AlertKind.DOOR_LEFT_OPEN]
+
+
 def test_silent_home_is_offline_not_inactive_and_one_silent_sensor_is_named() -> None:
     rule, health = InactivityRule(SETTINGS), DeviceHealthRule()
     home = Home(rule)

@@ -60,6 +60,7 @@ class HomeState:
     chair: bool = False
     bath_since: datetime | None = None
     door_open_since: datetime | None = None
+    door_closed_at: datetime | None = None
     door_device: str = ""
     left_at: datetime | None = None
     left_at_night: bool = False
@@ -282,6 +283,7 @@ class HomeState:
             "chair": self.chair,
             "bath_since": _iso(self.bath_since),
             "door_open_since": _iso(self.door_open_since),
+            "door_closed_at": _iso(self.door_closed_at),
             "door_device": self.door_device,
             "left_at": _iso(self.left_at),
             "left_at_night": self.left_at_night,
@@ -322,6 +324,7 @@ class HomeState:
         state.bed, state.chair = data["bed"], data["chair"]
         state.bath_since = _time(data["bath_since"])
         state.door_open_since = _time(data["door_open_since"])
+        state.door_closed_at = _time(data.get("door_closed_at"))
         state.door_device = data["door_device"]
         state.left_at = _time(data["left_at"])
         state.left_at_night = data["left_at_night"]

@@ -199,12 +199,7 @@ class InactivityRule(BaseRule):
         elif not contact and place is Place.OUT:
             place = Place.OTHER  # a non-contact device at the door: someone in the hall
         if front_door:
-            if event.type is EventType.DOOR_OPEN:
-                state.door_open_since = state.door_open_since or ts
-                state.door_device = event.device
-            else:
-                state.door_open_since = None
-                state.pending.door = ""
+            self._front_door(state, event, ts)
         state.activity(
             ts,
             place,
@@ -215,6 +210,20 @@ class InactivityRule(BaseRule):
             settings=self.settings.model,
         )
         return RuleOutput()
+
+    @staticmethod
+    def _front_door(state: HomeState, event: Event, ts: datetime) -> None:
+        """Open/closed by event time: a close delayed behind a later open (or an open behind
+        a later close) must not leave the door "open" for ever and raise door_left_open."""
+        if event.type is EventType.DOOR_OPEN:
+            if state.door_closed_at is None or ts > state.door_closed_at:
+                state.door_open_since = state.door_open_since or ts
+                state.door_device = event.device
+            return
+        if state.door_open_since is None or ts >= state.door_open_since:
+            state.door_open_since = None
+            state.pending.door = ""
+        state.door_closed_at = max(ts, state.door_closed_at or ts)
 
     def on_telemetry(self, telemetry: Telemetry, now: datetime) -> RuleOutput:
         self._home(telemetry.home).heard(telemetry.device, now, liveness=True)
