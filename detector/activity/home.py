@@ -74,8 +74,8 @@ class HomeState:
     live: set[str] = field(default_factory=set)  # devices that heartbeat (no status seen)
     online: set[str] = field(default_factory=set)  # last status said online
     offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
-    #: device -> (highest seq, bitmap of the SEQ_WINDOW seqs below it): anti-replay window.
-    seqs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: device -> highest seq << SEQ_WINDOW | bitmap of the seqs below it: anti-replay window.
+    seqs: dict[str, int] = field(default_factory=dict)
     pending: Pending = field(default_factory=Pending)
     #: Last few motion signs as whole epoch seconds * 8 + place (one small array, not objects).
     recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
@@ -88,14 +88,16 @@ class HomeState:
     def duplicate(self, device: str, seq: int) -> bool:
         """True if (device, seq) was seen recently; remembers it otherwise.
 
-        Two integers per device (highest seq and a bitmap of the window below it) instead
-        of a set: the state of 100 k homes has to fit in memory.
+        One integer per device, the highest seq shifted above a bitmap of the window below
+        it, instead of a set (or a tuple of two): the state of 100 k homes has to fit in
+        memory.
         """
-        highest, seen = self.seqs.get(device, (-1, 0))
+        packed = self.seqs.get(device)
+        highest, seen = (-1, 0) if packed is None else (packed >> SEQ_WINDOW, packed & WINDOW_MASK)
         if seq > highest:
             shift = seq - highest
             seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK if highest >= 0 else 0
-            self.seqs[device] = (seq, seen)
+            self.seqs[device] = _pack(seq, seen)
             return False
         if seq == highest:
             return True
@@ -103,12 +105,12 @@ class HomeState:
             # Far below the window: the device restarted and counts from 1 again (the
             # gateway already drops broker redeliveries). Treating it as a redelivery would
             # ignore the sensor until it reached its old count, and the home would look still.
-            self.seqs[device] = (seq, 0)
+            self.seqs[device] = _pack(seq, 0)
             return False
         bit = 1 << (highest - seq - 1)
         if seen & bit:
             return True
-        self.seqs[device] = (highest, seen | bit)
+        self.seqs[device] = _pack(highest, seen | bit)
         return False
 
     def heard(self, device: str, now: datetime, *, liveness: bool = False) -> None:
@@ -297,7 +299,7 @@ class HomeState:
             "live": sorted(self.live),
             "online": sorted(self.online),
             "offline": self.offline,
-            "seqs": {device: list(window) for device, window in self.seqs.items()},
+            "seqs": {d: [p >> SEQ_WINDOW, p & WINDOW_MASK] for d, p in self.seqs.items()},
             "pending": {
                 "inactivity": self.pending.inactivity,
                 "wake_day": self.pending.wake_day,
@@ -338,9 +340,13 @@ class HomeState:
         state.live = set(data["live"])
         state.online = set(data["online"])
         state.offline = dict(data["offline"])
-        state.seqs = {d: (int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
+        state.seqs = {d: _pack(int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
         state.pending = Pending(**data["pending"])
         return state
+
+
+def _pack(highest: int, seen: int) -> int:
+    return highest << SEQ_WINDOW | seen
 
 
 def _hours(delta: timedelta) -> float:
