@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detector.activity.registry import sync_from_registry
+from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
 from detector.checkpoint import StateFile
@@ -140,12 +141,16 @@ async def run(
                 since_checkpoint = 0.0
 
     async def registry() -> None:
-        """Device kinds, rooms and home time zones for the inactivity rule."""
+        """Device kinds, rooms, home time zones and modes, and the families' routines for
+        the inactivity rule."""
         watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
+        applied: set[str] = set()
         while engine is not None and watchers:
             try:
+                routines = load_routines(settings.routines_dir) if settings.routines_dir else {}
                 for rule in watchers:
                     await sync_from_registry(engine, rule, clock.now())
+                    applied = apply_routines(rule, routines, applied)
             except Exception:
                 log.exception("registry_sync_failed")
             await clock.sleep(REGISTRY_REFRESH_S)

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     policies_dir: Path | None = Field(
         None, description="escalation policy YAML folder; default: the built-in policy"
     )
+    routines_dir: Path | None = Field(
+        None, description="per-home routine YAML (<home>.yaml: wake_by, expect); default: none"
+    )
     ack_link_ttl_s: int = Field(86400, gt=0, description="how long an ack link stays valid")
     watched_services: list[str] = Field(
         ["eldercare-gateway", "eldercare-detector"],

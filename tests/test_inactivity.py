@@ -11,6 +11,7 @@ from dashboards.homes import set_mode
 from dashboards.schemas import HomeModeName, HomeModeRequest
 from detector.activity.model import ActivityModel, ModelSettings
 from detector.activity.registry import sync_from_registry
+from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import Expectation, HomeConfig, InactivityRule, InactivitySettings
 from detector.activity.sensors import Place, Role, classify
 from detector.checkpoint import StateFile
@@ -373,6 +374,35 @@ def test_family_expectation_kitchen_by_ten_is_checked_once_a_day() -> None:
     assert [a.explanation.en for a in alerts if "kitchen by 10:00" in a.explanation.en] != []
     assert len([a for a in alerts if "kitchen by 10:00" in a.explanation.en]) == 1
     assert all(a.raised_at >= day + timedelta(hours=10) for a in alerts)
+
+
+def test_a_familys_routine_file_is_checked_and_a_bad_or_removed_file_changes_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """``<home>.yaml`` in the routines folder: read every minute, typos logged and skipped."""
+    (tmp_path / f"{HOME}.yaml").write_text(
+        'wake_by: "08:00"\nexpect:\n  - {name: 厨房 10 点前, places: [kitchen], by: "10:00"}\n'
+    )
+    (tmp_path / "h-0002.yaml").write_text("expect:\n  - {name: x, places: [garage], by: 9}\n")
+    routines = load_routines(tmp_path)
+    assert list(routines) == [HOME]  # the garage is no place we know: that file is skipped
+    rule = InactivityRule(SETTINGS)
+    applied = apply_routines(rule, routines, set())
+    assert rule.configs[HOME].wake_by_h == 8.0 and rule.configs[HOME].tz == "UTC"
+
+    home = Home(rule)
+
+    def expectation_alerts(day: datetime) -> list[Alert]:
+        home.send("pir-living", EventType.MOTION, day + timedelta(hours=7))
+        alerts = home.tick_until(day + timedelta(hours=7), day + timedelta(hours=11))
+        return [a for a in alerts if "厨房 10 点前" in a.explanation.zh_cn]
+
+    [missed] = expectation_alerts(START + timedelta(days=1))
+    assert missed.raised_at >= START + timedelta(days=1, hours=10)
+    (tmp_path / f"{HOME}.yaml").unlink()  # the family no longer asks for it
+    apply_routines(rule, load_routines(tmp_path), applied)
+    assert rule.configs[HOME].expectations == [] and rule.configs[HOME].wake_by_h is None
+    assert expectation_alerts(START + timedelta(days=2)) == []
 
 
 def test_back_early_from_holiday_keeps_the_home_context() -> None:

@@ -151,6 +151,19 @@ class InactivityRule(BaseRule):
         if home in self.homes:
             self.homes[home].tz = ZoneInfo(config.tz)
 
+    def set_routine(
+        self, home: str, wake_by_h: float | None, expectations: list[Expectation]
+    ) -> None:
+        """The family's routine for a home (its time zone and other settings stay)."""
+        config = self._config(home)
+        if (config.wake_by_h, config.expectations) != (wake_by_h, expectations):
+            self.configure(
+                home,
+                HomeConfig(
+                    **{**config.__dict__, "wake_by_h": wake_by_h, "expectations": expectations}
+                ),
+            )
+
     def set_timezone(self, home: str, tz: str) -> None:
         config = self.configs.setdefault(home, HomeConfig(tz=tz))
         if config.tz != tz:
