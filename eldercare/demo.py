@@ -44,7 +44,8 @@ async def demo_login(engine: AsyncEngine, now: datetime) -> tuple[str, str]:
 async def run_demo(
     *, homes: int, broker: str | None, port: int, press_every: float, data_dir: Path
 ) -> None:
-    from gateway.registry import register_home
+    from eldercare.demo_people import registry_document, serve_inbox, write_policies
+    from gateway.registry import Registry
     from simulator.homes import make_homes
     from simulator.runner import Simulator
 
@@ -55,28 +56,31 @@ async def run_demo(
             except BrokerUnavailable as error:
                 typer.secho(str(error), fg="red", err=True)
                 raise typer.Exit(1) from None
+        inbox_port, http_port = free_port(), _port_or_free(port)
         settings = Settings(
             environment=Environment.DEMO,
             broker_url=broker,
             data_dir=data_dir,
-            http_port=_port_or_free(port),
+            http_port=http_port,
+            public_url=f"http://127.0.0.1:{http_port}",  # ack links in messages lead here
             log_json=False,
+            policies_dir=write_policies(data_dir / "demo-policies", inbox_port),
         )
         configure_logging(settings.log_level, settings.log_json)
         clock = RealClock()
         engine = await prepared_engine(settings)
         simulated = make_homes(homes)
-        for home in simulated:
-            await register_home(
-                engine, home.home_id, home.devices, now=clock.now(), name=home.home_id
-            )
+        await Registry(engine, clock).apply(
+            registry_document([(h.home_id, h.devices) for h in simulated], inbox_port)
+        )
         simulator = Simulator(settings, clock, simulated, seed=1)
         url = f"http://{settings.http_host}:{settings.http_port}/"
         username, password = await demo_login(engine, clock.now())
         typer.secho(
             f"\neldercare demo: {homes} homes, broker {broker}, database {settings.db_url}\n"
             f"dashboard: {url}  (log in as {username!r}, password {password!r})\n"
-            f"a random home presses its call button about every {press_every:g} s; Ctrl+C stops.\n",
+            f"a random home presses its call button about every {press_every:g} s; the station,\n"
+            "family and centre's messages appear as demo_notification lines; Ctrl+C stops.\n",
             fg="green",
         )
         try:
@@ -85,6 +89,7 @@ async def run_demo(
                 clock,
                 list(Service),
                 simulator.run(press_every=press_every),
+                serve_inbox(inbox_port),
                 engine=engine,
             )
         finally:

@@ -105,3 +105,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=20)[0].decode()
     assert process.returncode == 0, output[-2000:]
+    # The demo's station "receives" the alert in its inbox, with the signed ack link.
+    assert "demo_notification" in output and f"{base}/ack/" in output, output[-2000:]
+    assert "tier_has_nobody" not in output
