@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -41,8 +41,29 @@ class Received:
         return self.headers.get("idempotency-key", "")
 
 
+class LocalSocketServer:
+    """A real TCP server on a free local port for the life of ``async with``; subclasses
+    answer connections in ``_serve``."""
+
+    port: int = 0
+    _server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
 @dataclass
-class WebhookReceiver:
+class WebhookReceiver(LocalSocketServer):
     """``async with WebhookReceiver() as hooks``: POSTs land in ``hooks.received``.
 
     Paths listed in ``failing`` answer 503, to prove failover and retries.
@@ -54,16 +75,9 @@ class WebhookReceiver:
     _server: asyncio.Server | None = None
     _arrived: asyncio.Condition | None = None
 
-    async def __aenter__(self) -> WebhookReceiver:
+    async def __aenter__(self) -> Self:
         self._arrived = asyncio.Condition()
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        return await super().__aenter__()
 
     def url(self, path: str) -> str:
         return f"json://127.0.0.1:{self.port}/{path.lstrip('/')}"

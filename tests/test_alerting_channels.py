@@ -11,27 +11,16 @@ import email
 from email.message import Message
 
 from alerting.channels import IDEMPOTENCY_HEADER, AppriseNotifier, channel
+from tests.alerting_support import LocalSocketServer
 
 KEY = "01JDKEY.t1.contact:2"
 
 
-class SmtpSink:
+class SmtpSink(LocalSocketServer):
     """Just enough SMTP to take one message: ``async with SmtpSink() as sink``."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> SmtpSink:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def say(line: str) -> None:
