@@ -36,7 +36,7 @@ BATTERY_AGE_WARNING = timedelta(days=365)
 
 def mode_view(row: HomeMode | None, now: datetime) -> HomeModeView | None:
     """The mode in force: none when the resident is home or the away period has ended."""
-    if row is None or row.mode == HomeModeName.HOME or (row.until and row.until <= now):
+    if row is None or not row.in_force(now):
         return None
     return HomeModeView(
         mode=HomeModeName(row.mode),

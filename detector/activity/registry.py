@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import classify
@@ -24,20 +24,16 @@ UNTIL_FURTHER_NOTICE = datetime(9999, 1, 1, tzinfo=UTC)
 async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: datetime) -> int:
     """Load every registered device into the rule's directory and every home's mode into
     the rule's holiday mode; returns how many devices."""
-    async with engine.connect() as connection:
-        homes = (await connection.execute(select(Home.id, Home.timezone))).all()
+    async with AsyncSession(engine) as session:
+        homes = (await session.execute(select(Home.id, Home.timezone))).all()
         devices = (
-            await connection.execute(select(Device.home_id, Device.id, Device.kind, Device.room))
+            await session.execute(select(Device.home_id, Device.id, Device.kind, Device.room))
         ).all()
-        modes = (
-            await connection.execute(
-                select(HomeMode.home_id, HomeMode.mode, HomeMode.until, HomeMode.note)
-            )
-        ).all()
+        modes = (await session.scalars(select(HomeMode))).all()
     away = {
-        home: (until or UNTIL_FURTHER_NOTICE, f"{mode} {note}".strip())
-        for home, mode, until, note in modes
-        if mode != "home" and (until is None or until > now)
+        row.home_id: (row.until or UNTIL_FURTHER_NOTICE, f"{row.mode} {row.note}".strip())
+        for row in modes
+        if row.in_force(now)
     }
     for home in set(rule.homes) | set(away):
         until, reason = away.get(home, (None, ""))

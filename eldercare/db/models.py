@@ -246,6 +246,11 @@ class HomeMode(Base):
     set_by: Mapped[str] = mapped_column(String(100))
     set_at: Mapped[datetime]
 
+    def in_force(self, now: datetime) -> bool:
+        """Away or in hospital at ``now``: the one rule the dashboard shows and the detector
+        follows (mode ``home``, or an end date that has passed, means expected at home)."""
+        return self.mode != "home" and (self.until is None or self.until > now)
+
 
 class AlertResponse(Base):
     """Writer: dashboards. Who is on the way to / on site for an alert, so nobody else goes
