@@ -144,13 +144,14 @@ async def run(
         """Device kinds, rooms, home time zones and modes, and the families' routines for
         the inactivity rule."""
         watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
-        applied: set[str] = set()
+        applied: set[str] = set()  # homes whose routine came from a file last time
         while engine is not None and watchers:
             try:
                 routines = load_routines(settings.routines_dir) if settings.routines_dir else {}
                 for rule in watchers:
                     await sync_from_registry(engine, rule, clock.now())
-                    applied = apply_routines(rule, routines, applied)
+                    apply_routines(rule, routines, applied)
+                applied = set(routines)
             except Exception:
                 log.exception("registry_sync_failed")
             await clock.sleep(REGISTRY_REFRESH_S)

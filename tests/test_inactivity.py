@@ -387,7 +387,7 @@ def test_a_familys_routine_file_is_checked_and_a_bad_or_removed_file_changes_not
     routines = load_routines(tmp_path)
     assert list(routines) == [HOME]  # the garage is no place we know: that file is skipped
     rule = InactivityRule(SETTINGS)
-    applied = apply_routines(rule, routines, set())
+    apply_routines(rule, routines, set())
     assert rule.configs[HOME].wake_by_h == 8.0 and rule.configs[HOME].tz == "UTC"
 
     home = Home(rule)
@@ -400,7 +400,7 @@ def test_a_familys_routine_file_is_checked_and_a_bad_or_removed_file_changes_not
     [missed] = expectation_alerts(START + timedelta(days=1))
     assert missed.raised_at >= START + timedelta(days=1, hours=10)
     (tmp_path / f"{HOME}.yaml").unlink()  # the family no longer asks for it
-    apply_routines(rule, load_routines(tmp_path), applied)
+    apply_routines(rule, load_routines(tmp_path), set(routines))
     assert rule.configs[HOME].expectations == [] and rule.configs[HOME].wake_by_h is None
     assert expectation_alerts(START + timedelta(days=2)) == []
 

@@ -66,14 +66,13 @@ def load_routines(folder: Path) -> dict[str, RoutineSpec]:
 
 def apply_routines(
     rule: InactivityRule, routines: dict[str, RoutineSpec], applied: set[str]
-) -> set[str]:
-    """Set each home's routine on the rule; homes in ``applied`` (set by an earlier call)
-    whose file is gone get the defaults back. Returns the homes set now."""
+) -> None:
+    """Set each home's routine on the rule; homes in ``applied`` (set from files before)
+    whose file is gone get the defaults back."""
     for home in applied - routines.keys():
         rule.set_routine(home, None, [])
     for home, spec in routines.items():
         rule.set_routine(home, spec.wake_by and _hours(spec.wake_by), spec.expectations())
-    return set(routines)
 
 
 def _hours(at: time) -> float:

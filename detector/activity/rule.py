@@ -10,7 +10,7 @@ inactivity: while every device that reports liveness is quiet, the inactivity al
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -157,17 +157,12 @@ class InactivityRule(BaseRule):
         """The family's routine for a home (its time zone and other settings stay)."""
         config = self._config(home)
         if (config.wake_by_h, config.expectations) != (wake_by_h, expectations):
-            self.configure(
-                home,
-                HomeConfig(
-                    **{**config.__dict__, "wake_by_h": wake_by_h, "expectations": expectations}
-                ),
-            )
+            self.configure(home, replace(config, wake_by_h=wake_by_h, expectations=expectations))
 
     def set_timezone(self, home: str, tz: str) -> None:
         config = self.configs.setdefault(home, HomeConfig(tz=tz))
         if config.tz != tz:
-            self.configure(home, HomeConfig(**{**config.__dict__, "tz": tz}))
+            self.configure(home, replace(config, tz=tz))
 
     def _config(self, home: str) -> HomeConfig:
         return self.configs.get(home) or HomeConfig(tz=self.settings.default_tz)
