@@ -1,7 +1,8 @@
 """Alert construction shared by the rules that watch what does not happen.
 
 Alert ids are ULIDs whose random part is a hash of (home, kind, what it is about), so the
-same finding re-raised after a restart carries the same id and alerting can drop it.
+same finding re-raised after a restart, or a press redelivered by the broker, carries the
+same id and alerting drops it — even after the first one was resolved.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from eldercare.models import Alert, AlertKind, Evidence, LocalizedText, Severity
 
 
 def stable_alert_id(at: datetime, home: str, kind: AlertKind, key: str) -> str:
-    millis = int(at.timestamp() * 1000).to_bytes(6, "big")
+    """The same (home, kind, key) at the same moment always gives the same id.
+
+    The time part keeps ids sorting in the order things happened; a device clock before
+    1970 (a pendant that lost its time) is clamped instead of failing.
+    """
+    millis = max(0, int(at.timestamp() * 1000)).to_bytes(6, "big")
     digest = hashlib.blake2b(f"{home}|{kind}|{key}".encode(), digest_size=10).digest()
     return str(ULID.from_bytes(millis + digest))
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ulid import ULID
-
+from detector.alerts import stable_alert_id
 from detector.rules import BaseRule, RuleOutput
 from eldercare.models import (
     Alert,
@@ -18,18 +17,16 @@ from eldercare.models import (
 )
 
 
-def new_alert_id(at: datetime) -> str:
-    """ULIDs sort by time, so alert ids order the same way the alerts were raised."""
-    return str(ULID.from_datetime(at))
-
-
 def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
     """The alert for a press, or None for any other event."""
     if event.type is not EventType.CALL_BUTTON:
         return None
     press = event.value.get("press", "single")
+    # One press, one id: a redelivery of the same message (device, seq, device time) after
+    # the first alert was resolved must not page everybody again.
+    key = f"{event.device}|{event.seq}|{event.ts.isoformat()}"
     return Alert(
-        alert_id=new_alert_id(raised_at),
+        alert_id=stable_alert_id(event.ts, event.home, AlertKind.CALL_BUTTON, key),
         home=event.home,
         kind=AlertKind.CALL_BUTTON,
         severity=Severity.CRITICAL,

@@ -28,6 +28,12 @@ class Checkpointable(Protocol):
     def restore(self, data: bytes) -> None: ...
 
 
+def must_save_now(rules: Sequence[object]) -> bool:
+    """True while a rule runs a timer shorter than the checkpoint interval (a fall's 15 s
+    confirmation window): saved on every tick then, a crash inside the window loses nothing."""
+    return any(getattr(rule, "short_timers_open", False) for rule in rules)
+
+
 class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -15,7 +15,7 @@ from detector.activity.registry import sync_from_registry
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
-from detector.checkpoint import StateFile
+from detector.checkpoint import StateFile, must_save_now
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
@@ -134,7 +134,7 @@ async def run(
             for message in messages:
                 await connection.publish(message)
             since_checkpoint += TICK_S
-            if messages or since_checkpoint >= CHECKPOINT_S:
+            if messages or since_checkpoint >= CHECKPOINT_S or must_save_now(detector.rules):
                 # After publishing: a crash in between re-raises the same alert (same id,
                 # which alerting deduplicates) rather than losing it.
                 state.save(detector.rules)

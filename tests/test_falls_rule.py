@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
+from detector.checkpoint import must_save_now
 from detector.falls.rule import FallRule
 from detector.rules import RuleOutput
 from eldercare.clock import SimulatedClock
@@ -181,3 +182,29 @@ def test_other_telemetry_is_ignored() -> None:
     )
     assert home.rule.on_telemetry(reading, home.clock.now()) == RuleOutput()
     assert home.rule.pendants == {}
+
+
+def test_a_restart_inside_the_confirmation_window_still_raises_the_fall_once(
+    fall: np.ndarray,
+) -> None:
+    uninterrupted = Home()
+    uninterrupted.wear(fall)
+    uninterrupted.wait(40)
+    [expected] = uninterrupted.alerts
+
+    home = Home()
+    home.wear(fall)
+    assert must_save_now([home.rule])  # a 15 s window is shorter than the checkpoint interval
+    saved = home.rule.snapshot()
+    home.rule = FallRule(confirm_s=15.0)  # the detector is killed and starts again
+    home.rule.restore(saved)
+    home.wait(40)  # the pendant is silent: only the clock ticks
+    [alert] = home.alerts
+    assert alert.severity is Severity.CRITICAL
+    assert alert.alert_id == expected.alert_id  # raised again before a checkpoint: deduplicated
+    assert alert.evidence == expected.evidence
+    assert not must_save_now([home.rule])
+
+    again = FallRule(confirm_s=15.0)
+    again.restore(home.rule.snapshot())  # once raised, a restart does not raise it again
+    assert again.on_tick(home.clock.now() + timedelta(minutes=5)).alerts == []

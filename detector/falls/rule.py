@@ -23,17 +23,23 @@ early or late gets the same grace period.
 
 Every outcome is also a ``fall`` series point. Deadlines are checked on every message
 and on the service's clock tick, so a silent home still gets its alert on time.
+
+Open suspicions are checkpointed with the rest of the detector's state: a restart inside
+the confirmation window must not lose the fall (its deadline is checked at the first tick
+after the restart). The pendants' sample buffers are not: a window cut by the restart is
+lost, as it would be if the pendant's connection dropped.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
 
-from detector.call_button import new_alert_id
+from detector.alerts import stable_alert_id
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
 from detector.falls.stream import FallConfig, FallStream
 from detector.rules import BaseRule, RuleOutput
@@ -212,7 +218,14 @@ class FallRule(BaseRule):
             Severity.LOW: "cancelled",
         }[severity]
         alert = Alert(
-            alert_id=new_alert_id(now),
+            # One suspicion, one id: raised again after a crash before the checkpoint, it
+            # is the same alert to alerting, not a second call-out.
+            alert_id=stable_alert_id(
+                suspicion.suspected_at,
+                suspicion.home,
+                AlertKind.FALL,
+                suspicion.impact_at.isoformat(),
+            ),
             home=suspicion.home,
             kind=AlertKind.FALL,
             severity=severity,
@@ -229,6 +242,41 @@ class FallRule(BaseRule):
             devices=[item.device for item in suspicion.evidence],
         )
         return RuleOutput(alerts=[alert], points=[self._point(suspicion, now, outcome, by)])
+
+    # -- checkpoint -----------------------------------------------------------------------
+
+    @property
+    def short_timers_open(self) -> bool:
+        """A confirmation window is running (shorter than the checkpoint interval)."""
+        return bool(self.suspected)
+
+    def snapshot(self) -> bytes:
+        return json.dumps(
+            [
+                {
+                    "home": s.home,
+                    "impact_at": s.impact_at.isoformat(),
+                    "suspected_at": s.suspected_at.isoformat(),
+                    "deadline": s.deadline.isoformat(),
+                    "evidence": [e.model_dump(mode="json") for e in s.evidence],
+                    "score": s.score,
+                }
+                for s in self.suspected.values()
+            ]
+        ).encode()
+
+    def restore(self, data: bytes) -> None:
+        self.suspected = {
+            item["home"]: SuspectedFall(
+                home=item["home"],
+                impact_at=datetime.fromisoformat(item["impact_at"]),
+                suspected_at=datetime.fromisoformat(item["suspected_at"]),
+                deadline=datetime.fromisoformat(item["deadline"]),
+                evidence=[Evidence.model_validate(e) for e in item["evidence"]],
+                score=item["score"],
+            )
+            for item in json.loads(data)
+        }
 
     def _point(
         self, suspicion: SuspectedFall, now: datetime, stage: str, device: str | None

@@ -1,0 +1,34 @@
+"""The call-button rule's ids: one press is one alert, however often the broker delivers it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from detector.call_button import CallButtonRule
+from eldercare.models import AlertKind, Event, EventType, Severity
+
+
+def _press(seq: int, at: datetime) -> Event:
+    return Event(home="h-0001", device="btn-hall", seq=seq, ts=at, type=EventType.CALL_BUTTON)
+
+
+def test_a_redelivered_press_has_the_same_alert_id_and_a_new_press_a_new_one() -> None:
+    rule = CallButtonRule()
+    pressed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    [first] = rule.on_event(_press(7, pressed), pressed + timedelta(seconds=1)).alerts
+    # The broker delivers it again an hour later (after a reconnect); the alert may be
+    # resolved by then, and alerting must recognise it rather than page everybody again.
+    [again] = rule.on_event(_press(7, pressed), pressed + timedelta(hours=1)).alerts
+    [second] = rule.on_event(_press(8, pressed + timedelta(minutes=2)), pressed).alerts
+    assert first.alert_id == again.alert_id
+    assert second.alert_id != first.alert_id
+    assert first.kind is AlertKind.CALL_BUTTON and first.severity is Severity.CRITICAL
+    assert first.alert_id < second.alert_id  # ids still sort in the order of the presses
+
+
+def test_a_press_from_a_device_whose_clock_was_reset_still_raises() -> None:
+    rule = CallButtonRule()
+    now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    press = _press(1, datetime(1969, 12, 31, 23, 0, tzinfo=UTC))
+    [alert] = rule.on_event(press, now).alerts
+    assert alert.raised_at == now
