@@ -116,12 +116,22 @@ def demo(
     port: Annotated[int, typer.Option(help="dashboard port")] = 8080,
     press_every: Annotated[float, typer.Option(help="mean seconds between presses")] = 20.0,
     data_dir: Annotated[Path, typer.Option(help="SQLite database folder")] = Path("./demo-data"),
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="open the dashboard in a browser")
+    ] = True,
 ) -> None:
     """Everything in one process: broker, gateway, detector, alerting, dashboard, simulator."""
     from eldercare.demo import run_demo
 
     _run(
-        run_demo(homes=homes, broker=broker, port=port, press_every=press_every, data_dir=data_dir)
+        run_demo(
+            homes=homes,
+            broker=broker,
+            port=port,
+            press_every=press_every,
+            data_dir=data_dir,
+            open_browser=open_browser,
+        )
     )
 
 

@@ -7,7 +7,12 @@ no pure-Python fallback broker: see the README for why amqtt was not adopted.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import sys
+import webbrowser
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -41,8 +46,47 @@ async def demo_login(engine: AsyncEngine, now: datetime) -> tuple[str, str]:
         return await ensure_demo_admin(session, now)
 
 
+def has_screen() -> bool:
+    """On a Linux server or over SSH there is no screen, and Python's fallback would start a
+    console browser (lynx, w3m) in the terminal the demo logs to."""
+    return sys.platform != "linux" or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+async def open_when_serving(
+    host: str,
+    port: int,
+    url: str,
+    *,
+    opener: Callable[[str], object] = webbrowser.open,
+    wait_s: float = 30.0,
+) -> bool:
+    """Open the dashboard once it answers, not before: a browser pointed at a port that is
+    not listening yet shows an error page and the operator thinks the demo is broken."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + wait_s
+    while loop.time() < give_up:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        await asyncio.to_thread(opener, url)  # a browser may take a moment to start
+        return True
+    typer.secho(f"the dashboard did not answer within {wait_s:g} s; open {url} yourself", err=True)
+    return False
+
+
 async def run_demo(
-    *, homes: int, broker: str | None, port: int, press_every: float, data_dir: Path
+    *,
+    homes: int,
+    broker: str | None,
+    port: int,
+    press_every: float,
+    data_dir: Path,
+    open_browser: bool = True,
 ) -> None:
     from eldercare.demo_people import registry_document, serve_inbox, write_policies
     from gateway.registry import Registry
@@ -83,14 +127,10 @@ async def run_demo(
             "family and centre's messages appear as demo_notification lines; Ctrl+C stops.\n",
             fg="green",
         )
+        extra = [simulator.run(press_every=press_every), serve_inbox(inbox_port)]
+        if open_browser and has_screen():
+            extra.append(open_when_serving(settings.http_host, settings.http_port, url))
         try:
-            await run_services(
-                settings,
-                clock,
-                list(Service),
-                simulator.run(press_every=press_every),
-                serve_inbox(inbox_port),
-                engine=engine,
-            )
+            await run_services(settings, clock, list(Service), *extra, engine=engine)
         finally:
             await engine.dispose()

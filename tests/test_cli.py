@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 from eldercare import __version__
 from eldercare.broker import free_port
 from eldercare.cli import app
+from eldercare.demo import open_when_serving
 
 runner = CliRunner()
 
@@ -71,6 +73,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             str(port),
             "--data-dir",
             str(tmp_path),
+            "--no-open",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -108,3 +111,20 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # The demo's station "receives" the alert in its inbox, with the signed ack link.
     assert "demo_notification" in output and f"{base}/ack/" in output, output[-2000:]
     assert "tier_has_nobody" not in output
+
+
+async def test_the_demo_opens_the_dashboard_only_once_it_answers() -> None:
+    """DESIGN §7: `eldercare demo` opens the dashboard; a browser sent to a port that does
+    not listen yet would show an error page."""
+    port = free_port()
+    opened: list[str] = []
+    url = f"http://127.0.0.1:{port}/"
+    waiting = asyncio.create_task(open_when_serving("127.0.0.1", port, url, opener=opened.append))
+    await asyncio.sleep(0.5)
+    assert opened == [] and not waiting.done()
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+    async with server:
+        assert await asyncio.wait_for(waiting, 10) is True
+    assert opened == [url]
+    assert not await open_when_serving("127.0.0.1", port, url, opener=opened.append, wait_s=0.5)
+    assert opened == [url]  # nothing listens any more: no second browser, a hint instead
