@@ -419,3 +419,85 @@ def test_back_early_from_holiday_keeps_the_home_context() -> None:
     home.tick_until(back + timedelta(minutes=2), at + timedelta(days=3, minutes=5))
     state = rule.homes[HOME]
     assert state.away_until is None and state.last_place is Place.KITCHEN
+
+
+def _day_with_a_nap(home: Home, day: datetime) -> None:
+    """Up at 7, something every 20 min, and a nap in the living room from 12:00 to 14:10."""
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=6, minutes=50))
+    t = day + timedelta(hours=7)
+    while t < day + timedelta(hours=22):
+        if not day + timedelta(hours=12) < t < day + timedelta(hours=14, minutes=10):
+            room = "pir-kitchen" if t.hour in (8, 11, 18) else "pir-living"
+            home.send(room, EventType.MOTION, t)
+        t += timedelta(minutes=20)
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=22, minutes=5))
+
+
+def _collapse_after_the_nap(learned_days: int) -> tuple[list[Alert], timedelta]:
+    """Learn ``learned_days`` days with a nap, then fall silent at 14:30 in the living room."""
+    home = Home(InactivityRule(SETTINGS))
+    for day in range(learned_days):
+        _day_with_a_nap(home, START + timedelta(days=day))
+    day = START + timedelta(days=learned_days)
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=6, minutes=50))
+    home.send("pir-kitchen", EventType.MOTION, day + timedelta(hours=14, minutes=10))
+    last = day + timedelta(hours=14, minutes=30)
+    home.send("pir-living", EventType.MOTION, last)
+    alerts = home.tick_until(last, day + timedelta(hours=21))
+    inactivity = [a for a in alerts if a.kind is AlertKind.INACTIVITY]
+    assert len(inactivity) == 1, inactivity
+    return inactivity, inactivity[0].raised_at - last
+
+
+def test_the_hours_of_the_day_shorten_the_wait_once_learned_without_false_alarms() -> None:
+    """The two-hour contexts let the 12:00 nap spill into quiet after it (14–16), which
+    normally ends within 20 minutes. After twice the learning days the hour-of-day view says
+    that quiet at 15:00–17:00 there has never lasted long, and the alert comes sooner."""
+    _, early = _collapse_after_the_nap(learned_days=8)
+    [alert], learned = _collapse_after_the_nap(learned_days=20)
+    assert early > timedelta(hours=3)  # the nap's spill: only the two-hour context speaks
+    assert timedelta(hours=1) < learned < timedelta(hours=2, minutes=30)
+    assert "longer than ever before" in alert.explanation.en
+    assert "比此前任何一次都长" in alert.explanation.zh_cn
+
+    home = Home(InactivityRule(SETTINGS))
+    for day in range(24):  # the nap itself, every day, is never an alarm
+        _day_with_a_nap(home, START + timedelta(days=day))
+        assert home.tick_until(START + timedelta(days=day), START + timedelta(days=day + 1)) == []
+
+
+def test_coming_home_through_a_door_taken_for_leaving_is_home_once_they_keep_moving() -> None:
+    """A departure the sensors missed makes the next door use look like leaving; the person
+    then walks about for half an hour. Before, each motion was "within 90 s of the last
+    sign" and the home stayed "out" (with the outing's long limit) until they sat still."""
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(days=1, hours=10)
+    home.send("pir-living", EventType.MOTION, at)
+    home.send("door-front", EventType.DOOR_OPEN, at + timedelta(minutes=40))
+    home.send("door-front", EventType.DOOR_CLOSE, at + timedelta(minutes=40, seconds=10))
+    assert rule.homes[HOME].last_place is Place.OUT
+    moving = at + timedelta(minutes=40, seconds=15)
+    for step in range(60):
+        room = "pir-kitchen" if step % 2 else "pir-living"
+        home.send(room, EventType.MOTION, moving + timedelta(seconds=30 * step))
+        if step == 8:  # four minutes in
+            assert rule.homes[HOME].last_place is not Place.OUT
+    assert rule.homes[HOME].last_place is Place.KITCHEN
+
+
+def test_leaving_again_soon_after_coming_home_is_leaving_once_the_door_was_shut() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    at = START + timedelta(days=1, hours=10)
+    home.send("pir-living", EventType.MOTION, at)
+    home.send("door-front", EventType.DOOR_OPEN, at + timedelta(minutes=5))  # out
+    home.send("door-front", EventType.DOOR_CLOSE, at + timedelta(minutes=5, seconds=10))
+    back = at + timedelta(minutes=40)
+    home.send("door-front", EventType.DOOR_OPEN, back)  # home again
+    home.send("door-front", EventType.DOOR_CLOSE, back + timedelta(seconds=15))
+    assert rule.homes[HOME].last_place is not Place.OUT  # closing behind them is arriving
+    home.send("pir-living", EventType.MOTION, back + timedelta(seconds=40))
+    home.send("door-front", EventType.DOOR_OPEN, back + timedelta(minutes=2))  # forgot the keys
+    home.send("door-front", EventType.DOOR_CLOSE, back + timedelta(minutes=2, seconds=10))
+    assert rule.homes[HOME].last_place is Place.OUT

@@ -187,7 +187,13 @@ class HomeState:
         home; a single blip (a porch sensor, a pet) does not end the outing.
         """
         if self.last_place is Place.OUT and self.last_ts is not None:
-            settled = ts - self.last_ts > DOOR_SETTLE
+            # A door event long after the last sign of life is coming home; motion counts
+            # once the door has been still for a while (not since the last motion: someone
+            # who came in through a door taken for leaving keeps moving, and must not stay
+            # "out" until they sit still for a minute and a half).
+            door_at = max((t for t in (self.left_at, self.door_closed_at) if t), default=None)
+            reference = self.last_ts if front_door or door_at is None else door_at
+            settled = ts - reference > DOOR_SETTLE
             confirmed = self.tentative is not None and ts - self.tentative <= RETURN_CONFIRM
             if (front_door and settled) or (not front_door and confirmed):
                 self.arrived_at, self.left_at, self.tentative = ts, None, None
@@ -198,7 +204,14 @@ class HomeState:
                 return Place.OUT
         self.tentative = None
         if front_door:
-            just_arrived = self.arrived_at is not None and ts - self.arrived_at < ARRIVAL_GRACE
+            # The door closing behind someone who just came in is part of the arrival; the
+            # door opening again once it was shut is leaving (popping back in for the keys).
+            just_arrived = (
+                self.arrived_at is not None
+                and ts - self.arrived_at < ARRIVAL_GRACE
+                and self.last_place is not Place.OUT  # left again: this closes behind them
+                and not self._reopened(ts)
+            )
             if just_arrived or self.visitor(ts):
                 return Place.OTHER
             if self.left_at is None or self.last_place is not Place.OUT:
@@ -207,6 +220,15 @@ class HomeState:
             return Place.OUT
         self.left_at = None
         return place
+
+    def _reopened(self, ts: datetime) -> bool:
+        """This door event opens a door that was shut since the arrival."""
+        return (
+            self.door_open_since == ts
+            and self.arrived_at is not None
+            and self.door_closed_at is not None
+            and self.door_closed_at > self.arrived_at
+        )
 
     def _note_visitor(self, ts: datetime, place: Place) -> None:
         """Several rooms busy within a minute is more than one person walking."""

@@ -60,6 +60,15 @@ class ModelSettings:
     #: a night without a visit is within reach; a sleeper whose turns a bedroom sensor sees
     #: every half hour has regular spells and keeps a short limit (a collapse is noticed).
     sleep_tail_factor: float = 5.0
+    #: The second view (see ``ActivityModel.unusual_now``): quiet longer than any seen after
+    #: this context (× ``tight_factor`` + ``tight_margin_h``) *and* longer than any quiet seen
+    #: ongoing around this hour of the day there (× ``hourly_factor`` + ``hourly_margin_h``).
+    #: Hour-of-day detail needs more days than the two-hour contexts: twice the learning.
+    tight_factor: float = 1.0
+    tight_margin_h: float = 0.25
+    hourly_factor: float = 1.3
+    hourly_margin_h: float = 0.5
+    hourly_after_days: float = 14.0
 
 
 def is_night(hour: float, settings: ModelSettings) -> bool:
@@ -92,12 +101,15 @@ def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "days", "last_day", "quiet", "wake")
+    __slots__ = ("bath", "days", "hourly", "last_day", "quiet", "wake")
 
     def __init__(self) -> None:
         # One array for the four per-context statistics: every numpy array costs ~100 bytes
         # of header, and 100 k homes are kept in memory.
         self.quiet = np.zeros((len(QUIET_STATS), BLOCKS, PLACE_COUNT), dtype=np.float16)
+        #: Decaying longest quiet seen *ongoing* during each local hour, per place of the last
+        #: sign of life: "at 15:00 this home has never been quiet for more than 1 h 20 min".
+        self.hourly = np.zeros((24, PLACE_COUNT), dtype=np.float16)
         self.wake = np.full((2, RING), EMPTY, dtype=np.uint8)  # 10-minute units after 00:00
         self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
@@ -137,6 +149,7 @@ class ActivityModel:
         self.days += elapsed
         factor = settings.daily_decay ** min(elapsed, 365)
         self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
+        self.hourly = (self.hourly.astype(np.float32) * factor).astype(np.float16)
         self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
@@ -147,6 +160,12 @@ class ActivityModel:
         self.count[block, place] = float(self.count[block, place]) + 1.0
         self.total[block, place] = float(self.total[block, place]) + min(quiet_h, 24.0)
         self.squares[block, place] = float(self.squares[block, place]) + min(quiet_h, 24.0) ** 2
+        # The hours it lasted through: how long it had been quiet by the end of each.
+        start = int(hour)
+        for step in range(min(int(hour + quiet_h) - start + 1, 24)):
+            ongoing = min(start + step + 1 - hour, quiet_h)
+            slot = (start + step) % 24, place
+            self.hourly[slot] = max(float(self.hourly[slot]), ongoing)
 
     def learn_wake(self, weekend: bool, hour: float) -> None:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
@@ -156,9 +175,10 @@ class ActivityModel:
 
     # -- thresholds -----------------------------------------------------------------------
 
-    def quiet_threshold_h(self, hour: float, place: Place, settings: ModelSettings) -> float:
-        """How long quiet may last after a sign of life at ``hour`` in ``place``."""
-        block = int(hour // BLOCK_H) % BLOCKS
+    def _learned_h(
+        self, block: int, place: Place, settings: ModelSettings
+    ) -> tuple[float, float, float]:
+        """(longest quiet learned for the context, evidence, trust in it)."""
         peak = self.peak.astype(np.float32)
         count = self.count.astype(np.float32)
         before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
@@ -179,6 +199,13 @@ class ActivityModel:
             else:
                 pool = peak[block, [p for p in range(PLACE_COUNT) if p != Place.OUT]]
             learned = max(learned, settings.borrow_weight * float(pool.max()))
+        return float(learned), float(evidence), trust
+
+    def quiet_threshold_h(self, hour: float, place: Place, settings: ModelSettings) -> float:
+        """How long quiet may last after a sign of life at ``hour`` in ``place``."""
+        block = int(hour // BLOCK_H) % BLOCKS
+        before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
+        learned, evidence, trust = self._learned_h(block, place, settings)
         threshold = learned * settings.margin_factor + settings.margin_h if learned > 0 else 0.0
         if is_asleep(hour, place, settings) and evidence >= settings.min_evidence:
             # The peak of a few nights misses the night slept through without a toilet
@@ -193,6 +220,39 @@ class ActivityModel:
         prior = prior_quiet_h(block, place, settings)
         blended = max(threshold, (1 - trust) * prior + trust * settings.floor_h)
         return float(min(max(blended, settings.floor_h), settings.cap_h))
+
+    def unusual_now(
+        self,
+        since_hour: float,
+        place: Place,
+        now_hour: float,
+        quiet_h: float,
+        settings: ModelSettings,
+    ) -> float | None:
+        """A second view for the hours of the day, once enough days are learned.
+
+        The contexts above keep two-hour blocks and spill into the neighbouring ones, so a
+        nap that some days runs to 16:00 also covers quiet after lunch that normally ends
+        by 14:00. Here the quiet counts as unusual when it is both longer than any quiet
+        after this context (without the margin) and longer than any quiet seen still going
+        on around this hour there. Returns the longest quiet seen around this hour (for the
+        explanation) when both hold, else None. Not asleep and not at night: sleep has its
+        own, wider rule.
+        """
+        if (
+            self.days < settings.hourly_after_days
+            or is_asleep(since_hour, place, settings)
+            or is_night(now_hour, settings)
+        ):
+            return None
+        block = int(since_hour // BLOCK_H) % BLOCKS
+        learned, _, _ = self._learned_h(block, place, settings)
+        tight = max(learned * settings.tight_factor + settings.tight_margin_h, settings.floor_h)
+        hour = int(now_hour) % 24
+        around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24], place]
+        seen = float(around.astype(np.float32).max())
+        limit = max(seen * settings.hourly_factor + settings.hourly_margin_h, settings.floor_h)
+        return seen if quiet_h > tight and quiet_h > limit else None
 
     def wake_deadline_h(self, weekend: bool, settings: ModelSettings) -> float:
         """Hour of the local day by which the resident is normally up, plus tolerance."""
@@ -222,6 +282,7 @@ class ActivityModel:
             **{name: _b64(self.quiet[index]) for index, name in enumerate(QUIET_STATS)},
             "wake": _b64(self.wake),
             "bath": _b64(self.bath),
+            "hourly": _b64(self.hourly),
             "days": self.days,
             "last_day": self.last_day,
         }
@@ -234,13 +295,15 @@ class ActivityModel:
                 model.quiet[index] = _unb64(data[name], np.float16, model.quiet[index].shape)
         model.wake = _unb64(data["wake"], np.uint8, model.wake.shape)
         model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
+        if "hourly" in data:  # checkpoints from before it was kept learn it afresh
+            model.hourly = _unb64(data["hourly"], np.float16, model.hourly.shape)
         model.days = float(data["days"])
         model.last_day = int(data["last_day"])
         return model
 
     @property
     def nbytes(self) -> int:
-        return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+        return self.quiet.nbytes + self.hourly.nbytes + self.wake.nbytes + self.bath.nbytes + 16
 
 
 def _push(ring: np.ndarray, value: int) -> None:

@@ -329,26 +329,39 @@ class InactivityRule(BaseRule):
 
     def _inactivity(self, state: HomeState, now: datetime, silent: list[str]) -> Alert | None:
         assert state.last_ts is not None
-        quiet = now - state.last_ts
+        quiet_h = (now - state.last_ts).total_seconds() / 3600
         key = state.last_ts.isoformat()
-        if quiet < timedelta(hours=state.threshold_h) or state.pending.inactivity == key:
+        if state.pending.inactivity == key or quiet_h < self.settings.model.floor_h:
             return None
+        seen_h = None
+        if quiet_h < state.threshold_h:
+            seen_h = state.model.unusual_now(
+                state.context_hour, state.last_place, state.hour(now), quiet_h, self.settings.model
+            )
+            if seen_h is None:
+                return None
         state.pending.inactivity = key
-        quiet_h = quiet.total_seconds() / 3600
         since = state.local(state.last_ts).strftime("%H:%M")
         zh_place, en_place = PLACE_NAMES[state.last_place]
-        days = state.model.days
+        if seen_h is None:
+            where = "外出" if state.last_place is Place.OUT else f"在{zh_place}"
+            why_zh = f"此时段{where}通常不超过 {duration_zh(state.threshold_h)}"
+            why_en = f"expected at most {duration_en(state.threshold_h)} at this time of day"
+        else:
+            around = state.local(now).strftime("%H:00")
+            why_zh = f"以往 {around} 前后最长 {duration_zh(seen_h)}，比此前任何一次都长"
+            why_en = (
+                f"longer than ever before; around {around} at most {duration_en(seen_h)} so far"
+            )
+        learned = f"（{why_zh}，已学习 {state.model.days:.0f} 天）"
+        learned_en = f" ({why_en}, learned over {state.model.days:.0f} days)"
         if state.last_place is Place.OUT:
             night = state.left_at_night
             kind = AlertKind.NIGHT_WANDERING if night else AlertKind.INACTIVITY
-            zh = (
-                f"{since} 经大门外出后 {duration_zh(quiet_h)} 未回家、家中无活动"
-                f"（此时段外出通常不超过 {duration_zh(state.threshold_h)}）。"
-            )
+            zh = f"{since} 经大门外出后 {duration_zh(quiet_h)} 未回家、家中无活动{learned}。"
             en = (
                 f"Left through the front door at {since} and not back for "
-                f"{duration_en(quiet_h)}, no activity at home (outings at this time usually "
-                f"end within {duration_en(state.threshold_h)})."
+                f"{duration_en(quiet_h)}, no activity at home{learned_en}."
             )
         else:
             # Silent in the bathroom is the bathroom emergency (a fall by the bath or toilet),
@@ -357,13 +370,11 @@ class InactivityRule(BaseRule):
             kind = AlertKind.BATHROOM_TOO_LONG if in_bath else AlertKind.INACTIVITY
             zh = (
                 f"自 {since}（{zh_place}，{state.last_label}）起 "
-                f"{duration_zh(quiet_h)} 无任何活动；此时段在{zh_place}通常最长安静 "
-                f"{duration_zh(state.threshold_h)}（已学习 {days:.0f} 天）。"
+                f"{duration_zh(quiet_h)} 无任何活动{learned}。"
             )
             en = (
                 f"No activity for {duration_en(quiet_h)} since {since} in the {en_place} "
-                f"({state.last_label}); expected at most {duration_en(state.threshold_h)} "
-                f"there at this time of day (learned over {days:.0f} days)."
+                f"({state.last_label}){learned_en}."
             )
         zh, en = _with_silent(zh, en, silent)
         return make_alert(
