@@ -48,13 +48,15 @@ def replay(readings: list[Reading], collapses: int = 0, seed: int = 0) -> dict:
 @needs_data
 @pytest.mark.slow
 def test_casas_false_alarms_and_collapses_stay_within_targets() -> None:
-    summary = replay(casas(), collapses=40, seed=7)
+    # The README's figures are 1000 collapses; 200 at a fixed seed keep this test at ~10 s
+    # and deterministic, and still catch a regression of the daytime median (2.74 h here).
+    summary = replay(casas(), collapses=200, seed=1)
     routine = {k: v for k, v in summary["false_alarm_kinds"].items() if k != "door_left_open"}
     assert sum(routine.values()) / summary["scored_days"] * 100 <= 5
     assert summary["false_alarms_per_100_days"] <= 5
     collapses = summary["collapses"]
     assert collapses["detected_within_12h_pct"] >= 95
-    assert collapses["day_08_22"]["median_h"] <= 4.0
+    assert collapses["day_08_22"]["median_h"] <= 3.0
     assert collapses["night"]["median_h"] <= 6
 
 
