@@ -29,6 +29,10 @@ VISITOR_WINDOW = timedelta(seconds=60)
 VISITOR_HOLD = timedelta(hours=1)
 SEQ_WINDOW = 64
 WINDOW_MASK = (1 << SEQ_WINDOW) - 1
+#: Flags below the last-seen second in ``HomeState.devices``.
+LIVE = 1  # the device heartbeats (its silence means something)
+ONLINE = 2  # the gateway's last status said online
+FLAG_BITS = 2
 
 
 @dataclass(slots=True)
@@ -70,9 +74,9 @@ class HomeState:
     away_until: datetime | None = None
     away_reason: str = ""
     away_marker: datetime | None = None  # last sign of life when holiday mode was set
-    seen: dict[str, float] = field(default_factory=dict)  # device -> epoch seconds
-    live: set[str] = field(default_factory=set)  # devices that heartbeat (no status seen)
-    online: set[str] = field(default_factory=set)  # last status said online
+    #: device -> last heard (whole epoch seconds) << FLAG_BITS | LIVE | ONLINE: one integer
+    #: per device instead of a float and two sets (a set of five costs 728 bytes).
+    devices: dict[str, int] = field(default_factory=dict)
     offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
     #: device -> highest seq << SEQ_WINDOW | bitmap of the seqs below it: anti-replay window.
     seqs: dict[str, int] = field(default_factory=dict)
@@ -114,18 +118,16 @@ class HomeState:
         return False
 
     def heard(self, device: str, now: datetime, *, liveness: bool = False) -> None:
-        self.seen[device] = now.timestamp()
-        if liveness:
-            self.live.add(device)
+        flags = self.devices.get(device, 0) & (LIVE | ONLINE) | (LIVE if liveness else 0)
+        self.devices[device] = int(now.timestamp()) << FLAG_BITS | flags
 
     def status(self, device: str, now: datetime, *, online: bool, reason: str = "") -> None:
         """The gateway's liveness verdict; it outranks our own last-seen bookkeeping."""
-        self.seen[device] = now.timestamp()
+        flags = self.devices.get(device, 0) & LIVE | (ONLINE if online else 0)
+        self.devices[device] = int(now.timestamp()) << FLAG_BITS | flags
         if online:
-            self.online.add(device)
             self.offline.pop(device, None)
         else:
-            self.online.discard(device)
             self.offline[device] = reason or "offline"
 
     def local(self, ts: datetime) -> datetime:
@@ -270,13 +272,19 @@ class HomeState:
     def _alive(self, device: str, now: datetime, liveness: timedelta) -> bool:
         if device in self.offline:
             return False
-        if device in self.online:
+        packed = self.devices.get(device)
+        if packed is None or packed & ONLINE:
             return True
-        return now.timestamp() - self.seen.get(device, now.timestamp()) <= liveness.total_seconds()
+        return now.timestamp() - (packed >> FLAG_BITS) <= liveness.total_seconds()
+
+    def _reporters(self) -> set[str]:
+        """Devices that can tell us they are alive: heartbeats or the gateway's statuses."""
+        return {d for d, packed in self.devices.items() if packed & (LIVE | ONLINE)} | set(
+            self.offline
+        )
 
     def silent_devices(self, now: datetime, liveness: timedelta) -> list[str]:
-        reporters = self.live | self.online | set(self.offline)
-        return sorted(d for d in reporters if not self._alive(d, now, liveness))
+        return sorted(d for d in self._reporters() if not self._alive(d, now, liveness))
 
     def offline_home(self, now: datetime, liveness: timedelta) -> bool:
         """Every device that can tell us it is alive has gone quiet: the home, not the person.
@@ -286,7 +294,7 @@ class HomeState:
         """
         if HOME_GATEWAY_DEVICE in self.offline:
             return True  # the gateway says the whole home is unreachable (hub down, power cut)
-        reporters = self.live | self.online | set(self.offline)
+        reporters = self._reporters()
         return bool(reporters) and not any(self._alive(d, now, liveness) for d in reporters)
 
     # -- checkpoint -----------------------------------------------------------------------
@@ -317,9 +325,7 @@ class HomeState:
             "away_until": _iso(self.away_until),
             "away_reason": self.away_reason,
             "away_marker": _iso(self.away_marker),
-            "seen": self.seen,
-            "live": sorted(self.live),
-            "online": sorted(self.online),
+            "devices": self.devices,
             "offline": self.offline,
             "seqs": {d: [p >> SEQ_WINDOW, p & WINDOW_MASK] for d, p in self.seqs.items()},
             "pending": {
@@ -358,9 +364,11 @@ class HomeState:
         state.away_until = _time(data["away_until"])
         state.away_reason = data["away_reason"]
         state.away_marker = _time(data["away_marker"])
-        state.seen = dict(data["seen"])
-        state.live = set(data["live"])
-        state.online = set(data["online"])
+        state.devices = {d: int(packed) for d, packed in data.get("devices", {}).items()}
+        for device, at in data.get("seen", {}).items():  # a checkpoint from before packing
+            live = LIVE if device in data.get("live", ()) else 0
+            online = ONLINE if device in data.get("online", ()) else 0
+            state.devices[device] = int(at) << FLAG_BITS | live | online
         state.offline = dict(data["offline"])
         state.seqs = {d: _pack(int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
         state.pending = Pending(**data["pending"])

@@ -28,6 +28,8 @@ MIN_QUIET_H = 0.25
 RING = 14
 #: The per-context statistics, in the order of ``ActivityModel.quiet`` and the checkpoint.
 QUIET_STATS = ("peak", "count", "total", "squares")
+#: After them, the hour-of-day view: 24 hours × places is two more 12 × places rows.
+HOURLY_ROWS = 24 // BLOCKS
 EMPTY = 255  # ring-buffer slot not yet filled
 
 
@@ -101,15 +103,13 @@ def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "days", "hourly", "last_day", "quiet", "wake")
+    __slots__ = ("bath", "days", "last_day", "quiet", "wake")
 
     def __init__(self) -> None:
-        # One array for the four per-context statistics: every numpy array costs ~100 bytes
-        # of header, and 100 k homes are kept in memory.
-        self.quiet = np.zeros((len(QUIET_STATS), BLOCKS, PLACE_COUNT), dtype=np.float16)
-        #: Decaying longest quiet seen *ongoing* during each local hour, per place of the last
-        #: sign of life: "at 15:00 this home has never been quiet for more than 1 h 20 min".
-        self.hourly = np.zeros((24, PLACE_COUNT), dtype=np.float16)
+        # One array for the four per-context statistics and the hour-of-day view: every
+        # numpy array costs ~100 bytes of header, and 100 k homes are kept in memory.
+        rows = len(QUIET_STATS) + HOURLY_ROWS
+        self.quiet = np.zeros((rows, BLOCKS, PLACE_COUNT), dtype=np.float16)
         self.wake = np.full((2, RING), EMPTY, dtype=np.uint8)  # 10-minute units after 00:00
         self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
@@ -135,6 +135,12 @@ class ActivityModel:
         """Decaying sum of squared quiet hours per context (for the spread)."""
         return self.quiet[3]
 
+    @property
+    def hourly(self) -> np.ndarray:
+        """Decaying longest quiet seen *ongoing* during each local hour (24 × places), by
+        the place of the last sign of life: "at 15:00 never quiet there for more than 1 h"."""
+        return self.quiet[len(QUIET_STATS) :].reshape(24, PLACE_COUNT)
+
     # -- learning -------------------------------------------------------------------------
 
     def new_day(self, ordinal: int, settings: ModelSettings) -> None:
@@ -149,7 +155,6 @@ class ActivityModel:
         self.days += elapsed
         factor = settings.daily_decay ** min(elapsed, 365)
         self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
-        self.hourly = (self.hourly.astype(np.float32) * factor).astype(np.float16)
         self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
@@ -296,14 +301,14 @@ class ActivityModel:
         model.wake = _unb64(data["wake"], np.uint8, model.wake.shape)
         model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
         if "hourly" in data:  # checkpoints from before it was kept learn it afresh
-            model.hourly = _unb64(data["hourly"], np.float16, model.hourly.shape)
+            model.hourly[:] = _unb64(data["hourly"], np.float16, model.hourly.shape)
         model.days = float(data["days"])
         model.last_day = int(data["last_day"])
         return model
 
     @property
     def nbytes(self) -> int:
-        return self.quiet.nbytes + self.hourly.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+        return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
 
 
 def _push(ring: np.ndarray, value: int) -> None:
