@@ -135,6 +135,11 @@ def test_cli_trains_and_evaluates_with_cross_validation(small_dataset: Path, tmp
     assert set(report) >= REPORT_KEYS
     assert sorted(s for fold in report["folds"] for s in fold) == ["SA03", "SA09", "SE02"]
     assert set(report["by_group"]) == {"SA", "SE"}
+    subjects = report["by_subject"]  # DESIGN §4: per subject, not only per group
+    assert set(subjects) == {"SA03", "SA09", "SE02"}
+    for key in ("tp", "fn", "fp", "tn"):
+        assert sum(row[key] for row in subjects.values()) == report[key]
+    assert subjects["SE02"]["tp"] + subjects["SE02"]["fn"] == 0  # older adults: no falls
     assert report["by_code"]["F01"]["trials"] == 10
     assert report["delay_p90_s"] >= report["delay_mean_s"] > 3.0
 

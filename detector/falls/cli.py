@@ -58,13 +58,14 @@ def _print_report(report: dict[str, Any]) -> None:
         f"p90 {_fmt(report['delay_p90_s'])} s; continuous ADL streams "
         f"{report['stream_hours']:.2f} h, {report['stream_false_alarms']} false alarms"
     )
-    typer.echo("group  falls  adl  sensitivity  specificity  false_alarms_per_hour")
-    for group, row in report["by_group"].items():
-        typer.echo(
-            f"{group:5}  {row['tp'] + row['fn']:5}  {row['fp'] + row['tn']:4}  "
-            f"{_fmt(row['sensitivity']):>11}  {_fmt(row['specificity']):>11}  "
-            f"{_fmt(row['false_alarms_per_hour']):>21}"
-        )
+    for title, table in (("group", report["by_group"]), ("subject", report["by_subject"])):
+        typer.echo(f"{title:7}  falls  adl  sensitivity  specificity  false_alarms_per_hour")
+        for key, row in table.items():
+            typer.echo(
+                f"{key:7}  {row['tp'] + row['fn']:5}  {row['fp'] + row['tn']:4}  "
+                f"{_fmt(row['sensitivity']):>11}  {_fmt(row['specificity']):>11}  "
+                f"{_fmt(row['false_alarms_per_hour']):>21}"
+            )
     typer.echo("code  trials  alarmed  alarm_rate")
     for code, row in report["by_code"].items():
         typer.echo(f"{code}  {row['trials']:6}  {row['alarmed']:7}  {row['alarm_rate']:.4f}")

@@ -54,15 +54,18 @@ def _rates(counts: dict[str, int]) -> dict[str, float | None]:
 
 
 def evaluate(replay: Replay, scorer_for: ScorerFor, refractory_s: float) -> dict[str, Any]:
-    """The report for one replay: overall, per code, per subject group, delays, FA/h."""
-    outcomes: list[tuple[str, str, bool, bool]] = []  # code, group, is_fall, alarmed
+    """The report for one replay: overall, per code, per subject group and per subject,
+    delays, FA/h. Per subject because a detector that works on average can still fail one
+    person (DESIGN §4): the group figures hide who."""
+    outcomes: list[tuple[str, str, str, bool, bool]] = []  # code, group, subject, fall, alarmed
     delays: list[float] = []
     missed: list[str] = []
     false_positives: list[str] = []
     for run in replay.trials:
         decided = rescore(run.candidates, scorer_for(run.trial.subject), refractory_s)
         alarms = [c for c in decided if c.alarm]
-        outcomes.append((run.trial.code, run.trial.group, run.trial.is_fall, bool(alarms)))
+        trial = run.trial
+        outcomes.append((trial.code, trial.group, trial.subject, trial.is_fall, bool(alarms)))
         if run.trial.is_fall:
             after = [c.decided_at - run.impact_at for c in alarms if c.decided_at >= run.impact_at]
             if after:
@@ -76,31 +79,35 @@ def evaluate(replay: Replay, scorer_for: ScorerFor, refractory_s: float) -> dict
     stream_hours: dict[str, float] = defaultdict(float)
     for stream in replay.streams:
         decided = rescore(stream.candidates, scorer_for(stream.subject), refractory_s)
-        for key in ("all", stream.group):
+        for key in ("all", stream.group, stream.subject):
             stream_alarms[key] += sum(c.alarm for c in decided)
             stream_hours[key] += stream.duration_s / 3600
 
     def false_alarms_per_hour(key: str) -> float | None:
         return _ratio(stream_alarms[key], stream_hours[key])
 
-    counts = _counts((fall, alarmed) for _, _, fall, alarmed in outcomes)
+    counts = _counts((fall, alarmed) for *_, fall, alarmed in outcomes)
     by_code: dict[str, dict[str, Any]] = {}
     for code in sorted({o[0] for o in outcomes}):
         rows = [o for o in outcomes if o[0] == code]
         by_code[code] = {
             "trials": len(rows),
-            "alarmed": sum(o[3] for o in rows),
-            "alarm_rate": sum(o[3] for o in rows) / len(rows),
+            "alarmed": sum(o[4] for o in rows),
+            "alarm_rate": sum(o[4] for o in rows) / len(rows),
         }
-    by_group: dict[str, dict[str, Any]] = {}
-    for group in sorted({o[1] for o in outcomes}):
-        group_counts = _counts((o[2], o[3]) for o in outcomes if o[1] == group)
-        by_group[group] = {
-            **group_counts,
-            **_rates(group_counts),
-            "false_alarms_per_hour": false_alarms_per_hour(group),
-            "stream_hours": round(stream_hours[group], 3),
-        }
+
+    def breakdown(column: int) -> dict[str, dict[str, Any]]:
+        table: dict[str, dict[str, Any]] = {}
+        for key in sorted({o[column] for o in outcomes}):
+            key_counts = _counts((o[3], o[4]) for o in outcomes if o[column] == key)
+            table[key] = {
+                **key_counts,
+                **_rates(key_counts),
+                "false_alarms_per_hour": false_alarms_per_hour(key),
+                "stream_hours": round(stream_hours[key], 3),
+            }
+        return table
+
     return {
         "rate_hz": replay.rate_hz,
         "trials": len(outcomes),
@@ -112,7 +119,8 @@ def evaluate(replay: Replay, scorer_for: ScorerFor, refractory_s: float) -> dict
         "delay_mean_s": float(np.mean(delays)) if delays else None,
         "delay_p90_s": float(np.percentile(delays, 90)) if delays else None,
         "by_code": by_code,
-        "by_group": by_group,
+        "by_group": breakdown(1),
+        "by_subject": breakdown(2),
         "missed_falls": missed,
         "false_positive_trials": false_positives,
     }
