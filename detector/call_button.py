@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from detector.alerts import stable_alert_id
+from detector.alerts import duration_en, duration_zh, stable_alert_id
 from detector.rules import BaseRule, RuleOutput
 from eldercare.models import (
     Alert,
@@ -16,6 +16,10 @@ from eldercare.models import (
     Severity,
 )
 
+#: A press older than this when it reaches us is named late: staff must know it may have
+#: waited (a terminal that was offline flushes its buffer on reconnect).
+LATE_AFTER = timedelta(minutes=2)
+
 
 def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
     """The alert for a press, or None for any other event."""
@@ -25,6 +29,11 @@ def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
     # One press, one id: a redelivery of the same message (device, seq, device time) after
     # the first alert was resolved must not page everybody again.
     key = f"{event.device}|{event.seq}|{event.ts.isoformat()}"
+    waited_h = (raised_at - event.ts).total_seconds() / 3600
+    late_zh = late_en = ""
+    if raised_at - event.ts > LATE_AFTER:
+        late_zh = f"；按下后 {duration_zh(waited_h)} 才收到（终端曾离线），请尽快联系"
+        late_en = f"; pressed {duration_en(waited_h)} before it arrived (terminal was offline)"
     return Alert(
         alert_id=stable_alert_id(event.ts, event.home, AlertKind.CALL_BUTTON, key),
         home=event.home,
@@ -33,8 +42,8 @@ def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
         raised_at=raised_at,
         evidence=[Evidence(device=event.device, seq=event.seq, type=event.type.value)],
         explanation=LocalizedText(
-            zh_cn=f"呼叫按钮 {event.device} 被按下（{press}）",
-            en=f"Call button {event.device} pressed ({press})",
+            zh_cn=f"呼叫按钮 {event.device} 被按下（{press}）{late_zh}",
+            en=f"Call button {event.device} pressed ({press}){late_en}",
         ),
     )
 

@@ -32,3 +32,13 @@ def test_a_press_from_a_device_whose_clock_was_reset_still_raises() -> None:
     press = _press(1, datetime(1969, 12, 31, 23, 0, tzinfo=UTC))
     [alert] = rule.on_event(press, now).alerts
     assert alert.raised_at == now
+
+
+def test_a_press_that_arrives_late_says_how_long_it_waited() -> None:
+    rule = CallButtonRule()
+    pressed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    [late] = rule.on_event(_press(3, pressed), pressed + timedelta(minutes=42)).alerts
+    assert "pressed 42 min before it arrived" in late.explanation.en
+    assert "42分钟" in late.explanation.zh_cn
+    [prompt] = rule.on_event(_press(4, pressed), pressed + timedelta(seconds=3)).alerts
+    assert "before it arrived" not in prompt.explanation.en
