@@ -29,11 +29,12 @@ def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
     # One press, one id: a redelivery of the same message (device, seq, device time) after
     # the first alert was resolved must not page everybody again.
     key = f"{event.device}|{event.seq}|{event.ts.isoformat()}"
-    waited_h = (raised_at - event.ts).total_seconds() / 3600
+    waited = raised_at - event.ts
     late_zh = late_en = ""
-    if raised_at - event.ts > LATE_AFTER:
-        late_zh = f"；按下后 {duration_zh(waited_h)} 才收到（终端曾离线），请尽快联系"
-        late_en = f"; pressed {duration_en(waited_h)} before it arrived (terminal was offline)"
+    if waited > LATE_AFTER:
+        hours = waited.total_seconds() / 3600
+        late_zh = f"；按下后 {duration_zh(hours)} 才收到（终端曾离线），请尽快联系"
+        late_en = f"; pressed {duration_en(hours)} before it arrived (terminal was offline)"
     return Alert(
         alert_id=stable_alert_id(event.ts, event.home, AlertKind.CALL_BUTTON, key),
         home=event.home,

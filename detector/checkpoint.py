@@ -30,7 +30,8 @@ class Checkpointable(Protocol):
 
 def must_save_now(rules: Sequence[object]) -> bool:
     """True while a rule runs a timer shorter than the checkpoint interval (a fall's 15 s
-    confirmation window): saved on every tick then, a crash inside the window loses nothing."""
+    confirmation window): saved on every 10 s tick then, a crash after the first tick of the
+    window does not lose it (only one in the seconds before that tick can)."""
     return any(getattr(rule, "short_timers_open", False) for rule in rules)
 
 
