@@ -1,8 +1,10 @@
 """Alert construction shared by the rules that watch what does not happen.
 
-Alert ids are ULIDs whose random part is a hash of (home, kind, what it is about), so the
-same finding re-raised after a restart, or a press redelivered by the broker, carries the
-same id and alerting drops it — even after the first one was resolved.
+Alert ids are ULIDs whose random part is a hash of (home, kind, what it is about) and whose
+time part is the ``at`` given. A rule that passes the trigger's own time (the call button's
+press, a fall's suspicion) gets one id per trigger: a redelivery is dropped by alerting even
+after the first alert was resolved. Timer rules pass the moment of the raise; their
+checkpointed pending state is what keeps them from raising a finding twice.
 """
 
 from __future__ import annotations
