@@ -62,18 +62,18 @@ def evaluate(replay: Replay, scorer_for: ScorerFor, refractory_s: float) -> dict
     missed: list[str] = []
     false_positives: list[str] = []
     for run in replay.trials:
-        decided = rescore(run.candidates, scorer_for(run.trial.subject), refractory_s)
-        alarms = [c for c in decided if c.alarm]
         trial = run.trial
+        decided = rescore(run.candidates, scorer_for(trial.subject), refractory_s)
+        alarms = [c for c in decided if c.alarm]
         outcomes.append((trial.code, trial.group, trial.subject, trial.is_fall, bool(alarms)))
-        if run.trial.is_fall:
+        if trial.is_fall:
             after = [c.decided_at - run.impact_at for c in alarms if c.decided_at >= run.impact_at]
             if after:
                 delays.append(min(after))
             if not alarms:
-                missed.append(run.trial.path.name)
+                missed.append(trial.path.name)
         elif alarms:
-            false_positives.append(run.trial.path.name)
+            false_positives.append(trial.path.name)
 
     stream_alarms: dict[str, int] = defaultdict(int)
     stream_hours: dict[str, float] = defaultdict(float)
