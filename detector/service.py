@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -58,37 +59,67 @@ class Detector:
         self.rules = list(default_rules() if rules is None else rules)
         self.series = series or NoSeries()
         self.invalid = 0
+        #: rule name -> failures so far (bounded: one entry per configured rule)
+        self.rule_failures: dict[str, int] = {}
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
         try:
             channel = self.topics.parse_device(topic).channel
-            output = RuleOutput()
+            message: Event | Telemetry | DeviceStatus
             if channel is Channel.EVENT:
-                event = Event.model_validate_json(payload)
-                for rule in self.rules:
-                    output.extend(rule.on_event(event, now))
+                message = Event.model_validate_json(payload)
             elif channel is Channel.TELEMETRY:
-                telemetry = Telemetry.model_validate_json(payload)
-                for rule in self.rules:
-                    output.extend(rule.on_telemetry(telemetry, now))
+                message = Telemetry.model_validate_json(payload)
             elif channel is Channel.STATUS:
-                status = DeviceStatus.model_validate_json(payload)
-                for rule in self.rules:
-                    output.extend(rule.on_status(status, now))
+                message = DeviceStatus.model_validate_json(payload)
+            else:
+                return []
         except (ValidationError, TopicError) as error:
             # The gateway validated this already; a failure here means a contract drift.
             self.invalid += 1
             log.error("normalised_message_invalid", topic=topic, error=str(error))
             return []
+        output = RuleOutput()
+        for rule in self.rules:
+            output.extend(self._offer(rule, message, now))
         return self._emit(output)
 
     def tick(self) -> Sequence[Outgoing]:
         now = self.clock.now()
         output = RuleOutput()
         for rule in self.rules:
-            output.extend(rule.on_tick(now))
+            output.extend(self._offer(rule, None, now))
         return self._emit(output)
+
+    def _offer(
+        self, rule: Rule, message: Event | Telemetry | DeviceStatus | None, now: datetime
+    ) -> RuleOutput:
+        """One rule's verdict, or nothing if it fails.
+
+        Rules are isolated: a bug in one (say inactivity) must not throw away the call-button
+        alert another rule already made from the same message. The failure is counted and
+        logged with the ids; the message is still acknowledged, since replaying it would only
+        hit the same bug again and hold up every home behind it.
+        """
+        try:
+            if message is None:
+                return rule.on_tick(now)
+            if isinstance(message, Event):
+                return rule.on_event(message, now)
+            if isinstance(message, Telemetry):
+                return rule.on_telemetry(message, now)
+            return rule.on_status(message, now)
+        except Exception:
+            self.rule_failures[rule.name] = self.rule_failures.get(rule.name, 0) + 1
+            log.exception(
+                "rule_failed",
+                rule=rule.name,
+                home=None if message is None else message.home,
+                device=None if message is None else message.device,
+                failures=self.rule_failures[rule.name],
+            )
+            return RuleOutput()
 
     def _emit(self, output: RuleOutput) -> list[Outgoing]:
         if output.points:

@@ -99,8 +99,13 @@ class HomeState:
         packed = self.seqs.get(device)
         highest, seen = (-1, 0) if packed is None else (packed >> SEQ_WINDOW, packed & WINDOW_MASK)
         if seq > highest:
+            # A jump past the window forgets the window instead of shifting into it: zigbee2mqtt
+            # numbers by the microsecond, and a shift by hours of microseconds took gigabytes.
             shift = seq - highest
-            seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK if highest >= 0 else 0
+            if highest < 0 or shift > SEQ_WINDOW:
+                seen = 0
+            else:
+                seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK
             self.seqs[device] = _pack(seq, seen)
             return False
         if seq == highest:
