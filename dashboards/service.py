@@ -9,7 +9,8 @@ and the stored activity behind the resident's day (``ActivityLog``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from pydantic import ValidationError
@@ -29,6 +30,8 @@ from eldercare.models import AlertUpdate
 from eldercare.settings import Environment, Settings
 
 log = get_logger("dashboard")
+
+GRACEFUL_S = 2
 
 
 class UpdateFeed:
@@ -56,6 +59,28 @@ class UpdateFeed:
             placement or Placement(alert.home, None, None),
         )
         return []
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn as one task among the process's services.
+
+    Signals belong to the process (``eldercare.shutdown`` cancels every service on them):
+    uvicorn's own handlers stopped only the web server and left the other services of the
+    demo running. Cancellation instead asks uvicorn to close its connections, briefly.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def serve_until_cancelled(self) -> None:
+        serving = asyncio.ensure_future(self.serve())
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            self.should_exit = True
+            await asyncio.wait({serving}, timeout=GRACEFUL_S + 1)
+            raise
 
 
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
@@ -94,13 +119,19 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         activity=activity,
         secure_cookies=settings.environment is Environment.PRODUCTION,
     )
-    server = uvicorn.Server(
+    server = EmbeddedServer(
         uvicorn.Config(
-            app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="off"
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            lifespan="off",
+            # Live walls hold SSE streams open for ever; a stop must not wait for them.
+            timeout_graceful_shutdown=GRACEFUL_S,
         )
     )
     log.info("dashboard_started", url=f"http://{settings.http_host}:{settings.http_port}/")
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
-        group.create_task(server.serve())
+        group.create_task(server.serve_until_cancelled())
         group.create_task(activity_log.run())

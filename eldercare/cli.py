@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from eldercare.clock import RealClock
 from eldercare.logs import configure_logging
 from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Settings
+from eldercare.shutdown import run_until_stopped
 from gateway.cli import app as homes_app
 from simulator.cli import eval_scenarios, simulate
 
@@ -66,11 +66,6 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
-def _run(coroutine: Any) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(coroutine)
-
-
 @app.command("run")
 def run_service(
     service: Annotated[
@@ -89,7 +84,7 @@ def run_service(
     except ValueError:
         raise typer.BadParameter(f"unknown service {service!r}") from None
     settings = _settings(broker_url=broker)
-    _run(run_services(settings, settings.clock(), [chosen]))
+    run_until_stopped(run_services(settings, settings.clock(), [chosen]))
 
 
 app.command()(simulate)
@@ -123,7 +118,7 @@ def demo(
     """Everything in one process: broker, gateway, detector, alerting, dashboard, simulator."""
     from eldercare.demo import run_demo
 
-    _run(
+    run_until_stopped(
         run_demo(
             homes=homes,
             broker=broker,

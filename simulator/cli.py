@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from eldercare.logs import configure_logging
+from eldercare.shutdown import run_until_stopped
 
 
 class Rate(StrEnum):
@@ -84,8 +84,7 @@ def simulate(
         if paced is not None:
             typer.echo(paced.summary())
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(go())
+    run_until_stopped(go())
 
 
 def eval_scenarios(
