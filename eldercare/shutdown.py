@@ -56,7 +56,7 @@ async def _until_stopped(coroutine: Coroutine[Any, Any, None], grace_s: float) -
     except asyncio.CancelledError:
         if not received:
             raise
-        log.info("shutdown_complete")
+        log.info("stopped")
     finally:
         for signum in SIGNALS:
             loop.remove_signal_handler(signum)

@@ -57,6 +57,17 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -
         assert {"interval", "timeout", "retries"} <= set(check), name
 
 
+def test_our_services_get_sigterm_through_an_init_and_time_to_stop(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    ours = {name: spec for name, spec in services.items() if spec.get("command", [""])[0] == "run"}
+    assert len(ours) == len(Service)
+    for name, spec in ours.items():
+        assert spec.get("init") is True, name
+        assert spec.get("stop_grace_period") == "20s", name  # past the services' own 15 s
+
+
 def test_depends_on_waits_for_health_or_completion(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name, service in services.items():
