@@ -26,9 +26,15 @@ class Format(StrEnum):
     JSON = "json"
 
 
-def _cell(value: object) -> str:
+#: Shares of all critical alerts: 0..1 in CSV and JSON, a percentage for a person.
+SHARES = {"critical_acked_60s", "critical_acked_180s"}
+
+
+def _cell(column: str, value: object) -> str:
     if value is None:
         return "-"
+    if column in SHARES and isinstance(value, float):
+        return f"{value * 100:.1f}%"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -43,7 +49,7 @@ def render(rows: list[ResponseKpis], fmt: Format) -> str:
         writer.writeheader()
         writer.writerows(row.model_dump() for row in rows)
         return out.getvalue().rstrip("\n")
-    cells = [COLUMNS] + [[_cell(getattr(row, c)) for c in COLUMNS] for row in rows]
+    cells = [COLUMNS] + [[_cell(c, getattr(row, c)) for c in COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in cells

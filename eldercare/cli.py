@@ -63,6 +63,13 @@ def _settings(**overrides: Any) -> Settings:
         typer.secho(f"configuration error: {error}", fg="red", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_json)
+    # Say where we connect: a service that silently joined whatever listens on 1883 cost
+    # people time. Host and port only; the URL may carry a password.
+    broker = settings.broker
+    typer.echo(
+        f"eldercare: broker mqtt://{broker.host}:{broker.port}, data in {settings.data_dir}",
+        err=True,
+    )
     return settings
 
 
@@ -110,7 +117,10 @@ def demo(
     ] = None,
     port: Annotated[int, typer.Option(help="dashboard port")] = 8080,
     press_every: Annotated[float, typer.Option(help="mean seconds between presses")] = 20.0,
-    data_dir: Annotated[Path, typer.Option(help="SQLite database folder")] = Path("./demo-data"),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="SQLite database folder [default: ELDERCARE_DATA_DIR or ./data]"),
+    ] = None,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="open the dashboard in a browser")
     ] = True,
@@ -124,7 +134,9 @@ def demo(
             broker=broker,
             port=port,
             press_every=press_every,
-            data_dir=data_dir,
+            # The same folder as every other command's, so `eldercare report response` after
+            # the demo reports the demo's alerts (DESIGN §6).
+            data_dir=data_dir or Settings().data_dir,
             open_browser=open_browser,
         )
     )

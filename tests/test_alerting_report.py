@@ -52,6 +52,7 @@ def test_report_response_as_table_csv_and_json(tmp_path, monkeypatch) -> None:
     table = runner.invoke(app, ["report", "response"])
     assert table.output.splitlines()[0].split()[:3] == ["station", "month", "alerts"]
     assert table.output.splitlines()[1].split()[:3] == ["s-1", "2026-11", "2"]
+    assert "50.0%" in table.output.splitlines()[1].split()  # a share, shown as a percentage
 
     empty = runner.invoke(app, ["report", "response", "--month", "2026-10"])
     assert empty.output.strip() == "no alerts in this period"

@@ -42,6 +42,28 @@ def test_production_without_secrets_refuses_to_start(monkeypatch) -> None:
     assert "ELDERCARE_SECRET_KEY" in result.output
 
 
+def test_the_demo_keeps_its_data_where_every_other_command_looks(monkeypatch, tmp_path) -> None:
+    """`eldercare report response` after the demo must see the demo's alerts."""
+    monkeypatch.setenv("ELDERCARE_DATA_DIR", str(tmp_path))
+    seen: dict[str, object] = {}
+
+    async def fake_demo(**options: object) -> None:
+        seen.update(options)
+
+    monkeypatch.setattr("eldercare.demo.run_demo", fake_demo)
+    assert runner.invoke(app, ["demo", "--no-open"]).exit_code == 0
+    assert seen["data_dir"] == tmp_path
+
+
+def test_a_service_says_which_broker_it_joins(monkeypatch) -> None:
+    monkeypatch.setenv("ELDERCARE_BROKER_URL", "mqtt://watcher:s3cret@127.0.0.1:1")
+    monkeypatch.setattr("eldercare.cli.run_until_stopped", lambda coroutine: coroutine.close())
+    result = runner.invoke(app, ["run", "gateway"])
+    assert result.exit_code == 0
+    assert "broker mqtt://127.0.0.1:1" in result.output
+    assert "s3cret" not in result.output
+
+
 def read_until(stream, marker: str, limit: int = 200) -> str:
     """Lines of the demo's output up to the one containing ``marker``."""
     seen = []

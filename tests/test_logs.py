@@ -28,3 +28,14 @@ def test_a_log_line_goes_to_the_current_stderr_even_after_the_old_one_closed(
         "btn-hall",
     )
     assert line["component"] == "gateway"
+
+
+def test_human_readable_lines_have_no_colour_codes_when_not_at_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    captured = io.StringIO()  # a file or a journal, not a terminal
+    monkeypatch.setattr(sys, "stderr", captured)
+    configure_logging("INFO", json=False)
+    get_logger("demo").info("demo_notification", home="h-0001")
+    assert "demo_notification" in captured.getvalue()
+    assert "\x1b[" not in captured.getvalue()
