@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from eldercare.logs import configure_logging
+from eldercare.progress import progress
 from eldercare.shutdown import run_until_stopped
 
 
@@ -119,7 +120,8 @@ def eval_scenarios(
         seed=seed,
         faults=STANDARD_FAULTS if faults else EvalConfig().faults,
     )
-    report = asyncio.run(evaluate(config, chosen))
+    with progress(f"{len(chosen)} scenarios, {homes} normal homes") as report_progress:
+        report = asyncio.run(evaluate(config, chosen, progress=report_progress))
     document = report.model_dump_json(indent=2)
     if out is not None:
         out.write_text(document + "\n", encoding="utf-8")

@@ -150,7 +150,10 @@ async def evaluate(
     scenarios: Sequence[Scenario] | None = None,
     *,
     rules: Sequence[Rule] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> EvalReport:
+    """Run ``scenarios`` and normal homes; ``progress`` gets the share of simulated time done
+    (a full run takes a minute or more, and a silent one looks hung)."""
     started = time.perf_counter()
     scenarios = load_scenarios() if scenarios is None else scenarios
     life_config = LifeConfig(accel_rate_hz=config.accel_rate_hz)
@@ -197,6 +200,7 @@ async def evaluate(
                 clock,
                 run_stream(lives, ends, config.faults, config.seed),
                 max(ends),
+                progress,
             )
         finally:
             await engine.dispose()
@@ -244,16 +248,22 @@ async def evaluate(
     )
 
 
+#: Simulated seconds between progress reports.
+PROGRESS_EVERY_S = 3600
+
+
 async def _replay(
     bus: InProcessBus,
     tickers: Sequence[Callable[[], Sequence[Outgoing]]],
     clock: SimulatedClock,
     stream,
     until: float,
+    progress: Callable[[float], None] | None = None,
 ) -> int:
     """Deliver each message at its time; every TICK_S in between, tick the services that act
     on silence (gateway liveness, detector timers) as their service loops would."""
-    next_tick = clock.now().timestamp() + TICK_S
+    start = clock.now().timestamp()
+    next_tick = start + TICK_S
     count = 0
 
     async def tick_until(limit: float) -> None:
@@ -264,6 +274,8 @@ async def _replay(
                 for outgoing in tick():
                     await bus.publish(outgoing.topic, outgoing.payload)
             next_tick += TICK_S
+            if progress is not None and next_tick % PROGRESS_EVERY_S < TICK_S:
+                progress(min(1.0, (next_tick - start) / max(until - start, 1.0)))
 
     for emission in stream:
         await tick_until(emission.at)
@@ -273,6 +285,8 @@ async def _replay(
         await bus.publish(emission.topic, emission.payload)
         count += 1
     await tick_until(until)
+    if progress is not None:
+        progress(1.0)
     return count
 
 

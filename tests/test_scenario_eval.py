@@ -115,6 +115,7 @@ def test_eval_scenarios_command_meets_every_checkable_expectation(tmp_path) -> N
     result = CliRunner().invoke(app, [*arguments, "--out", str(out)])
     report = json.loads(out.read_text())
     assert "call_button" in result.stdout and "PASS" in result.stdout
+    assert "50%" in result.stderr and "100%" in result.stderr  # progress, apart from the report
     by_name = {s["name"]: s for s in report["scenarios"]}
     assert set(by_name) == {s.name for s in load_scenarios()}
     declared = set(report["detector_kinds"])
