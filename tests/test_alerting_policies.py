@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from alerting.policies import PolicyBook, PolicyError, PolicyFile, Target
 from eldercare.models import AlertKind, Severity
@@ -172,3 +173,27 @@ def test_low_alerts_expire_a_day_after_quiet_hours_but_critical_never(tmp_path: 
     offline = PolicyBook(tmp_path).choose(None, "h-1", AlertKind.DEVICE_OFFLINE, Severity.CRITICAL)
     assert offline.expires_at(Severity.CRITICAL, T0, "Asia/Shanghai") is None
     assert offline.expires_at(Severity.LOW, T0, "Asia/Shanghai") == T0 + timedelta(hours=1)
+
+
+def test_a_policy_file_is_parsed_once_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "homes").mkdir()
+    home = tmp_path / "homes" / "h-7.yaml"
+    home.write_text("severities:\n  critical:\n    tiers:\n      - {after: 0s, notify: family}\n")
+    parsed: list[object] = []
+    real = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parsed.append(text) or real(text))
+    book = PolicyBook(tmp_path)
+    crit = AlertKind.CALL_BUTTON, Severity.CRITICAL, T0
+    for _ in range(20):
+        assert ladder(book, *crit, home="h-7") == [(Target.FAMILY, timedelta(0))]
+    assert len(parsed) <= 2  # the built-in file and the home's, once each
+    home.write_text(
+        "severities:\n  critical:\n    tiers:\n      - {after: 0s, notify: station}\n"
+        "      - {after: 1m, notify: centre}\n"
+    )
+    assert ladder(book, *crit, home="h-7") == [  # an edit applies at the next alert
+        (Target.STATION, timedelta(0)),
+        (Target.CENTRE, timedelta(minutes=1)),
+    ]
