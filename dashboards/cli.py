@@ -101,10 +101,13 @@ def family_link_command(
     """Print a signed link to the family view of HOME (valid 7 days)."""
     settings = Settings()
     if not settings.secret_key:
+        # Without the dashboard's key the link is signed with a throw-away one and refused.
         typer.secho(
-            "ELDERCARE_SECRET_KEY is not set: the dashboard will not accept this link",
-            fg="yellow",
+            "ELDERCARE_SECRET_KEY is not set: set it to the dashboard's key "
+            "(the demo prints its own family link)",
+            fg="red",
             err=True,
         )
+        raise typer.Exit(2)
     token = family_token(settings.signing_key(), home, name, RealClock().now(), language)
     typer.echo(family_link(base_url, token))

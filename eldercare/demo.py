@@ -88,7 +88,13 @@ async def run_demo(
     data_dir: Path,
     open_browser: bool = True,
 ) -> None:
-    from eldercare.demo_people import registry_document, serve_inbox, write_policies
+    from dashboards.family_links import family_link, family_token
+    from eldercare.demo_people import (
+        FIRST_RELATIVE,
+        registry_document,
+        serve_inbox,
+        write_policies,
+    )
     from gateway.registry import Registry
     from simulator.homes import make_homes
     from simulator.runner import Simulator
@@ -120,9 +126,14 @@ async def run_demo(
         simulator = Simulator(settings, clock, simulated, seed=1)
         url = f"http://{settings.http_host}:{settings.http_port}/"
         username, password = await demo_login(engine, clock.now())
+        family = family_link(
+            url,
+            family_token(settings.signing_key(), simulated[0].home_id, FIRST_RELATIVE, clock.now()),
+        )
         typer.secho(
             f"\neldercare demo: {homes} homes, broker {broker}, database {settings.db_url}\n"
             f"dashboard: {url}  (log in as {username!r}, password {password!r})\n"
+            f"family view of {simulated[0].home_id}, as {FIRST_RELATIVE}: {family}\n"
             f"a random home presses its call button about every {press_every:g} s; the station,\n"
             "family and centre's messages appear as demo_notification lines; Ctrl+C stops.\n",
             fg="green",

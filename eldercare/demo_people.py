@@ -87,23 +87,46 @@ def registry_document(
             ),
         ],
         homes=[
-            HomeSpec(
-                id=home_id,
-                name=home_id,
-                station=STATION,
-                devices=list(devices),
-                residents=[ResidentSpec(name="演示老人")],
-                contacts=[
-                    ContactSpec(
-                        name="家属",
-                        relation="child",
-                        channels=[inbox_url(port, f"family-{home_id}")],
-                    )
-                ],
-            )
-            for home_id, devices in homes
+            _home(index, home_id, devices, port) for index, (home_id, devices) in enumerate(homes)
         ],
     )
+
+
+#: Fictional people, so the wall looks like a station's: who, where, what to know.
+#: (resident, birth year, care notes, street, relative, relation)
+PEOPLE = (
+    ("李秀英", 1938, "高血压，独居；钥匙在邻居家（302）", "和平路12号3单元201", "李明", "儿子"),
+    ("张桂兰", 1941, "糖尿病，夜间常起床", "建设街8号1单元502", "张伟", "女儿"),
+    ("王建国", 1935, "左腿不便，用助行器", "和平路20号2单元101", "王丽", "女儿"),
+    ("刘玉珍", 1944, "轻度认知障碍", "幸福里5号4单元302", "刘洋", "儿子"),
+    ("陈德明", 1939, "心脏起搏器", "建设街15号1单元601", "陈静", "侄女"),
+    ("杨淑芬", 1946, "听力弱，敲门需大声", "幸福里9号2单元402", "杨帆", "儿子"),
+    ("赵长林", 1937, "独居，女儿在外地", "和平路3号1单元102", "赵敏", "女儿"),
+    ("黄美华", 1943, "骨质疏松，曾跌倒", "建设街22号3单元301", "黄磊", "儿子"),
+)
+
+
+def _home(index: int, home_id: str, devices: Sequence[DeviceSpec], port: int) -> HomeSpec:
+    resident, born, notes, street, relative, relation = PEOPLE[index % len(PEOPLE)]
+    return HomeSpec(
+        id=home_id,
+        name=f"{resident}家",
+        station=STATION,
+        address=f"演示市和平区{street}",
+        devices=list(devices),
+        residents=[ResidentSpec(name=resident, birth_year=born, care_notes=notes)],
+        contacts=[
+            ContactSpec(
+                name=relative,
+                relation=relation,
+                channels=[inbox_url(port, f"family-{home_id}")],
+            )
+        ],
+    )
+
+
+#: The first demo home's relative: the demo prints a family link in their name.
+FIRST_RELATIVE = PEOPLE[0][4]
 
 
 def write_policies(folder: Path, port: int) -> Path:

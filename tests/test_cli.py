@@ -64,6 +64,14 @@ def test_a_service_says_which_broker_it_joins(monkeypatch) -> None:
     assert "s3cret" not in result.output
 
 
+def test_a_family_link_without_the_dashboards_key_is_an_error(monkeypatch) -> None:
+    monkeypatch.delenv("ELDERCARE_SECRET_KEY", raising=False)
+    result = runner.invoke(app, ["users", "family-link", "h-0001", "--name", "李明"])
+    assert result.exit_code == 2
+    assert "ELDERCARE_SECRET_KEY" in result.output
+    assert "/family/" not in result.output
+
+
 def read_until(stream, marker: str, limit: int = 200) -> str:
     """Lines of the demo's output up to the one containing ``marker``."""
     seen = []
@@ -103,7 +111,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     try:
-        banner = read_until(process.stdout, "dashboard:")
+        banner = read_until(process.stdout, "family view")
         assert f"dashboard: http://127.0.0.1:{port}/" in banner, banner
         username, password = re.search(r"log in as '(.+?)', password '(.+?)'", banner).groups()
         base = f"http://127.0.0.1:{port}"
@@ -126,6 +134,11 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         assert alerts[0]["kind"] == "call_button"
         assert alerts[0]["home"] in {"h-0001", "h-0002"}
         assert httpx.get(f"{base}/api/alerts", timeout=2).status_code == 401
+        # The printed family link opens the relative's page (it was rejected before).
+        family = re.search(r"family view of h-0001, as (\S+): (\S+)", banner)
+        assert family, banner
+        page = httpx.get(family.group(2), timeout=5)
+        assert page.status_code == 200, page.text[:500]
     finally:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=20)[0].decode()
