@@ -11,17 +11,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
+from eldercare.failures import is_transient
 from eldercare.logs import get_logger
 
 log = get_logger("alerting.retry")
 
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 10.0
-#: Errors that mean "the database is away", as opposed to a bug in this step.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
-
 T = TypeVar("T")
 
 
@@ -33,7 +29,10 @@ async def until_the_database_answers(
     while True:
         try:
             return await step()
-        except DATABASE_UNAVAILABLE as error:
+        except Exception as error:
+            # "The database is away" (whatever wraps it), as opposed to a bug in this step.
+            if not is_transient(error):
+                raise
             log.error(event, error=str(error)[:300], retry_s=delay, **fields)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
