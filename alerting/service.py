@@ -17,10 +17,10 @@ from alerting.escalation import Escalator, instance_owner
 from alerting.feedback import commands
 from alerting.loop import work_loop
 from alerting.outbox import Outbox
-from alerting.retry import until_the_database_answers
 from alerting.watch import ServiceWatch
 from eldercare.bus import Handler, MqttConnection, Outgoing
 from eldercare.clock import Clock
+from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
 from eldercare.models import (
     Alert,

@@ -10,8 +10,11 @@ that operators can read, instead of blocking every home's messages behind it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 import aiomqtt
 import asyncpg
@@ -19,7 +22,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from ulid import ULID
 
+from eldercare.logs import get_logger
 from eldercare.models import DeadLetter
+
+log = get_logger("failures")
 
 #: Errors that mean "the database or the network is away", whatever wraps them.
 #: ``OSError`` covers ConnectionError, a refused connect and ``TimeoutError``; asyncpg's
@@ -37,6 +43,12 @@ _TRANSIENT = (
 #: Bytes of the payload kept in a dead letter: as large as the gateway lets a payload be.
 DEAD_LETTER_PAYLOAD_BYTES = 65536
 DEAD_LETTER_ERROR_CHARS = 2000
+#: Waiting out a database outage (wall time: its recovery is real time, whatever the
+#: service's clock does).
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 10.0
+
+T = TypeVar("T")
 
 
 def is_transient(error: BaseException) -> bool:
@@ -58,6 +70,28 @@ def is_transient(error: BaseException) -> bool:
             continue
         current = current.__cause__
     return False
+
+
+async def until_the_database_answers(
+    step: Callable[[], Awaitable[T]], event: str, **fields: object
+) -> T:
+    """Run ``step`` until it gets through a transient failure, logging ``event`` (with
+    ``fields``) once per failed attempt; any other failure is raised.
+
+    For writes that must land (an alert, the record of a delivery) and for a service that
+    starts before its database: dropping the work, or exiting, is never the answer.
+    """
+    delay, attempt = RETRY_MIN_S, 0
+    while True:
+        try:
+            return await step()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            attempt += 1
+            log.error(event, error=str(error)[:300], attempt=attempt, retry_s=delay, **fields)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
 
 
 def dead_letter(
