@@ -12,66 +12,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eldercare.db.models import DeadLetterRow
 from eldercare.models import DeadLetter
 
+#: What a row keeps of the record as it came (the id is the row's primary key).
+KEPT = frozenset(DeadLetter.model_fields) - {"schema_version", "dead_letter_id"}
 
-class DeadLetterView(BaseModel):
-    dead_letter_id: str
-    service: str
-    topic: str
-    payload: str
-    payload_encoding: str
-    payload_size: int
-    error_type: str
-    error: str
-    first_failed_at: datetime
-    last_failed_at: datetime
-    attempts: int
+
+class DeadLetterView(DeadLetter):
+    """A stored dead letter: the record as published, and when alerting stored it."""
+
     stored_at: datetime
 
     @classmethod
     def from_row(cls, row: DeadLetterRow) -> DeadLetterView:
-        return cls(
-            dead_letter_id=row.id,
-            service=row.service,
-            topic=row.topic,
-            payload=row.payload,
-            payload_encoding=row.payload_encoding,
-            payload_size=row.payload_size,
-            error_type=row.error_type,
-            error=row.error,
-            first_failed_at=row.first_failed_at,
-            last_failed_at=row.last_failed_at,
-            attempts=row.attempts,
-            stored_at=row.stored_at,
-        )
+        kept = {name: getattr(row, name) for name in KEPT}
+        return cls(dead_letter_id=row.id, stored_at=row.stored_at, **kept)
 
 
 async def store(session: AsyncSession, record: DeadLetter, now: datetime) -> bool:
     """Keep one dead letter; False when it was stored before (a QoS 1 redelivery)."""
     if await session.get(DeadLetterRow, record.dead_letter_id) is not None:
         return False
-    session.add(
-        DeadLetterRow(
-            id=record.dead_letter_id,
-            service=record.service,
-            topic=record.topic,
-            payload=record.payload,
-            payload_encoding=record.payload_encoding,
-            payload_size=record.payload_size,
-            error_type=record.error_type,
-            error=record.error,
-            first_failed_at=record.first_failed_at,
-            last_failed_at=record.last_failed_at,
-            attempts=record.attempts,
-            stored_at=now,
-        )
-    )
+    kept = record.model_dump(include=set(KEPT))
+    session.add(DeadLetterRow(id=record.dead_letter_id, stored_at=now, **kept))
     return True
 
 
