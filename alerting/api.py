@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerting import store
+from alerting import dead_letters, store
+from alerting.dead_letters import DeadLetterView
 from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
 from alerting.lifecycle import Outcome, TransitionRefused
@@ -29,7 +30,7 @@ from eldercare.db.models import (
     NotificationRow,
     Resident,
 )
-from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, Severity
+from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, DeadLetter, Severity
 from eldercare.settings import Settings
 from eldercare.signing import ExpiredToken, InvalidToken
 
@@ -37,6 +38,7 @@ __all__ = [
     "AlertNotFound",
     "AlertView",
     "AlertingApi",
+    "DeadLetterView",
     "ExpiredToken",
     "InvalidToken",
     "LinksNotConfigured",
@@ -180,6 +182,20 @@ class AlertingApi:
             if recorded.needs_plan:
                 await plan_timers(session, recorded.row, self.policies)
             return recorded.update
+
+    async def record_dead_letter(self, record: DeadLetter) -> bool:
+        """Keep a message some service set aside; False when this record was kept before."""
+        async with self._sessions.begin() as session:
+            return await dead_letters.store(session, record, self._clock.now())
+
+    async def dead_letters(
+        self, *, service: str | None = None, limit: int = 50
+    ) -> tuple[int, list[DeadLetterView]]:
+        """How many dead letters there are in all, and the newest ``limit`` of them."""
+        async with self._sessions() as session:
+            total = await dead_letters.count(session)
+            rows = await dead_letters.newest(session, service=service, limit=limit)
+        return total, [DeadLetterView.from_row(row) for row in rows]
 
     async def get(self, alert_id: str, *, responder_info: bool = False) -> AlertView:
         """One alert; ``responder_info`` adds address, access notes and care notes — pass it

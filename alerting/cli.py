@@ -1,4 +1,5 @@
-"""``eldercare report response``: the response-time figures a telecare service reports."""
+"""``eldercare report response``: the response-time figures a telecare service reports;
+``eldercare deadletters``: the messages services set aside."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import csv
 import io
 import json
 import re
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from alerting.kpis import ResponseKpis
 from eldercare.settings import Settings
 
+if TYPE_CHECKING:
+    from alerting.api import AlertingApi
+
 report_app = typer.Typer(help="Reports over the alert history.", no_args_is_help=True)
 
 COLUMNS = list(ResponseKpis.model_fields)
+T = TypeVar("T")
 
 
 class Format(StrEnum):
@@ -72,22 +78,49 @@ def response(
 ) -> None:
     """Time to acknowledge and resolve (median, p90) and the share of critical alerts
     acknowledged within 60 s and 180 s (targets 97.5 % and 99 %), per station and month."""
+    rows = _with_api(lambda api: api.response_kpis(station=station, month=month))
+    if not rows and fmt is Format.TABLE:
+        typer.echo("no alerts in this period")
+        return
+    typer.echo(render(rows, fmt))
+
+
+def dead_letters_command(
+    service: Annotated[
+        str | None, typer.Option(help="only this service's, e.g. eldercare-detector")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many, newest first")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="whole records, payload included")
+    ] = False,
+) -> None:
+    """Messages a service failed to handle and set aside (a bug, a payload nothing accepts):
+    what came in, on which topic, and the error. Each one needs a person to look at it."""
+    total, letters = _with_api(lambda api: api.dead_letters(service=service, limit=limit))
+    if as_json:
+        typer.echo(json.dumps([item.model_dump(mode="json") for item in letters], indent=2))
+        return
+    typer.echo(f"{total} dead letter(s) in all")
+    for item in letters:
+        typer.echo(
+            f"{item.dead_letter_id}  {item.last_failed_at:%Y-%m-%d %H:%M:%S}  {item.service}  "
+            f"{item.topic}  attempts={item.attempts}  {item.error_type}: {item.error[:120]}"
+        )
+
+
+def _with_api(query: Callable[[AlertingApi], Awaitable[T]]) -> T:
+    """Run one read against the configured database (migrated first, like any service)."""
     settings = Settings()
 
-    async def go() -> list[ResponseKpis]:
+    async def go() -> T:
         from alerting.api import AlertingApi
         from eldercare.clock import RealClock
         from eldercare.runtime import prepared_engine
 
         engine = await prepared_engine(settings)
         try:
-            api = AlertingApi(engine, RealClock())
-            return await api.response_kpis(station=station, month=month)
+            return await query(AlertingApi(engine, RealClock()))
         finally:
             await engine.dispose()
 
-    rows = asyncio.run(go())
-    if not rows and fmt is Format.TABLE:
-        typer.echo("no alerts in this period")
-        return
-    typer.echo(render(rows, fmt))
+    return asyncio.run(go())

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting import leases, store
 from alerting.channels import Delivery, Notifier
 from alerting.escalation import bring_next_tier_forward, instance_owner
-from alerting.retry import until_the_database_answers
 from alerting.store import ALERT
 from eldercare.clock import Clock
 from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
+from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
 from eldercare.models import AlertStatus
 

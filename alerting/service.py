@@ -17,12 +17,19 @@ from alerting.escalation import Escalator, instance_owner
 from alerting.feedback import commands
 from alerting.loop import work_loop
 from alerting.outbox import Outbox
-from alerting.retry import until_the_database_answers
 from alerting.watch import ServiceWatch
 from eldercare.bus import Handler, MqttConnection, Outgoing
 from eldercare.clock import Clock
+from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
-from eldercare.models import Alert, AlertStatus, AlertUpdate, CommandKind, QuarantineRecord
+from eldercare.models import (
+    Alert,
+    AlertStatus,
+    AlertUpdate,
+    CommandKind,
+    DeadLetter,
+    QuarantineRecord,
+)
 from eldercare.settings import Settings
 
 log = get_logger("alerting")
@@ -130,6 +137,30 @@ class AckFeedback:
         )
 
 
+class DeadLetterIntake:
+    """Stores the messages any service set aside, so operators can list them.
+
+    An unreadable record is not quarantined but raised: the bus then logs it whole (it
+    never makes a dead letter of a dead letter, which would loop).
+    """
+
+    def __init__(self, api: AlertingApi) -> None:
+        self.api = api
+
+    async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        record = DeadLetter.model_validate_json(payload)
+        if await self.api.record_dead_letter(record):
+            log.error(
+                "dead_letter_stored",
+                dead_letter_id=record.dead_letter_id,
+                service=record.service,
+                topic=record.topic,
+                error_type=record.error_type,
+                attempts=record.attempts,
+            )
+        return []
+
+
 def route(routes: Sequence[tuple[str, Handler]]) -> Handler:
     """One connection, several subscriptions: hand each message to its filter's handler."""
 
@@ -160,6 +191,7 @@ async def run(
         (topics.all_updates_filter, AckFeedback(settings, api, send_now.set).handle),
         (topics.all_service_status_filter, watch.handle_status),
         (topics.all_service_heartbeat_filter, watch.handle_heartbeat),
+        (topics.all_dead_letters_filter, DeadLetterIntake(api).handle),
     ]
     connection = MqttConnection(
         settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)

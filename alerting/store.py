@@ -11,7 +11,13 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.lifecycle import TransitionRefused, allowed_from, check_transition
-from eldercare.db.models import AlertEventRow, AlertRow, EscalationTimerRow, NotificationRow
+from eldercare.db.models import (
+    AlertEventRow,
+    AlertRow,
+    AlertTriggerRow,
+    EscalationTimerRow,
+    NotificationRow,
+)
 from eldercare.models import Alert, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
@@ -47,10 +53,10 @@ class Recorded:
 async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Recorded | None:
     """Store a raised alert, or attach it to the open one of the same kind for the home.
 
-    Returns None when this exact alert was stored before (a QoS 1 redelivery after a
-    restart must not count as a second trigger).
+    Returns None when this trigger was stored before, as an alert or attached to one (a
+    QoS 1 redelivery after a restart must not count as a second trigger).
     """
-    if await session.get(AlertRow, alert.alert_id) is not None:
+    if await session.get(AlertTriggerRow, alert.alert_id) is not None:
         return None
     evidence = [item.model_dump(by_alias=True) for item in alert.evidence]
     existing = await session.scalar(
@@ -73,6 +79,9 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
             note += f"; severity {existing.severity} → {alert.severity.value}"
             existing.severity = alert.severity.value
         status = AlertStatus(existing.status)
+        session.add(
+            AlertTriggerRow(trigger_id=alert.alert_id, alert_id=existing.id, received_at=now)
+        )
         session.add(audit(existing, status, now, note=note, actor="detector"))
         return Recorded(
             update_of(existing, status, now, note=note, actor="detector"), existing, raised
@@ -91,6 +100,7 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
     )
     session.add(row)
     await session.flush()  # the alert row must exist before its audit row (foreign key)
+    session.add(AlertTriggerRow(trigger_id=row.id, alert_id=row.id, received_at=now))
     session.add(audit(row, AlertStatus.OPEN, now, actor="detector"))
     return Recorded(update_of(row, AlertStatus.OPEN, now, actor="detector"), row, True)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import aiomqtt
 
+from eldercare.failures import dead_letter, is_transient
 from eldercare.logs import get_logger
 from eldercare.models import DeviceState, ServiceHeartbeat, ServiceStatus
 from eldercare.settings import Settings
@@ -25,6 +26,11 @@ log = get_logger("bus")
 
 RECONNECT_MIN_S = 0.2
 RECONNECT_MAX_S = 5.0
+#: Tries of a handler that fails for a reason retrying does not cure (a bug, a payload no
+#: code path accepts) before the message is set aside as a dead letter. More than one, in
+#: case the cause was a race with another message's work.
+POISON_ATTEMPTS = 3
+POISON_PAUSE_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,8 @@ class MqttConnection:
         self.connected = asyncio.Event()
         self.handler_errors = 0
         self.handled = 0
+        self.retries = 0
+        self.dead_letters = 0
         self._busy_since: float | None = None
 
     def _make_client(self) -> aiomqtt.Client:
@@ -151,22 +159,17 @@ class MqttConnection:
                 handled=self.handled,
                 errors=self.handler_errors,
                 busy_s=round(busy, 3),
+                retries=self.retries,
+                dead_letters=self.dead_letters,
             )
             await _publish(client, Outgoing(topic, beat.to_json(), qos=0))
             await asyncio.sleep(interval)
 
     async def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         payload = message.payload if isinstance(message.payload, bytes) else b""
-        outgoing: Sequence[Outgoing] = ()
         self._busy_since = time.monotonic()
         try:
-            if self._handler is not None:
-                outgoing = await self._handler(message.topic.value, payload)
-        except Exception:
-            # A handler bug must not stop every home's messages (nor be redelivered forever):
-            # count it, log it with the topic, and go on.
-            self.handler_errors += 1
-            log.exception("handler_failed", client_id=self.client_id, topic=message.topic.value)
+            outgoing = await self._handle(message.topic.value, payload)
         finally:
             self._busy_since = None
             self.handled += 1
@@ -174,6 +177,78 @@ class MqttConnection:
             await _publish(client, item)
         if message.qos > 0:
             client._client.ack(message.mid, message.qos)
+
+    async def _handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """The handler's output, or a dead letter: never nothing while the message is acked.
+
+        A transient failure (database or broker away) is retried until it succeeds or we
+        are cancelled, and the message stays unacknowledged meanwhile, so a kill during the
+        wait means redelivery. Any other failure is retried ``POISON_ATTEMPTS`` times, then
+        the message is set aside as a dead letter, so one bad message cannot stop every
+        home's messages behind it.
+        """
+        if self._handler is None:
+            return ()
+        delay, attempts, failures = RECONNECT_MIN_S, 0, 0
+        first_failed_at: datetime | None = None
+        while True:
+            try:
+                return await self._handler(topic, payload)
+            except Exception as error:
+                attempts += 1
+                self.handler_errors += 1
+                first_failed_at = first_failed_at or datetime.now(UTC)
+                fields = {"client_id": self.client_id, "topic": topic, "attempt": attempts}
+                if is_transient(error):
+                    self.retries += 1
+                    log.warning("handler_retry", error=_describe(error), retry_s=delay, **fields)
+                    # Waiting for infrastructure to come back: wall time, like reconnects.
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_S)
+                    continue
+                failures += 1
+                if failures < POISON_ATTEMPTS:
+                    log.warning("handler_failed", error=_describe(error), **fields)
+                    await asyncio.sleep(POISON_PAUSE_S)
+                    continue
+                return self._set_aside(topic, payload, error, first_failed_at, attempts)
+
+    def _set_aside(
+        self,
+        topic: str,
+        payload: bytes,
+        error: BaseException,
+        first_failed_at: datetime,
+        attempts: int,
+    ) -> Sequence[Outgoing]:
+        """Called while handling ``error``: the log line carries its traceback."""
+        topics = self._settings.topics
+        if topics.is_dead_letter(topic):
+            # A dead letter about a dead letter would loop: this log line is its record.
+            log.exception(
+                "dead_letter_unhandled",
+                client_id=self.client_id,
+                payload=payload.decode("utf-8", errors="replace"),
+            )
+            return ()
+        self.dead_letters += 1
+        record = dead_letter(
+            self.client_id,
+            topic,
+            payload,
+            error,
+            first_failed_at=first_failed_at,
+            last_failed_at=datetime.now(UTC),
+            attempts=attempts,
+        )
+        log.exception(
+            "message_dead_lettered",
+            client_id=self.client_id,
+            topic=topic,
+            attempts=attempts,
+            dead_letter_id=record.dead_letter_id,
+        )
+        return [Outgoing(topics.dead_letters(self.client_id), record.to_json(), qos=1)]
 
     async def publish(self, message: Outgoing) -> None:
         """Publish, waiting through reconnects until the broker has taken the message."""
@@ -202,3 +277,7 @@ async def _publish(client: aiomqtt.Client, message: Outgoing) -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from alerting.cli import report_app
+from alerting.cli import dead_letters_command, report_app
 from dashboards.cli import users_app
 from detector import cli as adl_cli
 from detector.falls import cli as falls_cli
@@ -45,6 +45,7 @@ train_app.command("falls")(falls_cli.train_command)
 eval_app.command("falls")(falls_cli.eval_command)
 eval_app.command("adl")(adl_cli.adl)
 app.add_typer(report_app, name="report")
+app.command("deadletters")(dead_letters_command)
 
 
 @app.callback()

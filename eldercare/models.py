@@ -183,8 +183,12 @@ class ServiceHeartbeat(Contract):
     at: AwareDatetime
     interval_s: float = Field(gt=0)
     handled: int = Field(ge=0, description="messages handled since start")
-    errors: int = Field(ge=0, description="handler failures since start")
+    errors: int = Field(ge=0, description="failed handler attempts since start")
     busy_s: float = Field(ge=0, description="time the current message has been in the handler")
+    retries: int = Field(
+        0, ge=0, description="transient failures waited out (database or broker away)"
+    )
+    dead_letters: int = Field(0, ge=0, description="messages set aside as dead letters")
 
 
 class Severity(StrEnum):
@@ -289,6 +293,28 @@ class QuarantineRecord(Contract):
     device_rejects: int | None = Field(
         default=None, ge=1, description="rejects from this device since the gateway started"
     )
+
+
+class DeadLetter(Contract):
+    """A message a service failed to handle for a reason that retrying does not cure (a bug,
+    a payload no code path accepts), set aside so the messages behind it keep flowing.
+
+    Published at QoS 1 on ``{prefix}/_deadletter/{service}`` and stored by alerting, so it
+    is never dropped silently: ``eldercare deadletters`` lists them.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    dead_letter_id: Ident = Field(description="ULID; a redelivered record is the same record")
+    service: str = Field(max_length=100)
+    topic: str = Field(max_length=1000)
+    payload: str = Field(description="the payload (its first 64 KiB), as text or base64")
+    payload_encoding: Literal["utf-8", "base64"]
+    payload_size: int = Field(ge=0, description="size of the whole payload in bytes")
+    error_type: str = Field(max_length=200)
+    error: str = Field(max_length=2000)
+    first_failed_at: AwareDatetime
+    last_failed_at: AwareDatetime
+    attempts: int = Field(ge=1)
 
 
 class RegistrationNeeded(Contract):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eldercare.clock import Clock
 from eldercare.db import create_engine, migrate
+from eldercare.failures import until_the_database_answers
 from eldercare.settings import Settings
 
 
@@ -42,10 +43,22 @@ def _service(
     return run_dashboard(settings, clock, engine)
 
 
-async def prepared_engine(settings: Settings) -> AsyncEngine:
-    """The database engine with the schema migrated to head."""
+async def prepared_engine(settings: Settings, *, wait: bool = False) -> AsyncEngine:
+    """The database engine with the schema migrated to head.
+
+    ``wait``: a service that starts before its database (a reboot, compose, a failover)
+    waits for it, one log line per attempt, as its MQTT connection waits for the broker;
+    a one-off command fails at once instead.
+    """
     engine = create_engine(settings.db_url)
-    await migrate(engine)
+    if wait:
+        await until_the_database_answers(
+            lambda: migrate(engine),
+            "database_unreachable_waiting",
+            database=engine.url.render_as_string(hide_password=True),
+        )
+    else:
+        await migrate(engine)
     return engine
 
 
@@ -58,7 +71,7 @@ async def run_services(
 ) -> None:
     """Run the given services (and any extra coroutines, e.g. a simulator) until cancelled."""
     own_engine = engine is None
-    engine = engine or await prepared_engine(settings)
+    engine = engine or await prepared_engine(settings, wait=True)
     try:
         async with asyncio.TaskGroup() as group:
             for name in services:

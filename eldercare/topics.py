@@ -15,6 +15,7 @@ from enum import StrEnum
 DEFAULT_PREFIX = "eldercare/v1"
 NORMALISED = "_normalised"
 QUARANTINE = "_quarantine"
+DEAD_LETTER = "_deadletter"
 SYSTEM = "_system"
 REGISTRATION = "_registration"
 ALERTS = "alerts"
@@ -65,6 +66,17 @@ class Topics:
         """Quarantined payloads keep their original topic below the quarantine root."""
         rest = original_topic.removeprefix(self.prefix + "/")
         return f"{self.prefix}/{QUARANTINE}/{rest}"
+
+    def dead_letters(self, service: str) -> str:
+        """Messages a service set aside after failing to handle them (``DeadLetter``)."""
+        return f"{self.prefix}/{DEAD_LETTER}/{service}"
+
+    @property
+    def all_dead_letters_filter(self) -> str:
+        return f"{self.prefix}/{DEAD_LETTER}/+"
+
+    def is_dead_letter(self, topic: str) -> bool:
+        return topic.startswith(f"{self.prefix}/{DEAD_LETTER}/")
 
     @property
     def registration(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -44,17 +45,31 @@ async def _drop_postgres_database(name: str) -> None:
         await connection.close()
 
 
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """The URL of a throw-away database on the test PostgreSQL server."""
+    name, url = await _postgres_database()
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     """The same test on the embedded default and on the production database."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'eldercare.db'}"
         return
-    name, url = await _postgres_database()
-    try:
+    async with postgres_database() as url:
         yield url
-    finally:
-        await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """PostgreSQL only: for tests of what happens between us and the server."""
+    async with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

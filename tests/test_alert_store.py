@@ -64,6 +64,26 @@ async def test_redelivered_alert_is_not_a_second_trigger(api: AlertingApi) -> No
     assert (await api.get("A1")).trigger_count == 1
 
 
+async def test_redelivered_trigger_attached_to_an_open_alert_is_not_attached_again(
+    api: AlertingApi,
+) -> None:
+    """Ten presses, each a trigger; the broker redelivers one after a gateway restart."""
+    for press in range(1, 11):
+        await api.record(
+            alert(f"P{press}", evidence=[Evidence(device="btn", seq=press, type="call_button")])
+        )
+    assert (
+        await api.record(alert("P7", evidence=[Evidence(device="btn", seq=7, type="call_button")]))
+        is None
+    )
+    view = await api.get("P1")
+    assert view.trigger_count == 10
+    assert [item["seq"] for item in view.evidence] == list(range(1, 11))
+    assert [step.note for step in await api.timeline("P1")].count(
+        "another trigger attached (P7)"
+    ) == 1
+
+
 async def test_second_trigger_attaches_to_the_open_alert_and_raises_severity(
     api: AlertingApi,
 ) -> None:

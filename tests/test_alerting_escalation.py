@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from alerting import retry
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
 from alerting.lifecycle import Outcome, TransitionRefused
 from alerting.outbox import MAX_ATTEMPTS, Outbox
 from alerting.signed_links import AckLinks
+from eldercare import failures as database_retry
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
 from eldercare.db.models import EscalationTimerRow, NotificationRow
@@ -410,7 +410,7 @@ async def test_a_low_alert_that_reached_nobody_does_not_expire(engine: AsyncEngi
 async def test_a_database_outage_after_a_send_is_waited_out_not_sent_again(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(retry, "RETRY_MIN_S", 0.01)
+    monkeypatch.setattr(database_retry, "RETRY_MIN_S", 0.01)
     rig = await rig_with_registry(engine)
     real_record, failures = rig.outbox._record, [1, 2]
 

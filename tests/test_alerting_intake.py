@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from alerting import retry
 from alerting.api import AlertingApi
 from alerting.service import AlertIntake
+from eldercare import failures
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine, migrate
 from eldercare.models import Alert, AlertKind, CommandKind, DeviceCommand, Severity
@@ -30,7 +30,7 @@ async def api(tmp_path):  # type: ignore[no-untyped-def]
 async def test_a_database_outage_holds_the_alert_instead_of_dropping_it(
     api: AlertingApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(retry, "RETRY_MIN_S", 0.01)
+    monkeypatch.setattr(failures, "RETRY_MIN_S", 0.01)
     real_record, calls = api.record, []
 
     async def flaky(alert: Alert):  # type: ignore[no-untyped-def]

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from alerting.api import AlertingApi
+from eldercare.clock import SimulatedClock
+from eldercare.db import create_engine
 from eldercare.db.engine import MIGRATIONS
-from eldercare.db.models import Base
+from eldercare.db.models import AlertEventRow, AlertRow, AlertTriggerRow, Base
+from tests.alerting_support import make_alert
 
 
 def test_one_linear_history() -> None:
@@ -26,3 +35,50 @@ async def test_migrated_schema_matches_models(engine) -> None:
     async with engine.connect() as connection:
         differences = await connection.run_sync(diff)
     assert differences == []
+
+
+async def test_upgrade_remembers_the_triggers_already_stored(db_url: str) -> None:
+    """A trigger attached before the upgrade and redelivered after it is not attached again."""
+    engine = create_engine(db_url)
+
+    def upgrade(connection: Connection, revision: str) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade, "dashboard_2")
+    at = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    async with async_sessionmaker(engine).begin() as session:
+        session.add(
+            AlertRow(
+                id="A1",
+                home_id="h-0001",
+                kind="call_button",
+                severity="critical",
+                status="open",
+                raised_at=at,
+                updated_at=at,
+                trigger_count=3,
+                explanation={"en": "Call"},
+                evidence=[],
+            )
+        )
+        await session.flush()
+        for note in (
+            None,
+            "another trigger attached (A2)",
+            "another trigger attached (A3); severity high → critical",
+            "another trigger attached (A2)",  # the double attach this migration ends
+        ):
+            session.add(AlertEventRow(alert_id="A1", at=at, status="open", note=note))
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade, "head")
+        rows = (await connection.execute(select(AlertTriggerRow.trigger_id))).scalars()
+        assert sorted(rows) == ["A1", "A2", "A3"]
+    api = AlertingApi(engine, SimulatedClock(at))
+    redelivered = make_alert("A2", at)
+    assert await api.record(redelivered) is None
+    assert (await api.get("A1")).trigger_count == 3
+    await engine.dispose()

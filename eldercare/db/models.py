@@ -181,6 +181,19 @@ class AlertRow(Base):
     __table_args__ = (Index("ix_alerts_home_kind_status", "home_id", "kind", "status"),)
 
 
+class AlertTriggerRow(Base):
+    """Writer: alerting. Every trigger (the detector's alert id) ever stored, with the alert
+    it opened or was attached to: a QoS 1 redelivery of a trigger that was attached to an
+    open alert has no alert row of its own, and must still be recognised as seen."""
+
+    __tablename__ = "alert_triggers"
+    trigger_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    received_at: Mapped[datetime]
+
+
 class AlertEventRow(Base):
     """Writer: alerting. The audit timeline: one row per lifecycle step, never updated."""
 
@@ -373,3 +386,22 @@ class DeliveryAttemptRow(Base):
     channel: Mapped[str] = mapped_column(String(300))  # the URL without credentials
     ok: Mapped[bool]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetterRow(Base):
+    """Writer: alerting (from ``{prefix}/_deadletter/+``, for every service). A message a
+    service set aside after failing to handle it: kept for operators, never dropped."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service: Mapped[str] = mapped_column(String(100), index=True)
+    topic: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    payload_encoding: Mapped[str] = mapped_column(String(10))  # utf-8 | base64
+    payload_size: Mapped[int] = mapped_column(Integer)
+    error_type: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime]
