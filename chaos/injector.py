@@ -8,6 +8,7 @@ a trigger was accepted by the broker is kept for the wall-latency check.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,6 +23,9 @@ from simulator.homes import CHINA
 from simulator.layout import BED
 
 PUBLISH_TRIES_S = 30.0
+#: aiomqtt warns for every publish queued behind the in-flight window: a flood queues 200.
+QUIET = logging.getLogger("chaos.mqtt")
+QUIET.setLevel(logging.ERROR)
 FLOOD_WINDOW = 200
 Message = tuple[str, bytes]
 
@@ -40,7 +44,9 @@ class Injector:
         give_up = time.monotonic() + PUBLISH_TRIES_S
         while time.monotonic() < give_up:
             try:
-                async with aiomqtt.Client("127.0.0.1", self.port, timeout=5) as client:
+                async with aiomqtt.Client(
+                    "127.0.0.1", self.port, timeout=5, logger=QUIET
+                ) as client:
                     while remaining:
                         window = remaining[:FLOOD_WINDOW]
                         await asyncio.gather(*(client.publish(t, p, qos=qos) for t, p in window))

@@ -181,7 +181,7 @@ async def read_back(engine: AsyncEngine, seen: Observations) -> None:
                 a["kind"],
                 a["status"],
                 a["trigger_count"],
-                tuple((e.get("device", ""), int(e.get("seq", -1))) for e in a["evidence"]),
+                tuple((e.get("device", ""), e.get("seq") or -1) for e in a["evidence"]),
             )
             for a in alerts
         ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from eldercare.models import AlertKind, EventType
@@ -164,14 +164,10 @@ class _Builder:
 
     def fault(self, at_s: float, kind: FaultKind) -> Fault:
         r = self.random
-        if kind is FaultKind.KILL_ONE:
-            return Fault(at_s, kind, (r.choice(SERVICES),), round(r.uniform(0.5, 3.0), 1))
-        if kind is FaultKind.KILL_TWO:
-            return Fault(at_s, kind, tuple(r.sample(SERVICES, 2)), round(r.uniform(0.5, 3.0), 1))
-        if kind is FaultKind.BROKER_RESTART:
-            return Fault(at_s, kind, ("mosquitto",), round(r.uniform(1.0, 3.0), 1))
-        if kind is FaultKind.DB_CUT:
-            return Fault(at_s, kind, ("postgresql",), round(r.uniform(3.0, 8.0), 1))
+        if kind in OUTAGES:
+            # a press while it is down: what must survive the outage
+            press = self.trigger(at_s + 0.3, self.active_home(), EventType.CALL_BUTTON)
+            return replace(self._outage(at_s, kind), trigger_ids=(press.id,))
         if kind is FaultKind.TIMESERIES_CUT:
             return Fault(at_s, kind, ("victoria-metrics",), round(r.uniform(3.0, 8.0), 1))
         if kind in (FaultKind.GARBAGE, FaultKind.CLOCK_SKEW):
@@ -199,6 +195,16 @@ class _Builder:
             else self.trigger(at_s - 0.5, self.active_home(), EventType.CALL_BUTTON)
         )
         return Fault(at_s, kind, (repeated.home,), count=2, trigger_ids=(repeated.id,))
+
+    def _outage(self, at_s: float, kind: FaultKind) -> Fault:
+        r = self.random
+        if kind is FaultKind.KILL_ONE:
+            return Fault(at_s, kind, (r.choice(SERVICES),), round(r.uniform(0.5, 3.0), 1))
+        if kind is FaultKind.KILL_TWO:
+            return Fault(at_s, kind, tuple(r.sample(SERVICES, 2)), round(r.uniform(0.5, 3.0), 1))
+        if kind is FaultKind.BROKER_RESTART:
+            return Fault(at_s, kind, ("mosquitto",), round(r.uniform(1.0, 3.0), 1))
+        return Fault(at_s, kind, ("postgresql",), round(r.uniform(3.0, 8.0), 1))
 
     def faults(self) -> list[Fault]:
         count = fault_count(self.minutes)
