@@ -154,3 +154,23 @@ def db_upgrade() -> None:
 
     asyncio.run(go())
     typer.echo(f"database at head: {settings.db_url}")
+
+
+@app.command()
+def chaos(
+    minutes: Annotated[float, typer.Option(min=0.5, help="length of the fault schedule")] = 2.0,
+    seed: Annotated[int, typer.Option(help="the same seed gives the same schedule")] = 11,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
+    keep_logs: Annotated[bool, typer.Option(help="keep the services' logs folder")] = False,
+) -> None:
+    """Run the real system as processes under a seeded schedule of faults; check what
+    must hold (no alert lost or doubled, every due tier notified, …). Exit 1 on violations."""
+    # Imported here: the harness is test tooling (it needs the dev extras, httpx).
+    from chaos.report import as_json, as_table
+    from chaos.run import chaos_run
+
+    configure_logging("WARNING", True)
+    result = asyncio.run(chaos_run(minutes, seed, keep=keep_logs))
+    typer.echo(as_json(result) if json_output else as_table(result))
+    if result["violations"]:
+        raise typer.Exit(1)

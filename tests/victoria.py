@@ -1,93 +1,14 @@
-"""A private victoria-metrics for tests: free port, own storage, stop/start to stage outages.
-
-VictoriaMetrics speaks the InfluxDB v2 write API (``/api/v2/write``) and stores each
-``measurement`` + ``field`` as the metric ``measurement_field`` with the tags as labels,
-which ``/api/v1/export`` hands back sample by sample: exactly what a loss count needs.
-"""
+"""The private victoria-metrics fixture (the server itself lives in ``chaos.victoria``)."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-import time
-from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from eldercare.broker import LocalServer, free_port
+from chaos.victoria import LocalVictoriaMetrics, Sample
 
-BINARY = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
-
-#: (metric name, sorted labels, timestamp ms, value): one stored sample.
-Sample = tuple[str, tuple[tuple[str, str], ...], int, float]
-
-
-class LocalVictoriaMetrics(LocalServer):
-    #: SIGTERM: the server stops answering; it flushes what it acknowledged to disk.
-    stop_grace_s = 15.0
-
-    def __init__(self) -> None:
-        if not Path(BINARY).exists():
-            raise RuntimeError(
-                "victoria-metrics not found: run scripts/install-system-deps "
-                "(apt-get install victoria-metrics)"
-            )
-        self.port = free_port()
-        self._dir = Path(tempfile.mkdtemp(prefix="eldercare-vm-"))
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 15.0) -> None:
-        log = (self._dir / "victoria-metrics.log").open("ab")
-        self._process = subprocess.Popen(
-            [
-                BINARY,
-                f"-storageDataPath={self._dir / 'data'}",
-                f"-httpListenAddr=127.0.0.1:{self.port}",
-                "-retentionPeriod=100y",  # test points may be days old; default drops > 1 month
-                "-loggerLevel=WARN",
-            ],
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"victoria-metrics exited; see {self._dir}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"victoria-metrics did not answer on {self.port} within {timeout}s")
-
-    def export(self) -> Counter[Sample]:
-        """Every stored sample, as a multiset (duplicates would count twice)."""
-        httpx.get(f"{self.url}/internal/force_flush", timeout=30).raise_for_status()
-        response = httpx.post(
-            f"{self.url}/api/v1/export",
-            data={"match[]": '{__name__=~".+"}', "start": "0"},
-            timeout=60,
-        )
-        response.raise_for_status()
-        samples: Counter[Sample] = Counter()
-        for line in response.text.splitlines():
-            series = json.loads(line)
-            labels = dict(series["metric"])
-            name = labels.pop("__name__")
-            key = tuple(sorted(labels.items()))
-            for value, ts in zip(series["values"], series["timestamps"], strict=True):
-                samples[(name, key, int(ts), float(value))] += 1
-        return samples
+__all__ = ["LocalVictoriaMetrics", "Sample", "victoria_server"]
 
 
 @pytest.fixture(name="victoria")

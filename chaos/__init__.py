@@ -1,0 +1,1 @@
+"""Chaos harness: the real system under a seeded fault schedule (``eldercare chaos``)."""
