@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -75,10 +74,10 @@ async def test_call_buttons_beat_one_devices_flood(mosquitto, tmp_path) -> None:
         await client.subscribe(topics.normalised_filter("status"), qos=1)
         await client.subscribe(topics.normalised("h-flood", "pir", "event"), qos=1)
         watcher = asyncio.create_task(watch(client))
-        flood = subprocess.Popen(
-            [sys.executable, "-m", "tests.flood_publisher", str(mosquitto.port), topics.prefix]
-            + ["h-flood", "pir", str(FLOOD_RATE), str(FLOOD_S)],
-            stdout=subprocess.PIPE,
+        flood = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "tests.flood_publisher", str(mosquitto.port), topics.prefix),
+            *("h-flood", "pir", str(FLOOD_RATE), str(FLOOD_S)),
+            stdout=asyncio.subprocess.PIPE,
         )
         try:
             await asyncio.sleep(1.0)  # the flood is under way
@@ -101,7 +100,7 @@ async def test_call_buttons_beat_one_devices_flood(mosquitto, tmp_path) -> None:
                 async with asyncio.timeout(LIFE_SAFETY_BOUND_S):
                     while len(alerts) < len(pressed):
                         await asyncio.sleep(0.05)
-            output, _ = await asyncio.to_thread(flood.communicate, timeout=60)
+            output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
             published = json.loads(output)["published"]
             assert published == int(FLOOD_RATE * FLOOD_S), "the broker refused part of the flood"
 
@@ -124,7 +123,9 @@ async def test_call_buttons_beat_one_devices_flood(mosquitto, tmp_path) -> None:
             assert {record["device"] for record in excess} == {"pir"}
             assert any(flag["reason"].startswith("rate_limited") for flag in flags)
         finally:
-            flood.kill()
+            if flood.returncode is None:
+                flood.kill()
+                await flood.wait()
             watcher.cancel()
 
 
