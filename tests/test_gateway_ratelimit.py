@@ -10,6 +10,7 @@ from eldercare.settings import DeviceRate, DeviceRateLimits, Settings
 from gateway import service
 from gateway.registry import RegistrySnapshot
 from gateway.service import Gateway
+from gateway.validation import SeqWindow
 from tests.gateway_support import START, decoded, device
 
 HOME = "h-0001"
@@ -94,3 +95,12 @@ async def test_unknown_device_ids_do_not_grow_the_gateway(monkeypatch: pytest.Mo
     assert len(gateway._reported_unknown) <= service.MAX_UNKNOWN_REPORTED
     # The newest ids are still counted.
     assert gateway.quarantined_by_device[(HOME, "ghost-1999")] == 1
+
+
+def test_seq_window_forgets_the_least_recently_heard_devices() -> None:
+    window = SeqWindow(max_devices=100)
+    for number in range(1_000):
+        assert window.first_time(HOME, f"d-{number}", (1, START))
+    assert len(window.devices) == 100
+    assert window.devices.evictions == 900
+    assert not window.first_time(HOME, "d-999", (1, START)), "recent devices are remembered"
