@@ -1,8 +1,10 @@
 """The gateway service: raw device topics in, normalised or quarantined topics out.
 
-Per message: pick the adapter (native contract, zigbee2mqtt, or a generic per-model JSON
-mapping), map the sender to a registered home/device, check what the adapter made, drop
-redeliveries, feed liveness, republish under ``_normalised``. Whatever fails goes to
+Per message: first the sender's rate budget, from the topic alone (``gateway/ratelimit.py``:
+one device's flood must not delay every other home's call button), then pick the adapter
+(native contract, zigbee2mqtt, or a generic per-model JSON mapping), map the sender to a
+registered home/device, check what the adapter made, drop redeliveries, feed liveness,
+republish under ``_normalised``. Whatever fails goes to
 ``_quarantine`` with its reason and a per-device counter; nothing raises out of ``handle``.
 On the clock, liveness deadlines turn silence into device and home status changes.
 """
