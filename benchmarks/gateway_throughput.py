@@ -31,20 +31,23 @@ from eldercare.clock import RealClock, SimulatedClock
 from eldercare.db import create_engine, migrate
 from eldercare.logs import configure_logging
 from eldercare.models import Event, EventType
-from eldercare.settings import Settings
+from eldercare.settings import DeviceRate, DeviceRateLimits, Settings
 from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
 from gateway.service import Gateway
 from gateway.service import run as run_gateway
 from gateway.specs import DeviceSpec, HomeSpec, RegistryDocument
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+#: The throughput runs measure normalising, not the per-device limits (every device here sends
+#: far more than a real one would); ``over_budget`` measures what a limited message costs.
+UNLIMITED = DeviceRateLimits(default=DeviceRate(per_s=1e9, burst=10**9))
 
 
 def homes(count: int) -> list[str]:
     return [f"h-{number:05d}" for number in range(count)]
 
 
-def workload(count: int, messages: int) -> list[tuple[str, bytes]]:
+def workload(count: int, messages: int, at: datetime = START) -> list[tuple[str, bytes]]:
     """Half native call-button/motion events, half zigbee2mqtt motion/door states."""
     items: list[tuple[str, bytes]] = []
     names = homes(count)
@@ -52,7 +55,7 @@ def workload(count: int, messages: int) -> list[tuple[str, bytes]]:
         home = names[number % count]
         if number % 2 == 0:
             event = Event(
-                home=home, device="pir", seq=number, ts=START, type=EventType.MOTION, value={}
+                home=home, device="pir", seq=number, ts=at, type=EventType.MOTION, value={}
             )
             items.append((f"eldercare/v1/{home}/pir/event", event.to_json()))
         else:
@@ -81,7 +84,7 @@ def run_now(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 
 def in_process(count: int, messages: int) -> dict[str, float]:
-    gateway = Gateway(Settings(), SimulatedClock(START))
+    gateway = Gateway(Settings(device_rate_limits=UNLIMITED), SimulatedClock(START))
     gateway.set_registry(RegistrySnapshot.of(devices(count)))
     items = workload(count, messages)
     started = time.perf_counter()
@@ -96,6 +99,18 @@ def in_process(count: int, messages: int) -> dict[str, float]:
         "normalised_per_s": produced / elapsed,
         "quarantined": sum(gateway.quarantined.values()),
     }
+
+
+def over_budget(messages: int) -> dict[str, float]:
+    """One device far over its budget (default limits): the cost of a message it floods."""
+    gateway = Gateway(Settings(), SimulatedClock(START))
+    gateway.set_registry(RegistrySnapshot.of(devices(1)))
+    topic, payload = workload(1, 1)[0]
+    started = time.perf_counter()
+    for _ in range(messages):
+        run_now(gateway.handle(topic, payload))
+    elapsed = time.perf_counter() - started
+    return {"dropped_per_s": messages / elapsed, "dropped": gateway.rate_limiter.dropped}
 
 
 async def count_until(client: aiomqtt.Client, expected: int, limit_s: float) -> int:
@@ -135,13 +150,20 @@ async def broker_loopback(port: int, items: list[tuple[str, bytes]]) -> float:
 
 
 async def through_broker(count: int, messages: int) -> dict[str, float]:
-    events_only = [item for item in workload(count, messages) if "/pir/event" in item[0]]
+    # Stamped now: the real clock's gateway rejects events older than 7 days.
+    now = datetime.now(UTC)
+    events_only = [item for item in workload(count, messages, now) if "/pir/event" in item[0]]
     zigbee_motion = [
         (f"zigbee2mqtt/{home}/z-pir", json.dumps({"occupancy": True}).encode())
         for home in homes(count)
     ]
     with tempfile.TemporaryDirectory() as folder, LocalMosquitto() as broker:
-        settings = Settings(broker_url=broker.url, data_dir=Path(folder), log_level="ERROR")
+        settings = Settings(
+            broker_url=broker.url,
+            data_dir=Path(folder),
+            log_level="ERROR",
+            device_rate_limits=UNLIMITED,
+        )
         engine = create_engine(settings.db_url)
         await migrate(engine)
         registry = Registry(engine, RealClock())
@@ -194,6 +216,7 @@ def main() -> None:
     arguments = parser.parse_args()
     configure_logging("ERROR")
     print("in-process Gateway.handle:", json.dumps(in_process(arguments.homes, arguments.messages)))
+    print("in-process, one device over budget:", json.dumps(over_budget(arguments.messages)))
     result = asyncio.run(through_broker(arguments.homes, arguments.broker_messages))
     print("through mosquitto:", json.dumps(result))
 

@@ -16,6 +16,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+#: Per-session queue bounds, the same here and in ``deploy/mosquitto/mosquitto.conf`` (a test
+#: checks). Past ``max_queued_messages`` mosquitto drops a session's QoS 1 messages, whoever
+#: sent them ("Outgoing messages are being dropped for client …",
+#: ``$SYS/broker/publish/messages/dropped``): the gateway lost call-button presses that way
+#: behind one device's flood. The gateway now drains a single device's flood at acknowledgement
+#: speed (per-device rate limits), so its queue grows only while it is down; a million messages
+#: is about half an hour of 10 k homes' traffic, some 350 MB of broker memory at ~200 B
+#: payloads. No bytes cap: a second limit would only be a second way to drop.
+QUEUE_CONFIG = "max_queued_messages 1000000\nmax_queued_bytes 0\n"
+
 
 class BrokerUnavailable(RuntimeError):
     """No mosquitto binary: tell the user how to get one or to pass --broker."""
@@ -107,7 +117,7 @@ class LocalMosquitto(LocalServer):
             f"{self._auth_config(password_file, acl_file)}"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
-            "max_queued_messages 100000\n"
+            f"{QUEUE_CONFIG}"
             # Without it a PUBACK waits for Nagle + delayed ACK: ~40 ms per QoS 1 round trip.
             "set_tcp_nodelay true\n"
             f"{extra_config}"

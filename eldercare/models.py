@@ -76,6 +76,20 @@ class EventType(StrEnum):
     HEARTBEAT = "heartbeat"
 
 
+#: Events that may mean a life is at risk (DESIGN §8): never rate-limited, never queued behind
+#: ordinary traffic. The cancel press goes with the call so the two stay in order.
+LIFE_SAFETY_EVENTS = frozenset(
+    {
+        EventType.CALL_BUTTON,
+        EventType.CANCEL_BUTTON,
+        EventType.FALL_SUSPECTED,
+        EventType.SMOKE,
+        EventType.GAS,
+        EventType.WATER_LEAK,
+    }
+)
+
+
 class Event(Contract):
     """A discrete thing that happened at a device, stamped with the device's own clock."""
 

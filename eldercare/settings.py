@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eldercare.clock import Clock, RealClock, ScaledClock
@@ -44,6 +44,45 @@ class BrokerAddress:
         return f"BrokerAddress({self.host}:{self.port})"
 
 
+class DeviceRate(BaseModel):
+    """A token bucket: ``per_s`` messages a second sustained, ``burst`` at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_s: float = Field(gt=0, description="sustained messages per second")
+    burst: int = Field(ge=1, description="messages let through at once after a quiet spell")
+
+
+class DeviceRateLimits(BaseModel):
+    """Per-device rate limits at the gateway (DESIGN §8): one device's flood must not delay
+    every other home's call buttons. Rates are per device, in the service clock's seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: DeviceRate = Field(
+        DeviceRate(per_s=2, burst=30),
+        description="any kind not listed: motion, door, bed, climate… send far less than this",
+    )
+    per_kind: dict[str, DeviceRate] = Field(
+        {"pendant": DeviceRate(per_s=20, burst=100), "hub": DeviceRate(per_s=10, burst=100)},
+        description="registry device kind -> its bucket (pendants batch accelerometer samples)",
+    )
+    life_safety_kinds: frozenset[str] = Field(
+        frozenset({"call_button", "pendant", "smoke", "gas", "water_leak"}),
+        description="kinds whose messages over the limit are still read, so that a call, "
+        "fall, smoke, gas or water event is never dropped",
+    )
+    report_s: float = Field(
+        60.0, gt=0, description="one quarantine summary per limited device per this many seconds"
+    )
+    max_devices: int = Field(
+        200_000, ge=1, description="buckets kept (least recently used go first)"
+    )
+
+    def for_kind(self, kind: str | None) -> DeviceRate:
+        return self.per_kind.get(kind or "", self.default)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ELDERCARE_", env_file=".env", extra="forbid", validate_default=True
@@ -68,6 +107,10 @@ class Settings(BaseSettings):
         "zigbee2mqtt",
         pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
         description="zigbee2mqtt's base_topic; the gateway adapts what is published below it",
+    )
+    device_rate_limits: DeviceRateLimits = Field(
+        default_factory=DeviceRateLimits,
+        description="gateway per-device rate limits (JSON in ELDERCARE_DEVICE_RATE_LIMITS)",
     )
     device_mappings: Path | None = Field(
         None, description="YAML with generic JSON mappings per device model (gateway)"

@@ -1,8 +1,10 @@
 """The gateway service: raw device topics in, normalised or quarantined topics out.
 
-Per message: pick the adapter (native contract, zigbee2mqtt, or a generic per-model JSON
-mapping), map the sender to a registered home/device, check what the adapter made, drop
-redeliveries, feed liveness, republish under ``_normalised``. Whatever fails goes to
+Per message: first the sender's rate budget, from the topic alone (``gateway/ratelimit.py``:
+one device's flood must not delay every other home's call button), then pick the adapter
+(native contract, zigbee2mqtt, or a generic per-model JSON mapping), map the sender to a
+registered home/device, check what the adapter made, drop redeliveries, feed liveness,
+republish under ``_normalised``. Whatever fails goes to
 ``_quarantine`` with its reason and a per-device counter; nothing raises out of ``handle``.
 On the clock, liveness deadlines turn silence into device and home status changes.
 """
@@ -17,16 +19,27 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detector.timeseries import DeviceSeries, device_series
+from eldercare.bounded import LruDict
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import DeviceStatus, Metric, QuarantineRecord, RegistrationNeeded, Telemetry
+from eldercare.models import (
+    LIFE_SAFETY_EVENTS,
+    DeviceState,
+    DeviceStatus,
+    Event,
+    Metric,
+    QuarantineRecord,
+    RegistrationNeeded,
+    Telemetry,
+)
 from eldercare.settings import Settings
 from eldercare.topics import Channel, TopicError
 from gateway.adapters import generic, zigbee2mqtt
 from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
 from gateway.adapters.generic import DeviceMappings
 from gateway.liveness import LivenessTracker
+from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
 from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
 from gateway.validation import Rejected, SeqWindow, check_message, check_size, parse_native
 
@@ -37,8 +50,14 @@ LIVENESS_TICK_S = 5.0
 QUARANTINE_HEAD_BYTES = 512
 #: Unknown senders reported for registration; beyond this many, a flood is not worth memory.
 MAX_UNKNOWN_REPORTED = 10_000
+#: Devices whose reject count is kept (ids come from the network: most recent first).
+MAX_REJECT_COUNTS = 100_000
 DEVICE_CHANNELS = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
 UNKNOWN_DEVICE = "unknown device"
+RATE_LIMITED = "rate_limited"
+#: The rate-limit kind of a sender the registry does not hold: nothing of it is accepted, so
+#: its excess is dropped unread (a quarantine record per message would be a flood itself).
+UNREGISTERED_KIND = "unregistered"
 
 
 class Gateway:
@@ -65,7 +84,8 @@ class Gateway:
         self.duplicates = 0
         self.unregistered = 0
         self.quarantined: Counter[str] = Counter()
-        self.quarantined_by_device: Counter[tuple[str, str]] = Counter()
+        self.quarantined_by_device: LruDict[tuple[str, str], int] = LruDict(MAX_REJECT_COUNTS)
+        self.rate_limiter = DeviceRateLimiter(settings.device_rate_limits)
         self._reported_unknown: set[str] = set()
 
     def set_registry(self, snapshot: RegistrySnapshot) -> None:
@@ -91,6 +111,9 @@ class Gateway:
             reason = f"topic: devices may not publish on {parsed.channel}"
             return [self._quarantine(topic, payload, Rejected(reason, home, device_id))]
         device = self.registry.get(home, device_id) if self.registry else None
+        admission = self._admit(home, device_id, device)
+        if admission is Admission.DROP:
+            return self._rate_limited(topic, payload, home, device_id)
         if self.registry is not None and device is None:
             report = self._registration(topic, payload, "native", home=home, device=device_id)
             reason = f"{UNKNOWN_DEVICE}: not in the registry"
@@ -100,11 +123,13 @@ class Gateway:
             if too_big := check_size(payload, self.settings.max_payload_bytes):
                 return [self._quarantine(topic, payload, Rejected(too_big, home, device_id))]
             adapted = generic.adapt_generic(mapping, device, payload, self._memory(device), now)
-            return self._publish_adapted(topic, payload, device, adapted)
+            return self._publish_adapted(topic, payload, device, adapted, admission)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
         )
         if isinstance(message, Rejected):
+            if admission is Admission.LIFE_SAFETY_ONLY:
+                return self._rate_limited(topic, payload, home, device_id)
             return [self._quarantine(topic, payload, message)]
         if isinstance(message, DeviceStatus) and message.ts is None:
             message = message.model_copy(update={"ts": now})  # a last will carries no time
@@ -114,7 +139,7 @@ class Gateway:
             self.duplicates += 1
             log.debug("duplicate_dropped", home=home, device=device_id, seq=seq)
             return []
-        return self._accept(topic, payload, home, device_id, [message], [])
+        return self._accept(topic, payload, home, device_id, [message], [], admission)
 
     def _zigbee(self, topic: str, payload: bytes) -> list[Outgoing]:
         now = self.clock.now()
@@ -126,29 +151,43 @@ class Gateway:
             # Zigbee networks hold lamps and plugs we do not care about: report, don't quarantine.
             self.unregistered += 1
             return self._registration(topic, payload, "zigbee2mqtt", zigbee_name=parsed.name)
+        admission = self._admit(device.home, device.id, device)
+        if admission is Admission.DROP:
+            return self._rate_limited(topic, payload, device.home, device.id)
         if too_big := check_size(payload, self.settings.max_payload_bytes):
             return [self._quarantine(topic, payload, Rejected(too_big, device.home, device.id))]
         if parsed.availability:
             adapted = zigbee2mqtt.adapt_availability(device, payload, now)
-            return self._publish_adapted(topic, payload, device, adapted)
+            return self._publish_adapted(topic, payload, device, adapted, admission)
         adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
         alive: list[Outgoing] = []
         if not adapted.messages and not adapted.problems:
             # A report of fields we do not map (voltage, illuminance…) still proves life.
             statuses = self.liveness.seen(device.home, device.id, now)
             alive = [self._status_out(status) for status in statuses]
-        return alive + self._publish_adapted(topic, payload, device, adapted)
+        return alive + self._publish_adapted(topic, payload, device, adapted, admission)
 
     def _memory(self, device: DeviceInfo) -> DeviceMemory:
         return self.memory.get((device.home, device.id)) or DeviceMemory()
 
     def _publish_adapted(
-        self, topic: str, payload: bytes, device: DeviceInfo, adapted: Adapted
+        self,
+        topic: str,
+        payload: bytes,
+        device: DeviceInfo,
+        adapted: Adapted,
+        admission: Admission,
     ) -> list[Outgoing]:
         if adapted.memory.seq or adapted.memory.values or adapted.memory.motion:
             self.memory[(device.home, device.id)] = adapted.memory
         return self._accept(
-            topic, payload, device.home, device.id, adapted.messages, list(adapted.problems)
+            topic,
+            payload,
+            device.home,
+            device.id,
+            adapted.messages,
+            list(adapted.problems),
+            admission,
         )
 
     def _accept(
@@ -159,8 +198,15 @@ class Gateway:
         device: str,
         messages: Sequence[ContractMessage],
         problems: list[str],
+        admission: Admission = Admission.PASS,
     ) -> list[Outgoing]:
         """Common checks on what an adapter made; publish the good, quarantine the rest."""
+        if admission is Admission.LIFE_SAFETY_ONLY:
+            # Over budget: only what may save a life goes on; the rest is the device's excess.
+            messages = [m for m in messages if _life_safety(m)]
+            if not messages:
+                return self._rate_limited(topic, payload, home, device)
+            problems = []
         now = self.clock.now()
         out: list[Outgoing] = []
         passed: list[ContractMessage] = []
@@ -252,10 +298,12 @@ class Gateway:
         self.quarantined[kind] += 1
         rejects = None
         if rejected.home and rejected.device:
-            self.quarantined_by_device[(rejected.home, rejected.device)] += 1
-            rejects = self.quarantined_by_device[(rejected.home, rejected.device)]
-        # An unregistered device already got its one registration_needed warning.
-        emit = log.debug if kind == UNKNOWN_DEVICE else log.warning
+            key = (rejected.home, rejected.device)
+            rejects = (self.quarantined_by_device.get(key) or 0) + 1
+            self.quarantined_by_device[key] = rejects
+        # An unregistered device already got its one registration_needed warning, a flooding
+        # one its device_rate_limited warning.
+        emit = log.debug if kind in (UNKNOWN_DEVICE, RATE_LIMITED) else log.warning
         emit(
             "payload_quarantined",
             home=rejected.home,
@@ -275,10 +323,52 @@ class Gateway:
         )
         return Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)
 
+    # Rate limits ----------------------------------------------------------------------------
+    def _admit(self, home: str, device_id: str, device: DeviceInfo | None) -> Admission:
+        """The per-device budget, from the topic and the registry alone: nothing parsed yet."""
+        kind = device.kind if device else None if self.registry is None else UNREGISTERED_KIND
+        return self.rate_limiter.admit(home, device_id, kind, self.clock.now().timestamp())
+
+    def _rate_limited(self, topic: str, payload: bytes, home: str, device: str) -> list[Outgoing]:
+        """Acknowledged and dropped; reported once per device per window, not per message."""
+        excess = self.rate_limiter.drop(home, device, topic, self.clock.now().timestamp())
+        return self._excess_out(excess, payload) if excess else []
+
+    def _excess_out(self, excess: Excess, payload: bytes = b"") -> list[Outgoing]:
+        """The summary: a quarantine record with the count, and the device flagged."""
+        log.warning(
+            "device_rate_limited",
+            home=excess.home,
+            device=excess.device,
+            dropped=excess.count,
+            dropped_total=excess.total,
+            per_s=excess.rate.per_s,
+            burst=excess.rate.burst,
+        )
+        rejected = Rejected(excess.reason, excess.home, excess.device)
+        out = [self._quarantine(excess.topic, payload, rejected)]
+        if self.registry is not None and self.registry.get(excess.home, excess.device):
+            # Retained on the device's status topic, where device health is shown: the device
+            # is alive (it floods), and the reason says what is wrong with it.
+            flag = DeviceStatus(
+                home=excess.home,
+                device=excess.device,
+                state=DeviceState.ONLINE,
+                ts=self.clock.now(),
+                reason=excess.reason[:200],
+            )
+            out.append(self._status_out(flag))
+        return out
+
     # Clock ----------------------------------------------------------------------------------
     def tick(self) -> list[Outgoing]:
-        """Liveness deadlines and battery ages, evaluated at the clock's now."""
-        return [self._status_out(status) for status in self.liveness.check(self.clock.now())]
+        """Liveness deadlines and battery ages, evaluated at the clock's now; the tails of
+        floods whose summary window has passed."""
+        now = self.clock.now()
+        out = [self._status_out(status) for status in self.liveness.check(now)]
+        for excess in self.rate_limiter.due(now.timestamp()):
+            out += self._excess_out(excess)
+        return out
 
     async def watch_liveness(self, publish: Callable[[Outgoing], Awaitable[None]]) -> None:
         while True:
@@ -294,6 +384,10 @@ class Gateway:
             except Exception:
                 log.exception("registry_refresh_failed")
             await self.clock.sleep(REGISTRY_REFRESH_S)
+
+
+def _life_safety(message: ContractMessage) -> bool:
+    return isinstance(message, Event) and message.type in LIFE_SAFETY_EVENTS
 
 
 def _head(payload: bytes) -> str:

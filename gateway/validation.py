@@ -9,13 +9,14 @@ also pass (plausible ranges, timestamps neither in the future nor stale).
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
+from eldercare.bounded import LruDict
 from eldercare.models import DeviceStatus, Event, Metric, Telemetry
 from eldercare.topics import Channel, TopicError, Topics
 
@@ -126,22 +127,13 @@ class SeqWindow:
 
     def __init__(self, per_device: int = SEQ_MEMORY, max_devices: int = 200_000) -> None:
         self._per_device = per_device
-        self._max_devices = max_devices
-        self._seen: OrderedDict[tuple[str, str], tuple[set[Hashable], deque[Hashable]]] = (
-            OrderedDict()
+        #: Least recently heard devices go first; ``evictions`` says when the cap is too small.
+        self.devices: LruDict[tuple[str, str], tuple[set[Hashable], deque[Hashable]]] = LruDict(
+            max_devices
         )
 
     def first_time(self, home: str, device: str, mark: Hashable) -> bool:
-        key = (home, device)
-        entry = self._seen.get(key)
-        if entry is None:
-            entry = (set(), deque())
-            self._seen[key] = entry
-            if len(self._seen) > self._max_devices:
-                self._seen.popitem(last=False)
-        else:
-            self._seen.move_to_end(key)
-        members, order = entry
+        members, order = self.devices.setdefault((home, device), lambda: (set(), deque()))
         if mark in members:
             return False
         members.add(mark)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from eldercare.broker import QUEUE_CONFIG
 from eldercare.runtime import Service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +161,13 @@ def test_broker_requires_authentication_and_acl(compose: dict[str, Any]) -> None
     for component in ("gateway", "detector", "alerting", "dashboard"):
         environment = _environment(compose["services"][component])
         assert environment["ELDERCARE_MQTT_USERNAME"] == f"eldercare-{component}"
+
+
+def test_broker_queues_are_the_same_in_production_and_tests() -> None:
+    """Issue 19: the queue bound decides when mosquitto drops a session's QoS 1 messages."""
+    config = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text().splitlines()
+    for line in QUEUE_CONFIG.splitlines():
+        assert line in config, line
 
 
 def test_influxdb_is_initialised_from_env_with_90_day_retention(compose: dict[str, Any]) -> None:

@@ -71,7 +71,7 @@ async def test_reject_counter_is_per_device() -> None:
     for _ in range(3):
         await gateway.handle(TOPIC, b"garbage")
     await gateway.handle(f"eldercare/v1/{HOME}/pir/event", b"{}")
-    assert gateway.quarantined_by_device == {(HOME, "th"): 3, (HOME, "pir"): 1}
+    assert dict(gateway.quarantined_by_device.items()) == {(HOME, "th"): 3, (HOME, "pir"): 1}
     assert gateway.quarantined["schema"] == 4
     record = decoded(await gateway.handle(TOPIC, b"[]"), "quarantine")[0]
     assert (record["home"], record["device"], record["device_rejects"]) == (HOME, "th", 4)
