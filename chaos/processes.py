@@ -72,11 +72,12 @@ class ServiceProcess:
             self.process.wait(10)
 
     def stop(self) -> None:
-        """SIGINT first (the services' clean stop today), SIGKILL after a grace."""
+        """SIGTERM first (what a container stop sends: the services stop cleanly), SIGKILL after
+        a grace."""
         self.expected_down = True
         if self.process is None or self.process.poll() is not None:
             return
-        self.signal(signal.SIGINT)
+        self.signal(signal.SIGTERM)
         try:
             self.process.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
@@ -114,6 +115,6 @@ class Supervisor:
     def stop_all(self) -> None:
         for service in self.services.values():
             service.expected_down = True
-            service.signal(signal.SIGINT)
+            service.signal(signal.SIGTERM)
         for service in self.services.values():
             service.stop()
