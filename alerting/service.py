@@ -59,6 +59,7 @@ class AlertIntake:
             log.error("alert_rejected", topic=topic, reason=str(error.errors()[0]["msg"]))
             record = QuarantineRecord(
                 topic=topic,
+                home=self.topics.alerts_home(topic),  # whose alert it was, for operators
                 reason=f"alert schema: {error.errors()[0]['msg']}",
                 received_at=self.clock.now(),
                 size=len(payload),

@@ -99,7 +99,9 @@ class Injector:
                 for _ in range(fault.count)
             ]
         if fault.kind is FaultKind.POISON:
-            return [(self.topics.home_alerts(home), b'{"schema": 1, "alert_id": "poison"')]
+            self._noise_seq += 1  # unique bytes, as for garbage
+            poison = b'{"schema": 1, "alert_id": "poison-%d"' % self._noise_seq
+            return [(self.topics.home_alerts(home), poison)]
         if fault.kind is FaultKind.DUPLICATES:
             [trigger_id] = fault.trigger_ids
             trigger = triggers[trigger_id]

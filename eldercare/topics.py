@@ -123,6 +123,13 @@ class Topics:
         """Our own namespaces (``_system``, ``_normalised``…) that device filters also match."""
         return topic.startswith(self.prefix + "/_")
 
+    def alerts_home(self, topic: str) -> str | None:
+        """The home of a ``{prefix}/{home}/alerts`` topic, or None if it is not one."""
+        levels = topic.removeprefix(self.prefix + "/").split("/")
+        if not topic.startswith(self.prefix + "/") or len(levels) != 2 or levels[1] != ALERTS:
+            return None
+        return levels[0]
+
     def parse_device(self, topic: str) -> DeviceTopic:
         """Parse a raw or normalised device topic; raise TopicError with a reason."""
         if not topic.startswith(self.prefix + "/"):
