@@ -65,7 +65,8 @@ def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView
 async def login_page(request: Request, next: str = "/") -> HTMLResponse:
     # Only our own paths: a crafted link must not bounce a fresh login to another site.
     own_path = next.startswith("/") and not next.startswith("//") and "\\" not in next
-    target = next if own_path else "/"
+    # Back to the login form after logging in would look like a refused password.
+    target = next if own_path and not next.startswith("/login") else "/"
     return render(request, "login.html", next=target)
 
 
