@@ -21,6 +21,7 @@ from dashboards.context import DashboardContext, PublishUpdate
 from dashboards.deps import admin
 from dashboards.errors import error_responses, install_error_handlers
 from dashboards.routes import alerts, family, homes, pages, session
+from dashboards.security_headers import SecurityHeaders
 from dashboards.stream import Broadcaster
 from eldercare import __version__
 from eldercare.clock import Clock
@@ -87,4 +88,5 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(family.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
     return app

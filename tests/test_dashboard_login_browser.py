@@ -1,5 +1,6 @@
 """Logging in from the login page in a real browser (Debian chromium through playwright):
-the page's script, not only the API, must survive a wrong password."""
+the page's script, not only the API, must survive a wrong password, and run under the
+Content-Security-Policy (the browser reports what the policy refused on the console)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ async def test_a_wrong_password_shows_the_error_and_the_right_one_opens_the_wall
     async with dashboard_world(engine) as world, served(world.app) as base, chromium() as browser:
         context = await browser.new_context(locale="zh-CN", base_url=base)
         page = await context.new_page()
+        complaints: list[str] = []
+        page.on("console", lambda m: complaints.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: complaints.append(str(error)))
         await page.goto("/")
         await expect(page).to_have_url(f"{base}/login?next=/")
 
@@ -38,3 +42,5 @@ async def test_a_wrong_password_shows_the_error_and_the_right_one_opens_the_wall
         await expect(page).to_have_url(f"{base}/")
         await expect(page.locator("tr[data-alert-id]")).to_have_count(1)
         await expect(page.locator("#conn")).to_have_text("实时连接")
+        refused = [c for c in complaints if "Content Security Policy" in c]
+        assert not refused, refused
