@@ -93,6 +93,11 @@ def web_server(app: FastAPI, settings: Settings) -> EmbeddedServer:
             port=settings.http_port,
             log_config=None,
             lifespan="off",
+            # X-Forwarded-For names the client only when a proxy we run sent it: uvicorn's
+            # default trusts it from 127.0.0.1, so any local process could pick its address
+            # (and escape the per-address login lock).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies,
             # Live walls hold SSE streams open for ever; a stop must not wait for them.
             timeout_graceful_shutdown=GRACEFUL_S,
         )
