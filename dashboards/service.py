@@ -139,6 +139,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         signing_key=settings.signing_key(),
         activity=activity,
         secure_cookies=settings.environment is Environment.PRODUCTION,
+        docs_need_login=settings.environment is Environment.PRODUCTION,
     )
     server = web_server(app, settings)
     log.info("dashboard_started", url=f"http://{settings.http_host}:{settings.http_port}/")

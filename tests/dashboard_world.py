@@ -163,8 +163,9 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def dashboard_world(engine: AsyncEngine) -> AsyncIterator[World]:
-    """The registry, one open call-button alert per home, and the app over ASGI."""
+async def dashboard_world(engine: AsyncEngine, **app_options: bool) -> AsyncIterator[World]:
+    """The registry, one open call-button alert per home, and the app over ASGI
+    (``app_options``: ``create_app``'s switches, as production sets them)."""
     clock = SimulatedClock(START)
     await build_registry(engine, clock.now())
     api = AlertingApi(engine, clock)
@@ -176,7 +177,9 @@ async def dashboard_world(engine: AsyncEngine) -> AsyncIterator[World]:
     async def publish(update: AlertUpdate) -> None:
         published.append(update)
 
-    app = create_app(api, broadcaster, publish, engine=engine, clock=clock, signing_key=SECRET)
+    app = create_app(
+        api, broadcaster, publish, engine=engine, clock=clock, signing_key=SECRET, **app_options
+    )
     yield World(app=app, api=api, clock=clock, broadcaster=broadcaster, published=published)
 
 

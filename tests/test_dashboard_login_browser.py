@@ -5,7 +5,7 @@ Content-Security-Policy (the browser reports what the policy refused on the cons
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import ConsoleMessage, Page, Route, expect
 
 from tests.browser import chromium
 from tests.dashboard_world import PASSWORD, dashboard_world, fast_hashing, served
@@ -18,15 +18,25 @@ pytestmark = [
 ]
 
 
+def refusals_of(page: Page) -> list[str]:
+    """What the Content-Security-Policy refused on ``page``, as chromium reports it."""
+    refused: list[str] = []
+
+    def note(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", note)
+    return refused
+
+
 async def test_a_wrong_password_shows_the_error_and_the_right_one_opens_the_wall(
     engine,
 ) -> None:
     async with dashboard_world(engine) as world, served(world.app) as base, chromium() as browser:
         context = await browser.new_context(locale="zh-CN", base_url=base)
         page = await context.new_page()
-        complaints: list[str] = []
-        page.on("console", lambda m: complaints.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda error: complaints.append(str(error)))
+        refused = refusals_of(page)
         await page.goto("/")
         await expect(page).to_have_url(f"{base}/login?next=/")
 
@@ -42,5 +52,27 @@ async def test_a_wrong_password_shows_the_error_and_the_right_one_opens_the_wall
         await expect(page).to_have_url(f"{base}/")
         await expect(page.locator("tr[data-alert-id]")).to_have_count(1)
         await expect(page.locator("#conn")).to_have_text("实时连接")
-        refused = [c for c in complaints if "Content Security Policy" in c]
+        assert not refused, refused
+
+
+async def test_the_api_docs_work_without_internet(engine) -> None:
+    async with dashboard_world(engine) as world, served(world.app) as base, chromium() as browser:
+        context = await browser.new_context(base_url=base)
+        outside: list[str] = []
+
+        async def no_internet(route: Route) -> None:
+            if route.request.url.startswith(base):
+                await route.continue_()
+            else:
+                outside.append(route.request.url)
+                await route.abort()
+
+        await context.route("**/*", no_internet)
+        page = await context.new_page()
+        refused = refusals_of(page)
+        await page.goto("/docs")
+        await expect(page.locator(".opblock").first).to_be_visible()
+        assert await page.locator(".opblock").count() >= 10
+        await expect(page.locator(".info .title")).to_contain_text("eldercare dashboard")
+        assert not outside, outside
         assert not refused, refused
