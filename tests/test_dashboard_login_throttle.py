@@ -83,7 +83,9 @@ async def test_the_login_page_explains_a_lock_in_both_languages(engine) -> None:
             embedded = re.search(r'id="catalogue" type="application/json">(.*?)</script>', page)
             assert embedded is not None
             assert words in json.loads(embedded.group(1))["login.throttled"]
-            assert 'label("login.throttled")' in page
+            assert '<script src="/static/login.js">' in page
+        script = (await client.get("/static/login.js")).text
+        assert 'label("login.throttled")' in script
 
 
 async def test_an_operator_lifts_a_lock_from_the_command_line(engine, db_url, monkeypatch) -> None:
