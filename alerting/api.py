@@ -18,6 +18,7 @@ from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
 from alerting.lifecycle import Outcome, TransitionRefused
 from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
+from alerting.redaction import mask_urls
 from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound
 from eldercare.clock import Clock
@@ -123,7 +124,8 @@ class TimelineEntry(BaseModel):
             status=AlertStatus(row.status),
             actor=row.actor,
             channel=row.channel,
-            note=row.note,
+            # Rows written before channels were labelled may hold a channel's URL.
+            note=mask_urls(row.note) if row.note else row.note,
         )
 
 

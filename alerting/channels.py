@@ -16,6 +16,8 @@ from urllib.parse import quote, urlsplit
 import apprise
 from apprise import NotifyBase
 
+from alerting.redaction import channel_label, scrub
+
 #: Schemes that are plain HTTP requests: they get our short timeouts.
 _HTTP_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -26,8 +28,8 @@ _TIMEOUTS = "cto=4&rto=8"
 @dataclass(frozen=True, slots=True)
 class Delivery:
     ok: bool
-    channel: str  # the URL with credentials masked: safe to store and log
-    error: str | None = None
+    channel: str  # the channel's kind and a masked target (``channel_label``), never the URL
+    error: str | None = None  # with every part of the URL taken out
 
 
 class Notifier(Protocol):
@@ -65,13 +67,13 @@ class AppriseNotifier:
     @staticmethod
     def _send(url: str, title: str, body: str, idempotency_key: str) -> Delivery:
         plugin = channel(url, idempotency_key)
+        label = channel_label(url)
         if plugin is None:
-            scheme = urlsplit(url).scheme or "?"
-            return Delivery(False, f"{scheme}://…", "apprise does not understand this URL")
-        masked = str(plugin.url(privacy=True)).split("?", 1)[0]
+            return Delivery(False, label, "apprise does not understand this URL")
         with apprise.LogCapture(level=logging.WARNING) as captured:
             result = plugin.notify(body=body, title=title)
         if result:
-            return Delivery(True, masked)
+            return Delivery(True, label)
         reason = captured.getvalue().strip().splitlines()  # type: ignore[attr-defined]
-        return Delivery(False, masked, (reason[-1] if reason else "not delivered")[-500:])
+        error = scrub(reason[-1] if reason else "not delivered", url)
+        return Delivery(False, label, error[-500:])

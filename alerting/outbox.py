@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting import leases, store
 from alerting.channels import Delivery, Notifier
 from alerting.escalation import bring_next_tier_forward, instance_owner
+from alerting.redaction import mask_urls
 from alerting.store import ALERT
 from eldercare.clock import Clock
 from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
@@ -163,4 +164,6 @@ class Outbox:
                         f"no channel reached {row.recipient_name} (try {row.attempts}), "
                         f"retry in {int(wait.total_seconds())}s: {row.last_error}"
                     )
+            # Staff read this note: whatever a notifier called its channel, no URL gets stored.
+            note = mask_urls(note)
             session.add(store.audit(alert, status, now, actor="alerting", note=note[:1000]))

@@ -20,7 +20,8 @@ from dashboards.activity_log import ActivityLog
 from dashboards.context import DashboardContext, PublishUpdate
 from dashboards.deps import admin
 from dashboards.errors import error_responses, install_error_handlers
-from dashboards.routes import alerts, family, homes, pages, session
+from dashboards.routes import alerts, docs, family, homes, pages, session
+from dashboards.security_headers import SecurityHeaders
 from dashboards.stream import Broadcaster
 from eldercare import __version__
 from eldercare.clock import Clock
@@ -48,9 +49,14 @@ def create_app(
     signing_key: bytes,
     activity: ActivityBoard | None = None,
     secure_cookies: bool = False,
+    docs_need_login: bool = False,
 ) -> FastAPI:
     app = FastAPI(
         title="eldercare dashboard",
+        # Served by dashboards.routes.docs: from local files, and behind login in production.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         version=__version__,
         # operationId = the handler's name ("list_alerts", "acknowledge"): stable for clients.
         generate_unique_id_function=_operation_id,
@@ -69,6 +75,7 @@ def create_app(
         signing_key=signing_key,
         activity=activity or ActivityBoard(Topics(), ActivityLog(engine, clock)),
         secure_cookies=secure_cookies,
+        docs_need_login=docs_need_login,
     )
     install_error_handlers(app)
     for router in (session.router, alerts.router, homes.router, family.api):
@@ -85,6 +92,9 @@ def create_app(
     app.state.alerting, app.state.publish_update = api, publish_update
     app.include_router(ack_links.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.include_router(family.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(docs.SWAGGER_UI_URL, StaticFiles(directory=docs.SWAGGER_UI_FILES), name="swagger_ui")
+    app.add_middleware(SecurityHeaders)
     return app

@@ -27,6 +27,8 @@ class DashboardContext:
     activity: ActivityBoard
     #: Send the session cookie only over HTTPS; off for the demo on plain http://127.0.0.1.
     secure_cookies: bool = False
+    #: ``/docs`` and ``/openapi.json`` only for those logged in (production).
+    docs_need_login: bool = False
 
     def __post_init__(self) -> None:
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(

@@ -93,6 +93,7 @@ async def admin(principal: Annotated[Principal, Depends(current_principal)]) -> 
     return principal
 
 
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Responder = Annotated[Principal, Depends(responder)]
 

@@ -27,6 +27,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error": ("操作失败", "That did not work"),
     "not_found": ("未找到，或您无权查看", "Not found, or not yours to see"),
     # Login
+    "docs.title": ("接口文档", "API documentation"),
     "login.title": ("登录", "Log in"),
     "login.username": ("用户名", "Username"),
     "login.password": ("密码", "Password"),

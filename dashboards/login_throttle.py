@@ -12,8 +12,8 @@ lock ends: otherwise the answer would tell the attacker which guess was right.
 
 A station's staff often share one public address (NAT), so the address limit is higher
 than the per-user one. Behind a reverse proxy the address is the one uvicorn takes from
-``X-Forwarded-For`` of trusted proxies (``FORWARDED_ALLOW_IPS``); without that, every
-client would share the proxy's address.
+``X-Forwarded-For`` of the proxies in ``ELDERCARE_TRUSTED_PROXIES``; without that, every
+client would share the proxy's address. From any other peer the header is ignored.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -83,6 +84,26 @@ class EmbeddedServer(uvicorn.Server):
             raise
 
 
+def web_server(app: FastAPI, settings: Settings) -> EmbeddedServer:
+    """The HTTP server of ``app`` as the service runs it (tests serve their apps with it)."""
+    return EmbeddedServer(
+        uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            lifespan="off",
+            # X-Forwarded-For names the client only when a proxy we run sent it: uvicorn's
+            # default trusts it from 127.0.0.1, so any local process could pick its address
+            # (and escape the per-address login lock).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies,
+            # Live walls hold SSE streams open for ever; a stop must not wait for them.
+            timeout_graceful_shutdown=GRACEFUL_S,
+        )
+    )
+
+
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
@@ -118,18 +139,9 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         signing_key=settings.signing_key(),
         activity=activity,
         secure_cookies=settings.environment is Environment.PRODUCTION,
+        docs_need_login=settings.environment is Environment.PRODUCTION,
     )
-    server = EmbeddedServer(
-        uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            lifespan="off",
-            # Live walls hold SSE streams open for ever; a stop must not wait for them.
-            timeout_graceful_shutdown=GRACEFUL_S,
-        )
-    )
+    server = web_server(app, settings)
     log.info("dashboard_started", url=f"http://{settings.http_host}:{settings.http_port}/")
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())

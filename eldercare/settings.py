@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", description="dashboard bind address")
     http_port: int = Field(8080, ge=0, le=65535)
+    trusted_proxies: list[str] = Field(
+        [],
+        description="addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For"
+        " names the client; empty: the header is ignored and the peer is the client",
+    )
     secret_key: SecretStr | None = Field(None, description="HMAC key for signed links/sessions")
     max_payload_bytes: int = Field(65536, gt=0, description="larger payloads are quarantined")
     zigbee_base_topic: str = Field(

@@ -8,6 +8,7 @@ centre c-west ── station s-3 ── home h-3
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,10 +24,13 @@ from dashboards import accounts
 from dashboards.accounts import add_user
 from dashboards.app import create_app
 from dashboards.principal import Role
+from dashboards.service import web_server
 from dashboards.stream import Broadcaster
+from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Contact, Device, Home, Resident, Station
 from eldercare.models import Alert, AlertKind, AlertUpdate, Evidence, LocalizedText, Severity
+from eldercare.settings import Settings
 
 PASSWORD = "correct horse battery"
 SECRET = b"k" * 32
@@ -159,8 +163,9 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def dashboard_world(engine: AsyncEngine) -> AsyncIterator[World]:
-    """The registry, one open call-button alert per home, and the app over ASGI."""
+async def dashboard_world(engine: AsyncEngine, **app_options: bool) -> AsyncIterator[World]:
+    """The registry, one open call-button alert per home, and the app over ASGI
+    (``app_options``: ``create_app``'s switches, as production sets them)."""
     clock = SimulatedClock(START)
     await build_registry(engine, clock.now())
     api = AlertingApi(engine, clock)
@@ -172,7 +177,9 @@ async def dashboard_world(engine: AsyncEngine) -> AsyncIterator[World]:
     async def publish(update: AlertUpdate) -> None:
         published.append(update)
 
-    app = create_app(api, broadcaster, publish, engine=engine, clock=clock, signing_key=SECRET)
+    app = create_app(
+        api, broadcaster, publish, engine=engine, clock=clock, signing_key=SECRET, **app_options
+    )
     yield World(app=app, api=api, clock=clock, broadcaster=broadcaster, published=published)
 
 
@@ -223,3 +230,21 @@ async def log_in(client: httpx.AsyncClient, username: str) -> None:
     """Log ``client`` in; its cookie jar then carries the session like a browser's."""
     response = await client.post("/api/session", json={"username": username, "password": PASSWORD})
     assert response.status_code == 201, response.text
+
+
+@contextlib.asynccontextmanager
+async def served(app: object, **settings: object) -> AsyncIterator[str]:
+    """``app`` over real HTTP on a free port, as the service serves it; yields its base URL.
+    For what only a real server shows: browsers, and the peer address uvicorn hands on."""
+    config = Settings(http_port=free_port(), **settings)  # type: ignore[arg-type]
+    server = web_server(app, config)  # type: ignore[arg-type]
+    task = asyncio.create_task(server.serve_until_cancelled())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        yield f"http://{config.http_host}:{config.http_port}"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

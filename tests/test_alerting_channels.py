@@ -11,7 +11,8 @@ import email
 from email.message import Message
 
 from alerting.channels import IDEMPOTENCY_HEADER, AppriseNotifier, channel
-from tests.alerting_support import LocalSocketServer
+from eldercare.broker import free_port
+from tests.alerting_support import LocalSocketServer, WebhookReceiver
 
 KEY = "01JDKEY.t1.contact:2"
 
@@ -81,3 +82,24 @@ async def test_an_email_carries_the_key_in_its_headers() -> None:
         [message] = sink.messages
     assert message[IDEMPOTENCY_HEADER] == KEY
     assert len(message.get_all("Message-ID") or []) == 1  # apprise's own, not a second one
+
+
+SECRETS = ("s3cret", "token", "abc", "user", "inbox", "station", "://")
+
+
+async def test_a_delivery_names_its_channel_without_the_url_or_its_secrets() -> None:
+    """What a delivery records (and so every note, row and page after it) is the channel's
+    kind and a masked target: delivered, refused by the provider, or nobody listening."""
+    async with WebhookReceiver(failing={"/inbox/refused"}) as hooks:
+        base = f"json://user:s3cret@127.0.0.1:{hooks.port}"
+        closed = f"json://user:s3cret@127.0.0.1:{free_port()}/inbox/station?token=abc"
+        deliveries = [
+            await AppriseNotifier().send(f"{base}/inbox/station?token=abc", "t", "b", KEY),
+            await AppriseNotifier().send(f"{base}/inbox/refused?token=abc", "t", "b", KEY),
+            await AppriseNotifier().send(closed, "t", "b", KEY),
+        ]
+    assert [d.ok for d in deliveries] == [True, False, False]
+    for delivery in deliveries:
+        assert delivery.channel == "json …0.1"
+        for secret in SECRETS:
+            assert secret not in (delivery.error or ""), delivery.error

@@ -23,7 +23,7 @@ from alerting.signed_links import AckLinks
 from eldercare import failures as database_retry
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
-from eldercare.db.models import EscalationTimerRow, NotificationRow
+from eldercare.db.models import AlertEventRow, EscalationTimerRow, NotificationRow
 from eldercare.models import AlertKind, AlertStatus, Severity
 from tests.alerting_support import (
     CLIMB_TO_CENTRE_THEN_ACK,
@@ -113,6 +113,9 @@ async def test_tiers_fire_on_time_until_someone_acknowledges(engine: AsyncEngine
     async with async_sessionmaker(engine)() as session:
         rows = await session.execute(select(EscalationTimerRow.tier, EscalationTimerRow.status))
         timers = dict(rows.all())
+        stored_notes = list(await session.scalars(select(AlertEventRow.note)))
+    # This notifier names its channels by their URLs: the audit rows still keep none.
+    assert not [note for note in stored_notes if note and "://" in note]
     assert timers == {0: "fired", 1: "fired", 2: "fired", 3: "cancelled"}
 
 

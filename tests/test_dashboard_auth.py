@@ -45,7 +45,8 @@ async def test_login_logout_and_wrong_passwords(engine) -> None:
         assert foreign.json()["code"] == "cross_origin"
         assert (await world.api.get("a-h-1-1")).status.value == "open"
 
-        for crafted in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        # Only our own paths, and never the login form itself (it looks like a refused password).
+        for crafted in ("//evil.example/", "/\\evil.example/", "https://evil.example/", "/login"):
             page = await client.get("/login", params={"next": crafted})
             assert 'data-next="/"' in page.text, crafted
         assert 'data-next="/homes"' in (await client.get("/login?next=/homes")).text

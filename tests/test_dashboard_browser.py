@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from dashboards.family_links import family_link, family_token
 from eldercare.clock import RealClock
 from simulator.homes import make_homes
 from simulator.runner import Simulator
+from tests.browser import chromium
 from tests.dashboard_world import PASSWORD, fast_hashing, seed_stations
 from tests.harness import make_settings, running_system
 
@@ -29,17 +30,6 @@ pytestmark = [
     pytest.mark.usefixtures(fast_hashing.__name__),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 PLACEMENTS = {"h-0001": "s-1", "h-0002": "s-1", "h-0003": "s-2"}
 STAFF = {"wang": ("王芳", "s-1"), "li": ("李娜", "s-2")}
@@ -75,11 +65,10 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
     async with (
         running_system(settings, homes),
         asyncio.TaskGroup() as group,
-        async_playwright() as playwright,
+        chromium() as browser,
     ):
         sim_task = group.create_task(simulator.connection.run())
         await simulator.connection.connected.wait()
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             wang = await logged_in_page(browser, base, "wang")
             li = await logged_in_page(browser, base, "li")
@@ -166,5 +155,4 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             ).all_inner_texts()
             assert homes_in_order == ["h-0001", "h-0002"]
         finally:
-            await browser.close()
             sim_task.cancel()

@@ -10,9 +10,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.login_throttle import LOCKOUT, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER
-from tests.dashboard_world import PASSWORD, World, dashboard_world, fast_hashing
+from eldercare.db.models import LoginThrottle
+from tests.dashboard_world import PASSWORD, World, dashboard_world, fast_hashing, served
 
 pytestmark = pytest.mark.usefixtures(fast_hashing.__name__)
 
@@ -80,7 +83,9 @@ async def test_the_login_page_explains_a_lock_in_both_languages(engine) -> None:
             embedded = re.search(r'id="catalogue" type="application/json">(.*?)</script>', page)
             assert embedded is not None
             assert words in json.loads(embedded.group(1))["login.throttled"]
-            assert 'label("login.throttled")' in page
+            assert '<script src="/static/login.js">' in page
+        script = (await client.get("/static/login.js")).text
+        assert 'label("login.throttled")' in script
 
 
 async def test_an_operator_lifts_a_lock_from_the_command_line(engine, db_url, monkeypatch) -> None:
@@ -102,3 +107,28 @@ async def test_an_operator_lifts_a_lock_from_the_command_line(engine, db_url, mo
         assert "unlocked 'staff1'" in await asyncio.to_thread(cli_unlock)
         assert (await log_in(client, "staff1", PASSWORD)).status_code == 201
         assert "was not locked" in await asyncio.to_thread(cli_unlock)
+
+
+@pytest.mark.parametrize(
+    ("trusted_proxies", "counted"),
+    [([], "ip:127.0.0.1"), (["127.0.0.1"], "ip:203.0.113.9")],
+    ids=["no-proxy", "behind-a-proxy"],
+)
+async def test_x_forwarded_for_counts_only_from_a_configured_proxy(
+    engine, trusted_proxies: list[str], counted: str
+) -> None:
+    """Over real HTTP (uvicorn is what reads the header): a local client forging the header
+    must stay counted under its own address, or it could pick a fresh one per guess."""
+    async with (
+        dashboard_world(engine) as world,
+        served(world.app, trusted_proxies=trusted_proxies) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        forged = {"X-Forwarded-For": "203.0.113.9"}
+        response = await client.post(
+            "/api/session", json={"username": "staff1", "password": "guess"}, headers=forged
+        )
+        assert response.status_code == 401
+        async with AsyncSession(engine) as session:
+            keys = set(await session.scalars(select(LoginThrottle.key)))
+    assert keys == {"user:staff1", counted}

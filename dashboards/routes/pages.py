@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alerting.api import TimelineEntry
 from dashboards.alert_lists import with_responses
-from dashboards.deps import ContextDep, SessionDep, optional_principal, visible_alert
+from dashboards.deps import ContextDep, MaybePrincipal, SessionDep, visible_alert
 from dashboards.errors import ApiError
 from dashboards.family import family_status
-from dashboards.principal import Principal, Role
+from dashboards.principal import Role
 from dashboards.rendering import render
 from dashboards.responses import response_history
 from dashboards.routes.homes import home_day, home_detail, list_homes
@@ -33,10 +32,8 @@ router = APIRouter(include_in_schema=False)
 SENSOR_WINDOW = timedelta(hours=1)
 SENSOR_ROWS = 500
 
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
-
-def _to_login(request: Request) -> RedirectResponse:
+def to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
@@ -65,14 +62,15 @@ def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView
 async def login_page(request: Request, next: str = "/") -> HTMLResponse:
     # Only our own paths: a crafted link must not bounce a fresh login to another site.
     own_path = next.startswith("/") and not next.startswith("//") and "\\" not in next
-    target = next if own_path else "/"
+    # Back to the login form after logging in would look like a refused password.
+    target = next if own_path and not next.startswith("/login") else "/"
     return render(request, "login.html", next=target)
 
 
 @router.get("/", response_class=HTMLResponse)
 async def alert_wall(request: Request, principal: MaybePrincipal) -> Response:
     if principal is None:
-        return _to_login(request)
+        return to_login(request)
     if not principal.is_responder:
         return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
     return render(request, "wall.html", principal, outcomes=list(Outcome))
@@ -83,7 +81,7 @@ async def homes_page(
     request: Request, ctx: ContextDep, session: SessionDep, principal: MaybePrincipal
 ) -> Response:
     if principal is None:
-        return _to_login(request)
+        return to_login(request)
     page = await list_homes(ctx, session, principal, limit=500, offset=0)
     return render(request, "homes.html", principal, homes=page.items)
 
@@ -93,7 +91,7 @@ async def home_page(
     request: Request, ctx: ContextDep, session: SessionDep, principal: MaybePrincipal, home_id: str
 ) -> Response:
     if principal is None:
-        return _to_login(request)
+        return to_login(request)
     try:
         home = await home_detail(ctx, session, principal, home_id)
     except ApiError as error:
@@ -123,7 +121,7 @@ async def alert_page(
     alert_id: str,
 ) -> Response:
     if principal is None:
-        return _to_login(request)
+        return to_login(request)
     if not principal.is_responder:
         return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
     try:

@@ -20,7 +20,10 @@ async function callApi(method, path, body) {
     headers: body === undefined ? {} : {"Content-Type": "application/json"},
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401 && !location.pathname.startsWith("/family/")) {
+  // An expired session sends the screen to the login page; on the login page itself (and on
+  // a family link, which has no login) a 401 is the answer to show, not a reason to leave.
+  const ownLogin = location.pathname === "/login" || location.pathname.startsWith("/family/");
+  if (response.status === 401 && !ownLogin) {
     location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
   }
   const data = response.status === 204 ? null : await response.json();
