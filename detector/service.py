@@ -1,6 +1,7 @@
 """The detector service: normalised device messages in, alerts out (QoS 1).
 
 Every message is offered to every rule; a tick on the clock lets rules fire on silence.
+Alert updates come in too: a resolve carries the staff's verdict, which rules learn from.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from detector.timeseries import series_writer
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import DeviceStatus, Event, Telemetry
+from eldercare.models import AlertStatus, AlertUpdate, DeviceStatus, Event, Telemetry
 from eldercare.settings import Settings
 from eldercare.topics import Channel, TopicError, Topics
 
@@ -62,8 +63,14 @@ class Detector:
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
         try:
-            channel = self.topics.parse_device(topic).channel
             output = RuleOutput()
+            if self.topics.is_alert_update(topic):
+                update = AlertUpdate.model_validate_json(payload)
+                if update.status is AlertStatus.RESOLVED and update.outcome is not None:
+                    for rule in self.rules:
+                        output.extend(rule.on_verdict(update, now))
+                return self._emit(output)
+            channel = self.topics.parse_device(topic).channel
             if channel is Channel.EVENT:
                 event = Event.model_validate_json(payload)
                 for rule in self.rules:
@@ -119,7 +126,10 @@ async def run(
     connection = MqttConnection(
         settings,
         "eldercare-detector",
-        [settings.topics.normalised_filter(channel) for channel in Channel if channel != "cmd"],
+        [
+            *(settings.topics.normalised_filter(c) for c in Channel if c != Channel.CMD),
+            settings.topics.all_updates_filter,  # the staff's verdicts (QoS 1, kept while down)
+        ],
         detector.handle,
     )
 

@@ -18,13 +18,13 @@ from alerting import retry
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
-from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.lifecycle import TransitionRefused
 from alerting.outbox import MAX_ATTEMPTS, Outbox
 from alerting.signed_links import AckLinks
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
 from eldercare.db.models import EscalationTimerRow, NotificationRow
-from eldercare.models import AlertKind, AlertStatus, Severity
+from eldercare.models import AlertKind, AlertStatus, Outcome, Severity
 from tests.alerting_support import (
     CLIMB_TO_CENTRE_THEN_ACK,
     WebhookReceiver,
