@@ -107,7 +107,7 @@ class Widening:
             del self.entries[key]
 
     def to_dict(self) -> dict[str, list[float | int]]:
-        return {key: [round(logged, 4), day] for key, (logged, day) in self.entries.items()}
+        return {key: [logged, day] for key, (logged, day) in self.entries.items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, list[float | int]]) -> Widening:
