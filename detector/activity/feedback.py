@@ -38,6 +38,7 @@ REAL = frozenset({Outcome.HELPED_AT_HOME, Outcome.HOSPITAL})
 QUIET = "quiet"  # the first line: quiet longer than learned after this context
 HOURLY = "hourly"  # the hour-of-day view: longer than ever seen around this hour
 NO_WAKE_UP = "no_wake_up"  # not up by the usual time
+BATH_STAY = "bath_stay"  # still busy in the bathroom for longer than usual
 
 
 def quiet_context(view: str, block: int, place: Place, state: str) -> dict[str, Any]:
@@ -47,6 +48,10 @@ def quiet_context(view: str, block: int, place: Place, state: str) -> dict[str, 
 
 def wake_context(weekend: bool) -> dict[str, Any]:
     return {"rule": NO_WAKE_UP, "weekend": weekend}
+
+
+def bath_context(night: bool) -> dict[str, Any]:
+    return {"rule": BATH_STAY, "night": night}
 
 
 def key_of(context: dict[str, Any]) -> str | None:
@@ -61,6 +66,8 @@ def key_of(context: dict[str, Any]) -> str | None:
         return None
     if rule == NO_WAKE_UP:
         return wake_slot(bool(context.get("weekend")))
+    if rule == BATH_STAY:
+        return bath_slot(bool(context.get("night")))
     return None
 
 
@@ -70,6 +77,10 @@ def slot(view: str, block: int, place: Place) -> str:
 
 def wake_slot(weekend: bool) -> str:
     return f"{NO_WAKE_UP}/{int(weekend)}"
+
+
+def bath_slot(night: bool) -> str:
+    return f"{BATH_STAY}/{int(night)}"
 
 
 class Widening:

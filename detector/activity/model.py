@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from detector.activity.feedback import HOURLY, QUIET, Widening, slot, wake_slot, widened
+from detector.activity.feedback import (
+    HOURLY,
+    QUIET,
+    Widening,
+    bath_slot,
+    slot,
+    wake_slot,
+    widened,
+)
 from detector.activity.sensors import PLACE_COUNT, Place
 
 BLOCKS = 12
@@ -283,7 +291,8 @@ class ActivityModel:
         trust = min(1.0, self.days / settings.learn_days)
         learned = float(self.bath[int(night)]) * settings.bath_factor + settings.bath_margin_min
         prior = (1 - trust) * settings.default_bath_min + trust * settings.min_bath_min
-        return float(min(max(learned, prior), settings.cap_h * 60))
+        widen = widened(self.widening, bath_slot(night), self.last_day)
+        return float(min(max(learned, prior) * widen, settings.cap_h * 60))
 
     # -- checkpoint -----------------------------------------------------------------------
 

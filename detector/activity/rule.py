@@ -474,6 +474,7 @@ class InactivityRule(BaseRule):
             en=f"In the bathroom since {since} for {duration_en(stay_h)}; "
             f"usually out within {duration_en(limit_min / 60)}.",
             evidence=_evidence(state),
+            context=feedback.bath_context(night),
         )
 
     def _door_left_open(self, state: HomeState, now: datetime, config: HomeConfig) -> Alert | None:
