@@ -130,6 +130,26 @@ def test_a_false_no_wake_up_moves_that_kind_of_morning_only() -> None:
     assert model.wake_deadline_h(True, MODEL) == weekend
 
 
+def test_a_false_bathroom_stay_moves_the_day_limit_only() -> None:
+    home = learned_home()
+    model = home.rule.homes[HOME].model
+    day, night = model.bath_threshold_min(False, MODEL), model.bath_threshold_min(True, MODEL)
+    alert = Alert.model_validate(
+        {
+            "alert_id": "a2",
+            "home": HOME,
+            "kind": "bathroom_too_long",
+            "severity": "high",
+            "raised_at": START + timedelta(days=8, hours=10),
+            "explanation": {"zh-CN": "在卫生间已很久", "en": "Long in the bathroom"},
+            "context": feedback.bath_context(False),
+        }
+    )
+    home.rule.on_verdict(verdict(alert, Outcome.FALSE_ALARM), alert.raised_at)
+    assert model.bath_threshold_min(False, MODEL) == pytest.approx(day * STEP, rel=1e-3)
+    assert model.bath_threshold_min(True, MODEL) == night
+
+
 def test_other_verdicts_and_contexts_change_nothing() -> None:
     home = learned_home()
     [alert] = quiet_after_the_kitchen(home, START + timedelta(days=8))
