@@ -15,7 +15,7 @@ from alerting import dead_letters, store
 from alerting.dead_letters import DeadLetterView
 from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
-from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.lifecycle import TransitionRefused
 from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
 from alerting.redaction import mask_urls
@@ -31,7 +31,15 @@ from eldercare.db.models import (
     NotificationRow,
     Resident,
 )
-from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, DeadLetter, Severity
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    AlertUpdate,
+    DeadLetter,
+    Outcome,
+    Severity,
+)
 from eldercare.settings import Settings
 from eldercare.signing import ExpiredToken, InvalidToken
 
@@ -86,7 +94,7 @@ class AlertView(BaseModel):
     trigger_count: int
     explanation: dict[str, str]
     evidence: list[dict[str, Any]]
-    outcome: str | None = None
+    outcome: Outcome | None = None
     responder: ResponderInfo | None = None
 
     @classmethod
@@ -116,9 +124,12 @@ class TimelineEntry(BaseModel):
     actor: str | None
     channel: str | None
     note: str | None
+    #: On the ``resolved`` step: how it ended (kept on the alert, which resolves only once).
+    outcome: Outcome | None = None
 
     @classmethod
-    def from_row(cls, row: AlertEventRow) -> TimelineEntry:
+    def from_row(cls, row: AlertEventRow, alert: AlertRow) -> TimelineEntry:
+        resolved = row.status == AlertStatus.RESOLVED.value
         return cls(
             at=row.at,
             status=AlertStatus(row.status),
@@ -126,6 +137,7 @@ class TimelineEntry(BaseModel):
             channel=row.channel,
             # Rows written before channels were labelled may hold a channel's URL.
             note=mask_urls(row.note) if row.note else row.note,
+            outcome=alert.outcome if resolved else None,
         )
 
 
@@ -302,9 +314,11 @@ class AlertingApi:
 
     async def timeline(self, alert_id: str) -> list[TimelineEntry]:
         async with self._sessions() as session:
-            if await session.get(AlertRow, alert_id) is None:
+            alert = await session.get(AlertRow, alert_id)
+            if alert is None:
                 raise AlertNotFound(alert_id)
-            return [TimelineEntry.from_row(row) for row in await store.timeline(session, alert_id)]
+            steps = await store.timeline(session, alert_id)
+            return [TimelineEntry.from_row(row, alert) for row in steps]
 
     async def acknowledge(
         self, alert_id: str, *, actor: str, channel: str, note: str | None = None
@@ -334,6 +348,8 @@ class AlertingApi:
         note: str | None = None,
         outcome: Outcome | None = None,
     ) -> AlertUpdate:
+        """Close the alert; the outcome is stored on it (KPIs, timeline) and published with
+        the update, where the detector learns from a false alarm."""
         return await self._transition(
             alert_id,
             AlertStatus.RESOLVED,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from eldercare.models import AlertStatus
 
 _ACTIVE = frozenset({AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALATED})
@@ -29,14 +27,3 @@ def allowed_from(target: AlertStatus) -> frozenset[AlertStatus]:
 def check_transition(current: AlertStatus, target: AlertStatus) -> None:
     if current not in allowed_from(target):
         raise TransitionRefused(f"cannot go from {current} to {target}")
-
-
-class Outcome(StrEnum):
-    """How a resolved alert ended; the dashboard offers these, KPIs count false alarms."""
-
-    FALSE_ALARM = "false_alarm"
-    HELPED_AT_HOME = "helped_at_home"
-    HOSPITAL = "hospital"
-    NO_ACTION_NEEDED = "no_action_needed"
-    RECOVERED = "recovered"  # a system alert whose service came back by itself
-    OTHER = "other"

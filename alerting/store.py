@@ -37,6 +37,18 @@ def audit(row: AlertRow, status: AlertStatus, at: datetime, **details: str | Non
 def update_of(
     row: AlertRow, status: AlertStatus, at: datetime, **details: str | None
 ) -> AlertUpdate:
+    """The step as published; a resolved one carries the verdict and the detector's context
+    (what the detector needs to learn from it, DESIGN §1: no service reads another's tables)."""
+    if status is AlertStatus.RESOLVED:
+        return AlertUpdate(
+            alert_id=row.id,
+            home=row.home_id,
+            status=status,
+            at=at,
+            outcome=row.outcome,
+            context=row.context,
+            **details,
+        )
     return AlertUpdate(alert_id=row.id, home=row.home_id, status=status, at=at, **details)
 
 
@@ -97,6 +109,7 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
         trigger_count=1,
         explanation=alert.explanation.model_dump(by_alias=True),
         evidence=evidence,
+        context=alert.context,
     )
     session.add(row)
     await session.flush()  # the alert row must exist before its audit row (foreign key)

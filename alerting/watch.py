@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ulid import ULID
 
 from alerting.api import AlertingApi
-from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.lifecycle import TransitionRefused
 from alerting.stalls import InputStalls, Verdict, input_feeds
 from eldercare.bus import Outgoing
 from eldercare.clock import Clock
@@ -35,6 +35,7 @@ from eldercare.models import (
     DeviceState,
     Evidence,
     LocalizedText,
+    Outcome,
     ServiceHeartbeat,
     ServiceStatus,
     Severity,

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from alerting.api import AlertView
 from dashboards.principal import Role
+from eldercare.models import Outcome
 
 T = TypeVar("T")
 
@@ -45,16 +46,13 @@ class AckRequest(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-class Outcome(StrEnum):
-    ASSISTED = "assisted"
-    FALSE_ALARM = "false_alarm"
-    HOSPITAL = "hospital"
-    NO_ACTION_NEEDED = "no_action_needed"
-    OTHER = "other"
+#: What staff choose from when they resolve (``recovered`` is alerting's own, for system
+#: alerts whose service came back).
+STAFF_OUTCOMES = [outcome for outcome in Outcome if outcome is not Outcome.RECOVERED]
 
 
 class ResolveRequest(BaseModel):
-    outcome: Outcome
+    outcome: Outcome = Field(description="stored on the alert; false_alarm teaches the detector")
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from ulid import ULID
 
@@ -38,6 +39,7 @@ def make_alert(
     zh: str,
     en: str,
     evidence: list[Evidence] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Alert:
     return Alert(
         alert_id=stable_alert_id(at, home, kind, key),
@@ -47,6 +49,7 @@ def make_alert(
         raised_at=at,
         evidence=evidence or [],
         explanation=LocalizedText(zh_cn=zh[:500], en=en[:500]),
+        context=context,
     )
 
 

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from eldercare.models import Alert, AlertKind, DeviceStatus, Event, SeriesPoint, Telemetry
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    AlertUpdate,
+    DeviceStatus,
+    Event,
+    SeriesPoint,
+    Telemetry,
+)
 
 
 @dataclass
@@ -42,6 +50,11 @@ class Rule(Protocol):
 
     def on_tick(self, now: datetime) -> RuleOutput: ...
 
+    def on_verdict(self, update: AlertUpdate, now: datetime) -> RuleOutput:
+        """Staff resolved an alert with an outcome (``update.context`` is what the detector
+        said raised it): a rule that learns from the verdict does so here."""
+        ...
+
 
 class BaseRule:
     """Defaults that ignore everything, so a rule implements only what it watches."""
@@ -59,6 +72,9 @@ class BaseRule:
         return RuleOutput()
 
     def on_tick(self, now: datetime) -> RuleOutput:
+        return RuleOutput()
+
+    def on_verdict(self, update: AlertUpdate, now: datetime) -> RuleOutput:
         return RuleOutput()
 
 

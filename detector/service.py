@@ -1,6 +1,7 @@
 """The detector service: normalised device messages in, alerts out (QoS 1).
 
 Every message is offered to every rule; a tick on the clock lets rules fire on silence.
+Alert updates come in too: a resolve carries the staff's verdict, which rules learn from.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from detector.timeseries import series_writer
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
-from eldercare.models import DeviceStatus, Event, Telemetry
+from eldercare.models import AlertStatus, AlertUpdate, DeviceStatus, Event, Telemetry
 from eldercare.settings import Settings
 from eldercare.topics import Channel, TopicError, Topics
 
@@ -64,17 +65,23 @@ class Detector:
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
+        message: Event | Telemetry | DeviceStatus | AlertUpdate
         try:
-            channel = self.topics.parse_device(topic).channel
-            message: Event | Telemetry | DeviceStatus
-            if channel is Channel.EVENT:
-                message = Event.model_validate_json(payload)
-            elif channel is Channel.TELEMETRY:
-                message = Telemetry.model_validate_json(payload)
-            elif channel is Channel.STATUS:
-                message = DeviceStatus.model_validate_json(payload)
+            if self.topics.is_alert_update(topic):
+                # Staff's verdicts: only a resolve with an outcome teaches the rules anything.
+                message = AlertUpdate.model_validate_json(payload)
+                if message.status is not AlertStatus.RESOLVED or message.outcome is None:
+                    return []
             else:
-                return []
+                channel = self.topics.parse_device(topic).channel
+                if channel is Channel.EVENT:
+                    message = Event.model_validate_json(payload)
+                elif channel is Channel.TELEMETRY:
+                    message = Telemetry.model_validate_json(payload)
+                elif channel is Channel.STATUS:
+                    message = DeviceStatus.model_validate_json(payload)
+                else:
+                    return []
         except (ValidationError, TopicError) as error:
             # The gateway validated this already; a failure here means a contract drift.
             self.invalid += 1
@@ -93,7 +100,10 @@ class Detector:
         return self._emit(output)
 
     def _offer(
-        self, rule: Rule, message: Event | Telemetry | DeviceStatus | None, now: datetime
+        self,
+        rule: Rule,
+        message: Event | Telemetry | DeviceStatus | AlertUpdate | None,
+        now: datetime,
     ) -> RuleOutput:
         """One rule's verdict, or nothing if it fails.
 
@@ -109,14 +119,17 @@ class Detector:
                 return rule.on_event(message, now)
             if isinstance(message, Telemetry):
                 return rule.on_telemetry(message, now)
+            if isinstance(message, AlertUpdate):
+                return rule.on_verdict(message, now)
             return rule.on_status(message, now)
         except Exception:
             self.rule_failures[rule.name] = self.rule_failures.get(rule.name, 0) + 1
             log.exception(
                 "rule_failed",
                 rule=rule.name,
-                home=None if message is None else message.home,
-                device=None if message is None else message.device,
+                home=getattr(message, "home", None),
+                device=getattr(message, "device", None),
+                alert_id=getattr(message, "alert_id", None),
                 failures=self.rule_failures[rule.name],
             )
             return RuleOutput()
@@ -150,7 +163,10 @@ async def run(
     connection = MqttConnection(
         settings,
         "eldercare-detector",
-        [settings.topics.normalised_filter(channel) for channel in Channel if channel != "cmd"],
+        [
+            *(settings.topics.normalised_filter(c) for c in Channel if c != Channel.CMD),
+            settings.topics.all_updates_filter,  # the staff's verdicts (QoS 1, kept while down)
+        ],
         detector.handle,
     )
 

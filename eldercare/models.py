@@ -253,6 +253,15 @@ class LocalizedText(Contract):
         return self.en if lang.lower().startswith("en") else self.zh_cn
 
 
+#: What raised an alert, for machines: the rule's view and its context (e.g. ``{"rule":
+#: "quiet", "block": 11, "place": "bedroom"}``). Alerting stores it and hands it back with
+#: the staff's verdict, so the detector learns from it without remembering every alert.
+AlertContext = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=40)], str | int | FiniteFloat | bool],
+    Field(max_length=16),
+]
+
+
 class Alert(Contract):
     """Raised by the detector, owned from then on by alerting."""
 
@@ -264,6 +273,7 @@ class Alert(Contract):
     raised_at: EventTime
     evidence: list[Evidence] = Field(default_factory=list, max_length=100)
     explanation: LocalizedText
+    context: AlertContext | None = None
 
 
 class AlertStatus(StrEnum):
@@ -280,8 +290,24 @@ class AlertStatus(StrEnum):
         return self in {AlertStatus.OPEN, AlertStatus.NOTIFIED, AlertStatus.ESCALATED}
 
 
+class Outcome(StrEnum):
+    """How a resolved alert ended: the staff's verdict. KPIs count false alarms, and the
+    detector widens the context that raised a false alarm (issue 20)."""
+
+    FALSE_ALARM = "false_alarm"
+    HELPED_AT_HOME = "helped_at_home"
+    HOSPITAL = "hospital"
+    NO_ACTION_NEEDED = "no_action_needed"
+    RECOVERED = "recovered"  # a system alert whose service came back by itself
+    OTHER = "other"
+
+
 class AlertUpdate(Contract):
-    """One lifecycle step of an alert, as published on ``{prefix}/alerts/{id}/updates``."""
+    """One lifecycle step of an alert, as published on ``{prefix}/alerts/{id}/updates``.
+
+    A ``resolved`` step carries the verdict (``outcome``) and the context the detector gave
+    the alert, so the verdict can reach the model that raised it.
+    """
 
     schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
     alert_id: Ident
@@ -291,6 +317,8 @@ class AlertUpdate(Contract):
     actor: str | None = Field(default=None, max_length=100)
     channel: str | None = Field(default=None, max_length=50)
     note: str | None = Field(default=None, max_length=1000)
+    outcome: Outcome | None = None
+    context: AlertContext | None = None
 
 
 class QuarantineRecord(Contract):

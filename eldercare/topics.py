@@ -119,6 +119,16 @@ class Topics:
         return f"{self.prefix}/{ALERTS}/+/updates"
 
     # Parsing ------------------------------------------------------------------------
+    def is_alert_update(self, topic: str) -> bool:
+        """``{prefix}/alerts/{id}/updates`` (no home may be called ``alerts``)."""
+        levels = topic.removeprefix(self.prefix + "/").split("/")
+        return (
+            topic.startswith(self.prefix + "/")
+            and len(levels) == 3
+            and levels[0] == ALERTS
+            and levels[2] == "updates"
+        )
+
     def is_internal(self, topic: str) -> bool:
         """Our own namespaces (``_system``, ``_normalised``…) that device filters also match."""
         return topic.startswith(self.prefix + "/_")

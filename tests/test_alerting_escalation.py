@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
-from alerting.lifecycle import Outcome, TransitionRefused
+from alerting.lifecycle import TransitionRefused
 from alerting.outbox import MAX_ATTEMPTS, Outbox
 from alerting.signed_links import AckLinks
 from eldercare import failures as database_retry
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
 from eldercare.db.models import AlertEventRow, EscalationTimerRow, NotificationRow
-from eldercare.models import AlertKind, AlertStatus, Severity
+from eldercare.models import AlertKind, AlertStatus, Outcome, Severity
 from tests.alerting_support import (
     CLIMB_TO_CENTRE_THEN_ACK,
     WebhookReceiver,

@@ -93,7 +93,7 @@ async def check_scope(client: httpx.AsyncClient, username: str) -> None:
             continue
         for method, path, body in (
             ("POST", f"/api/alerts/{alert_id}/ack", {}),
-            ("POST", f"/api/alerts/{alert_id}/resolve", {"outcome": "assisted"}),
+            ("POST", f"/api/alerts/{alert_id}/resolve", {"outcome": "helped_at_home"}),
             ("POST", f"/api/alerts/{alert_id}/response", {"state": "on_site"}),
             ("PUT", f"/api/homes/{home}/mode", {"mode": "away"}),
         ):

@@ -179,8 +179,13 @@ async def resolve(
 ) -> AlertUpdate:
     """Close the alert with what happened (the outcome) and an optional note."""
     await visible_alert(ctx.api, session, principal, alert_id)
-    note = f"[{body.outcome.value}] {body.note or ''}".strip()
-    action = ctx.api.resolve(alert_id, actor=actor_name(principal), channel="dashboard", note=note)
+    action = ctx.api.resolve(
+        alert_id,
+        actor=actor_name(principal),
+        channel="dashboard",
+        note=body.note,
+        outcome=body.outcome,
+    )
     return await apply_action(ctx, alert_id, action)
 
 

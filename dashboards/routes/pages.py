@@ -23,7 +23,7 @@ from dashboards.principal import Role
 from dashboards.rendering import render
 from dashboards.responses import response_history
 from dashboards.routes.homes import home_day, home_detail, list_homes
-from dashboards.schemas import Outcome, ResponderView
+from dashboards.schemas import STAFF_OUTCOMES, ResponderView
 from eldercare import __version__
 
 router = APIRouter(include_in_schema=False)
@@ -48,11 +48,20 @@ class Step:
     channel: str
     note: str
     is_response: bool
+    outcome_key: str = ""  # the resolved step's "outcome.X" label
 
 
 def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView]) -> list[Step]:
     steps = [
-        Step(e.at, f"status.{e.status.value}", e.actor or "", e.channel or "", e.note or "", False)
+        Step(
+            e.at,
+            f"status.{e.status.value}",
+            e.actor or "",
+            e.channel or "",
+            e.note or "",
+            False,
+            f"outcome.{e.outcome.value}" if e.outcome else "",
+        )
         for e in lifecycle
     ] + [Step(r.at, f"response.{r.state.value}", r.actor, "", "", True) for r in responses]
     return sorted(steps, key=lambda step: step.at)  # stable: same instant keeps its order
@@ -73,7 +82,7 @@ async def alert_wall(request: Request, principal: MaybePrincipal) -> Response:
         return to_login(request)
     if not principal.is_responder:
         return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
-    return render(request, "wall.html", principal, outcomes=list(Outcome))
+    return render(request, "wall.html", principal, outcomes=STAFF_OUTCOMES)
 
 
 @router.get("/homes", response_class=HTMLResponse)
@@ -137,7 +146,7 @@ async def alert_page(
         steps=timeline_steps(
             await ctx.api.timeline(alert_id), await response_history(session, alert_id)
         ),
-        outcomes=list(Outcome),
+        outcomes=STAFF_OUTCOMES,
         before=await ctx.activity.log.between(
             session, alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at, SENSOR_ROWS
         ),

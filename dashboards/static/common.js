@@ -38,7 +38,8 @@ async function callApi(method, path, body) {
 
 function showError(error) { window.alert(`${label("error")}: ${error.message}`); }
 
-// The "resolve" note keeps the outcome as a leading "[key]"; show it in the reader's language.
+// Alerts resolved before the outcome was stored on the alert kept it in the note as a
+// leading "[key]"; show that in the reader's language too.
 function noteText(note) {
   const match = /^\[([a-z_]+)\]\s*(.*)$/.exec(note || "");
   return match ? `${label("outcome." + match[1], match[1])} ${match[2]}`.trim() : (note || "");

@@ -19,6 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from detector.activity.feedback import (
+    HOURLY,
+    QUIET,
+    Widening,
+    bath_slot,
+    slot,
+    wake_slot,
+    widened,
+)
 from detector.activity.sensors import PLACE_COUNT, Place
 
 BLOCKS = 12
@@ -103,7 +112,7 @@ def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "days", "last_day", "quiet", "wake")
+    __slots__ = ("bath", "days", "last_day", "quiet", "wake", "widening")
 
     def __init__(self) -> None:
         # One array for the four per-context statistics and the hour-of-day view: every
@@ -114,6 +123,7 @@ class ActivityModel:
         self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
+        self.widening: Widening | None = None  # staff verdicts (feedback.py); rarely any
 
     @property
     def peak(self) -> np.ndarray:
@@ -224,6 +234,7 @@ class ActivityModel:
             )
         prior = prior_quiet_h(block, place, settings)
         blended = max(threshold, (1 - trust) * prior + trust * settings.floor_h)
+        blended *= widened(self.widening, slot(QUIET, block, place), self.last_day)
         return float(min(max(blended, settings.floor_h), settings.cap_h))
 
     def unusual_now(
@@ -257,7 +268,8 @@ class ActivityModel:
         around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24], place]
         seen = float(around.astype(np.float32).max())
         limit = max(seen * settings.hourly_factor + settings.hourly_margin_h, settings.floor_h)
-        return seen if quiet_h > tight and quiet_h > limit else None
+        widen = widened(self.widening, slot(HOURLY, block, place), self.last_day)
+        return seen if quiet_h > tight * widen and quiet_h > limit * widen else None
 
     def wake_deadline_h(self, weekend: bool, settings: ModelSettings) -> float:
         """Hour of the local day by which the resident is normally up, plus tolerance."""
@@ -272,13 +284,15 @@ class ActivityModel:
             return settings.default_wake_h
         hours = seen.astype(np.float32) / 6
         spread = float(np.median(np.abs(hours - np.median(hours))))
-        return float(min(hours.max() + settings.wake_tolerance_h + spread, 14.0))
+        widen = widened(self.widening, wake_slot(weekend), self.last_day)
+        return float(min(hours.max() + (settings.wake_tolerance_h + spread) * widen, 14.0))
 
     def bath_threshold_min(self, night: bool, settings: ModelSettings) -> float:
         trust = min(1.0, self.days / settings.learn_days)
         learned = float(self.bath[int(night)]) * settings.bath_factor + settings.bath_margin_min
         prior = (1 - trust) * settings.default_bath_min + trust * settings.min_bath_min
-        return float(min(max(learned, prior), settings.cap_h * 60))
+        widen = widened(self.widening, bath_slot(night), self.last_day)
+        return float(min(max(learned, prior) * widen, settings.cap_h * 60))
 
     # -- checkpoint -----------------------------------------------------------------------
 
@@ -290,6 +304,7 @@ class ActivityModel:
             "hourly": _b64(self.hourly),
             "days": self.days,
             "last_day": self.last_day,
+            **({"widening": self.widening.to_dict()} if self.widening else {}),
         }
 
     @classmethod
@@ -304,6 +319,7 @@ class ActivityModel:
             model.hourly[:] = _unb64(data["hourly"], np.float16, model.hourly.shape)
         model.days = float(data["days"])
         model.last_day = int(data["last_day"])
+        model.widening = Widening.from_dict(data["widening"]) if "widening" in data else None
         return model
 
     @property

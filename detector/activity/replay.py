@@ -8,6 +8,10 @@ replay is the resident's, not the hardware's.
 
 A collapse copy is the same recording cut at a random moment: no event after the cut, the
 clock runs on, and the first routine alert after the cut is the detection.
+
+With ``feedback``, staff mark every alert of the recording itself false (there is no collapse
+in it) right after it is raised, as they would on the dashboard: the rule learns from each
+verdict, and the collapse copies start from states that learned them too.
 """
 
 from __future__ import annotations
@@ -24,9 +28,20 @@ from typing import Any
 
 import yaml
 
+from detector.activity.feedback import key_of
 from detector.activity.rule import InactivityRule, InactivitySettings
 from detector.activity.sensors import Role, SensorDirectory, SensorInfo, classify, place_of
-from eldercare.models import AlertKind, DeviceState, DeviceStatus, Event, EventType
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    AlertUpdate,
+    DeviceState,
+    DeviceStatus,
+    Event,
+    EventType,
+    Outcome,
+)
 
 HOME = "replay"
 TICK = timedelta(seconds=60)
@@ -145,6 +160,12 @@ def to_events(readings: list[Reading], infos: dict[str, SensorInfo]) -> list[Eve
 class Found:
     kind: str
     at: datetime
+    context: str = ""  # what raised it (the feedback table's key, else the kind)
+
+    @classmethod
+    def of(cls, alert: Alert) -> Found:
+        context = key_of(alert.context or {}) or alert.kind.value
+        return cls(alert.kind.value, alert.raised_at, context)
 
 
 @dataclass
@@ -165,6 +186,10 @@ class ReplayResult:
             "false_alarms": len(self.false_alarms),
             "false_alarms_per_100_days": round(100 * len(self.false_alarms) / scored_days, 2),
             "false_alarm_kinds": _count(a.kind for a in self.false_alarms),
+            # A context's first false alarm is news; the ones after it are what staff's
+            # verdicts (``--feedback``) should remove.
+            "repeat_false_alarms": len(self.false_alarms)
+            - len({a.context for a in self.false_alarms}),
             "false_alarm_list": [f"{a.at.isoformat()} {a.kind}" for a in self.false_alarms],
             "devices": self.devices,
         }
@@ -218,11 +243,16 @@ class Replayer:
     """Drives one fresh ``InactivityRule`` over the events with a 60 s tick."""
 
     def __init__(
-        self, events: list[Event], infos: dict[str, SensorInfo], settings: InactivitySettings
+        self,
+        events: list[Event],
+        infos: dict[str, SensorInfo],
+        settings: InactivitySettings,
+        feedback: bool = False,
     ) -> None:
         self.events = events
         self.infos = infos
         self.settings = settings
+        self.feedback = feedback
         self.times = [event.ts for event in events]
 
     def new_rule(self) -> InactivityRule:
@@ -250,8 +280,22 @@ class Replayer:
             while index < len(self.events) and self.events[index].ts <= now:
                 rule.on_event(self.events[index], self.events[index].ts)
                 index += 1
-            found = [Found(a.kind.value, a.raised_at) for a in rule.on_tick(now).alerts]
-            yield now, found
+            alerts = rule.on_tick(now).alerts
+            if self.feedback:
+                for alert in alerts:
+                    rule.on_verdict(_marked_false(alert, now), now)
+            yield now, [Found.of(alert) for alert in alerts]
+
+
+def _marked_false(alert: Alert, at: datetime) -> AlertUpdate:
+    return AlertUpdate(
+        alert_id=alert.alert_id,
+        home=alert.home,
+        status=AlertStatus.RESOLVED,
+        at=at,
+        outcome=Outcome.FALSE_ALARM,
+        context=alert.context,
+    )
 
 
 def evaluate(
@@ -262,9 +306,10 @@ def evaluate(
     collapses: int = 0,
     seed: int = 0,
     settings: InactivitySettings | None = None,
+    feedback: bool = False,
 ) -> ReplayResult:
     settings = settings or InactivitySettings()
-    replayer = Replayer(events, infos, settings)
+    replayer = Replayer(events, infos, settings, feedback)
     first, last = events[0].ts, events[-1].ts
     learn_end = first + timedelta(days=learn_days)
     result = ReplayResult(
@@ -290,7 +335,7 @@ def evaluate(
         copy = replayer.new_rule()
         copy.restore(blob)
         cut_index = bisect_left(replayer.times, cut)
-        copy_events = Replayer(events[:cut_index], infos, settings)
+        copy_events = Replayer(events[:cut_index], infos, settings, feedback)
         start = bisect_left(replayer.times, snap_at + timedelta(microseconds=1))
         delay: float | None = None
         place = ""

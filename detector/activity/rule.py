@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from detector.activity import feedback
 from detector.activity.home import HomeState
-from detector.activity.model import ModelSettings, is_night
+from detector.activity.model import BLOCK_H, BLOCKS, ModelSettings, is_night
 from detector.activity.sensors import DAY_PLACES, Place, Role, SensorDirectory
 from detector.alerts import duration_en, duration_zh, make_alert
 from detector.rules import BaseRule, RuleOutput
@@ -23,6 +24,7 @@ from eldercare.logs import get_logger
 from eldercare.models import (
     Alert,
     AlertKind,
+    AlertUpdate,
     DeviceState,
     DeviceStatus,
     Event,
@@ -237,6 +239,20 @@ class InactivityRule(BaseRule):
         self._home(telemetry.home).heard(telemetry.device, now, liveness=True)
         return RuleOutput()
 
+    def on_verdict(self, update: AlertUpdate, now: datetime) -> RuleOutput:
+        """Staff resolved one of our alerts: a false alarm widens the context that raised it
+        (a real one undoes that), for this home only; see ``feedback``."""
+        state = self.homes.get(update.home)
+        if state is None or update.outcome is None or not update.context:
+            return RuleOutput()
+        day = state.local(update.at).toordinal()
+        state.model.widening = feedback.judge(state.model.widening, update, day)
+        if state.last_ts is not None:  # the quiet going on now is judged by the new limit
+            state.threshold_h = state.model.quiet_threshold_h(
+                state.context_hour, state.last_place, self.settings.model
+            )
+        return RuleOutput()
+
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
         self._home(status.home).status(
             status.device,
@@ -377,6 +393,8 @@ class InactivityRule(BaseRule):
                 f"({state.last_label}){learned_en}."
             )
         zh, en = _with_silent(zh, en, silent)
+        view = feedback.QUIET if seen_h is None else feedback.HOURLY
+        block = int(state.context_hour // BLOCK_H) % BLOCKS
         return make_alert(
             home=state.home,
             kind=kind,
@@ -386,6 +404,9 @@ class InactivityRule(BaseRule):
             zh=zh,
             en=en,
             evidence=_evidence(state),
+            context=feedback.quiet_context(
+                view, block, state.last_place, self._state_name(state, now)
+            ),
         )
 
     def _no_wake_up(
@@ -425,6 +446,7 @@ class InactivityRule(BaseRule):
             zh=zh,
             en=en,
             evidence=_evidence(state),
+            context=feedback.wake_context(weekend),
         )
 
     def _bathroom(self, state: HomeState, now: datetime) -> Alert | None:
@@ -452,6 +474,7 @@ class InactivityRule(BaseRule):
             en=f"In the bathroom since {since} for {duration_en(stay_h)}; "
             f"usually out within {duration_en(limit_min / 60)}.",
             evidence=_evidence(state),
+            context=feedback.bath_context(night),
         )
 
     def _door_left_open(self, state: HomeState, now: datetime, config: HomeConfig) -> Alert | None:

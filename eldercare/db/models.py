@@ -177,6 +177,8 @@ class AlertRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(30))
     explanation: Mapped[dict[str, Any]]
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: What raised it, as the detector said (``Alert.context``): handed back with the verdict.
+    context: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index("ix_alerts_home_kind_status", "home_id", "kind", "status"),)
 
