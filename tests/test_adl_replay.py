@@ -8,6 +8,7 @@ with its bedroom sensor removed and every sensor renamed, so the method is not f
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import zlib
@@ -91,3 +92,36 @@ def test_cli_reports_json_on_a_small_recording(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert '"collapses"' in result.output and '"false_alarms_per_100_days"' in result.output
+
+
+def _small_home(folder: Path, first_hour: int) -> None:
+    folder.mkdir(parents=True)
+    lines = []
+    for day in range(1, 5):
+        for hour in range(first_hour, 22):
+            lines.append(f"2011-06-0{day} {hour:02d}:00:00.0 Kitchen Kitchen ON")
+            lines.append(f"2011-06-0{day} {hour:02d}:00:02.0 Kitchen Kitchen OFF")
+    (folder / "data").write_text("\n".join(lines) + "\n")
+
+
+def test_cli_scores_a_folder_of_homes_and_simulated_homes_apart(tmp_path: Path) -> None:
+    _small_home(tmp_path / "homes" / "a", 7)
+    _small_home(tmp_path / "homes" / "nested" / "b", 9)
+    result = CliRunner().invoke(
+        app,
+        [
+            *("eval", "adl", str(tmp_path / "homes"), "--sim", "1", "--sim-days", "3"),
+            *("--collapses", "2", "--learn-days", "1", "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [(r["group"], r["home"]) for r in report["homes"]][:2] == [
+        ("real", "homes/a"),
+        ("real", "homes/nested/b"),
+    ]
+    assert report["homes"][2]["group"] == "simulated"
+    assert set(report["pooled"]) == {"real", "simulated"}
+    real = report["pooled"]["real"]
+    assert real["homes"] == 2 and real["collapses"] == 4
+    assert real["scored_days"] == sum(r["scored_days"] for r in report["homes"][:2])

@@ -501,3 +501,58 @@ def test_leaving_again_soon_after_coming_home_is_leaving_once_the_door_was_shut(
     home.send("door-front", EventType.DOOR_OPEN, back + timedelta(minutes=2))  # forgot the keys
     home.send("door-front", EventType.DOOR_CLOSE, back + timedelta(minutes=2, seconds=10))
     assert rule.homes[HOME].last_place is Place.OUT
+
+
+def contacts_only_day(
+    home: Home, day: datetime, bed_h: float, wake_h: float = 7.0, *, flush: bool = True
+) -> None:
+    """A flat with door and cupboard contacts only: nothing in the bedroom reports sleep.
+    The kitchen cupboard every 40 min while up, a flush at bedtime and at wake-up."""
+    home.send("flush-bathroom", EventType.MOTION, day + timedelta(hours=wake_h))
+    t = day + timedelta(hours=wake_h, minutes=10)
+    while t < day + timedelta(hours=bed_h - 0.2):
+        home.send("cupboard-kitchen", EventType.DOOR_OPEN, t)
+        t += timedelta(minutes=40)
+    if flush:
+        home.send("flush-bathroom", EventType.MOTION, day + timedelta(hours=bed_h))
+
+
+def test_contacts_only_home_goes_to_bed_earlier_than_usual_without_an_alarm() -> None:
+    """Home C of issue 20: bedtimes 22:00–23:30 after a flush, nothing in the bedroom.
+    Going to bed at 21:40 one night straight from the kitchen leaves the kitchen's evening
+    context, where quiet never lasted more than 40 min; judged as the night (the bedroom's
+    context: this home's learned nights), it is sleep."""
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    for day in range(10):
+        contacts_only_day(home, START + timedelta(days=day), (22.0, 23.5, 22.7, 23.0)[day % 4])
+    state = rule.homes[HOME]
+    assert not state.sees_sleep()
+    assert state.model.settling(21.75, ModelSettings())
+    assert not state.model.settling(20.0, ModelSettings())
+    day = START + timedelta(days=10)
+    contacts_only_day(home, day, 21.0, flush=False)
+    home.send("cupboard-kitchen", EventType.DOOR_OPEN, day + timedelta(hours=21, minutes=40))
+    assert state.context_place is Place.BEDROOM and state.last_place is Place.KITCHEN
+    alerts = home.tick_until(day + timedelta(hours=21.6), day + timedelta(days=1, hours=6.9))
+    assert alerts == []
+
+
+def test_a_home_that_sees_its_bedroom_keeps_the_place_it_saw() -> None:
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    for day in range(3):
+        routine_day(home, START + timedelta(days=day))
+    home.send("pir-kitchen", EventType.MOTION, START + timedelta(days=3, hours=21, minutes=50))
+    state = rule.homes[HOME]
+    assert state.sees_sleep()
+    assert state.context_place is Place.KITCHEN
+
+
+def test_bedtimes_survive_a_restart() -> None:
+    model, settings = ActivityModel(), ModelSettings()
+    for hour in (23.0, 23.5, 0.5, 22.5):
+        model.learn_bedtime(hour, 6.0, settings)
+    model.learn_bedtime(20.0, 1.0, settings)  # too short to be a night
+    restored = ActivityModel.from_dict(model.to_dict())
+    assert restored.settling(22.6, settings) and not restored.settling(22.4, settings)

@@ -58,6 +58,9 @@ class HomeState:
     last_device: str = ""
     last_seq: int | None = None
     context_hour: float = 0.0
+    #: The place the model judges the quiet by: ``last_place``, or the bedroom when the
+    #: home cannot see sleep and the evening has reached its bedtime (``context_of``).
+    context_place: Place = Place.OTHER
     threshold_h: float = 0.0
     last_at: np.ndarray = field(default_factory=lambda: np.zeros(PLACE_COUNT, dtype=np.float64))
     bed: bool = False
@@ -175,15 +178,31 @@ class HomeState:
         place = self._place_after(ts, place, front_door, hour, settings)
         self._note_visitor(ts, place)
         if self.last_ts is not None and not self.away(ts):
-            self.model.learn_quiet(self.context_hour, self.last_place, _hours(ts - self.last_ts))
+            quiet_h = _hours(ts - self.last_ts)
+            self.model.learn_quiet(self.context_hour, self.context_place, quiet_h)
+            if self.last_place is not Place.OUT:
+                self.model.learn_bedtime(self.context_hour, quiet_h, settings)
         self._bathroom(ts, place, settings)
         if place in DAY_PLACES and 4 <= hour < 14 and not self.up_since_night(ts):
             self.model.learn_wake(local.weekday() >= 5, hour)
         self.last_at[place] = ts.timestamp()
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
+        self.context_place = self.context_of(hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
-        self.threshold_h = self.model.quiet_threshold_h(hour, place, settings)
+        self.threshold_h = self.model.quiet_threshold_h(hour, self.context_place, settings)
         self.pending.inactivity = ""
+
+    def context_of(self, hour: float, place: Place, settings: ModelSettings) -> Place:
+        """Sleep without a bed sensor: in a home where nothing has ever been seen in the
+        bedroom or bed, a sign of life at home after its usual bedtime is taken as going to
+        bed, and the quiet after it is judged as a night (the bedroom's context, with its
+        own learned spells). Homes that see their bedroom keep the place they saw."""
+        if place in (Place.OUT, Place.BEDROOM, Place.BED) or self.sees_sleep():
+            return place
+        return Place.BEDROOM if self.model.settling(hour, settings) else place
+
+    def sees_sleep(self) -> bool:
+        return bool(self.last_at[Place.BEDROOM] > 0 or self.last_at[Place.BED] > 0)
 
     def _place_after(
         self, ts: datetime, place: Place, front_door: bool, hour: float, settings: ModelSettings
@@ -314,6 +333,7 @@ class HomeState:
             "last_device": self.last_device,
             "last_seq": self.last_seq,
             "context_hour": self.context_hour,
+            "context_place": int(self.context_place),
             "threshold_h": self.threshold_h,
             "last_at": self.last_at.tolist(),
             "bed": self.bed,
@@ -354,6 +374,7 @@ class HomeState:
         state.last_device = data["last_device"]
         state.last_seq = data["last_seq"]
         state.context_hour = data["context_hour"]
+        state.context_place = Place(data.get("context_place", data["last_place"]))
         state.threshold_h = data["threshold_h"]
         state.last_at = np.array(data["last_at"], dtype=np.float64)
         state.bed, state.chair = data["bed"], data["chair"]

@@ -40,6 +40,10 @@ QUIET_STATS = ("peak", "count", "total", "squares")
 #: After them, the hour-of-day view: 24 hours × places is two more 12 × places rows.
 HOURLY_ROWS = 24 // BLOCKS
 EMPTY = 255  # ring-buffer slot not yet filled
+#: Rows of ``ActivityModel.wake``: weekday and weekend wake-ups, then bedtimes.
+BEDTIMES = 2
+#: Bedtimes are kept in 10-minute units after noon, so that 23:50 < 00:30.
+NOON = 12.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,13 @@ class ModelSettings:
     hourly_factor: float = 1.3
     hourly_margin_h: float = 0.5
     hourly_after_days: float = 14.0
+    #: Sleep without a bed or bedroom sensor (see ``ActivityModel.settling``): quiet that
+    #: starts after the home's earliest usual bedtime, less this tolerance, is the night.
+    #: Until three bedtimes are known, the night starts at ``default_bedtime_h``.
+    bedtime_tolerance_h: float = 0.5
+    default_bedtime_h: float = 21.0
+    #: A bedtime is the start of a quiet of at least this long, begun in 19:00–03:00.
+    sleep_spell_h: float = 2.0
 
 
 def is_night(hour: float, settings: ModelSettings) -> bool:
@@ -119,7 +130,8 @@ class ActivityModel:
         # numpy array costs ~100 bytes of header, and 100 k homes are kept in memory.
         rows = len(QUIET_STATS) + HOURLY_ROWS
         self.quiet = np.zeros((rows, BLOCKS, PLACE_COUNT), dtype=np.float16)
-        self.wake = np.full((2, RING), EMPTY, dtype=np.uint8)  # 10-minute units after 00:00
+        # Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon.
+        self.wake = np.full((3, RING), EMPTY, dtype=np.uint8)
         self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
@@ -184,6 +196,26 @@ class ActivityModel:
 
     def learn_wake(self, weekend: bool, hour: float) -> None:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
+
+    def learn_bedtime(self, hour: float, quiet_h: float, settings: ModelSettings) -> None:
+        """A long quiet begun in the evening or night is a bedtime (or a night-time spell
+        after a toilet visit: the earliest ones are what ``settling`` reads)."""
+        after_noon = (hour - NOON) % 24
+        if quiet_h >= settings.sleep_spell_h and 7 <= after_noon < 15:
+            _push(self.wake[BEDTIMES], int(after_noon * 6))
+
+    def settling(self, hour: float, settings: ModelSettings) -> bool:
+        """Quiet starting at ``hour`` is the night: from this home's earliest usual bedtime
+        (the second earliest of the recent ones, less a tolerance: one odd early night does
+        not move it) until 05:00. Homes whose bedroom is not watched cannot see sleep, and
+        without this their evening quiet was judged by daytime expectations."""
+        seen = self.wake[BEDTIMES]
+        seen = np.sort(seen[seen != EMPTY])
+        if seen.size < 3:
+            start = (settings.default_bedtime_h - NOON) % 24
+        else:
+            start = float(seen[1]) / 6 - settings.bedtime_tolerance_h
+        return start <= (hour - NOON) % 24 < 17
 
     def learn_bath(self, night: bool, minutes: float) -> None:
         self.bath[int(night)] = max(float(self.bath[int(night)]), min(minutes, 720.0))
@@ -313,7 +345,8 @@ class ActivityModel:
         for index, name in enumerate(QUIET_STATS):
             if name in data:  # checkpoints written before the spread was kept have no sums
                 model.quiet[index] = _unb64(data[name], np.float16, model.quiet[index].shape)
-        model.wake = _unb64(data["wake"], np.uint8, model.wake.shape)
+        wake = np.frombuffer(base64.b64decode(data["wake"]), dtype=np.uint8)
+        model.wake[: wake.size // RING] = wake.reshape(-1, RING)  # older ones: no bedtimes
         model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
         if "hourly" in data:  # checkpoints from before it was kept learn it afresh
             model.hourly[:] = _unb64(data["hourly"], np.float16, model.hourly.shape)

@@ -303,6 +303,7 @@ class InactivityRule(BaseRule):
         # Seen at home since holiday mode began: back early, the context stands as it is.
         if state.last_ts is None or state.last_ts == state.away_marker:
             state.last_ts, state.last_place = state.away_until, Place.OUT
+            state.context_place = Place.OUT
             state.context_hour = state.hour(state.away_until)
             state.threshold_h = state.model.quiet_threshold_h(
                 state.context_hour, Place.OUT, self.settings.model
@@ -316,7 +317,7 @@ class InactivityRule(BaseRule):
         if state.visitor(now):
             return "visitor"
         if state.bed or (
-            state.last_place is Place.BEDROOM and is_night(state.hour(now), self.settings.model)
+            state.context_place is Place.BEDROOM and is_night(state.hour(now), self.settings.model)
         ):
             return "asleep"
         return "home"
@@ -352,7 +353,11 @@ class InactivityRule(BaseRule):
         seen_h = None
         if quiet_h < state.threshold_h:
             seen_h = state.model.unusual_now(
-                state.context_hour, state.last_place, state.hour(now), quiet_h, self.settings.model
+                state.context_hour,
+                state.context_place,
+                state.hour(now),
+                quiet_h,
+                self.settings.model,
             )
             if seen_h is None:
                 return None
