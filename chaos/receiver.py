@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from chaos.sockets import LocalSocketServer
 
 MAX_BODY = 1 << 20
 
@@ -22,20 +24,9 @@ class Delivery:
     at: float  # time.monotonic()
 
 
-@dataclass
-class NotificationReceiver:
-    deliveries: list[Delivery] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> NotificationReceiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
+class NotificationReceiver(LocalSocketServer):
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, ValueError, asyncio.IncompleteReadError):

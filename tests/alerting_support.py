@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from chaos.sockets import LocalSocketServer
 from eldercare.db.models import Contact, Home, Resident, Staff, Station
 from eldercare.models import Alert, AlertKind, Evidence, LocalizedText, Severity
 
@@ -39,27 +40,6 @@ class Received:
     @property
     def key(self) -> str:
         return self.headers.get("idempotency-key", "")
-
-
-class LocalSocketServer:
-    """A real TCP server on a free local port for the life of ``async with``; subclasses
-    answer connections in ``_serve``."""
-
-    port: int = 0
-    _server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
 
 
 @dataclass

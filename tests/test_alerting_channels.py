@@ -11,8 +11,9 @@ import email
 from email.message import Message
 
 from alerting.channels import IDEMPOTENCY_HEADER, AppriseNotifier, channel
+from chaos.sockets import LocalSocketServer
 from eldercare.broker import free_port
-from tests.alerting_support import LocalSocketServer, WebhookReceiver
+from tests.alerting_support import WebhookReceiver
 
 KEY = "01JDKEY.t1.contact:2"
 
