@@ -113,6 +113,10 @@ living alone; one person's stillness is hidden by the other's activity.
 Sensors: 20 binary sensors (contacts, photocells, force/pressure, distance, sonar, IR, one
 temperature) at one-second resolution; no PIR motion; rooms and kinds in sensors.yaml.
 Dates: the files carry none. Day n is written as {start} + n - 1 days (weekdays are not real).
+States: a column's 1 is written ON (OPEN for contacts and cupboard photocells). Which way a
+contact reads is not documented: house A's bathroom door reads 1 almost only while someone
+is toileting or showering (closed behind them?); either way both edges are activity.
+Labels (going out, sleeping, …) are dropped: a detector must not read them.
 Days: {days}; events: {events}.
 """
 
