@@ -42,7 +42,7 @@ from gateway.registry import Registry
 from simulator.homes import make_homes
 from simulator.layout import WALL_BUTTON
 from tests.alerting_support import WebhookReceiver
-from tests.harness import wait_for_services
+from tests.harness import SERVICE_IDS, make_settings, running_system, wait_for_services
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -100,6 +100,23 @@ def test_reason_labels_are_a_bounded_set(kind: str, label: str) -> None:
     """A reason's kind comes from our code; anything else (ids, numbers) must not become a
     label value, or one garbage sender would make a series per message."""
     assert reason_label(kind) == label
+
+
+# --- all services in one process, as in the demo ---------------------------------------------
+
+
+@pytest.mark.integration
+async def test_one_endpoint_serves_every_service_of_the_process(
+    mosquitto: LocalMosquitto, tmp_path: Path
+) -> None:
+    settings = make_settings(mosquitto, tmp_path, metrics_port=free_port())
+    async with running_system(settings, make_homes(1)), httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{settings.metrics_port}/metrics")
+    assert response.status_code == 200
+    samples = parse(response.text)
+    dashboard = f"eldercare-dashboard-{settings.http_port}"
+    for client_id in [*SERVICE_IDS.values(), dashboard]:
+        assert value(samples, MQTT_CONNECTED, service=client_id) == 1, client_id
 
 
 # --- every service as its own process, as in compose -----------------------------------------
