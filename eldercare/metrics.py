@@ -93,8 +93,8 @@ ALERTS_REJECTED = Family(
 )
 NOTIFICATIONS = Family(
     "eldercare_notifications",
-    "notification attempts recorded, by outcome: sent, retry (will try again), failed (gave "
-    "up, next tier brought forward), cancelled (no longer needed)",
+    "notifications taken from the outbox, by outcome: sent, retry (will try again), failed "
+    "(gave up, next tier brought forward), cancelled (acknowledged while in flight)",
     ("outcome",),
 )
 ESCALATION_STEPS = Family(

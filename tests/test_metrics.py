@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,7 +137,7 @@ def _start(service: str, folder: Path, **env: str) -> subprocess.Popen[bytes]:
 
 
 async def _scrape_until(
-    client: httpx.AsyncClient, port: int, done: object, timeout: float = 30
+    client: httpx.AsyncClient, port: int, done: Callable[[Samples], bool], timeout: float = 30
 ) -> Samples:
     """Scrape until ``done(samples)`` holds, or fail with the last scrape."""
     samples: Samples = {}
@@ -147,7 +147,7 @@ async def _scrape_until(
         response = await client.get(f"http://127.0.0.1:{port}/metrics")
         assert response.status_code == 200
         samples = parse(response.text)
-        if done(samples):  # type: ignore[operator]
+        if done(samples):
             return samples
         await asyncio.sleep(0.3)
     pytest.fail(f"port {port}: counters did not move: {sorted(samples)[:60]}")
@@ -183,42 +183,27 @@ async def test_each_service_process_serves_metrics_that_count_real_traffic(
             for service in Service
         ]
         dashboard_id = f"eldercare-dashboard-{http_port}"
-        client_ids = {
-            Service.GATEWAY: "eldercare-gateway",
-            Service.DETECTOR: "eldercare-detector",
-            Service.ALERTING: "eldercare-alerting",
-            Service.DASHBOARD: dashboard_id,
+        client_ids = {**SERVICE_IDS, Service.DASHBOARD: dashboard_id}
+        moved: dict[Service, Callable[[Samples], bool]] = {
+            Service.GATEWAY: lambda s: (
+                value(s, GATEWAY_QUARANTINED, reason="schema") >= 1
+                and value(s, MESSAGES_HANDLED, service="eldercare-gateway") >= 2
+            ),
+            Service.DETECTOR: lambda s: value(s, ALERTS_RAISED, kind="call_button") >= 1,
+            Service.ALERTING: lambda s: (
+                value(s, NOTIFICATIONS, outcome="sent") >= 1
+                and value(s, ESCALATION_STEPS, status="notified") >= 1
+            ),
+            Service.DASHBOARD: lambda s: value(s, MESSAGES_HANDLED, service=dashboard_id) >= 1,
         }
         try:
             await wait_for_services(settings, client_ids.values(), timeout=60)
             await _press_and_garbage(settings, home.home_id)
             async with httpx.AsyncClient(timeout=5) as client:
-                gateway = await _scrape_until(
-                    client,
-                    ports[Service.GATEWAY],
-                    lambda s: (
-                        value(s, GATEWAY_QUARANTINED, reason="schema") >= 1
-                        and value(s, MESSAGES_HANDLED, service="eldercare-gateway") >= 2
-                    ),
-                )
-                detector = await _scrape_until(
-                    client,
-                    ports[Service.DETECTOR],
-                    lambda s: value(s, ALERTS_RAISED, kind="call_button") >= 1,
-                )
-                alerting = await _scrape_until(
-                    client,
-                    ports[Service.ALERTING],
-                    lambda s: (
-                        value(s, NOTIFICATIONS, outcome="sent") >= 1
-                        and value(s, ESCALATION_STEPS, status="notified") >= 1
-                    ),
-                )
-                dashboard = await _scrape_until(
-                    client,
-                    ports[Service.DASHBOARD],
-                    lambda s: value(s, MESSAGES_HANDLED, service=dashboard_id) >= 1,
-                )
+                scraped = {
+                    service: await _scrape_until(client, ports[service], done)
+                    for service, done in moved.items()
+                }
         finally:
             for process in processes:
                 if process.poll() is None:
@@ -228,12 +213,6 @@ async def test_each_service_process_serves_metrics_that_count_real_traffic(
                     process.wait(15)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
-    scraped = {
-        Service.GATEWAY: gateway,
-        Service.DETECTOR: detector,
-        Service.ALERTING: alerting,
-        Service.DASHBOARD: dashboard,
-    }
     for service, samples in scraped.items():
         assert value(samples, MQTT_CONNECTED, service=client_ids[service]) == 1, service
         # Each process reports its own services only, and the process's own figures too.
@@ -243,9 +222,10 @@ async def test_each_service_process_serves_metrics_that_count_real_traffic(
         assert ("process_resident_memory_bytes", frozenset()) in samples, service
     assert inbox.received, "the station was notified"
     # The press was accepted and raised exactly one alert; the garbage was not.
-    assert value(detector, ALERTS_RAISED, kind="call_button") == 1
-    quarantined = GATEWAY_QUARANTINED.exposed_name
-    assert sum(count for (name, _), count in gateway.items() if name == quarantined) == 1
+    assert value(scraped[Service.DETECTOR], ALERTS_RAISED, kind="call_button") == 1
+    gateway = scraped[Service.GATEWAY].items()
+    rejects = [count for (name, _), count in gateway if name == GATEWAY_QUARANTINED.exposed_name]
+    assert rejects == [1]
 
 
 async def _press_and_garbage(settings: Settings, home: str) -> None:
