@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -145,6 +146,8 @@ class Escalator:
         self.policies = policies
         self.links = links
         self.owner = owner or instance_owner()
+        #: fired timers by the status they gave their alert (notified, escalated, expired)
+        self.steps: Counter[str] = Counter()
 
     async def run_once(self) -> tuple[list[AlertUpdate], datetime | None]:
         """Fire everything due now; the updates to publish and when to look again."""
@@ -162,7 +165,9 @@ class Escalator:
         for timer_id in claimed:
             try:
                 async with self._sessions.begin() as session:
-                    updates.extend(await self._fire(session, timer_id, now))
+                    fired = await self._fire(session, timer_id, now)
+                updates.extend(fired)
+                self.steps.update(str(update.status) for update in fired)  # once committed
             except Exception:
                 # One broken alert must not hold back every other alert's escalation; this
                 # timer stays leased and is tried again when the lease lapses.

@@ -10,6 +10,7 @@ so a receiver can drop the duplicate that a crash between "sent" and "recorded" 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -48,6 +49,8 @@ class Outbox:
         self.clock = clock
         self.notifier = notifier
         self.owner = owner or instance_owner()
+        #: recorded attempts by outcome (sent, retry, failed, cancelled), for /metrics
+        self.outcomes: Counter[str] = Counter()
 
     async def run_once(self) -> datetime | None:
         """Send everything due now; when to look again."""
@@ -93,16 +96,19 @@ class Outbox:
                 break
         # The provider has the message now; if the record were lost, the row's lease would
         # lapse and it would go out again. So a database outage is waited out here.
-        await until_the_database_answers(
+        outcome = await until_the_database_answers(
             lambda: self._record(notification_id, attempts),
             "delivery_record_failed_retrying",
             notification_id=notification_id,
             alert_id=row.alert_id,
         )
+        if outcome is not None:  # counted once committed: a retried record is not two sends
+            self.outcomes[outcome] += 1
 
     async def _record(
         self, notification_id: int, attempts: list[tuple[datetime, Delivery]]
-    ) -> None:
+    ) -> str | None:
+        """Record the attempts; the row's outcome, or None if another instance owns it now."""
         now = self.clock.now()
         async with self._sessions.begin() as session:
             # Take the row (and SQLite's write lock) before reading anything else.
@@ -127,28 +133,31 @@ class Outbox:
             alert = await session.get(AlertRow, row.alert_id)
             assert alert is not None
             if row.owner != self.owner:
-                return  # our lease lapsed and another instance took over: its result counts
+                return None  # our lease lapsed and another instance took over: its result counts
             row.owner = None
             status = AlertStatus(alert.status)
             fields = {"alert_id": alert.id, "home": alert.home_id, "recipient": row.recipient}
             if not attempts:
                 row.status = "cancelled"  # acknowledged before we got to it
-                return
+                return row.status
             row.attempts += 1
             sent = attempts[-1][1]
             # An ack may have cancelled the row while it was in flight; what happened on the
             # wire is recorded all the same, but nothing is retried for a taken alert.
+            outcome = "retry"
             if sent.ok:
                 row.status, row.sent_at, row.delivered_via = "sent", now, sent.channel[:300]
+                outcome = row.status
                 log.info("notification_sent", channel=sent.channel, attempt=row.attempts, **fields)
                 what = "delivered to" if row.purpose == ALERT else "told that it is taken:"
                 note = f"{what} {row.recipient_name} via {sent.channel} (try {row.attempts})"
             else:
                 row.last_error = "; ".join(f"{d.channel}: {d.error}" for _, d in attempts)
                 if row.status == "cancelled":
+                    outcome = row.status
                     note = f"not delivered to {row.recipient_name}, no longer needed"
                 elif row.attempts >= MAX_ATTEMPTS:
-                    row.status = "failed"
+                    row.status = outcome = "failed"
                     if row.purpose == ALERT:
                         await bring_next_tier_forward(session, alert.id, now)
                     log.error("notification_failed", error=row.last_error, **fields)
@@ -167,3 +176,4 @@ class Outbox:
             # Staff read this note: whatever a notifier called its channel, no URL gets stored.
             note = mask_urls(note)
             session.add(store.audit(alert, status, now, actor="alerting", note=note[:1000]))
+            return outcome

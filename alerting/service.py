@@ -16,12 +16,14 @@ from alerting.channels import AppriseNotifier, Notifier
 from alerting.escalation import Escalator, instance_owner
 from alerting.feedback import commands
 from alerting.loop import work_loop
+from alerting.metrics import alerting_readings
 from alerting.outbox import Outbox
 from alerting.watch import ServiceWatch
 from eldercare.bus import Handler, MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
+from eldercare.metrics import connection_readings, export
 from eldercare.models import (
     Alert,
     AlertStatus,
@@ -233,8 +235,11 @@ async def run(
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
+        readings = [connection_readings(connection), alerting_readings(intake, escalator, outbox)]
         if watch.stalls.filters:
             group.create_task(inputs.run())
+            readings.append(connection_readings(inputs))
+        group.create_task(export(*readings))
         group.create_task(publish_updates())
         group.create_task(watch_silence())
         group.create_task(work_loop("escalation", clock, escalate, escalate_now))

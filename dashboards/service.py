@@ -9,8 +9,7 @@ and the stored activity behind the resident's day (``ActivityLog``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import uvicorn
 from fastapi import FastAPI
@@ -27,12 +26,12 @@ from dashboards.stream import Broadcaster
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
+from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertUpdate
 from eldercare.settings import Environment, Settings
+from eldercare.web import GRACEFUL_S, EmbeddedServer
 
 log = get_logger("dashboard")
-
-GRACEFUL_S = 2
 
 
 class UpdateFeed:
@@ -60,28 +59,6 @@ class UpdateFeed:
             placement or Placement(alert.home, None, None),
         )
         return []
-
-
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn as one task among the process's services.
-
-    Signals belong to the process (``eldercare.shutdown`` cancels every service on them):
-    uvicorn's own handlers stopped only the web server and left the other services of the
-    demo running. Cancellation instead asks uvicorn to close its connections, briefly.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def serve_until_cancelled(self) -> None:
-        serving = asyncio.ensure_future(self.serve())
-        try:
-            await asyncio.shield(serving)
-        except asyncio.CancelledError:
-            self.should_exit = True
-            await asyncio.wait({serving}, timeout=GRACEFUL_S + 1)
-            raise
 
 
 def web_server(app: FastAPI, settings: Settings) -> EmbeddedServer:
@@ -145,5 +122,6 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     log.info("dashboard_started", url=f"http://{settings.http_host}:{settings.http_port}/")
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
+        group.create_task(export(connection_readings(connection)))
         group.create_task(server.serve_until_cancelled())
         group.create_task(activity_log.run())

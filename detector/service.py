@@ -7,6 +7,7 @@ Alert updates come in too: a resolve carries the staff's verdict, which rules le
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,11 +22,13 @@ from detector.checkpoint import StateFile, must_save_now
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
+from detector.metrics import detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.timeseries import series_writer
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
+from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertStatus, AlertUpdate, DeviceStatus, Event, Telemetry
 from eldercare.settings import Settings
 from eldercare.topics import Channel, TopicError, Topics
@@ -62,6 +65,8 @@ class Detector:
         self.invalid = 0
         #: rule name -> failures so far (bounded: one entry per configured rule)
         self.rule_failures: dict[str, int] = {}
+        #: alert kind -> alerts raised (bounded by the kinds the contract knows)
+        self.alerts_raised: Counter[str] = Counter()
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -138,6 +143,7 @@ class Detector:
         if output.points:
             self.series.write(output.points)
         for alert in output.alerts:
+            self.alerts_raised[alert.kind] += 1
             log.info(
                 "alert_raised",
                 alert_id=alert.alert_id,
@@ -206,6 +212,9 @@ async def run(
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(connection.run())
+            group.create_task(
+                export(connection_readings(connection), detector_readings(detector, series))
+            )
             group.create_task(ticks())
             group.create_task(registry())
             if series:

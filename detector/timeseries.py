@@ -20,6 +20,7 @@ import contextlib
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
 from typing import Protocol, Self
@@ -36,6 +37,7 @@ from detector.series_spool import DiskSpool
 from eldercare.clock import Clock
 from eldercare.db.models import Device
 from eldercare.logs import get_logger
+from eldercare.metrics import SERIES_POINTS, SERIES_SPOOL_BYTES, SERIES_SPOOL_POINTS, Reading
 from eldercare.models import DeviceStatus, Event, SeriesPoint, Telemetry
 from eldercare.settings import Settings
 
@@ -339,6 +341,15 @@ class SeriesWriter:
         log.info("series_writer_stats", service=self.service, **self.counters())
         if not final:
             self._pending.append(self.stats_point())
+
+    def readings(self) -> Iterator[Reading]:
+        """The counters for ``/metrics``, live: the stats point comes once a minute, and it
+        cannot reach InfluxDB during the very outage that fills the spool."""
+        counters = self.counters()
+        for outcome in ("written", "spooled", "replayed", "dropped", "rejected"):
+            yield SERIES_POINTS, (self.service, outcome), counters[outcome]
+        yield SERIES_SPOOL_POINTS, (self.service,), counters["spool_points"]
+        yield SERIES_SPOOL_BYTES, (self.service,), counters["spool_bytes"]
 
     def stats_point(self) -> SeriesPoint:
         return SeriesPoint(

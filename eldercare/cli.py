@@ -125,6 +125,10 @@ def demo(
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="open the dashboard in a browser")
     ] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="serve Prometheus /metrics here [default: ELDERCARE_METRICS_PORT]"),
+    ] = None,
 ) -> None:
     """Everything in one process: broker, gateway, detector, alerting, dashboard, simulator."""
     from eldercare.demo import run_demo
@@ -139,6 +143,7 @@ def demo(
             # the demo reports the demo's alerts (DESIGN §6).
             data_dir=data_dir or Settings().data_dir,
             open_browser=open_browser,
+            metrics_port=metrics_port,
         )
     )
 

@@ -87,6 +87,7 @@ async def run_demo(
     press_every: float,
     data_dir: Path,
     open_browser: bool = True,
+    metrics_port: int | None = None,
 ) -> None:
     from dashboards.family_links import family_link, family_token
     from eldercare.demo_people import (
@@ -115,6 +116,8 @@ async def run_demo(
             public_url=f"http://127.0.0.1:{http_port}",  # ack links in messages lead here
             log_json=False,
             policies_dir=write_policies(data_dir / "demo-policies", inbox_port),
+            # Unset here, ELDERCARE_METRICS_PORT still applies.
+            **({"metrics_port": metrics_port} if metrics_port else {}),
         )
         configure_logging(settings.log_level, settings.log_json)
         clock = RealClock()
@@ -125,6 +128,12 @@ async def run_demo(
         )
         simulator = Simulator(settings, clock, simulated, seed=1)
         url = f"http://{settings.http_host}:{settings.http_port}/"
+        metrics = (
+            f"metrics of every service: http://{settings.metrics_host}:{settings.metrics_port}"
+            "/metrics\n"
+            if settings.metrics_port
+            else ""
+        )
         username, password = await demo_login(engine, clock.now())
         family = family_link(
             url,
@@ -134,6 +143,7 @@ async def run_demo(
             f"\neldercare demo: {homes} homes, broker {broker}, database {settings.db_url}\n"
             f"dashboard: {url}  (log in as {username!r}, password {password!r})\n"
             f"family view of {simulated[0].home_id}, as {FIRST_RELATIVE}: {family}\n"
+            f"{metrics}"
             f"a random home presses its call button about every {press_every:g} s; the station,\n"
             "family and centre's messages appear as demo_notification lines; Ctrl+C stops.\n",
             fg="green",

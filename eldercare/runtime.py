@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eldercare import metrics
 from eldercare.clock import Clock
 from eldercare.db import create_engine, migrate
 from eldercare.failures import until_the_database_answers
@@ -69,11 +70,14 @@ async def run_services(
     *extra: Coroutine[Any, Any, None],
     engine: AsyncEngine | None = None,
 ) -> None:
-    """Run the given services (and any extra coroutines, e.g. a simulator) until cancelled."""
+    """Run the given services (and any extra coroutines, e.g. a simulator) until cancelled,
+    with one ``/metrics`` endpoint for all of them when ``metrics_port`` is set."""
     own_engine = engine is None
     engine = engine or await prepared_engine(settings, wait=True)
     try:
         async with asyncio.TaskGroup() as group:
+            if settings.metrics_port is not None:
+                group.create_task(metrics.serve(settings), name="metrics")
             for name in services:
                 group.create_task(_service(name, settings, clock, engine), name=name.value)
             for coroutine in extra:

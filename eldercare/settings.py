@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         description="addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For"
         " names the client; empty: the header is ignored and the peer is the client",
     )
+    metrics_host: str = Field("127.0.0.1", description="Prometheus /metrics bind address")
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Prometheus /metrics port of every service in the process; unset: none "
+        "(two services on one host would otherwise fight over one default port)",
+    )
     secret_key: SecretStr | None = Field(None, description="HMAC key for signed links/sessions")
     max_payload_bytes: int = Field(65536, gt=0, description="larger payloads are quarantined")
     zigbee_base_topic: str = Field(

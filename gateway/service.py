@@ -23,6 +23,7 @@ from eldercare.bounded import LruDict
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
+from eldercare.metrics import connection_readings, export
 from eldercare.models import (
     LIFE_SAFETY_EVENTS,
     DeviceState,
@@ -39,6 +40,7 @@ from gateway.adapters import generic, zigbee2mqtt
 from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
 from gateway.adapters.generic import DeviceMappings
 from gateway.liveness import LivenessTracker
+from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
 from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
 from gateway.validation import Rejected, SeqWindow, check_message, check_size, parse_native
@@ -411,5 +413,6 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         group.create_task(gateway.refresh_registry(registry))
         group.create_task(gateway.watch_liveness(connection.publish))
         group.create_task(connection.run())
+        group.create_task(export(connection_readings(connection), gateway_readings(gateway)))
         if gateway.series:
             group.create_task(gateway.series.run(engine))

@@ -117,6 +117,9 @@ async def test_tiers_fire_on_time_until_someone_acknowledges(engine: AsyncEngine
     # This notifier names its channels by their URLs: the audit rows still keep none.
     assert not [note for note in stored_notes if note and "://" in note]
     assert timers == {0: "fired", 1: "fired", 2: "fired", 3: "cancelled"}
+    # What /metrics reports (issue 14): station, 2 family, centre, and 3 "taken" notices.
+    assert rig.escalator.steps == {"notified": 1, "escalated": 2}
+    assert rig.outbox.outcomes == {"sent": 7}
 
 
 async def test_failover_to_the_next_channel_is_recorded(engine: AsyncEngine) -> None:
@@ -157,6 +160,7 @@ async def test_unreachable_people_are_retried_with_backoff_then_the_next_tier_co
     assert (rig.clock.now() - START).total_seconds() == 155
     notes = [e.note or "" for e in await rig.api.timeline("A3")]
     assert any(n.startswith("could not reach 王芳 after 6 tries") for n in notes)
+    assert rig.outbox.outcomes == {"retry": MAX_ATTEMPTS - 1, "failed": 1, "sent": 2}
 
 
 async def test_acknowledging_cancels_notifications_not_yet_sent(engine: AsyncEngine) -> None:

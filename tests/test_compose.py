@@ -12,6 +12,7 @@ import yaml
 
 from eldercare.broker import QUEUE_CONFIG
 from eldercare.runtime import Service
+from eldercare.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|SECRET|_KEY)$")
@@ -179,3 +180,42 @@ def test_influxdb_is_initialised_from_env_with_90_day_retention(compose: dict[st
     gateway = _environment(compose["services"]["gateway"])
     assert gateway["ELDERCARE_INFLUX_TOKEN"] == environment["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
     assert gateway["ELDERCARE_INFLUX_URL"] == "http://influxdb:8086"
+
+
+def test_prometheus_scrapes_every_service_on_its_metrics_port(compose: dict[str, Any]) -> None:
+    """Issue 14: each service's /metrics, scraped inside the stack, read by Grafana."""
+    services = compose["services"]
+    prometheus = services["prometheus"]
+    config_path = "/etc/prometheus/prometheus.yml"
+    assert f"./deploy/prometheus/prometheus.yml:{config_path}:ro" in prometheus["volumes"]
+    assert f"--config.file={config_path}" in prometheus["command"]
+    assert "ports" not in prometheus, "metrics stay on the internal network"
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert set(targets) == {component.value for component in Service}
+    for component in Service:
+        environment = _environment(services[component.value])
+        assert environment["ELDERCARE_METRICS_HOST"] == "0.0.0.0", component
+        port = environment["ELDERCARE_METRICS_PORT"]
+        assert targets[component.value] == f"{component.value}:{port}", component
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    sources = yaml.safe_load(
+        (ROOT / "dashboards/grafana/provisioning/datasources/eldercare.yaml").read_text()
+    )["datasources"]
+    assert {"type": "prometheus", "url": "http://prometheus:9090"}.items() <= next(
+        source for source in sources if source["type"] == "prometheus"
+    ).items()
+
+
+def test_every_eldercare_variable_is_a_setting(compose: dict[str, Any]) -> None:
+    """A misspelt ELDERCARE_* variable would be ignored and the default used silently."""
+    for name, service in compose["services"].items():
+        for key in _environment(service):
+            if key.startswith("ELDERCARE_"):
+                field = key.removeprefix("ELDERCARE_").lower()
+                assert field in Settings.model_fields, f"{name}: {key} is not a setting"

@@ -22,6 +22,20 @@ from detector.series_spool import DiskSpool
 from detector.timeseries import InfluxTransport, SeriesWriter
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Base
+from eldercare.metrics import (
+    ALERTS_RAISED,
+    DEAD_LETTERS,
+    ESCALATION_STEPS,
+    FAMILIES,
+    GATEWAY_QUARANTINED,
+    HANDLER_ERRORS,
+    MESSAGES_HANDLED,
+    MQTT_CONNECTED,
+    NOTIFICATIONS,
+    RULE_FAILURES,
+    SERIES_POINTS,
+    SERIES_SPOOL_POINTS,
+)
 from eldercare.models import (
     AlertStatus,
     DeviceState,
@@ -114,6 +128,22 @@ def sql_queries() -> list[tuple[str, str]]:
     ]
 
 
+def promql_targets() -> list[tuple[str, dict[str, str]]]:
+    """(where, target) of every Prometheus query in the dashboards."""
+    return [
+        (f"{path.name}: {panel['title']}", target)
+        for path in DASHBOARDS
+        for panel in json.loads(path.read_text())["panels"]
+        for target in panel.get("targets", [])
+        if "expr" in target
+    ]
+
+
+#: What Prometheus adds itself: whether a scrape answered, and the scrape's own labels.
+PROMETHEUS_OWN = {"up"}
+SCRAPE_LABELS = {"job", "instance"}
+
+
 def test_three_dashboards_are_valid_and_use_provisioned_datasources() -> None:
     provisioned = yaml.safe_load((GRAFANA / "provisioning/datasources/eldercare.yaml").read_text())
     uids = {source["uid"] for source in provisioned["datasources"]}
@@ -181,3 +211,54 @@ def test_sql_refers_to_real_alert_columns(where: str, query: str) -> None:
     assert used <= set(table.columns.keys()), f"{where}: {used - set(table.columns.keys())}"
     for status in re.findall(r"'([a-z]+)'", query):
         assert AlertStatus(status).is_active, f"{where}: {status} is not an active status"
+
+
+@pytest.mark.parametrize(("where", "target"), promql_targets(), ids=lambda item: str(item)[:60])
+def test_promql_refers_only_to_what_the_services_export(where: str, target: dict[str, str]) -> None:
+    """Metric and label names are checked against ``eldercare.metrics``, where they are
+    declared, so renaming a family breaks this test instead of a panel."""
+    exported = {family.exposed_name: family for family in FAMILIES}
+    query = target["expr"]
+    names = set(re.findall(r"\b(eldercare_[a-z_]+)\b", query))
+    own = set(re.findall(r"\b([a-z_]+)\{", query)) & PROMETHEUS_OWN
+    assert names or own, f"{where}: no metric"
+    assert names <= set(exported), f"{where}: nobody exports {names - set(exported)}"
+    labels = SCRAPE_LABELS.union(*(exported[name].labels for name in names))
+    used = {
+        name.strip() for group in re.findall(r"by \(([^)]*)\)", query) for name in group.split(",")
+    }
+    used |= {
+        name
+        for group in re.findall(r"\{([^}]*)\}", query)
+        for name in re.findall(r"(\w+)\s*!?[=~]", group)
+    }
+    used |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat", "")))
+    assert used <= labels, f"{where}: labels {used - labels} not in {sorted(labels)}"
+
+
+def test_system_health_shows_the_service_counters() -> None:
+    """Issue 14: handled, errors, dead letters, quarantined by reason, alerts, notifications,
+    escalation and the spool, live from the services rather than only in their memory."""
+    wanted = {
+        family.exposed_name
+        for family in (
+            MESSAGES_HANDLED,
+            HANDLER_ERRORS,
+            DEAD_LETTERS,
+            MQTT_CONNECTED,
+            GATEWAY_QUARANTINED,
+            ALERTS_RAISED,
+            RULE_FAILURES,
+            NOTIFICATIONS,
+            ESCALATION_STEPS,
+            SERIES_SPOOL_POINTS,
+            SERIES_POINTS,
+        )
+    }
+    used = {
+        name
+        for where, target in promql_targets()
+        if where.startswith("system-health.json")
+        for name in re.findall(r"\b(eldercare_[a-z_]+)\b", target["expr"])
+    }
+    assert wanted <= used, wanted - used
