@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 import alerting.policies
 from eldercare.logs import get_logger
+from eldercare.web import GRACEFUL_S, EmbeddedServer
 from gateway.specs import (
     ContactSpec,
     DeviceSpec,
@@ -55,8 +56,17 @@ async def _receive(request: Request) -> Response:
 async def serve_inbox(port: int) -> None:
     """Until cancelled: accept the demo's notifications and log them."""
     app = Starlette(routes=[Route("/inbox/{who}", _receive, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    await uvicorn.Server(config).serve()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_S,
+    )
+    # Stops with the demo: a plain uvicorn server took the signals itself and, with a message
+    # in flight, held the demo's shutdown past its grace period.
+    await EmbeddedServer(config).serve_until_cancelled()
 
 
 def registry_document(
