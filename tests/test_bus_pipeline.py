@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ async def running(connection: MqttConnection) -> AsyncIterator[MqttConnection]:
             await task
 
 
-async def wait_until(condition: Any, timeout: float = 10) -> None:  # noqa: ANN401
+async def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)
