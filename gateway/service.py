@@ -438,12 +438,21 @@ class Gateway:
         self, registry: Registry, lane: MqttConnection | None = None
     ) -> None:
         """Re-read the registry now and then, so newly registered devices are let in, and
-        keep the lane's subscriptions in step with its life-safety devices."""
+        keep the lane's subscriptions in step with its life-safety devices.
+
+        The devices are read as plain rows and the snapshot rebuilt only when they changed:
+        rebuilding for 16 000 devices blocked the event loop for 0.3 s every 10 s, long
+        enough to show in call-button latency.
+        """
+        last: list[DeviceInfo] | None = None
         while True:
             try:
-                self.set_registry(await registry.snapshot())
-                if lane is not None:
-                    await lane.set_subscriptions(self.lane_topics())
+                infos = await registry.device_infos()
+                if infos != last:
+                    self.set_registry(RegistrySnapshot.of(infos))
+                    if lane is not None:
+                        await lane.set_subscriptions(self.lane_topics())
+                    last = infos
             except Exception:
                 log.exception("registry_refresh_failed")
             await self.clock.sleep(REGISTRY_REFRESH_S)
