@@ -2,6 +2,13 @@
 
 Every message is offered to every rule; a tick on the clock lets rules fire on silence.
 Alert updates come in too: a resolve carries the staff's verdict, which rules learn from.
+
+Life-safety lane (DESIGN §8): the main session's queue holds every home's ordinary traffic
+(motion, doors, accelerometer batches), and the broker hands it over in order, so a backlog
+there delays a call press behind it. The gateway publishes each life-safety event a second
+time on ``{prefix}/_lifesafety/…``, read by a second session (``eldercare-detector-lane``).
+Rules see each event once: a window of (home, device → seq, time) shared by both sessions
+lets the first copy through and drops the other, and either session alone still delivers it.
 """
 
 from __future__ import annotations
@@ -25,11 +32,19 @@ from detector.hazards import HazardRule
 from detector.metrics import detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.timeseries import series_writer
+from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
-from eldercare.models import AlertStatus, AlertUpdate, DeviceStatus, Event, Telemetry
+from eldercare.models import (
+    LIFE_SAFETY_EVENTS,
+    AlertStatus,
+    AlertUpdate,
+    DeviceStatus,
+    Event,
+    Telemetry,
+)
 from eldercare.settings import Settings
 from eldercare.topics import Channel, TopicError, Topics
 
@@ -38,6 +53,7 @@ log = get_logger("detector")
 TICK_S = 10.0
 CHECKPOINT_S = 60.0
 REGISTRY_REFRESH_S = 60.0
+LANE_CLIENT_ID = "eldercare-detector-lane"
 
 
 def default_rules() -> list[Rule]:
@@ -67,6 +83,9 @@ class Detector:
         self.rule_failures: dict[str, int] = {}
         #: alert kind -> alerts raised (bounded by the kinds the contract knows)
         self.alerts_raised: Counter[str] = Counter()
+        #: Life-safety events already offered to the rules, from either session.
+        self.life_safety_seen = SeqWindow()
+        self.lane_copies = 0  # second copies of a life-safety event, dropped
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -92,6 +111,28 @@ class Detector:
             self.invalid += 1
             log.error("normalised_message_invalid", topic=topic, error=str(error))
             return []
+        return self._decide(message, now)
+
+    async def handle_lane(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """A life-safety event's copy from the lane (``{prefix}/_lifesafety/…``)."""
+        try:
+            event = Event.model_validate_json(payload)
+        except ValidationError as error:
+            self.invalid += 1
+            log.error("normalised_message_invalid", topic=topic, error=str(error))
+            return []
+        if event.type not in LIFE_SAFETY_EVENTS:
+            return []  # only the gateway writes here; the main session has it anyway
+        return self._decide(event, self.clock.now())
+
+    def _decide(
+        self, message: Event | Telemetry | DeviceStatus | AlertUpdate, now: datetime
+    ) -> Sequence[Outgoing]:
+        if isinstance(message, Event) and message.type in LIFE_SAFETY_EVENTS:
+            mark = (message.seq, message.ts)
+            if not self.life_safety_seen.first_time(message.home, message.device, mark):
+                self.lane_copies += 1
+                return []
         output = RuleOutput()
         for rule in self.rules:
             output.extend(self._offer(rule, message, now))
@@ -176,6 +217,10 @@ async def run(
         detector.handle,
     )
 
+    lane = MqttConnection(
+        settings, LANE_CLIENT_ID, [settings.topics.life_safety_filter], detector.handle_lane
+    )
+
     state = StateFile(settings.data_dir / "detector-state.json")
     state.load(detector.rules)
 
@@ -212,8 +257,13 @@ async def run(
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(connection.run())
+            group.create_task(lane.run())
             group.create_task(
-                export(connection_readings(connection), detector_readings(detector, series))
+                export(
+                    connection_readings(connection),
+                    connection_readings(lane),
+                    detector_readings(detector, series),
+                )
             )
             group.create_task(ticks())
             group.create_task(registry())

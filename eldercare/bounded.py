@@ -9,7 +9,7 @@ evictions are counted so an operator sees a cap that is too small (or an attack)
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
 from typing import Generic, TypeVar
 
@@ -66,3 +66,36 @@ class LruDict(Generic[K, V]):
 
     def items(self) -> Iterator[tuple[K, V]]:
         return iter(list(self._items.items()))
+
+
+#: How many recent sequence numbers per device are remembered to drop redeliveries.
+SEQ_MEMORY = 256
+
+
+class SeqWindow:
+    """Remembers recent messages per device so QoS 1 redeliveries are processed once.
+
+    Shared by a service's main session and its life-safety lane, which both receive the
+    same life-safety message: whichever handles it first marks it, the other drops it.
+
+    A message is marked by its ``seq`` *and* its event time: a redelivery repeats both, but a
+    device that rebooted and counts from 1 again sends old numbers with new times, and its
+    first call-button press after the reboot must not be taken for a duplicate.
+    """
+
+    def __init__(self, per_device: int = SEQ_MEMORY, max_devices: int = 200_000) -> None:
+        self._per_device = per_device
+        #: Least recently heard devices go first; ``evictions`` says when the cap is too small.
+        self.devices: LruDict[tuple[str, str], tuple[set[Hashable], deque[Hashable]]] = LruDict(
+            max_devices
+        )
+
+    def first_time(self, home: str, device: str, mark: Hashable) -> bool:
+        members, order = self.devices.setdefault((home, device), lambda: (set(), deque()))
+        if mark in members:
+            return False
+        members.add(mark)
+        order.append(mark)
+        if len(order) > self._per_device:
+            members.discard(order.popleft())
+        return True

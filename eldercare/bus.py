@@ -4,6 +4,15 @@ Services are written as handlers ``(topic, payload) -> list[Outgoing]`` (pure de
 testable without a broker); this module owns the client, the persistent session (fixed
 client id, clean session off, QoS 1) and the reconnect loop, so a broker restart costs a
 few seconds of delay and no messages.
+
+Messages are handled one at a time, in arrival order, but their outputs are not waited for
+one by one: each message's publishes go out at once and the input is acknowledged when all
+of them are at the broker (PUBACK). Acknowledgements must go in arrival order (MQTT 3.1.1
+§4.6), so inputs wait in a FIFO of at most ``MAX_PENDING_INPUTS`` messages; waiting for
+each PUBACK before reading the next message capped a service at one round trip a message.
+
+Subscriptions can change while connected (``set_subscriptions``): the gateway's life-safety
+lane follows the registry. The wanted set is re-applied on every reconnect.
 """
 
 from __future__ import annotations
@@ -11,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiomqtt
@@ -31,6 +40,11 @@ RECONNECT_MAX_S = 5.0
 #: case the cause was a race with another message's work.
 POISON_ATTEMPTS = 3
 POISON_PAUSE_S = 0.1
+#: Inputs handled whose outputs are not all at the broker yet. Enough to hide the round
+#: trip; few enough that a reconnect redelivers (and re-publishes) little.
+MAX_PENDING_INPUTS = 64
+#: Topic filters per SUBSCRIBE/UNSUBSCRIBE packet (the lane may follow thousands of devices).
+SUBSCRIBE_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,14 @@ class Outgoing:
 
 
 Handler = Callable[[str, bytes], Awaitable[Sequence[Outgoing]]]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A handled input waiting for its outputs' PUBACKs before it may be acknowledged."""
+
+    message: aiomqtt.Message
+    sends: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 class MqttConnection:
@@ -64,7 +86,10 @@ class MqttConnection:
     ) -> None:
         self._settings = settings
         self.client_id = client_id
-        self._subscriptions = list(subscriptions)
+        self._subscriptions = dict.fromkeys(subscriptions)  # ordered set
+        #: Filters dropped while the broker may still hold them (unsubscribed on reconnect).
+        self._stale: set[str] = set()
+        self._subscribing = asyncio.Lock()
         self._handler = handler
         self._persistent = persistent
         self._qos = qos  # 0 for a stream that is only sampled (nothing to redeliver)
@@ -116,9 +141,9 @@ class MqttConnection:
         while True:
             try:
                 async with self._make_client() as client:
-                    self._client = client
-                    for topic in self._subscriptions:
-                        await client.subscribe(topic, qos=self._qos)
+                    async with self._subscribing:
+                        self._client = client
+                        await self._apply(client, list(self._subscriptions), list(self._stale))
                     for message in self._on_connect:
                         await _publish(client, message)
                     self.connected.set()
@@ -126,16 +151,13 @@ class MqttConnection:
                     delay = RECONNECT_MIN_S
                     heartbeats = asyncio.create_task(self._heartbeats(client))
                     try:
-                        async for message in client.messages:
-                            await self._dispatch(client, message)
+                        await self._consume(client)
                     finally:
                         heartbeats.cancel()
                         # Bounded: a heartbeat stuck in a publish must not hold up shutdown.
                         await asyncio.wait({heartbeats}, timeout=2)
                         if heartbeats.done() and not heartbeats.cancelled():
                             heartbeats.exception()  # a broker error there is handled below
-                    # aiomqtt ends iteration only when the connection is gone
-                    raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as error:
                 self.connected.clear()
                 self._client = None
@@ -165,18 +187,93 @@ class MqttConnection:
             await _publish(client, Outgoing(topic, beat.to_json(), qos=0))
             await asyncio.sleep(interval)
 
-    async def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        payload = message.payload if isinstance(message.payload, bytes) else b""
-        self._busy_since = time.monotonic()
+    @property
+    def subscriptions(self) -> list[str]:
+        return list(self._subscriptions)
+
+    async def set_subscriptions(self, topics: Iterable[str]) -> None:
+        """Follow exactly these topic filters from now on (and after every reconnect).
+
+        Applied at once when connected; a broker error meanwhile is left to the reconnect,
+        which subscribes the whole set and unsubscribes what was dropped.
+        """
+        wanted = dict.fromkeys(topics)
+        async with self._subscribing:
+            added = [topic for topic in wanted if topic not in self._subscriptions]
+            removed = [topic for topic in self._subscriptions if topic not in wanted]
+            self._subscriptions = wanted
+            self._stale = (self._stale | set(removed)) - set(wanted)
+            client = self._client
+            if client is None or not (added or removed):
+                return
+            try:
+                await self._apply(client, added, removed)
+            except aiomqtt.MqttError as error:
+                log.warning("mqtt_subscribe_deferred", client_id=self.client_id, error=str(error))
+
+    async def _apply(self, client: aiomqtt.Client, added: list[str], removed: list[str]) -> None:
+        for start in range(0, len(added), SUBSCRIBE_BATCH):
+            batch = added[start : start + SUBSCRIBE_BATCH]
+            await client.subscribe([(topic, self._qos) for topic in batch])
+        for start in range(0, len(removed), SUBSCRIBE_BATCH):
+            await client.unsubscribe(removed[start : start + SUBSCRIBE_BATCH])
+        self._stale -= set(removed)
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        """Read and handle messages while a second task acknowledges them in order.
+
+        Returns only by raising: aiomqtt ends the message stream when the connection is gone,
+        and a failed publish means the same. Inputs still pending are then not acknowledged,
+        so the broker redelivers them to the persistent session.
+        """
+        pending: asyncio.Queue[_Pending] = asyncio.Queue(MAX_PENDING_INPUTS)
+        acking: list[_Pending] = []  # the entry the acker holds, so it is cleaned up too
+        reader = asyncio.create_task(self._read(client, pending))
+        acker = asyncio.create_task(self._ack_in_order(client, pending, acking))
         try:
-            outgoing = await self._handle(message.topic.value, payload)
+            done, _ = await asyncio.wait({reader, acker}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+            raise aiomqtt.MqttError("message stream ended")
         finally:
-            self._busy_since = None
-            self.handled += 1
-        for item in outgoing:
-            await _publish(client, item)
-        if message.qos > 0:
-            client._client.ack(message.mid, message.qos)
+            for task in (reader, acker):
+                task.cancel()
+            while not pending.empty():
+                acking.append(pending.get_nowait())
+            for entry in acking:
+                for send in entry.sends:
+                    send.cancel()
+            # Bounded: a child that lost its cancellation (see ``_publish``) must not hang us.
+            children = {reader, acker, *(send for entry in acking for send in entry.sends)}
+            await asyncio.wait(children, timeout=2)
+            for child in children:
+                if child.done() and not child.cancelled():
+                    child.exception()  # retrieved: the error that matters is raised above
+
+    async def _read(self, client: aiomqtt.Client, pending: asyncio.Queue[_Pending]) -> None:
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            self._busy_since = time.monotonic()
+            try:
+                outgoing = await self._handle(message.topic.value, payload)
+            finally:
+                self._busy_since = None
+                self.handled += 1
+            # Started now, in order (tasks run first-come), and awaited by the acker.
+            sends = [asyncio.ensure_future(_publish(client, item)) for item in outgoing]
+            await pending.put(_Pending(message, sends))
+
+    async def _ack_in_order(
+        self, client: aiomqtt.Client, pending: asyncio.Queue[_Pending], acking: list[_Pending]
+    ) -> None:
+        while True:
+            entry = await pending.get()
+            acking[:] = [entry]
+            for send in entry.sends:
+                await send
+            acking.clear()
+            if entry.message.qos > 0:
+                client._client.ack(entry.message.mid, entry.message.qos)
 
     async def _handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         """The handler's output, or a dead letter: never nothing while the message is acked.

@@ -19,6 +19,9 @@ DEAD_LETTER = "_deadletter"
 SYSTEM = "_system"
 REGISTRATION = "_registration"
 ALERTS = "alerts"
+#: Life-safety events again, for the detector's lane (a second session that a backlog of
+#: ordinary traffic in its main queue cannot delay).
+LIFE_SAFETY = "_lifesafety"
 
 _LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -61,6 +64,10 @@ class Topics:
 
     def normalised(self, home: str, device: str, channel: Channel | str) -> str:
         return f"{self.prefix}/{NORMALISED}/{home}/{device}/{Channel(channel)}"
+
+    def life_safety(self, home: str, device: str) -> str:
+        """A normalised life-safety event's copy for the detector's lane."""
+        return f"{self.prefix}/{LIFE_SAFETY}/{home}/{device}/{Channel.EVENT}"
 
     def quarantine(self, original_topic: str) -> str:
         """Quarantined payloads keep their original topic below the quarantine root."""
@@ -109,6 +116,10 @@ class Topics:
 
     def normalised_filter(self, channel: Channel | str) -> str:
         return f"{self.prefix}/{NORMALISED}/+/+/{Channel(channel)}"
+
+    @property
+    def life_safety_filter(self) -> str:
+        return f"{self.prefix}/{LIFE_SAFETY}/+/+/{Channel.EVENT}"
 
     @property
     def all_alerts_filter(self) -> str:

@@ -22,7 +22,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from eldercare.db.models import Device, Home, MqttCredential
-from eldercare.topics import NORMALISED, QUARANTINE, REGISTRATION, SYSTEM, Channel, Topics
+from eldercare.topics import (
+    LIFE_SAFETY,
+    NORMALISED,
+    QUARANTINE,
+    REGISTRATION,
+    SYSTEM,
+    Channel,
+    Topics,
+)
 from gateway.registry import Registry
 
 #: mosquitto_passwd's defaults (mosquitto 2.0): 12 bytes of salt, 101 PBKDF2 rounds.
@@ -80,6 +88,7 @@ def service_rules(topics: Topics, service: str, zigbee_base: str) -> list[AclRul
             *(AclRule("read", f"{prefix}/+/+/{channel}") for channel in HOME_PUBLISH),
             AclRule("read", f"{zigbee_base}/#"),
             AclRule("readwrite", f"{prefix}/{NORMALISED}/#"),
+            AclRule("write", f"{prefix}/{LIFE_SAFETY}/#"),  # the detector's lane
             AclRule("write", f"{prefix}/{QUARANTINE}/#"),
             AclRule("write", f"{prefix}/{REGISTRATION}"),
             AclRule("readwrite", f"{prefix}/{SYSTEM}/#"),

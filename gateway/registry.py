@@ -94,19 +94,6 @@ class ImportSummary:
     devices: int = 0
 
 
-def _device_info(row: Device) -> DeviceInfo:
-    return DeviceInfo(
-        row.home_id,
-        row.id,
-        row.kind,
-        row.room,
-        row.model,
-        row.heartbeat_s,
-        row.zigbee_name,
-        row.battery_changed_at,
-    )
-
-
 def _device_spec(row: Device) -> DeviceSpec:
     return DeviceSpec(
         row.id,
@@ -311,11 +298,26 @@ class Registry:
         async with self._sessions() as session:
             return list(await session.scalars(select(Station).order_by(Station.id)))
 
+    async def device_infos(self) -> list[DeviceInfo]:
+        """Every device as the gateway sees it, ordered, so two reads compare equal when
+        nothing changed. Plain columns, no ORM objects: 16 000 devices took over 2 s of the
+        gateway's event loop as ORM rows on this machine."""
+        query = select(
+            Device.home_id,
+            Device.id,
+            Device.kind,
+            Device.room,
+            Device.model,
+            Device.heartbeat_s,
+            Device.zigbee_name,
+            Device.battery_changed_at,
+        ).order_by(Device.home_id, Device.id)
+        async with self.engine.connect() as connection:
+            return [DeviceInfo(*row) for row in await connection.execute(query)]
+
     async def snapshot(self) -> RegistrySnapshot:
         """Every device, for the gateway's per-message lookups."""
-        async with self._sessions() as session:
-            rows = await session.scalars(select(Device))
-            return RegistrySnapshot.of(_device_info(row) for row in rows)
+        return RegistrySnapshot.of(await self.device_infos())
 
 
 async def register_home(

@@ -9,22 +9,17 @@ also pass (plausible ranges, timestamps neither in the future nor stale).
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from eldercare.bounded import LruDict
 from eldercare.models import DeviceStatus, Event, Metric, Telemetry
 from eldercare.topics import Channel, TopicError, Topics
 
 #: Device clocks drift and buffer offline; anything outside this window is a broken clock.
 MAX_FUTURE = timedelta(minutes=5)
 MAX_PAST = timedelta(days=7)
-#: How many recent sequence numbers per device are remembered to drop redeliveries.
-SEQ_MEMORY = 256
 #: Physically possible readings (sensor operating ranges, with a margin). Outside them the
 #: sensor is broken or the payload is garbage; either way a detector must not act on it.
 RANGES: dict[Metric, tuple[float, float]] = {
@@ -115,29 +110,3 @@ def _check_range(telemetry: Telemetry) -> str | None:
     if bounds is not None and value is not None and not bounds[0] <= value <= bounds[1]:
         return f"range: {telemetry.metric} {value:g} outside {bounds[0]:g}..{bounds[1]:g}"
     return None
-
-
-class SeqWindow:
-    """Remembers recent messages per device so QoS 1 redeliveries are processed once.
-
-    A message is marked by its ``seq`` *and* its event time: a redelivery repeats both, but a
-    device that rebooted and counts from 1 again sends old numbers with new times, and its
-    first call-button press after the reboot must not be taken for a duplicate.
-    """
-
-    def __init__(self, per_device: int = SEQ_MEMORY, max_devices: int = 200_000) -> None:
-        self._per_device = per_device
-        #: Least recently heard devices go first; ``evictions`` says when the cap is too small.
-        self.devices: LruDict[tuple[str, str], tuple[set[Hashable], deque[Hashable]]] = LruDict(
-            max_devices
-        )
-
-    def first_time(self, home: str, device: str, mark: Hashable) -> bool:
-        members, order = self.devices.setdefault((home, device), lambda: (set(), deque()))
-        if mark in members:
-            return False
-        members.add(mark)
-        order.append(mark)
-        if len(order) > self._per_device:
-            members.discard(order.popleft())
-        return True

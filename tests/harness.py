@@ -10,11 +10,13 @@ from pathlib import Path
 
 import aiomqtt
 
+from detector.service import LANE_CLIENT_ID as detector_lane
 from eldercare.broker import LocalMosquitto, free_port
 from eldercare.clock import Clock, RealClock
 from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Settings
 from gateway.registry import register_home
+from gateway.service import LANE_CLIENT_ID as gateway_lane
 from simulator.homes import SimulatedHome
 
 SERVICE_IDS = {
@@ -22,6 +24,8 @@ SERVICE_IDS = {
     Service.DETECTOR: "eldercare-detector",
     Service.ALERTING: "eldercare-alerting",
 }
+#: Second sessions for life-safety events, online once subscribed.
+LANE_IDS = {Service.GATEWAY: gateway_lane, Service.DETECTOR: detector_lane}
 
 
 def make_settings(broker: LocalMosquitto, data_dir: Path, **overrides: object) -> Settings:
@@ -68,6 +72,7 @@ async def running_system(
     task = asyncio.create_task(run_services(settings, clock, services, engine=engine))
     try:
         expected = [SERVICE_IDS[s] for s in services if s in SERVICE_IDS]
+        expected += [LANE_IDS[s] for s in services if s in LANE_IDS]
         if Service.DASHBOARD in services:
             expected.append(f"eldercare-dashboard-{settings.http_port}")
         await wait_for_services(settings, expected)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from eldercare.bounded import SeqWindow
 from eldercare.clock import SimulatedClock
 from eldercare.models import Event, EventType
 from eldercare.settings import DeviceRate, DeviceRateLimits, Settings
 from gateway import service
 from gateway.registry import RegistrySnapshot
 from gateway.service import Gateway
-from gateway.validation import SeqWindow
 from tests.gateway_support import START, decoded, device
 
 HOME = "h-0001"

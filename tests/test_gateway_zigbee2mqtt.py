@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from eldercare.clock import SimulatedClock
-from eldercare.models import HOME_GATEWAY_DEVICE
+from eldercare.models import HOME_GATEWAY_DEVICE, LIFE_SAFETY_EVENTS, EventType
 from gateway.adapters.zigbee2mqtt import parse_topic
 from tests.gateway_support import START, decoded, device, fixture, make_gateway
 
@@ -116,7 +116,11 @@ async def test_fixture_maps_to_contract(name: str) -> None:
     seqs = [m["seq"] for m in got_events + got_telemetry]
     assert len(set(seqs)) == len(seqs), "every adapted message has its own seq"
     events_topics = [o.topic for o in out if o.topic.endswith("/event")]
-    assert all(t == f"eldercare/v1/_normalised/{HOME}/dev-1/event" for t in events_topics)
+    copies = [t for t in events_topics if t == f"eldercare/v1/_lifesafety/{HOME}/dev-1/event"]
+    life_safety = [e for e in got_events if EventType(e["type"]) in LIFE_SAFETY_EVENTS]
+    assert len(copies) == len(life_safety), "each life-safety event copied to the detector's lane"
+    normalised = [t for t in events_topics if t not in copies]
+    assert normalised == [f"eldercare/v1/_normalised/{HOME}/dev-1/event"] * len(got_events)
     assert all(o.qos == 1 for o in out if o.topic.endswith("/event"))
 
 

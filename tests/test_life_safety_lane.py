@@ -1,0 +1,119 @@
+"""DESIGN §8: life-safety events reach the wall within 5 s even while one device floods.
+
+The per-device rate limit makes a flood cheap, but the broker still hands the gateway's
+session its queue in order, a few messages in flight: at a few thousand messages a second
+from one device a press waited ~6 s behind the backlog. The lanes are second sessions (the
+gateway's on the raw event topics of life-safety devices, the detector's on
+``_lifesafety``) that no flood shares. Real mosquitto, the gateway and detector in-process,
+the flood as fast as a separate publisher process can make it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import aiomqtt
+import pytest
+
+from eldercare.models import Event, EventType
+from eldercare.runtime import Service
+from gateway.specs import DeviceSpec
+from simulator.homes import SimulatedHome
+from tests.harness import make_settings, running_system
+
+pytestmark = pytest.mark.integration
+
+FLOOD_S = 8.0
+PRESSES = 12
+PRESS_EVERY_S = 0.5
+LIFE_SAFETY_BOUND_S = 5.0
+
+
+async def test_call_buttons_take_the_lane_past_a_flood_at_full_speed(mosquitto, tmp_path) -> None:
+    settings = make_settings(mosquitto, tmp_path)
+    flooder = SimulatedHome("h-flood", devices=(DeviceSpec("pir", "motion", "hall"),))
+    button = (DeviceSpec("btn", "call_button", "hall"),)
+    homes = [SimulatedHome(f"h-{n:04d}", devices=button) for n in range(1, PRESSES + 1)]
+    topics = settings.topics
+    alerts: Counter[str] = Counter()
+    alerted_at: dict[str, float] = {}
+    normalised: Counter[str] = Counter()
+    lane_copies: Counter[str] = Counter()
+
+    async def watch(client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            body = json.loads(message.payload)  # type: ignore[arg-type]
+            topic = message.topic.value
+            if topic.endswith("/alerts") and body["kind"] == "call_button":
+                alerts[body["home"]] += 1
+                alerted_at.setdefault(body["home"], time.monotonic())
+            elif "/_lifesafety/" in topic:
+                lane_copies[body["home"]] += 1
+            elif body.get("type") == "call_button":
+                normalised[body["home"]] += 1
+
+    async with (
+        running_system(settings, [flooder, *homes], services=[Service.GATEWAY, Service.DETECTOR]),
+        aiomqtt.Client("127.0.0.1", mosquitto.port, max_queued_incoming_messages=0) as client,
+    ):
+        await client.subscribe(topics.all_alerts_filter, qos=1)
+        await client.subscribe(topics.normalised_filter("event"), qos=1)
+        await client.subscribe(topics.life_safety_filter, qos=1)
+        watcher = asyncio.create_task(watch(client))
+        flood = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "tests.flood_publisher", str(mosquitto.port), topics.prefix),
+            *("h-flood", "pir", "0", str(FLOOD_S)),  # rate 0: as fast as it goes
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            await asyncio.sleep(1.5)  # the flood is under way and the backlog growing
+            pressed: dict[str, float] = {}
+            for home in homes:
+                press = Event(
+                    home=home.home_id,
+                    device="btn",
+                    seq=1,
+                    ts=datetime.now(UTC),
+                    type=EventType.CALL_BUTTON,
+                    value={"press": "single"},
+                )
+                await client.publish(
+                    topics.device(home.home_id, "btn", "event"), press.to_json(), qos=1
+                )
+                pressed[home.home_id] = time.monotonic()
+                await asyncio.sleep(PRESS_EVERY_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LIFE_SAFETY_BOUND_S):
+                    while len(alerted_at) < len(pressed):
+                        await asyncio.sleep(0.05)
+            waited = {
+                home: round(alerted_at[home] - at, 2) if home in alerted_at else None
+                for home, at in pressed.items()
+            }
+            output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
+            report = json.loads(output)
+            rate = report["published"] / report["seconds"]
+            late = {home: s for home, s in waited.items() if s is None or s > LIFE_SAFETY_BOUND_S}
+            assert not late, f"presses lost (None) or later than 5 s at {rate:.0f}/s: {late}"
+
+            # The main sessions' copies arrive once the backlog is through: each press is
+            # still republished once, copied to the detector's lane once, alerted once.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(15):
+                    while sum(normalised.values()) < PRESSES:
+                        await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            assert set(normalised.values()) == {1} and len(normalised) == PRESSES, normalised
+            assert set(lane_copies.values()) == {1} and len(lane_copies) == PRESSES
+            assert set(alerts.values()) == {1} and len(alerts) == PRESSES, alerts
+        finally:
+            if flood.returncode is None:
+                flood.kill()
+                await flood.wait()
+            watcher.cancel()
