@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-
 from datetime import datetime, timedelta
 
 import pytest
