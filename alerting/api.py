@@ -359,6 +359,27 @@ class AlertingApi:
             outcome=outcome.value if outcome else None,
         )
 
+    async def resolve_recovered(
+        self, home: str, kind: AlertKind, *, actor: str, reason: str
+    ) -> AlertUpdate | None:
+        """The condition behind the home's open alert of this kind ended by itself (a device
+        back online): resolve it as recovered, the reason in its timeline. None when no such
+        alert is open (staff closed it already, or it never reached us)."""
+        async with self._sessions.begin() as session:
+            row = await store.open_alert(session, home, kind.value)
+            if row is None:
+                return None
+            return await store.transition(
+                session,
+                row.id,
+                AlertStatus.RESOLVED,
+                self._clock.now(),
+                actor=actor,
+                channel=actor,
+                note=reason,
+                outcome=Outcome.RECOVERED.value,
+            )
+
     async def _transition(self, alert_id: str, target: AlertStatus, **details: Any) -> AlertUpdate:
         async with self._sessions.begin() as session:
             return await store.transition(session, alert_id, target, self._clock.now(), **details)

@@ -4,6 +4,7 @@ lifecycle updates and resident confirmations back onto the bus."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from eldercare.models import (
     AlertStatus,
     AlertUpdate,
     CommandKind,
+    ConditionCleared,
     DeadLetter,
     QuarantineRecord,
 )
@@ -57,6 +59,8 @@ class AlertIntake:
         try:
             alert = Alert.model_validate_json(payload)
         except ValidationError as error:
+            with contextlib.suppress(ValidationError):
+                return await self._cleared(ConditionCleared.model_validate_json(payload))
             self.rejected += 1
             log.error("alert_rejected", topic=topic, reason=str(error.errors()[0]["msg"]))
             record = QuarantineRecord(
@@ -95,6 +99,27 @@ class AlertIntake:
             *received,
             Outgoing(self.topics.alert_updates(update.alert_id), update.to_json(), qos=1),
         ]
+
+    async def _cleared(self, cleared: ConditionCleared) -> Sequence[Outgoing]:
+        """A condition ended by itself: its open alert is resolved as recovered."""
+        update = await until_the_database_answers(
+            lambda: self.api.resolve_recovered(
+                cleared.home, cleared.cleared, actor="detector", reason=cleared.reason
+            ),
+            "alert_store_failed_retrying",
+            home=cleared.home,
+        )
+        log.info(
+            "condition_cleared",
+            home=cleared.home,
+            kind=cleared.cleared,
+            devices=cleared.devices,
+            alert_id=update.alert_id if update else None,
+            reason=cleared.reason,
+        )
+        if update is None:
+            return []
+        return [Outgoing(self.topics.alert_updates(update.alert_id), update.to_json(), qos=1)]
 
     async def _store(self, alert: Alert) -> AlertUpdate | None:
         """Store, waiting out a database outage: nothing behind this alert can be stored

@@ -186,6 +186,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "family.acked_by": ("已由 {name} 确认", "Acknowledged by {name}"),
     "family.station_going": ("驿站人员{state}", "Station staff {state}"),
     "family.invalid": ("链接无效", "This link is not valid"),
+    "family.revoke": ("撤销家属链接", "Revoke family links"),
+    "family.revoke_confirm": (
+        "此前发给该家属的所有链接将立即失效，确定吗？",
+        "Every link sent to this relative so far stops working now. Continue?",
+    ),
+    "family.revoked": ("已撤销", "Revoked"),
     "family.expired": (
         "链接已过期，请查看最新消息中的链接",
         "This link has expired; use the newest message",

@@ -137,6 +137,12 @@ class ContactView(BaseModel):
     position: int
 
 
+class FamilyLinksRevoked(BaseModel):
+    home_id: str
+    contact: str
+    revoked_at: datetime = Field(description="links issued to the contact until then refused")
+
+
 class HomeDetail(HomeSummary):
     address: str
     timezone: str = Field(description="the home's IANA time zone: its days and hours")

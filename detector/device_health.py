@@ -6,6 +6,12 @@ Once the gateway has reported a device's status, the gateway's per-device deadli
 the device's registered heartbeat) is the authority: a fixed ``silence`` shorter than a
 device's heartbeat interval would flood the technician with false "offline" alerts.
 When every device of a home is down, one ``home_offline`` alert replaces the per-device ones.
+
+A condition that ends by itself ends its alert: when the home is heard from again, when the
+last of its devices named in ``device_offline`` alerts is back, when the last low battery is
+back above the OK level, a ``ConditionCleared`` says so, and alerting resolves the alert as
+recovered (one alerting alert per home and kind stays open, triggers attached, so the
+condition ends for the home, not per device).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from eldercare.models import (
     HOME_GATEWAY_DEVICE,
     Alert,
     AlertKind,
+    ConditionCleared,
     DeviceState,
     DeviceStatus,
     Event,
@@ -53,29 +60,46 @@ class DeviceHealthRule(BaseRule):
     )
     _homes: dict[str, dict[str, _Device]] = field(default_factory=dict)
     _home_alerted: set[str] = field(default_factory=set)
+    #: Per home, the devices named in its raised ``device_offline`` alerts and still down.
+    _offline_alerted: dict[str, set[str]] = field(default_factory=dict)
 
     def _device(self, home: str, device: str, now: datetime) -> _Device:
         return self._homes.setdefault(home, {}).setdefault(device, _Device(seen=now))
 
-    def _alive(self, home: str, device: str, now: datetime, *, heartbeat: bool) -> None:
+    def _alive(self, home: str, device: str, now: datetime, *, heartbeat: bool) -> RuleOutput:
         item = self._device(home, device, now)
         item.seen, item.offline_reason, item.alerted = now, "", False
         item.heartbeats = item.heartbeats or heartbeat
-        self._home_alerted.discard(home)
+        output = RuleOutput()
+        if home in self._home_alerted:
+            self._home_alerted.discard(home)
+            output.cleared.append(_cleared(AlertKind.HOME_OFFLINE, home, device, now))
+        alerted = self._offline_alerted.get(home)
+        if alerted and device in alerted:
+            alerted.discard(device)
+            if not alerted:
+                output.cleared.append(_cleared(AlertKind.DEVICE_OFFLINE, home, device, now))
+        return output
 
     def on_event(self, event: Event, now: datetime) -> RuleOutput:
-        self._alive(event.home, event.device, now, heartbeat=event.type is EventType.HEARTBEAT)
-        return RuleOutput()
+        heartbeat = event.type is EventType.HEARTBEAT
+        return self._alive(event.home, event.device, now, heartbeat=heartbeat)
 
     def on_telemetry(self, telemetry: Telemetry, now: datetime) -> RuleOutput:
-        self._alive(telemetry.home, telemetry.device, now, heartbeat=True)
+        output = self._alive(telemetry.home, telemetry.device, now, heartbeat=True)
         if telemetry.metric is not Metric.BATTERY or telemetry.value is None:
-            return RuleOutput()
+            return output
         item = self._device(telemetry.home, telemetry.device, now)
-        if telemetry.value >= BATTERY_OK_PCT:
+        if telemetry.value >= BATTERY_OK_PCT and item.battery_alerted:
             item.battery_alerted = False
+            devices = self._homes[telemetry.home].values()
+            if not any(other.battery_alerted for other in devices):
+                reason = f"battery: {telemetry.value:.0f}% on {telemetry.device}"
+                output.cleared.append(
+                    _cleared(AlertKind.BATTERY_LOW, telemetry.home, telemetry.device, now, reason)
+                )
         if telemetry.value > BATTERY_LOW_PCT or item.battery_alerted:
-            return RuleOutput()
+            return output
         item.battery_alerted = True
         alert = make_alert(
             home=telemetry.home,
@@ -87,13 +111,13 @@ class DeviceHealthRule(BaseRule):
             en=f"Device {telemetry.device} battery low ({telemetry.value:.0f} %); replace it.",
             evidence=[Evidence(device=telemetry.device, seq=telemetry.seq, type="battery")],
         )
-        return RuleOutput(alerts=[alert])
+        output.alerts.append(alert)
+        return output
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
         self._device(status.home, status.device, now).gateway_watched = True
         if status.state is DeviceState.ONLINE:
-            self._alive(status.home, status.device, now, heartbeat=True)
-            return RuleOutput()
+            return self._alive(status.home, status.device, now, heartbeat=True)
         item = self._device(status.home, status.device, now)
         item.heartbeats = True
         item.offline_reason = status.reason or "offline"
@@ -135,6 +159,7 @@ class DeviceHealthRule(BaseRule):
             if item.alerted:
                 continue
             item.alerted = True
+            self._offline_alerted.setdefault(home, set()).add(name)
             alerts.append(
                 make_alert(
                     home=home,
@@ -164,3 +189,15 @@ class DeviceHealthRule(BaseRule):
             "not resident inactivity. Technician to check; call the resident to confirm.",
             evidence=[Evidence(device=name, type="status") for name in devices[:8]],
         )
+
+
+def _cleared(
+    kind: AlertKind, home: str, device: str, now: datetime, reason: str | None = None
+) -> ConditionCleared:
+    return ConditionCleared(
+        cleared=kind,
+        home=home,
+        at=now,
+        devices=[device],
+        reason=reason or f"back online: {device} heard from",
+    )

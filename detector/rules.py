@@ -15,6 +15,7 @@ from eldercare.models import (
     Alert,
     AlertKind,
     AlertUpdate,
+    ConditionCleared,
     DeviceStatus,
     Event,
     SeriesPoint,
@@ -26,10 +27,13 @@ from eldercare.models import (
 class RuleOutput:
     alerts: list[Alert] = field(default_factory=list)
     points: list[SeriesPoint] = field(default_factory=list)
+    #: Conditions that ended by themselves: their alerts are resolved as recovered.
+    cleared: list[ConditionCleared] = field(default_factory=list)
 
     def extend(self, other: RuleOutput) -> None:
         self.alerts.extend(other.alerts)
         self.points.extend(other.points)
+        self.cleared.extend(other.cleared)
 
 
 class Rule(Protocol):

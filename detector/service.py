@@ -193,9 +193,17 @@ class Detector:
                 severity=alert.severity,
                 devices=[item.device for item in alert.evidence],
             )
+        for cleared in output.cleared:
+            log.info(
+                "condition_cleared",
+                home=cleared.home,
+                kind=cleared.cleared,
+                devices=cleared.devices,
+                reason=cleared.reason,
+            )
         return [
-            Outgoing(self.topics.home_alerts(alert.home), alert.to_json(), qos=1)
-            for alert in output.alerts
+            Outgoing(self.topics.home_alerts(message.home), message.to_json(), qos=1)
+            for message in (*output.alerts, *output.cleared)
         ]
 
 

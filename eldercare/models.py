@@ -276,6 +276,23 @@ class Alert(Contract):
     context: AlertContext | None = None
 
 
+class ConditionCleared(Contract):
+    """The detector's word that a condition it raised an alert for has ended by itself: the
+    device is back online, the home's terminal is back, the battery was replaced.
+
+    Published on ``{prefix}/{home}/alerts`` like the alert it ends, so it never overtakes it;
+    ``cleared`` (not ``kind``) keeps it from ever reading as an ``Alert``. Alerting resolves
+    the home's open alert of that kind as ``recovered``, with ``reason`` in its timeline.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    cleared: AlertKind
+    home: Ident
+    at: EventTime
+    devices: list[Ident] = Field(default_factory=list, max_length=100)
+    reason: str = Field(min_length=1, max_length=200)
+
+
 class AlertStatus(StrEnum):
     OPEN = "open"
     NOTIFIED = "notified"

@@ -183,13 +183,22 @@ def mqtt_auth(
     rotate: Annotated[
         list[str] | None, typer.Option(help="username to give a new password")
     ] = None,
+    dashboard_port: Annotated[
+        list[int] | None,
+        typer.Option(help="HTTP port of each dashboard (its MQTT client id carries it)"),
+    ] = None,
 ) -> None:
-    """Write mosquitto password and ACL files: each home may publish only its own topics."""
+    """Write mosquitto password and ACL files: each home may publish only its own topics,
+    each service only its own."""
     settings = Settings()
 
     async def work(registry: Registry) -> BrokerAccounts:
         return await broker_accounts(
-            registry, settings.topics, zigbee_base=settings.zigbee_base_topic, rotate=rotate or ()
+            registry,
+            settings.topics,
+            zigbee_base=settings.zigbee_base_topic,
+            rotate=rotate or (),
+            dashboard_ports=dashboard_port or (settings.http_port,),
         )
 
     accounts = _with_registry(work)

@@ -22,15 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from eldercare.db.models import Device, Home, MqttCredential
-from eldercare.topics import (
-    LIFE_SAFETY,
-    NORMALISED,
-    QUARANTINE,
-    REGISTRATION,
-    SYSTEM,
-    Channel,
-    Topics,
-)
+from eldercare.topics import NORMALISED, QUARANTINE, Channel, Topics
 from gateway.registry import Registry
 
 #: mosquitto_passwd's defaults (mosquitto 2.0): 12 bytes of salt, 101 PBKDF2 rounds.
@@ -38,6 +30,8 @@ PBKDF2_ROUNDS = 101
 SALT_BYTES = 12
 #: Service accounts start with '_' so no home id (which never does) can collide with one.
 SERVICES = ("gateway", "detector", "alerting", "dashboard")
+#: The broker container's own healthcheck: it reads the broker's uptime, nothing else.
+HEALTHCHECK = "healthcheck"
 HOME_PUBLISH = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
 
 
@@ -78,22 +72,90 @@ def home_rules(
     return rules
 
 
-def service_rules(topics: Topics, service: str, zigbee_base: str) -> list[AclRule]:
-    """The gateway reads the raw side and writes the checked side; other services are trusted
-    inside the prefix (their topics are theirs to design), but never write raw home topics
-    by accident of a typo: only the gateway's list is exact."""
+#: Each service's MQTT client ids (as in its ``MqttConnection``): a connection announces
+#: itself on ``_system/<client id>/status`` and ``…/heartbeat`` and sets its dead letters
+#: aside on ``_deadletter/<client id>``, so an account may write those for its own ids only.
+#: A dashboard's id carries its HTTP port (several may run on one host).
+SERVICE_CLIENT_IDS = {
+    # The second sessions are the life-safety lanes (gateway/service.py, detector/service.py).
+    "gateway": ("eldercare-gateway", "eldercare-gateway-lane"),
+    "detector": ("eldercare-detector", "eldercare-detector-lane"),
+    "alerting": ("eldercare-alerting", "eldercare-alerting-inputs"),
+}
+DEFAULT_DASHBOARD_PORTS = (8080,)
+
+
+def service_client_ids(service: str, dashboard_ports: Iterable[int]) -> tuple[str, ...]:
+    if service == "dashboard":
+        return tuple(f"eldercare-dashboard-{port}" for port in sorted(set(dashboard_ports)))
+    return SERVICE_CLIENT_IDS[service]
+
+
+def _own_rules(topics: Topics, client_ids: Iterable[str]) -> list[AclRule]:
+    """Presence (read back by the container healthcheck), heartbeats and dead letters."""
+    rules = []
+    for client_id in client_ids:
+        rules.append(AclRule("readwrite", topics.service_status(client_id)))
+        rules.append(AclRule("write", topics.service_heartbeat(client_id)))
+        rules.append(AclRule("write", topics.dead_letters(client_id)))
+    return rules
+
+
+def service_rules(
+    topics: Topics,
+    service: str,
+    zigbee_base: str,
+    dashboard_ports: Iterable[int] = DEFAULT_DASHBOARD_PORTS,
+) -> list[AclRule]:
+    """Least privilege: each service reads what it subscribes to and writes what it publishes
+    (``grep MqttConnection``, ``Outgoing(``), nothing more, so a compromised dashboard cannot
+    inject normalised events or alerts, nor a compromised gateway raise or resolve alerts."""
     prefix = topics.prefix
+    updates = topics.all_updates_filter
+    normalised = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
+    if service == HEALTHCHECK:
+        return [AclRule("read", "$SYS/broker/uptime")]
+    own = _own_rules(topics, service_client_ids(service, dashboard_ports))
     if service == "gateway":
         return [
-            *(AclRule("read", f"{prefix}/+/+/{channel}") for channel in HOME_PUBLISH),
+            *(AclRule("read", topics.raw_device_filter(channel)) for channel in HOME_PUBLISH),
             AclRule("read", f"{zigbee_base}/#"),
-            AclRule("readwrite", f"{prefix}/{NORMALISED}/#"),
-            AclRule("write", f"{prefix}/{LIFE_SAFETY}/#"),  # the detector's lane
+            *(AclRule("write", f"{prefix}/{NORMALISED}/+/+/{c}") for c in normalised),
+            AclRule("write", topics.life_safety_filter),  # the detector's lane
             AclRule("write", f"{prefix}/{QUARANTINE}/#"),
-            AclRule("write", f"{prefix}/{REGISTRATION}"),
-            AclRule("readwrite", f"{prefix}/{SYSTEM}/#"),
+            AclRule("write", topics.registration),
+            *own,
         ]
-    return [AclRule("readwrite", f"{prefix}/#")]
+    if service == "detector":
+        return [
+            *(AclRule("read", topics.normalised_filter(channel)) for channel in normalised),
+            AclRule("read", topics.life_safety_filter),  # its lane session
+            AclRule("read", updates),  # the staff's verdicts teach the inactivity model
+            AclRule("write", topics.all_alerts_filter),
+            *own,
+        ]
+    if service == "alerting":
+        return [
+            AclRule("read", topics.all_alerts_filter),
+            AclRule("readwrite", updates),
+            AclRule("read", topics.all_service_status_filter),
+            AclRule("read", topics.all_service_heartbeat_filter),
+            AclRule("read", topics.all_dead_letters_filter),
+            # The witnesses of the gateway's and the detector's input (``alerting/stalls.py``).
+            AclRule("read", topics.raw_device_filter(Channel.EVENT)),
+            AclRule("read", topics.normalised_filter(Channel.EVENT)),
+            AclRule("write", f"{prefix}/{QUARANTINE}/#"),  # unreadable alerts
+            AclRule("write", topics.raw_device_filter(Channel.CMD)),  # "help is coming"
+            *own,
+        ]
+    if service == "dashboard":
+        return [
+            AclRule("readwrite", updates),  # staff acknowledge over MQTT
+            AclRule("read", topics.normalised_filter(Channel.STATUS)),  # homes overview
+            AclRule("read", topics.normalised_filter(Channel.EVENT)),  # activity
+            *own,
+        ]
+    raise ValueError(f"unknown service {service!r}")
 
 
 def acl_text(accounts: Mapping[str, Sequence[AclRule]]) -> str:
@@ -125,6 +187,7 @@ async def broker_accounts(
     *,
     zigbee_base: str = "zigbee2mqtt",
     rotate: Iterable[str] = (),
+    dashboard_ports: Iterable[int] = DEFAULT_DASHBOARD_PORTS,
 ) -> BrokerAccounts:
     """Give every home and service an account (a new or rotated one gets a random password,
     stored only as its hash) and derive each account's ACL from the registry."""
@@ -140,7 +203,7 @@ async def broker_accounts(
             names[home].append(name)
         existing = {row.username: row for row in await session.scalars(select(MqttCredential))}
         wanted = {home: ("home", home) for home in homes} | {
-            service_username(s): ("service", None) for s in SERVICES
+            service_username(s): ("service", None) for s in (*SERVICES, HEALTHCHECK)
         }
         for username, (role, home) in wanted.items():
             row = existing.get(username)
@@ -155,7 +218,8 @@ async def broker_accounts(
             existing[username] = row
         hashes = {username: existing[username].password_hash for username in wanted}
     rules = {home: home_rules(topics, home, names[home], zigbee_base) for home in homes} | {
-        service_username(s): service_rules(topics, s, zigbee_base) for s in SERVICES
+        service_username(s): service_rules(topics, s, zigbee_base, dashboard_ports)
+        for s in (*SERVICES, HEALTHCHECK)
     }
     return BrokerAccounts(hashes, rules, new_passwords)
 

@@ -41,6 +41,7 @@ from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import (
     LIFE_SAFETY_EVENTS,
+    BatteryHealth,
     DeviceState,
     DeviceStatus,
     Event,
@@ -106,6 +107,9 @@ class Gateway:
         self.quarantined_by_device: LruDict[tuple[str, str], int] = LruDict(MAX_REJECT_COUNTS)
         self.rate_limiter = DeviceRateLimiter(settings.device_rate_limits)
         self._reported_unknown: set[str] = set()
+        #: Each registered device's last published (state, battery): the first after a start
+        #: is routine (one per device), a change after it is news for the operator's log.
+        self._last_status: dict[tuple[str, str], tuple[DeviceState, BatteryHealth | None]] = {}
 
     def set_registry(self, snapshot: RegistrySnapshot) -> None:
         self.registry = snapshot
@@ -307,7 +311,11 @@ class Gateway:
     def _status_out(self, status: DeviceStatus) -> Outgoing:
         if self.series:
             self.series.record(status, self.clock.now())
-        log.info(
+        key, now_is = (status.home, status.device), (status.state, status.battery)
+        before = self._last_status.get(key)
+        self._last_status[key] = now_is
+        emit = log.debug if before in (None, now_is) else log.info
+        emit(
             "device_status",
             home=status.home,
             device=status.device,

@@ -13,6 +13,7 @@ import yaml
 from eldercare.broker import QUEUE_CONFIG
 from eldercare.runtime import Service
 from eldercare.settings import Settings
+from gateway.mqtt_auth import service_username
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|SECRET|_KEY)$")
@@ -161,7 +162,8 @@ def test_broker_requires_authentication_and_acl(compose: dict[str, Any]) -> None
         assert any(settings[option].startswith(mount + "/") for mount in mounts), option
     for component in ("gateway", "detector", "alerting", "dashboard"):
         environment = _environment(compose["services"][component])
-        assert environment["ELDERCARE_MQTT_USERNAME"] == f"eldercare-{component}"
+        # the accounts ``eldercare homes mqtt-auth`` generates, each with its own ACL
+        assert environment["ELDERCARE_MQTT_USERNAME"] == service_username(component)
 
 
 def test_broker_queues_are_the_same_in_production_and_tests() -> None:

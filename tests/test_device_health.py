@@ -48,3 +48,49 @@ def test_battery_low_once_until_replaced() -> None:
     assert kinds == [AlertKind.BATTERY_LOW]
     rule.on_telemetry(battery(10, 100), AT)
     assert [a.kind for a in rule.on_telemetry(battery(11, 9), AT).alerts] == [AlertKind.BATTERY_LOW]
+
+
+def test_a_condition_that_ends_clears_its_alert_once_for_the_home() -> None:
+    """Issue 14 #11: device_offline was never cleared when the device came back."""
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    for device in ("pir-a", "pir-b", "pir-c"):
+        rule.on_event(heartbeat(device, 1, AT), AT)
+    later = AT + timedelta(minutes=20)
+    rule.on_event(heartbeat("pir-c", 2, later), later)  # c keeps the home alive
+    down = rule.on_tick(AT + timedelta(minutes=35))
+    assert [a.kind for a in down.alerts] == [AlertKind.DEVICE_OFFLINE] * 2  # a and b
+    assert down.cleared == []
+    back = AT + timedelta(minutes=40)
+    assert rule.on_event(heartbeat("pir-a", 2, back), back).cleared == [], "b is still down"
+    (cleared,) = rule.on_event(heartbeat("pir-b", 2, back), back).cleared
+    assert (cleared.cleared, cleared.home, cleared.devices) == (
+        AlertKind.DEVICE_OFFLINE,
+        "h-1",
+        ["pir-b"],
+    )
+    assert "back online" in cleared.reason
+    assert rule.on_event(heartbeat("pir-b", 3, back), back).cleared == [], "once"
+
+
+def test_the_home_back_and_a_new_battery_clear_their_alerts() -> None:
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    rule.on_event(heartbeat("pir-a", 1, AT), AT)
+    assert [a.kind for a in rule.on_tick(AT + timedelta(minutes=35)).alerts] == [
+        AlertKind.HOME_OFFLINE
+    ]
+    back = AT + timedelta(minutes=50)
+    assert [c.cleared for c in rule.on_event(heartbeat("pir-a", 2, back), back).cleared] == [
+        AlertKind.HOME_OFFLINE
+    ]
+
+    def battery(seq: int, pct: float) -> Telemetry:
+        return Telemetry(
+            home="h-1", device="pir-a", seq=seq, ts=back, metric=Metric.BATTERY, value=pct
+        )
+
+    assert [a.kind for a in rule.on_telemetry(battery(3, 10), back).alerts] == [
+        AlertKind.BATTERY_LOW
+    ]
+    assert rule.on_telemetry(battery(4, 20), back).cleared == [], "not yet back to OK"
+    (cleared,) = rule.on_telemetry(battery(5, 100), back).cleared
+    assert cleared.cleared is AlertKind.BATTERY_LOW and "100%" in cleared.reason

@@ -31,6 +31,7 @@ from gateway.mqtt_auth import (
 from gateway.registry import Registry
 from gateway.service import run as run_gateway
 from gateway.specs import parse_yaml
+from tests.broker_auth_support import SPY, client, received_until, with_spy
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,7 @@ async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
 
 @pytest.fixture
 async def accounts(registry: Registry) -> BrokerAccounts:
-    return await broker_accounts(registry, Topics())
+    return with_spy(await broker_accounts(registry, Topics()))
 
 
 @pytest.fixture
@@ -77,28 +78,6 @@ def broker(accounts: BrokerAccounts, tmp_path: Path) -> AsyncIterator[LocalMosqu
     files = write_auth_files(accounts, tmp_path / "auth")
     with LocalMosquitto(password_file=files.password_file, acl_file=files.acl_file) as broker:
         yield broker
-
-
-def client(broker: LocalMosquitto, accounts: BrokerAccounts, user: str) -> aiomqtt.Client:
-    password = accounts.new_passwords[user]
-    return aiomqtt.Client("127.0.0.1", broker.port, username=user, password=password)
-
-
-async def received_until(
-    spy: aiomqtt.Client, sentinel: str, timeout: float = 5
-) -> list[tuple[str, bytes]]:
-    """Everything the spy gets up to the sentinel topic, then a little more for stragglers."""
-    seen: list[tuple[str, bytes]] = []
-    async with asyncio.timeout(timeout):
-        async for message in spy.messages:
-            seen.append((message.topic.value, message.payload))  # type: ignore[arg-type]
-            if message.topic.value == sentinel:
-                break
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(0.3):
-            async for message in spy.messages:
-                seen.append((message.topic.value, message.payload))  # type: ignore[arg-type]
-    return seen
 
 
 async def test_anonymous_and_wrong_passwords_are_refused(
@@ -116,7 +95,7 @@ async def test_a_home_cannot_publish_for_another_home(
     broker: LocalMosquitto, accounts: BrokerAccounts
 ) -> None:
     async with (
-        client(broker, accounts, "_detector") as detector,
+        client(broker, accounts, SPY) as detector,
         client(broker, accounts, "_gateway") as gateway,
         client(broker, accounts, "h-a") as home_a,
     ):
@@ -173,7 +152,7 @@ async def test_gateway_on_its_service_account_normalises_a_homes_zigbee_message(
         data_dir=tmp_path,
         log_level="WARNING",
     )
-    async with client(broker, accounts, "_detector") as detector:
+    async with client(broker, accounts, SPY) as detector:
         await detector.subscribe(f"{P}/_system/+/status", qos=1)
         await detector.subscribe(f"{P}/_normalised/#", qos=1)
         task = asyncio.create_task(run_gateway(settings, RealClock(), registry.engine))

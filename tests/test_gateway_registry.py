@@ -257,7 +257,7 @@ def test_cli_import_list_show_and_auth_files(
     auth = runner.invoke(cli, ["homes", "mqtt-auth", "--out", str(tmp_path / "auth")])
     assert auth.exit_code == 0, auth.output
     users = [line.split(":")[0] for line in (tmp_path / "auth" / "passwd").read_text().splitlines()]
-    assert users == ["_alerting", "_dashboard", "_detector", "_gateway", "h-0001"]
+    assert users == ["_alerting", "_dashboard", "_detector", "_gateway", "_healthcheck", "h-0001"]
     assert (tmp_path / "auth" / "passwd").stat().st_mode & 0o077 == 0
     again = runner.invoke(cli, ["homes", "mqtt-auth", "--out", str(tmp_path / "auth")])
     assert "new passwords" not in again.output, "existing accounts keep their passwords"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.deps import ContextDep, SessionDep, visible_alert
 from dashboards.errors import ApiError, error_responses
 from dashboards.family import family_status
-from dashboards.family_links import family_principal
+from dashboards.family_links import RevokedLink, check_not_revoked, read_family_link
 from dashboards.principal import Principal
 from dashboards.rendering import render
 from dashboards.routes.alerts import actor_name, apply_action
@@ -27,13 +28,20 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/family", tags=["family"], responses=error_responses(401, 422))
 
 
-def _principal(ctx: ContextDep, token: str) -> Principal:
+async def _principal(ctx: ContextDep, session: AsyncSession, token: str) -> Principal:
+    """Checked on every family request: signature, expiry, and not revoked since issued."""
     try:
-        return family_principal(token, ctx.signing_key, ctx.clock.now())
+        link = read_family_link(token, ctx.signing_key, ctx.clock.now())
     except ExpiredToken:
         raise ApiError(401, "this link has expired", "link_expired") from None
     except InvalidToken:
         raise ApiError(401, "this link is not valid", "link_invalid") from None
+    try:
+        await check_not_revoked(session, link)
+    except RevokedLink as error:
+        log.info("family_link_refused", home=link.principal.home_id, reason=str(error))
+        raise ApiError(401, "this link has been withdrawn", "link_revoked") from None
+    return link.principal
 
 
 @pages.get("/family/{token}", response_class=HTMLResponse)
@@ -41,7 +49,7 @@ async def family_page(
     request: Request, ctx: ContextDep, session: SessionDep, token: str
 ) -> HTMLResponse:
     try:
-        principal = _principal(ctx, token)
+        principal = await _principal(ctx, session, token)
         home = await home_detail(ctx, session, principal, principal.home_id or "")
     except ApiError as error:
         key = "family.expired" if error.code == "link_expired" else "family.invalid"
@@ -74,7 +82,7 @@ async def family_acknowledge(
     ctx: ContextDep, session: SessionDep, token: str, alert_id: str, body: AckRequest
 ) -> AlertUpdate:
     """Acknowledge from the family link: only alerts of the home the link was made for."""
-    principal = _principal(ctx, token)
+    principal = await _principal(ctx, session, token)
     await visible_alert(ctx.api, session, principal, alert_id)
     action = ctx.api.acknowledge(
         alert_id, actor=actor_name(principal), channel="family_link", note=body.note

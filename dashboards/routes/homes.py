@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dashboards import homes
+from dashboards import family_links, homes
 from dashboards.activity_log import RETENTION
 from dashboards.alert_lists import visible_alerts, with_responses
 from dashboards.context import DashboardContext
@@ -20,6 +20,7 @@ from dashboards.principal import Principal
 from dashboards.rendering import DEFAULT_TZ
 from dashboards.routes.alerts import actor_name
 from dashboards.schemas import (
+    FamilyLinksRevoked,
     HomeDay,
     HomeDetail,
     HomeModeRequest,
@@ -165,3 +166,23 @@ async def put_mode(
         view = await homes.set_mode(writing, home_id, body, actor_name(principal), now)
     log.info("home_mode_set", home=home_id, mode=body.mode.value, until=str(body.until))
     return view
+
+
+@router.post(
+    "/{home_id}/contacts/{name}/revoke-family-links",
+    response_model=FamilyLinksRevoked,
+    responses=error_responses(401, 403, 404),
+)
+async def revoke_family_links(
+    ctx: ContextDep, session: SessionDep, principal: Responder, home_id: str, name: str
+) -> FamilyLinksRevoked:
+    """Every family link sent to this relative so far stops working at once (a lost phone,
+    a relative no longer welcome); links sent with later alerts work again."""
+    await visible_home(session, principal, home_id)
+    if name not in {contact.name for contact in await homes.contacts(session, home_id)}:
+        raise ApiError(404, f"no contact {name} in home {home_id}")
+    now = ctx.clock.now()
+    async with ctx.sessions.begin() as writing:
+        await family_links.revoke(writing, home_id, name, actor_name(principal), now)
+    log.info("family_links_revoked", home=home_id, by=actor_name(principal))
+    return FamilyLinksRevoked(home_id=home_id, contact=name, revoked_at=now)

@@ -10,3 +10,17 @@ document.getElementById("mode-form").addEventListener("submit", async event => {
     location.reload();
   } catch (error) { showError(error); }
 });
+
+// Staff withdraw every family link sent to one relative so far (a lost phone, a falling-out).
+for (const button of document.querySelectorAll(".revoke-family")) {
+  button.addEventListener("click", async () => {
+    if (!confirm(button.dataset.confirm)) return;
+    const home = encodeURIComponent(button.dataset.homeId);
+    const contact = encodeURIComponent(button.dataset.contact);
+    try {
+      await callApi("POST", `/api/homes/${home}/contacts/${contact}/revoke-family-links`);
+      button.disabled = true;
+      button.textContent = button.dataset.done;
+    } catch (error) { showError(error); }
+  });
+}

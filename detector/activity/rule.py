@@ -388,6 +388,8 @@ class InactivityRule(BaseRule):
             # Silent in the bathroom is the bathroom emergency (a fall by the bath or toilet),
             # named as such so the responder knows where to look, as wandering is for "out".
             in_bath = state.last_place is Place.BATHROOM
+            if in_bath and not _first_of_bath_stay(state):
+                return None
             kind = AlertKind.BATHROOM_TOO_LONG if in_bath else AlertKind.INACTIVITY
             zh = (
                 f"自 {since}（{zh_place}，{state.last_label}）起 "
@@ -463,9 +465,8 @@ class InactivityRule(BaseRule):
         limit_min = state.model.bath_threshold_min(night, self.settings.model)
         stay = now - state.bath_since
         key = state.bath_since.isoformat()
-        if stay < timedelta(minutes=limit_min) or state.pending.bath == key:
+        if stay < timedelta(minutes=limit_min) or not _first_of_bath_stay(state):
             return None
-        state.pending.bath = key
         stay_h = stay.total_seconds() / 3600
         since = state.local(state.bath_since).strftime("%H:%M")
         return make_alert(
@@ -569,6 +570,19 @@ class InactivityRule(BaseRule):
     def restore(self, data: bytes) -> None:
         loaded = json.loads(data)
         self.homes = {home: HomeState.from_dict(home, item) for home, item in loaded.items()}
+
+
+def _first_of_bath_stay(state: HomeState) -> bool:
+    """One bathroom stay is one alert, whichever check sees it first: the silence in the
+    bathroom (``_inactivity``) or the stay running past its limit while moving (``_bathroom``).
+    A later twitch of the sensor after a silence alert is the same emergency, not a new one."""
+    if state.bath_since is None:
+        return True
+    key = state.bath_since.isoformat()
+    if state.pending.bath == key:
+        return False
+    state.pending.bath = key
+    return True
 
 
 def _evidence(state: HomeState) -> list[Evidence]:

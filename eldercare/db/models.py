@@ -267,6 +267,20 @@ class HomeMode(Base):
         return self.mode != "home" and (self.until is None or self.until > now)
 
 
+class FamilyLinkRevocation(Base):
+    """Writer: dashboards. Staff revoked a relative's family links: every link issued to
+    ``contact_name`` for the home up to ``revoked_at`` is refused from then on (a link is
+    signed, not stored, so revoking is a date, checked on every family request)."""
+
+    __tablename__ = "family_link_revocations"
+    home_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("homes.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revoked_at: Mapped[datetime]
+    revoked_by: Mapped[str] = mapped_column(String(100))
+
+
 class AlertResponse(Base):
     """Writer: dashboards. Who is on the way to / on site for an alert, so nobody else goes
     and nobody assumes someone else did. Append-only; the newest row per alert is the state."""
