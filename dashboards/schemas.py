@@ -71,10 +71,34 @@ class ResponderView(BaseModel):
     at: datetime
 
 
+class ResidentView(BaseModel):
+    name: str
+    birth_year: int | None
+    care_notes: str
+
+
+class ContactView(BaseModel):
+    name: str
+    relation: str = Field(description="as the registry has it: free text, in any language")
+    relation_text: dict[str, str] = Field(description="the relation in each language")
+    position: int
+
+
+class Household(BaseModel):
+    """Who lives there, where, and whom to call: what staff read on the wall at a glance."""
+
+    name: str
+    address: str
+    residents: list[ResidentView]
+    contact: ContactView | None = Field(description="the first relative to call, if any")
+
+
 class AlertItem(AlertView):
-    """An alert as the wall shows it: with who is on the way or on site."""
+    """An alert as the wall shows it: with who is on the way or on site, and the household
+    (null for a home the registry does not know, e.g. a service's system alert)."""
 
     response: ResponderView | None = None
+    household: Household | None = None
 
 
 class HomeModeName(StrEnum):
@@ -123,18 +147,6 @@ class HomeSummary(BaseModel):
     last_activity: datetime | None
     last_activity_device: str | None
     open_alerts: int
-
-
-class ResidentView(BaseModel):
-    name: str
-    birth_year: int | None
-    care_notes: str
-
-
-class ContactView(BaseModel):
-    name: str
-    relation: str
-    position: int
 
 
 class HomeDetail(HomeSummary):

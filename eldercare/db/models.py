@@ -208,7 +208,13 @@ class AlertEventRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str | None] = mapped_column(String(100))
     channel: Mapped[str | None] = mapped_column(String(50))
+    #: Free text a person wrote, or alerting's own line in English (the stored record).
     note: Mapped[str | None] = mapped_column(Text)
+    #: Alerting's own notes also as facts, so a screen can say them in its reader's language:
+    #: a catalogue key (``tier_fired``) and its parameters. Null on people's notes and on rows
+    #: written before facts were kept (those show their ``note``).
+    note_key: Mapped[str | None] = mapped_column(String(50))
+    note_args: Mapped[dict[str, Any] | None]
 
 
 class User(Base):
