@@ -98,7 +98,7 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(row.locator(".handler")).to_contain_text("王芳 正在赶往")
             await row.locator("button.ack").click()
             await expect(row.locator(".status")).to_have_text("已确认")
-            await expect(row.locator(".handler")).to_contain_text("确认人: 王芳")
+            await expect(row.locator(".handler")).to_contain_text("已确认 王芳")
             await expect(row.locator("button.ack")).to_have_count(0)
             await screenshot(wang, "wall-acknowledged")
 

@@ -6,8 +6,8 @@ const closed = new Set(["resolved", "expired"]);
 let loaded = false;
 
 function handlerText(a) {
-  const parts = [`<span class="status">${label("status." + a.status, a.status)}</span>`];
-  if (a.acknowledged_by) parts.push(`${label("acknowledged_by")}: ${esc(who(a.acknowledged_by))} ${clockOf(a.acknowledged_at)}`);
+  const status = `<span class="status">${label("status." + a.status, a.status)}</span>`;
+  const parts = [a.acknowledged_by ? `${status} ${esc(who(a.acknowledged_by))} ${clockOf(a.acknowledged_at)}` : status];
   if (a.response) parts.push(`<span class="response">${esc(who(a.response.actor))} ${label("response." + a.response.state)} ${clockOf(a.response.at)}</span>`);
   return parts.join(" · ");
 }
