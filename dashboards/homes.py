@@ -150,7 +150,9 @@ async def summaries(
 
 
 def resident_view(row: Resident) -> ResidentView:
-    return ResidentView(name=row.name, birth_year=row.birth_year, care_notes=row.care_notes)
+    return ResidentView(
+        name=row.name, birth_year=row.birth_year, care_notes=row.care_notes, phone=row.phone
+    )
 
 
 def contact_view(row: Contact) -> ContactView:
@@ -158,6 +160,7 @@ def contact_view(row: Contact) -> ContactView:
         name=row.name,
         relation=row.relation,
         relation_text={lang: name_of(catalogue(lang), "relation", row.relation) for lang in LANGS},
+        phone=row.phone,
         position=row.position,
     )
 

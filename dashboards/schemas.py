@@ -75,12 +75,14 @@ class ResidentView(BaseModel):
     name: str
     birth_year: int | None
     care_notes: str
+    phone: str = Field(description='"" when the registry has none')
 
 
 class ContactView(BaseModel):
     name: str
     relation: str = Field(description="as the registry has it: free text, in any language")
     relation_text: dict[str, str] = Field(description="the relation in each language")
+    phone: str = Field(description='"" when the registry has none')
     position: int
 
 
@@ -152,6 +154,7 @@ class HomeSummary(BaseModel):
 class HomeDetail(HomeSummary):
     address: str
     timezone: str = Field(description="the home's IANA time zone: its days and hours")
+    station_phone: str = Field(description='the station\'s number, "" when unknown or none')
     residents: list[ResidentView]
     contacts: list[ContactView]
     devices: list[DeviceView]

@@ -29,7 +29,7 @@ from dashboards.stream import Broadcaster
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Contact, Device, Home, Resident, Station
-from eldercare.demo_people import PEOPLE
+from eldercare.demo_people import PEOPLE, STATION_PHONE, relative_phone
 from eldercare.models import Alert, AlertKind, AlertUpdate, Evidence, LocalizedText, Severity
 from eldercare.settings import Settings
 
@@ -205,12 +205,13 @@ async def seed_stations(
                         name=f"{station_id} 驿站",
                         kind="station",
                         centre_id="c-east",
+                        phone=STATION_PHONE,
                         created_at=now,
                     )
                 )
             await session.flush()
-            for (home_id, station_id), person in zip(placements.items(), PEOPLE, strict=False):
-                resident, born, notes, street, relative, relation = person
+            for index, (home_id, station_id) in enumerate(placements.items()):
+                resident, born, notes, street, relative, relation = PEOPLE[index % len(PEOPLE)]
                 session.add(
                     Home(
                         id=home_id,
@@ -224,7 +225,15 @@ async def seed_stations(
                 session.add(
                     Resident(home_id=home_id, name=resident, birth_year=born, care_notes=notes)
                 )
-                session.add(Contact(home_id=home_id, name=relative, relation=relation, position=1))
+                session.add(
+                    Contact(
+                        home_id=home_id,
+                        name=relative,
+                        relation=relation,
+                        phone=relative_phone(index),
+                        position=1,
+                    )
+                )
             await session.flush()
             for username, (name, station_id) in users.items():
                 await add_user(

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page, expect
 
 from dashboards.family_links import family_link, family_token
 from eldercare.clock import RealClock
+from eldercare.demo_people import STATION_PHONE
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.browser import chromium
@@ -87,7 +88,9 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(row.get_by_text("钥匙在邻居家（302）")).to_be_hidden()
             await row.locator("details.who summary").click()
             await expect(row.get_by_text("钥匙在邻居家（302）")).to_be_visible()
-            await expect(row.locator("details.who")).to_contain_text("家属: 李明 (儿子)")
+            await expect(row.locator("details.who")).to_contain_text(
+                "家属: 李明 (儿子) 138 0000 0001"
+            )
             await expect(row.locator(".status")).to_have_text("待处理")
             await expect(wang.locator("#banner")).to_be_visible()  # the visual cue
             alert_id = await row.get_attribute("data-alert-id")
@@ -145,6 +148,7 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             family = await phone.new_page()
             await family.goto(link)
             await expect(family.locator("#verdict")).to_have_text("需要关注")
+            await expect(family.locator("#station-phone a.phone")).to_have_text(STATION_PHONE)
             await expect(family.locator("#family-alerts")).not_to_contain_text("h-0001")
             await screenshot(family, "family")
             await family.locator("button.ack").click()

@@ -64,9 +64,9 @@ function whoCell(a) {
   const home = `<a href="/homes/${encodeURIComponent(a.home)}">${esc(h ? h.name : a.home)}</a>`;
   if (!h) return home;
   const people = h.residents.map(r => `<strong>${esc(r.name)}</strong> ${age(r.birth_year)}`).join("、") || `<strong>${esc(h.name)}</strong>`;
-  const notes = h.residents.filter(r => r.care_notes).map(r => `${r.name}: ${r.care_notes}`);
+  const notes = h.residents.filter(r => r.care_notes || r.phone).map(r => [`${r.name}:`, r.phone, r.care_notes].filter(Boolean).join(" "));
   const c = h.contact;
-  const relative = c ? `${label("relative")}: ${c.name}${c.relation ? ` (${c.relation_text[LANG] || c.relation})` : ""}` : "";
+  const relative = c ? [`${label("relative")}: ${c.name}`, c.relation && `(${c.relation_text[LANG] || c.relation})`, c.phone].filter(Boolean).join(" ") : "";
   const more = [...notes, relative].filter(Boolean);
   return `<details class="who"><summary title="${esc(more.join("\n"))}">${people} <span class="muted">${esc(h.address)}</span></summary>` +
     `${more.map(line => `<div>${esc(line)}</div>`).join("")}<div>${home}</div></details>`;
