@@ -20,7 +20,7 @@ from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
 from alerting.redaction import mask_urls
 from alerting.signed_links import AckClaim, AckLinks
-from alerting.store import AlertNotFound
+from alerting.store import AlertNotFound, NoteLike
 from eldercare.clock import Clock
 from eldercare.db.models import (
     AlertEventRow,
@@ -126,6 +126,10 @@ class TimelineEntry(BaseModel):
     note: str | None
     #: On the ``resolved`` step: how it ended (kept on the alert, which resolves only once).
     outcome: Outcome | None = None
+    #: Alerting's own note as a fact, for a reader's language (``alerting.notes``); null on
+    #: people's notes and on steps stored before facts were kept (then ``note`` is all).
+    note_key: str | None = None
+    note_args: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: AlertEventRow, alert: AlertRow) -> TimelineEntry:
@@ -138,6 +142,8 @@ class TimelineEntry(BaseModel):
             # Rows written before channels were labelled may hold a channel's URL.
             note=mask_urls(row.note) if row.note else row.note,
             outcome=alert.outcome if resolved else None,
+            note_key=row.note_key,
+            note_args=row.note_args,
         )
 
 
@@ -345,7 +351,7 @@ class AlertingApi:
         *,
         actor: str,
         channel: str,
-        note: str | None = None,
+        note: NoteLike = None,
         outcome: Outcome | None = None,
     ) -> AlertUpdate:
         """Close the alert; the outcome is stored on it (KPIs, timeline) and published with

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerting import leases, recipients, store
+from alerting import leases, notes, recipients, store
 from alerting.messages import MessageFacts, render
 from alerting.policies import PolicyBook, Target
 from alerting.signed_links import AckClaim, AckLinks
@@ -115,17 +115,20 @@ async def _expire(session: AsyncSession, alert: AlertRow, now: datetime) -> list
     late_s = int((now - alert.raised_at).total_seconds())
     if not names:
         log.warning("alert_not_expired_nobody_reached", **log_fields)
-        note = f"not expired at T+{late_s}s: nobody has been reached yet, so it stays open"
-        session.add(store.audit(alert, AlertStatus(alert.status), now, actor="alerting", note=note))
+        note = notes.not_expired(late_s)
+        session.add(
+            store.audit(alert, AlertStatus(alert.status), now, actor=store.ALERTING, note=note)
+        )
         return []
     log.info("alert_expired", told=len(names), **log_fields)
-    note = (
-        f"expired at T+{late_s}s: nobody acknowledged although {', '.join(names)} "
-        "were told; the next trigger opens a new alert"
-    )
     return [
         await store.transition(
-            session, alert.id, AlertStatus.EXPIRED, now, actor="alerting", note=note
+            session,
+            alert.id,
+            AlertStatus.EXPIRED,
+            now,
+            actor=store.ALERTING,
+            note=notes.expired(late_s, names),
         )
     ]
 
@@ -225,31 +228,17 @@ class Escalator:
         if not people:
             log.error("tier_has_nobody", target=target.value, **log_fields)
             await bring_next_tier_forward(session, alert.id, now)
+            note = notes.tier_nobody(timer.tier, target.value, late_s)
             session.add(
-                store.audit(
-                    alert,
-                    AlertStatus(alert.status),
-                    now,
-                    actor="alerting",
-                    note=f"tier {timer.tier} ({target.value}) at T+{late_s}s: nobody to notify",
-                )
+                store.audit(alert, AlertStatus(alert.status), now, actor=store.ALERTING, note=note)
             )
             return []
         await self._enqueue(session, alert, home, timer, people, now)
         status = AlertStatus.NOTIFIED if alert.status == AlertStatus.OPEN else AlertStatus.ESCALATED
-        names = ", ".join(person.name for person in people)
-        why = "first notification" if timer.tier == 0 else "nobody acknowledged"
         log.info("tier_fired", target=target.value, recipients=len(people), **log_fields)
-        return [
-            await store.set_status(
-                session,
-                alert,
-                status,
-                now,
-                actor="alerting",
-                note=f"tier {timer.tier} ({target.value}) at T+{late_s}s, {why}: {names}",
-            )
-        ]
+        names = [person.name for person in people]
+        note = notes.tier_fired(timer.tier, target.value, late_s, names)
+        return [await store.set_status(session, alert, status, now, note=note)]
 
     async def _enqueue(
         self,

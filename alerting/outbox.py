@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from alerting import leases, store
+from alerting import leases, notes, store
 from alerting.channels import Delivery, Notifier
 from alerting.escalation import bring_next_tier_forward, instance_owner
 from alerting.redaction import mask_urls
@@ -145,35 +145,36 @@ class Outbox:
             # An ack may have cancelled the row while it was in flight; what happened on the
             # wire is recorded all the same, but nothing is retried for a taken alert.
             outcome = "retry"
+            # Staff read these notes: whatever a notifier called its channel or put in its
+            # error, no URL gets stored.
             if sent.ok:
                 row.status, row.sent_at, row.delivered_via = "sent", now, sent.channel[:300]
                 outcome = row.status
                 log.info("notification_sent", channel=sent.channel, attempt=row.attempts, **fields)
-                what = "delivered to" if row.purpose == ALERT else "told that it is taken:"
-                note = f"{what} {row.recipient_name} via {sent.channel} (try {row.attempts})"
+                note = notes.delivered(
+                    row.recipient_name,
+                    mask_urls(sent.channel),
+                    row.attempts,
+                    taken=row.purpose != ALERT,
+                )
             else:
                 row.last_error = "; ".join(f"{d.channel}: {d.error}" for _, d in attempts)
+                error = mask_urls(row.last_error)
                 if row.status == "cancelled":
                     outcome = row.status
-                    note = f"not delivered to {row.recipient_name}, no longer needed"
+                    note = notes.not_needed(row.recipient_name)
                 elif row.attempts >= MAX_ATTEMPTS:
                     row.status = outcome = "failed"
                     if row.purpose == ALERT:
                         await bring_next_tier_forward(session, alert.id, now)
                     log.error("notification_failed", error=row.last_error, **fields)
-                    note = (
-                        f"could not reach {row.recipient_name} after {row.attempts} tries; "
-                        f"next tier brought forward ({row.last_error})"
-                    )
+                    note = notes.unreachable(row.recipient_name, row.attempts, error)
                 else:
                     wait = backoff(row.attempts)
                     row.next_attempt_at = now + wait
                     log.warning("notification_retry", error=row.last_error, **fields)
-                    note = (
-                        f"no channel reached {row.recipient_name} (try {row.attempts}), "
-                        f"retry in {int(wait.total_seconds())}s: {row.last_error}"
+                    note = notes.retrying(
+                        row.recipient_name, row.attempts, int(wait.total_seconds()), error
                     )
-            # Staff read this note: whatever a notifier called its channel, no URL gets stored.
-            note = mask_urls(note)
-            session.add(store.audit(alert, status, now, actor="alerting", note=note[:1000]))
+            session.add(store.audit(alert, status, now, actor=store.ALERTING, note=note))
             return outcome

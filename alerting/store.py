@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerting import notes
 from alerting.lifecycle import TransitionRefused, allowed_from, check_transition
+from alerting.notes import Note
 from eldercare.db.models import (
     AlertEventRow,
     AlertRow,
@@ -24,32 +26,57 @@ ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
 #: Notification purposes. alert: asks for a response (dropped once someone has it);
 #: taken: tells those already asked that someone has it (sent regardless).
 ALERT, TAKEN = "alert", "taken"
+#: The actor of the steps the services take themselves (a screen names them in its language).
+DETECTOR, ALERTING = "detector", "alerting"
 
 
 class AlertNotFound(LookupError):
     pass
 
 
-def audit(row: AlertRow, status: AlertStatus, at: datetime, **details: str | None) -> AlertEventRow:
-    return AlertEventRow(alert_id=row.id, at=at, status=status.value, **details)
+#: A step's note: a person's free text, or alerting's own as a fact (``alerting.notes``).
+NoteLike = str | Note | None
+
+
+def audit(
+    row: AlertRow,
+    status: AlertStatus,
+    at: datetime,
+    *,
+    actor: str | None = None,
+    channel: str | None = None,
+    note: NoteLike = None,
+) -> AlertEventRow:
+    written = note.columns() if isinstance(note, Note) else {"note": note}
+    return AlertEventRow(
+        alert_id=row.id, at=at, status=status.value, actor=actor, channel=channel, **written
+    )
 
 
 def update_of(
-    row: AlertRow, status: AlertStatus, at: datetime, **details: str | None
+    row: AlertRow,
+    status: AlertStatus,
+    at: datetime,
+    *,
+    actor: str | None = None,
+    channel: str | None = None,
+    note: NoteLike = None,
 ) -> AlertUpdate:
     """The step as published; a resolved one carries the verdict and the detector's context
-    (what the detector needs to learn from it, DESIGN §1: no service reads another's tables)."""
-    if status is AlertStatus.RESOLVED:
-        return AlertUpdate(
-            alert_id=row.id,
-            home=row.home_id,
-            status=status,
-            at=at,
-            outcome=row.outcome,
-            context=row.context,
-            **details,
-        )
-    return AlertUpdate(alert_id=row.id, home=row.home_id, status=status, at=at, **details)
+    (what the detector needs to learn from it, DESIGN §1: no service reads another's tables).
+    A note travels as its English line; the fact stays in the audit row."""
+    resolved = status is AlertStatus.RESOLVED
+    return AlertUpdate(
+        alert_id=row.id,
+        home=row.home_id,
+        status=status,
+        at=at,
+        actor=actor,
+        channel=channel,
+        note=note.columns()["note"] if isinstance(note, Note) else note,
+        outcome=row.outcome if resolved else None,
+        context=row.context if resolved else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +113,20 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
         existing.evidence = [*existing.evidence, *evidence]
         existing.updated_at = now
         raised = alert.severity.rank > Severity(existing.severity).rank
-        note = f"another trigger attached ({alert.alert_id})"
+        note = notes.trigger_attached(
+            alert.alert_id,
+            existing.severity if raised else None,
+            alert.severity.value if raised else None,
+        )
         if raised:
-            note += f"; severity {existing.severity} → {alert.severity.value}"
             existing.severity = alert.severity.value
         status = AlertStatus(existing.status)
         session.add(
             AlertTriggerRow(trigger_id=alert.alert_id, alert_id=existing.id, received_at=now)
         )
-        session.add(audit(existing, status, now, note=note, actor="detector"))
+        session.add(audit(existing, status, now, note=note, actor=DETECTOR))
         return Recorded(
-            update_of(existing, status, now, note=note, actor="detector"), existing, raised
+            update_of(existing, status, now, note=note, actor=DETECTOR), existing, raised
         )
     row = AlertRow(
         id=alert.alert_id,
@@ -114,8 +144,8 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
     session.add(row)
     await session.flush()  # the alert row must exist before its audit row (foreign key)
     session.add(AlertTriggerRow(trigger_id=row.id, alert_id=row.id, received_at=now))
-    session.add(audit(row, AlertStatus.OPEN, now, actor="detector"))
-    return Recorded(update_of(row, AlertStatus.OPEN, now, actor="detector"), row, True)
+    session.add(audit(row, AlertStatus.OPEN, now, actor=DETECTOR))
+    return Recorded(update_of(row, AlertStatus.OPEN, now, actor=DETECTOR), row, True)
 
 
 async def transition(
@@ -126,7 +156,7 @@ async def transition(
     *,
     actor: str | None = None,
     channel: str | None = None,
-    note: str | None = None,
+    note: NoteLike = None,
     outcome: str | None = None,
 ) -> AlertUpdate:
     """Move an alert one lifecycle step, with its audit row, or raise TransitionRefused.
@@ -194,13 +224,13 @@ async def told(session: AsyncSession, alert_id: str) -> list[str]:
 
 
 async def set_status(
-    session: AsyncSession, row: AlertRow, status: AlertStatus, at: datetime, **details: str | None
+    session: AsyncSession, row: AlertRow, status: AlertStatus, at: datetime, *, note: Note
 ) -> AlertUpdate:
     """An active-to-active step taken by alerting itself (notified, escalated)."""
     check_transition(AlertStatus(row.status), status)
     row.status, row.updated_at = status.value, at
-    session.add(audit(row, status, at, **details))
-    return update_of(row, status, at, **details)
+    session.add(audit(row, status, at, actor=ALERTING, note=note))
+    return update_of(row, status, at, actor=ALERTING, note=note)
 
 
 async def open_alert(session: AsyncSession, home: str, kind: str) -> AlertRow | None:

@@ -22,9 +22,11 @@ from datetime import datetime
 from pydantic import ValidationError
 from ulid import ULID
 
+from alerting import notes
 from alerting.api import AlertingApi
 from alerting.lifecycle import TransitionRefused
 from alerting.stalls import InputStalls, Verdict, input_feeds
+from alerting.store import ALERTING
 from eldercare.bus import Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -126,7 +128,7 @@ class ServiceWatch:
             return []
         if status.state is DeviceState.OFFLINE:
             return await self._raise(status.service, "offline", _offline(status.service))
-        return await self._recovered(status.service, f"{status.service} is back online")
+        return await self._recovered(status.service, online=True)
 
     async def handle_heartbeat(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -147,7 +149,7 @@ class ServiceWatch:
         if liveness.problem in {"silent", "stuck"} or (
             liveness.problem == "stalled" and verdict is Verdict.PROGRESS
         ):
-            return await self._recovered(beat.service, f"{beat.service} is processing again")
+            return await self._recovered(beat.service, online=False)
         return []
 
     async def handle_input(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
@@ -182,7 +184,7 @@ class ServiceWatch:
         self.on_raised()
         return self._publish(update)
 
-    async def _recovered(self, service: str, note: str) -> list[Outgoing]:
+    async def _recovered(self, service: str, *, online: bool) -> list[Outgoing]:
         liveness = self.services.get(service)
         if liveness is not None:
             liveness.problem = None
@@ -193,7 +195,11 @@ class ServiceWatch:
         log.info("service_healthy_again", service=service, alert_id=open_alert)
         try:
             update = await self.api.resolve(
-                open_alert, actor="alerting", channel="watch", note=note, outcome=Outcome.RECOVERED
+                open_alert,
+                actor=ALERTING,
+                channel="watch",
+                note=notes.service_back(service, online=online),
+                outcome=Outcome.RECOVERED,
             )
         except TransitionRefused:
             return []

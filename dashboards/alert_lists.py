@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.api import AlertingApi, AlertView
+from dashboards.homes import households
 from dashboards.principal import Principal, Role
 from dashboards.responses import latest_responses
 from dashboards.schemas import AlertItem
@@ -35,10 +36,17 @@ async def visible_alerts(
 
 
 async def with_responses(session: AsyncSession, alerts: Sequence[AlertView]) -> list[AlertItem]:
-    """The alerts as the wall shows them, each with its newest on-the-way / on-site step."""
+    """The alerts as the wall shows them, each with its newest on-the-way / on-site step
+    and the household it is about."""
     responses = await latest_responses(session, (alert.alert_id for alert in alerts))
+    known = await households(session, (alert.home for alert in alerts))
     return [
-        AlertItem(**alert.model_dump(), response=responses.get(alert.alert_id)) for alert in alerts
+        AlertItem(
+            **alert.model_dump(),
+            response=responses.get(alert.alert_id),
+            household=known.get(alert.home),
+        )
+        for alert in alerts
     ]
 
 

@@ -8,7 +8,7 @@ empty flat does not wake the station at night.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerting.api import AlertView
 from dashboards.activity import ActivityBoard
 from dashboards.activity_store import Activity
+from dashboards.i18n import LANGS, catalogue, name_of
 from dashboards.schemas import (
     Connectivity,
     ContactView,
@@ -25,6 +26,7 @@ from dashboards.schemas import (
     HomeModeRequest,
     HomeModeView,
     HomeSummary,
+    Household,
     ResidentView,
 )
 from eldercare.db.models import Contact, Device, Home, HomeMode, Resident
@@ -147,20 +149,62 @@ async def summaries(
     return result
 
 
+def resident_view(row: Resident) -> ResidentView:
+    return ResidentView(
+        name=row.name, birth_year=row.birth_year, care_notes=row.care_notes, phone=row.phone
+    )
+
+
+def contact_view(row: Contact) -> ContactView:
+    return ContactView(
+        name=row.name,
+        relation=row.relation,
+        relation_text={lang: name_of(catalogue(lang), "relation", row.relation) for lang in LANGS},
+        phone=row.phone,
+        position=row.position,
+    )
+
+
 async def residents(session: AsyncSession, home_id: str) -> list[ResidentView]:
     rows = await session.scalars(
         select(Resident).where(Resident.home_id == home_id).order_by(Resident.id)
     )
-    return [
-        ResidentView(name=r.name, birth_year=r.birth_year, care_notes=r.care_notes) for r in rows
-    ]
+    return [resident_view(row) for row in rows]
 
 
 async def contacts(session: AsyncSession, home_id: str) -> list[ContactView]:
     rows = await session.scalars(
         select(Contact).where(Contact.home_id == home_id).order_by(Contact.position, Contact.id)
     )
-    return [ContactView(name=c.name, relation=c.relation, position=c.position) for c in rows]
+    return [contact_view(row) for row in rows]
+
+
+async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str, Household]:
+    """Each known home's people and address, in three queries whatever the number of homes
+    (the wall asks for every open alert at once)."""
+    ids = set(home_ids)
+    if not ids:
+        return {}
+    homes = await session.scalars(select(Home).where(Home.id.in_(ids)))
+    people: dict[str, list[ResidentView]] = {}
+    for row in await session.scalars(
+        select(Resident).where(Resident.home_id.in_(ids)).order_by(Resident.id)
+    ):
+        people.setdefault(row.home_id, []).append(resident_view(row))
+    first: dict[str, ContactView] = {}
+    for row in await session.scalars(
+        select(Contact).where(Contact.home_id.in_(ids)).order_by(Contact.position, Contact.id)
+    ):
+        first.setdefault(row.home_id, contact_view(row))
+    return {
+        home.id: Household(
+            name=home.name or home.id,
+            address=home.address,
+            residents=people.get(home.id, []),
+            contact=first.get(home.id),
+        )
+        for home in homes
+    }
 
 
 async def home_devices(session: AsyncSession, home_id: str) -> list[Device]:

@@ -39,6 +39,16 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     # Wall
     "no_alerts": ("暂无告警", "No alerts"),
+    "wall.who": ("老人 · 地址", "Resident · address"),
+    "wall.what": ("告警", "Alert"),
+    "wall.since": ("发生", "Since"),
+    "wall.going": ("赶去", "Going"),
+    "wall.on_site": ("到场", "On site"),
+    "wall.resolve": ("结案…", "Resolve…"),
+    "age": ("{n} 岁", "age {n}"),
+    "ago": ("{d}前", "{d} ago"),
+    "relative": ("家属", "Relative"),
+    "cancel": ("取消", "Cancel"),
     "new_critical": ("新的紧急告警！", "New critical alert!"),
     "home": ("住户", "Home"),
     "kind": ("类型", "Kind"),
@@ -117,6 +127,68 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "event.gas": ("燃气", "gas"),
     "event.water_leak": ("漏水", "water leak"),
     "event.heartbeat": ("心跳", "heartbeat"),
+    # Timeline: who took a step, where, and alerting's own notes (``alerting/notes.py``)
+    "actor.detector": ("检测服务", "Detector"),
+    "actor.alerting": ("告警服务", "Alerting service"),
+    "actor.gateway": ("网关服务", "Gateway"),
+    "actor.dashboard": ("看板服务", "Dashboard"),
+    "actor.family": ("（家属）", " (family)"),
+    "channel.dashboard": ("看板", "dashboard"),
+    "channel.link": ("消息中的确认链接", "link in a message"),
+    "channel.family_link": ("家属页面", "family page"),
+    "channel.watch": ("系统监测", "system watch"),
+    "target.station": ("驿站值班人员", "station staff"),
+    "target.technician": ("驿站技术员", "the technician"),
+    "target.family": ("家属", "family"),
+    "target.centre": ("区域服务中心", "the service centre"),
+    "target.emergency": ("紧急救援", "emergency services"),
+    "target.operators": ("系统运维", "operators"),
+    "duration.s": ("{n} 秒", "{n} s"),
+    "duration.min": ("{n} 分钟", "{n} min"),
+    "duration.h": ("{n} 小时", "{n} h"),
+    "list_sep": ("、", ", "),
+    "note.trigger_attached": ("再次触发，已并入本告警", "Triggered again; added to this alert"),
+    "note.trigger_attached_raised": (
+        "再次触发，已并入本告警；级别由“{severity_from}”升为“{severity_to}”",
+        "Triggered again; added to this alert and raised from {severity_from} to {severity_to}",
+    ),
+    "note.tier_first": ("已通知{target}：{names}", "Notified {target}: {names}"),
+    "note.tier_escalated": (
+        "无人确认，告警后 {late} 升级通知{target}：{names}",
+        "Nobody acknowledged; {late} after the alert, escalated to {target}: {names}",
+    ),
+    "note.tier_nobody": (
+        "告警后 {late}，{target}无人可通知，立即通知下一级",
+        "{late} after the alert: nobody to notify among {target}, so the next tier is asked now",
+    ),
+    "note.not_expired": (
+        "告警后 {late} 仍未联系上任何人，告警保持待处理",
+        "Still open after {late}: nobody has been reached yet",
+    ),
+    "note.expired": (
+        "告警后 {late} 无人确认，已过期（已通知：{names}）；再次触发将产生新告警",
+        "Expired after {late}: nobody acknowledged although {names} were told; "
+        "the next trigger opens a new alert",
+    ),
+    "note.delivered": (
+        "已送达{name}（{channel}，第 {tries} 次发送）",
+        "Delivered to {name} via {channel} (try {tries})",
+    ),
+    "note.told_taken": (
+        "已告知{name}：已有人处理（{channel}，第 {tries} 次发送）",
+        "Told {name} that someone has it, via {channel} (try {tries})",
+    ),
+    "note.not_needed": ("未发给{name}：已无需通知", "Not sent to {name}: no longer needed"),
+    "note.unreachable": (
+        "发送 {tries} 次仍联系不上{name}，立即通知下一级（{error}）",
+        "Could not reach {name} after {tries} tries; the next tier is asked now ({error})",
+    ),
+    "note.retrying": (
+        "未能联系上{name}（第 {tries} 次），{wait} 后重试（{error}）",
+        "Could not reach {name} (try {tries}); trying again in {wait} ({error})",
+    ),
+    "note.service_online": ("{service}已重新上线", "{service} is back online"),
+    "note.service_processing": ("{service}已恢复处理", "{service} is processing again"),
     # Homes
     "homes.title": ("住户总览", "Homes"),
     "connectivity": ("联网", "Connection"),
@@ -173,6 +245,34 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "room.kitchen": ("厨房", "Kitchen"),
     "room.living_room": ("客厅", "Living room"),
     "room.hall": ("门厅", "Hall"),
+    "room.entrance": ("玄关", "Entrance"),
+    "room.balcony": ("阳台", "Balcony"),
+    "device_kind.hub": ("网关", "Hub"),
+    "device_kind.motion": ("人体感应器", "Motion sensor"),
+    "device_kind.door": ("门磁", "Door sensor"),
+    "device_kind.bed": ("床垫传感器", "Bed sensor"),
+    "device_kind.bed_pressure": ("床垫传感器", "Bed sensor"),
+    "device_kind.chair_pressure": ("坐垫传感器", "Chair sensor"),
+    "device_kind.toilet_flush": ("冲水传感器", "Flush sensor"),
+    "device_kind.smoke": ("烟雾报警器", "Smoke alarm"),
+    "device_kind.gas": ("燃气报警器", "Gas alarm"),
+    "device_kind.water_leak": ("水浸传感器", "Water leak sensor"),
+    "device_kind.temperature_humidity": ("温湿度计", "Thermometer"),
+    "device_kind.pendant": ("随身报警器", "Pendant"),
+    "device_kind.call_button": ("呼叫按钮", "Call button"),
+    "relation.son": ("儿子", "Son"),
+    "relation.daughter": ("女儿", "Daughter"),
+    "relation.child": ("子女", "Child"),
+    "relation.spouse": ("配偶", "Spouse"),
+    "relation.wife": ("妻子", "Wife"),
+    "relation.husband": ("丈夫", "Husband"),
+    "relation.grandchild": ("孙辈", "Grandchild"),
+    "relation.niece": ("侄女", "Niece"),
+    "relation.nephew": ("侄子", "Nephew"),
+    "relation.sibling": ("兄弟姐妹", "Sibling"),
+    "relation.neighbour": ("邻居", "Neighbour"),
+    "relation.friend": ("朋友", "Friend"),
+    "relation.carer": ("护工", "Carer"),
     # Family
     "family.title": ("家人平安", "Is everyone OK"),
     "family.ok": ("今天一切正常", "All is well today"),
@@ -215,6 +315,28 @@ def pick_language(requested: str | None, accept_language: str | None) -> str:
             if tag == lang.lower() or tag.split("-")[0] == lang.split("-")[0].lower():
                 return lang
     return DEFAULT_LANG
+
+
+def name_of(messages: dict[str, str], family: str, value: str | None) -> str:
+    """A registry word in the reader's language: ``kind``/``room``/``relation`` values are
+    free text, written as a key (``living_room``) or in either language (``儿子``); what
+    the catalogue knows is translated, anything else is shown as it was written."""
+    if not value:
+        return ""
+    label = messages.get(f"{family}.{value}")
+    if label is not None:
+        return label
+    for key in _BY_LABEL.get(value, ()):
+        if key.startswith(f"{family}."):
+            return messages[key]
+    return value
+
+
+#: Every label back to its keys, for registry words written as a label (``儿子``).
+_BY_LABEL: dict[str, list[str]] = {}
+for _key, _pair in _PAIRS.items():
+    for _label in {_pair[0], _pair[1], _pair[1].lower()}:
+        _BY_LABEL.setdefault(_label, []).append(_key)
 
 
 def catalogue(lang: str) -> dict[str, str]:

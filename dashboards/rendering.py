@@ -7,6 +7,7 @@ one), so "08:14" on the wall is the time on the resident's kitchen clock.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +16,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from dashboards.i18n import LANGS, catalogue, pick_language
+from dashboards.i18n import LANGS, catalogue, name_of, pick_language
 from dashboards.principal import Principal
+from dashboards.timeline import actor_text
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LANG_COOKIE = "eldercare_lang"
@@ -72,13 +74,17 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     lang = chosen_language(request, principal)
+    messages = catalogue(lang)
     response = TEMPLATES.TemplateResponse(
         request,
         template,
         {
             "lang": lang,
             "other_lang": next(other for other in LANGS if other != lang),
-            "t": catalogue(lang),
+            "t": messages,
+            # registry words (``word("room", "living_room")``) and who did something
+            "word": partial(name_of, messages),
+            "who": partial(actor_text, messages),
             "principal": principal,
             **context,
         },

@@ -71,10 +71,36 @@ class ResponderView(BaseModel):
     at: datetime
 
 
+class ResidentView(BaseModel):
+    name: str
+    birth_year: int | None
+    care_notes: str
+    phone: str = Field(description='"" when the registry has none')
+
+
+class ContactView(BaseModel):
+    name: str
+    relation: str = Field(description="as the registry has it: free text, in any language")
+    relation_text: dict[str, str] = Field(description="the relation in each language")
+    phone: str = Field(description='"" when the registry has none')
+    position: int
+
+
+class Household(BaseModel):
+    """Who lives there, where, and whom to call: what staff read on the wall at a glance."""
+
+    name: str
+    address: str
+    residents: list[ResidentView]
+    contact: ContactView | None = Field(description="the first relative to call, if any")
+
+
 class AlertItem(AlertView):
-    """An alert as the wall shows it: with who is on the way or on site."""
+    """An alert as the wall shows it: with who is on the way or on site, and the household
+    (null for a home the registry does not know, e.g. a service's system alert)."""
 
     response: ResponderView | None = None
+    household: Household | None = None
 
 
 class HomeModeName(StrEnum):
@@ -125,18 +151,6 @@ class HomeSummary(BaseModel):
     open_alerts: int
 
 
-class ResidentView(BaseModel):
-    name: str
-    birth_year: int | None
-    care_notes: str
-
-
-class ContactView(BaseModel):
-    name: str
-    relation: str
-    position: int
-
-
 class FamilyLinksRevoked(BaseModel):
     home_id: str
     contact: str
@@ -146,6 +160,7 @@ class FamilyLinksRevoked(BaseModel):
 class HomeDetail(HomeSummary):
     address: str
     timezone: str = Field(description="the home's IANA time zone: its days and hours")
+    station_phone: str = Field(description='the station\'s number, "" when unknown or none')
     residents: list[ResidentView]
     contacts: list[ContactView]
     devices: list[DeviceView]

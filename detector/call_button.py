@@ -19,13 +19,22 @@ from eldercare.models import (
 #: A press older than this when it reaches us is named late: staff must know it may have
 #: waited (a terminal that was offline flushes its buffer on reconnect).
 LATE_AFTER = timedelta(minutes=2)
+#: How a press is said beyond a plain one (the gateway's press kinds); a single press, the
+#: usual one, adds nothing, and a kind not listed here is not shown as a raw word.
+PRESS_WORDS = {
+    "double": ("，连按两次", ", pressed twice"),
+    "triple": ("，连按三次", ", pressed three times"),
+    "quadruple": ("，连按四次", ", pressed four times"),
+    "many": ("，连按多次", ", pressed many times"),
+    "long": ("，长按", ", held down"),
+}
 
 
 def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
     """The alert for a press, or None for any other event."""
     if event.type is not EventType.CALL_BUTTON:
         return None
-    press = event.value.get("press", "single")
+    press_zh, press_en = PRESS_WORDS.get(str(event.value.get("press", "single")), ("", ""))
     # One press, one id: a redelivery of the same message (device, seq, device time) after
     # the first alert was resolved must not page everybody again.
     key = f"{event.device}|{event.seq}|{event.ts.isoformat()}"
@@ -43,8 +52,8 @@ def call_button_alert(event: Event, raised_at: datetime) -> Alert | None:
         raised_at=raised_at,
         evidence=[Evidence(device=event.device, seq=event.seq, type=event.type.value)],
         explanation=LocalizedText(
-            zh_cn=f"呼叫按钮 {event.device} 被按下（{press}）{late_zh}",
-            en=f"Call button {event.device} pressed ({press}){late_en}",
+            zh_cn=f"呼叫按钮 {event.device} 被按下{press_zh}{late_zh}",
+            en=f"Call button {event.device} pressed{press_en}{late_en}",
         ),
     )
 

@@ -35,6 +35,8 @@ from gateway.specs import (
 log = get_logger("demo.inbox")
 
 STATION, CENTRE = "s-demo", "c-demo"
+#: Fictional numbers: the station's (on the family page) and each relative's (on the wall).
+STATION_PHONE = "010-6000 0100"
 
 
 def inbox_url(port: int, who: str) -> str:
@@ -85,6 +87,7 @@ def registry_document(
                 id=STATION,
                 name="和平驿站（演示）",
                 centre=CENTRE,
+                phone=STATION_PHONE,
                 staff=[
                     StaffSpec(id="duty", name="王芳", channels=[inbox_url(port, "station")]),
                     StaffSpec(
@@ -129,10 +132,15 @@ def _home(index: int, home_id: str, devices: Sequence[DeviceSpec], port: int) ->
             ContactSpec(
                 name=relative,
                 relation=relation,
+                phone=relative_phone(index),
                 channels=[inbox_url(port, f"family-{home_id}")],
             )
         ],
     )
+
+
+def relative_phone(index: int) -> str:
+    return f"138 0000 {index + 1:04d}"
 
 
 #: The first demo home's relative: the demo prints a family link in their name.

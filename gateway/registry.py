@@ -177,6 +177,7 @@ class Registry:
             station = Station(id=spec.id, created_at=now)
             session.add(station)
         station.name, station.kind, station.centre_id = spec.name, spec.kind, spec.centre
+        station.phone = spec.phone
         for person in spec.staff:
             await self._upsert_staff(session, spec.id, person)
 
@@ -283,12 +284,18 @@ class Registry:
                 timezone=home.timezone,
                 devices=[_device_spec(row) for row in devices],
                 residents=[
-                    ResidentSpec(name=r.name, birth_year=r.birth_year, care_notes=r.care_notes)
+                    ResidentSpec(
+                        name=r.name, birth_year=r.birth_year, care_notes=r.care_notes, phone=r.phone
+                    )
                     for r in residents
                 ],
                 contacts=[
                     ContactSpec(
-                        name=c.name, relation=c.relation, language=c.language, channels=c.channels
+                        name=c.name,
+                        relation=c.relation,
+                        phone=c.phone,
+                        language=c.language,
+                        channels=c.channels,
                     )
                     for c in contacts
                 ],

@@ -59,15 +59,22 @@ class DeviceSpec:
             raise ValueError(f"zigbee name may not end with {'/'.join(_ZIGBEE_SUFFIXES)}")
 
 
+#: A phone number as people write it (``+86 138 0000 0000``, ``010-1234 5678``): digits with
+#: spaces, dashes, dots, brackets and a leading plus; empty when there is none.
+Phone = Annotated[str, Field(max_length=40, pattern=r"^(\+?[0-9 ()./-]{3,40})?$")]
+
+
 class ResidentSpec(Spec):
     name: str = Field(min_length=1, max_length=200)
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     care_notes: str = Field(default="", max_length=5000)
+    phone: Phone = ""
 
 
 class ContactSpec(Spec):
     name: str = Field(min_length=1, max_length=200)
     relation: str = Field(default="", max_length=50)
+    phone: Phone = ""
     language: str = Field(default="zh-CN", max_length=10)
     channels: list[str] = Field(default_factory=list, description="apprise URLs, in order")
 
@@ -108,6 +115,7 @@ class StationSpec(Spec):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["station", "centre"] = "station"
     centre: Ident | None = None
+    phone: Phone = Field(default="", description="the number residents and relatives call")
     staff: list[StaffSpec] = Field(default_factory=list)
 
 

@@ -29,6 +29,7 @@ from dashboards.stream import Broadcaster
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Contact, Device, Home, Resident, Station
+from eldercare.demo_people import PEOPLE, STATION_PHONE, relative_phone
 from eldercare.models import Alert, AlertKind, AlertUpdate, Evidence, LocalizedText, Severity
 from eldercare.settings import Settings
 
@@ -187,7 +188,8 @@ async def seed_stations(
     db_url: str, placements: dict[str, str], users: dict[str, tuple[str, str]], now: datetime
 ) -> None:
     """Before ``running_system``: stations s-1/s-2 under centre c-east, the homes placed in
-    them (registration keeps a home's station), and staff ``username -> (name, station)``."""
+    them (registration keeps a home's station) with the demo's people (a resident, an
+    address, a relative), and staff ``username -> (name, station)``."""
     from eldercare.db import create_engine, migrate
 
     engine = create_engine(db_url)
@@ -203,13 +205,34 @@ async def seed_stations(
                         name=f"{station_id} 驿站",
                         kind="station",
                         centre_id="c-east",
+                        phone=STATION_PHONE,
                         created_at=now,
                     )
                 )
             await session.flush()
-            for home_id, station_id in placements.items():
+            for index, (home_id, station_id) in enumerate(placements.items()):
+                resident, born, notes, street, relative, relation = PEOPLE[index % len(PEOPLE)]
                 session.add(
-                    Home(id=home_id, name=f"{home_id} 家", station_id=station_id, created_at=now)
+                    Home(
+                        id=home_id,
+                        name=f"{resident}家",
+                        station_id=station_id,
+                        address=street,
+                        created_at=now,
+                    )
+                )
+                await session.flush()
+                session.add(
+                    Resident(home_id=home_id, name=resident, birth_year=born, care_notes=notes)
+                )
+                session.add(
+                    Contact(
+                        home_id=home_id,
+                        name=relative,
+                        relation=relation,
+                        phone=relative_phone(index),
+                        position=1,
+                    )
                 )
             await session.flush()
             for username, (name, station_id) in users.items():

@@ -110,12 +110,21 @@ async def test_tiers_fire_on_time_until_someone_acknowledges(engine: AsyncEngine
     assert steps[3][1].startswith("tier 1 (family) at T+120s, nobody acknowledged: 李明, Li Hua")
     assert steps[6][1].startswith("tier 2 (centre) at T+600s")
     assert "delivered to 周主任" in steps[7][1]
+    # Each of alerting's notes is also a fact, for a screen to say in its reader's language.
+    facts = [(e.note_key, e.note_args) for e in await rig.api.timeline("A1")]
+    assert facts[1] == (
+        "tier_first",
+        {"tier": 0, "target": "station", "late_s": 0, "names": ["王芳"]},
+    )
+    assert facts[3][0] == "tier_escalated" and facts[3][1]["names"] == ["李明", "Li Hua"]
+    assert facts[7][0] == "delivered" and facts[7][1]["name"] == "周主任"
+    assert {key for key, _ in facts[-3:]} == {"told_taken"}
     async with async_sessionmaker(engine)() as session:
         rows = await session.execute(select(EscalationTimerRow.tier, EscalationTimerRow.status))
         timers = dict(rows.all())
-        stored_notes = list(await session.scalars(select(AlertEventRow.note)))
+        stored = (await session.execute(select(AlertEventRow.note, AlertEventRow.note_args))).all()
     # This notifier names its channels by their URLs: the audit rows still keep none.
-    assert not [note for note in stored_notes if note and "://" in note]
+    assert not [note for note, args in stored if "://" in f"{note} {args}"]
     assert timers == {0: "fired", 1: "fired", 2: "fired", 3: "cancelled"}
     # What /metrics reports (issue 14): station, 2 family, centre, and 3 "taken" notices.
     assert rig.escalator.steps == {"notified": 1, "escalated": 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from detector.call_button import CallButtonRule
+from detector.call_button import CallButtonRule, call_button_alert
 from eldercare.models import AlertKind, Event, EventType, Severity
 
 
@@ -42,3 +42,19 @@ def test_a_press_that_arrives_late_says_how_long_it_waited() -> None:
     assert "42分钟" in late.explanation.zh_cn
     [prompt] = rule.on_event(_press(4, pressed), pressed + timedelta(seconds=3)).alerts
     assert "before it arrived" not in prompt.explanation.en
+
+
+def test_the_alert_text_names_the_press_in_words_never_the_raw_press_kind() -> None:
+    """A raw "(single)" in the Chinese text was half a translation (issue 14)."""
+    pressed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    texts = {}
+    for press in ("single", "double", "long"):
+        event = _press(7, pressed).model_copy(update={"value": {"press": press}})
+        alert = call_button_alert(event, pressed)
+        assert alert is not None
+        texts[press] = alert.explanation
+    assert texts["single"].zh_cn == "呼叫按钮 btn-hall 被按下"
+    assert texts["single"].en == "Call button btn-hall pressed"
+    assert texts["double"].zh_cn == "呼叫按钮 btn-hall 被按下，连按两次"
+    assert texts["long"].en == "Call button btn-hall pressed, held down"
+    assert not any(raw in str(t) for t in texts.values() for raw in ("single", "double", "long"))

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page, expect
 
 from dashboards.family_links import family_link, family_token
 from eldercare.clock import RealClock
+from eldercare.demo_people import STATION_PHONE
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.browser import chromium
@@ -80,8 +81,16 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             row = wang.locator("tr[data-alert-id]")
             await expect(row).to_have_count(1, timeout=1000)
             assert time.monotonic() - started < 1.0
-            await expect(row).to_contain_text("h-0001")
+            # Who and where at a glance; what to know about them one click away.
+            await expect(row).to_contain_text("李秀英")
+            await expect(row).to_contain_text("和平路12号3单元201")
             await expect(row).to_contain_text("紧急")
+            await expect(row.get_by_text("钥匙在邻居家（302）")).to_be_hidden()
+            await row.locator("details.who summary").click()
+            await expect(row.get_by_text("钥匙在邻居家（302）")).to_be_visible()
+            await expect(row.locator("details.who")).to_contain_text(
+                "家属: 李明 (儿子) 138 0000 0001"
+            )
             await expect(row.locator(".status")).to_have_text("待处理")
             await expect(wang.locator("#banner")).to_be_visible()  # the visual cue
             alert_id = await row.get_attribute("data-alert-id")
@@ -92,7 +101,7 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(row.locator(".handler")).to_contain_text("王芳 正在赶往")
             await row.locator("button.ack").click()
             await expect(row.locator(".status")).to_have_text("已确认")
-            await expect(row.locator(".handler")).to_contain_text("确认人: 王芳")
+            await expect(row.locator(".handler")).to_contain_text("已确认 王芳")
             await expect(row.locator("button.ack")).to_have_count(0)
             await screenshot(wang, "wall-acknowledged")
 
@@ -126,6 +135,7 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await wang.goto("/?lang=en")
             await expect(wang.locator("h1")).to_have_text("Eldercare")
             await expect(wang.locator("tr[data-alert-id] .status")).to_have_text("Acknowledged")
+            await expect(wang.locator("tr[data-alert-id]")).to_contain_text("Relative: 李明 (Son)")
 
             # The family of h-0002 opens their signed link on a phone and acknowledges.
             await simulator.press_call_button("h-0002")
@@ -138,21 +148,42 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             family = await phone.new_page()
             await family.goto(link)
             await expect(family.locator("#verdict")).to_have_text("需要关注")
+            await expect(family.locator("#station-phone a.phone")).to_have_text(STATION_PHONE)
             await expect(family.locator("#family-alerts")).not_to_contain_text("h-0001")
             await screenshot(family, "family")
             await family.locator("button.ack").click()
-            await expect(family.locator("#family-alerts")).to_contain_text(
-                "已由 张明 (family) 确认"
-            )
+            await expect(family.locator("#family-alerts")).to_contain_text("已由 张明（家属） 确认")
             await expect(family.locator("button.ack")).to_have_count(0)
             # ...and the station sees it at once.
-            await wang.goto("/")
-            family_row = wang.locator("tr[data-alert-id]", has_text="h-0002")
-            await expect(family_row.locator(".handler")).to_contain_text("张明 (family)")
+            await wang.goto("/?lang=zh-CN")
+            family_row = wang.locator("tr[data-alert-id]", has_text="张桂兰")
+            await expect(family_row.locator(".handler")).to_contain_text("张明（家属）")
             # Same severity: the older alert stays on top.
-            homes_in_order = await wang.locator(
-                "tr[data-alert-id] td:nth-child(2)"
+            residents_in_order = await wang.locator(
+                "tr[data-alert-id] summary strong"
             ).all_inner_texts()
-            assert homes_in_order == ["h-0001", "h-0002"]
+            assert residents_in_order == ["李秀英", "张桂兰"]
+
+            # A dense wall: in English at 1280 px one alert is one line, at most ~60 px.
+            await wang.set_viewport_size({"width": 1280, "height": 720})
+            await wang.goto("/?lang=en")
+            rows = wang.locator("tr[data-alert-id]")
+            await expect(rows).to_have_count(2)
+            await expect(rows.first).to_contain_text("李秀英")
+            await expect(rows.first).to_contain_text("和平路12号3单元201")
+            for index in range(2):
+                box = await rows.nth(index).bounding_box()
+                assert box is not None and box["height"] <= 60, box
+            await screenshot(wang, "wall-en")
+            # ...and resolving is one click away: the form opens on demand, not in the row.
+            dialog = wang.locator("#resolve-dialog")
+            await expect(dialog).to_be_hidden()
+            await rows.first.locator("button.resolve").click()
+            await expect(dialog).to_be_visible()
+            await expect(dialog.locator("select[name=outcome]")).to_be_visible()
+            await dialog.locator("select[name=outcome]").select_option("false_alarm")
+            await dialog.locator("button[value=resolve]").click()
+            await expect(rows).to_have_count(1)
+            await expect(rows.first).to_contain_text("张桂兰")
         finally:
             sim_task.cancel()

@@ -33,6 +33,7 @@ DOCUMENT = """
 stations:
   - id: st-chaoyang
     name: 朝阳社区驿站
+    phone: 010-6500 1234
     staff:
       - {id: wang-fang, name: 王芳, role: duty, channels: ["json://127.0.0.1:9/"]}
 homes:
@@ -47,9 +48,9 @@ homes:
       - {id: door-front, kind: door, model: MCCGQ11LM, zigbee_name: h-0001/door,
          battery_changed_at: "2025-03-01T00:00:00Z"}
     residents:
-      - {name: 李秀英, birth_year: 1938, care_notes: 听力弱，敲门要大声}
+      - {name: 李秀英, birth_year: 1938, care_notes: 听力弱，敲门要大声, phone: 010-6500 0001}
     contacts:
-      - {name: 李明, relation: son, channels: ["tel://13800000000"]}
+      - {name: 李明, relation: son, phone: +86 138 0000 0000, channels: ["tel://13800000000"]}
       - {name: 邻居张, relation: neighbour}
 """
 
@@ -77,6 +78,9 @@ async def test_import_is_idempotent_and_round_trips(registry: Registry) -> None:
         update={"devices": sorted(document.homes[0].devices, key=lambda d: d.id)}
     )
     assert [c.name for c in home.contacts or []] == ["李明", "邻居张"], "call order kept"
+    assert [c.phone for c in home.contacts or []] == ["+86 138 0000 0000", ""]
+    assert [r.phone for r in home.residents or []] == ["010-6500 0001"]
+    assert [s.phone for s in await registry.list_stations()] == ["010-6500 1234"]
     assert [(h.id, n) for h, n in await registry.list_homes()] == [("h-0001", 3)]
 
     snapshot = await registry.snapshot()

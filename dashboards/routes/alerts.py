@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from alerting.api import AlertNotFound, TimelineEntry, TransitionRefused
+from alerting.api import AlertNotFound, TransitionRefused
 from dashboards.accounts import principal_for_token
 from dashboards.alert_lists import scoped_home_ids, visible_alerts, with_responses
 from dashboards.deps import (
@@ -34,6 +34,7 @@ from dashboards.schemas import (
 )
 from dashboards.scope import may_see
 from dashboards.stream import while_valid
+from dashboards.timeline import FAMILY_SUFFIX, TimelineItem
 from eldercare.logs import get_logger
 from eldercare.models import AlertUpdate
 
@@ -45,7 +46,7 @@ MAX_OFFSET = 10_000
 
 def actor_name(principal: Principal) -> str:
     """What the timeline and the wall show as "who": family members are marked as such."""
-    suffix = " (family)" if principal.role is Role.FAMILY else ""
+    suffix = FAMILY_SUFFIX if principal.role is Role.FAMILY else ""
     return f"{principal.name[: 100 - len(suffix)]}{suffix}"
 
 
@@ -113,15 +114,16 @@ async def get_alert(
 
 @router.get(
     "/{alert_id}/timeline",
-    response_model=list[TimelineEntry],
+    response_model=list[TimelineItem],
     responses=error_responses(401, 404),
 )
 async def get_timeline(
     ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal, alert_id: str
-) -> list[TimelineEntry]:
-    """Each lifecycle step (raised, notified, escalated, acknowledged…) with who and why."""
+) -> list[TimelineItem]:
+    """Each lifecycle step (raised, notified, escalated, acknowledged…) with who and why:
+    the stored record, and the note, actor and channel in each language (``*_text``)."""
     await visible_alert(ctx.api, session, principal, alert_id)
-    return await ctx.api.timeline(alert_id)
+    return [TimelineItem.of(entry) for entry in await ctx.api.timeline(alert_id)]
 
 
 @router.get(

@@ -29,7 +29,7 @@ from dashboards.schemas import (
     Page,
 )
 from dashboards.scope import visible_home_ids
-from eldercare.db.models import Home
+from eldercare.db.models import Home, Station
 from eldercare.logs import get_logger
 
 log = get_logger("dashboard.homes")
@@ -80,10 +80,12 @@ async def home_detail(
     devices = homes.device_views(
         await homes.home_devices(session, home_id), ctx.activity, alerts, now
     )
+    station = await session.get(Station, home.station_id) if home.station_id else None
     return HomeDetail(
         **summary.model_dump(),
         address=home.address,
         timezone=home.timezone or DEFAULT_TZ,
+        station_phone=station.phone if station else "",
         residents=await homes.residents(session, home_id),
         contacts=await homes.contacts(session, home_id),
         devices=devices,

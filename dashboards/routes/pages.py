@@ -7,23 +7,23 @@ as the REST API, so a page can never show more than the API would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alerting.api import TimelineEntry
 from dashboards.alert_lists import with_responses
 from dashboards.deps import ContextDep, MaybePrincipal, SessionDep, visible_alert
 from dashboards.errors import ApiError
 from dashboards.family import family_status
+from dashboards.homes import home_devices
 from dashboards.principal import Role
-from dashboards.rendering import render
+from dashboards.rendering import chosen_language, render
 from dashboards.responses import response_history
 from dashboards.routes.homes import home_day, home_detail, list_homes
-from dashboards.schemas import STAFF_OUTCOMES, ResponderView
+from dashboards.schemas import STAFF_OUTCOMES
+from dashboards.timeline import timeline_steps
 from eldercare import __version__
 
 router = APIRouter(include_in_schema=False)
@@ -36,35 +36,6 @@ SENSOR_ROWS = 500
 def to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One line of an alert's timeline: a lifecycle step or an on-the-way / on-site step."""
-
-    at: datetime
-    label_key: str
-    actor: str
-    channel: str
-    note: str
-    is_response: bool
-    outcome_key: str = ""  # the resolved step's "outcome.X" label
-
-
-def timeline_steps(lifecycle: list[TimelineEntry], responses: list[ResponderView]) -> list[Step]:
-    steps = [
-        Step(
-            e.at,
-            f"status.{e.status.value}",
-            e.actor or "",
-            e.channel or "",
-            e.note or "",
-            False,
-            f"outcome.{e.outcome.value}" if e.outcome else "",
-        )
-        for e in lifecycle
-    ] + [Step(r.at, f"response.{r.state.value}", r.actor, "", "", True) for r in responses]
-    return sorted(steps, key=lambda step: step.at)  # stable: same instant keeps its order
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -144,9 +115,12 @@ async def alert_page(
         principal,
         alert=item,
         steps=timeline_steps(
-            await ctx.api.timeline(alert_id), await response_history(session, alert_id)
+            await ctx.api.timeline(alert_id),
+            await response_history(session, alert_id),
+            chosen_language(request, principal),
         ),
         outcomes=STAFF_OUTCOMES,
+        devices={device.id: device for device in await home_devices(session, alert.home)},
         before=await ctx.activity.log.between(
             session, alert.home, alert.raised_at - SENSOR_WINDOW, alert.raised_at, SENSOR_ROWS
         ),

@@ -8,6 +8,20 @@ const esc = text => String(text ?? "").replace(/[&<>"']/g, c => `&#${c.charCodeA
 const TIMEZONE = document.documentElement.dataset.timezone;
 const timeOf = iso => iso ? new Date(iso).toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: TIMEZONE}) : "";
 
+const clockOf = iso => iso ? new Date(iso).toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TIMEZONE}) : "";
+// Who did something, as the server-rendered pages say it (dashboards/timeline.py actor_text):
+// a service by its name in the reader's language, a relative marked as one.
+const FAMILY_SUFFIX = " (family)";
+const who = name => !name ? "" : name.endsWith(FAMILY_SUFFIX)
+  ? name.slice(0, -FAMILY_SUFFIX.length) + label("actor.family") : label("actor." + name, name);
+
+// "12 min ago" (and its Chinese), in the units of dashboards/timeline.py duration().
+function ago(since) {
+  const s = Math.max(0, Math.floor((Date.now() - new Date(since)) / 1000));
+  const [key, n] = s < 60 ? ["duration.s", s] : s < 7200 ? ["duration.min", Math.round(s / 60)] : ["duration.h", Math.round(s / 3600)];
+  return label("ago").replace("{d}", label(key).replace("{n}", n));
+}
+
 function elapsed(since) {
   const s = Math.max(0, Math.floor((Date.now() - new Date(since)) / 1000));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = String(s % 60).padStart(2, "0");
@@ -47,5 +61,8 @@ function noteText(note) {
 
 const logout = document.getElementById("logout");
 if (logout) logout.onclick = async () => { await callApi("DELETE", "/api/session").catch(() => null); location.href = "/login"; };
-setInterval(() => document.querySelectorAll(".elapsed[data-since]").forEach(el => { el.textContent = elapsed(el.dataset.since); }), 1000);
+setInterval(() => {
+  document.querySelectorAll(".elapsed[data-since]").forEach(el => { el.textContent = elapsed(el.dataset.since); });
+  document.querySelectorAll("[data-ago]").forEach(el => { el.textContent = ago(el.dataset.ago); });
+}, 1000);
 document.querySelectorAll("[data-note]").forEach(el => { el.textContent = noteText(el.dataset.note); });

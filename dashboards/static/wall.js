@@ -6,16 +6,36 @@ const closed = new Set(["resolved", "expired"]);
 let loaded = false;
 
 function handlerText(a) {
-  const parts = [];
-  if (a.acknowledged_by) parts.push(`${label("acknowledged_by")}: ${esc(a.acknowledged_by)} ${timeOf(a.acknowledged_at)}`);
-  if (a.response) parts.push(`<span class="response">${esc(a.response.actor)} ${label("response." + a.response.state)} ${timeOf(a.response.at)}</span>`);
-  return parts.join("<br>");
+  const status = `<span class="status">${label("status." + a.status, a.status)}</span>`;
+  const parts = [a.acknowledged_by ? `${status} ${esc(who(a.acknowledged_by))} ${clockOf(a.acknowledged_at)}` : status];
+  if (a.response) parts.push(`<span class="response">${esc(who(a.response.actor))} ${label("response." + a.response.state)} ${clockOf(a.response.at)}</span>`);
+  return parts.join(" · ");
 }
 
-function button(text, className, onclick) {
+function button(text, className, onclick, title) {
   const b = document.createElement("button");
   b.textContent = text; b.className = className; b.onclick = onclick;
+  if (title) b.title = title;
   return b;
+}
+
+// The resolve form is one dialog for the whole wall, opened from a row: a row stays one
+// line, and a note being typed is not touched by frames for other alerts.
+const dialog = document.getElementById("resolve-dialog");
+let resolving = null;
+dialog.querySelector("form").onsubmit = event => {
+  const form = event.target;
+  if (event.submitter && event.submitter.value === "resolve" && resolving) {
+    act(resolving, "resolve", {outcome: form.outcome.value, note: form.note.value || null});
+  }
+  form.note.value = "";
+  resolving = null;
+};
+
+function openResolve(a) {
+  resolving = a.alert_id;
+  document.getElementById("resolve-what").textContent = `${householdName(a)} · ${label("kind." + a.kind, a.kind)}`;
+  dialog.showModal();
 }
 
 function actionsFor(a) {
@@ -24,30 +44,43 @@ function actionsFor(a) {
   if (a.status !== "acknowledged") {
     box.append(button(label("acknowledge"), "primary ack", () => act(a.alert_id, "ack", {})));
   }
-  box.append(button(label("on_the_way"), "on-the-way", () => act(a.alert_id, "response", {state: "on_the_way"})));
-  box.append(button(label("on_site"), "on-site", () => act(a.alert_id, "response", {state: "on_site"})));
-  const form = document.getElementById("resolve-form").content.firstElementChild.cloneNode(true);
-  form.onsubmit = event => {
-    event.preventDefault();
-    act(a.alert_id, "resolve", {outcome: form.outcome.value, note: form.note.value || null});
-  };
-  box.append(form);
-  const link = document.createElement("a");
-  link.href = `/alerts/${encodeURIComponent(a.alert_id)}`; link.textContent = label("details");
-  box.append(link);
+  box.append(button(label("wall.going"), "on-the-way", () => act(a.alert_id, "response", {state: "on_the_way"}), label("on_the_way")));
+  box.append(button(label("wall.on_site"), "on-site", () => act(a.alert_id, "response", {state: "on_site"}), label("on_site")));
+  box.append(button(label("wall.resolve"), "resolve", () => openResolve(a)));
   return box;
 }
 
-// Rows are kept and updated in place, so a note being typed into one row's resolve form
-// survives frames for other alerts; a row's actions are rebuilt only when its status changes.
+function householdName(a) {
+  const h = a.household;
+  return h && h.residents.length ? h.residents.map(r => r.name).join("、") : (h ? h.name : a.home);
+}
+
+const age = born => born ? label("age").replace("{n}", new Date().getFullYear() - born) : "";
+
+// Who and where on one line; what to know about them (care notes, whom to call) on hover,
+// or a click on the line on a touch screen.
+function whoCell(a) {
+  const h = a.household;
+  const home = `<a href="/homes/${encodeURIComponent(a.home)}">${esc(h ? h.name : a.home)}</a>`;
+  if (!h) return home;
+  const people = h.residents.map(r => `<strong>${esc(r.name)}</strong> ${age(r.birth_year)}`).join("、") || `<strong>${esc(h.name)}</strong>`;
+  const notes = h.residents.filter(r => r.care_notes || r.phone).map(r => [`${r.name}:`, r.phone, r.care_notes].filter(Boolean).join(" "));
+  const c = h.contact;
+  const relative = c ? [`${label("relative")}: ${c.name}`, c.relation && `(${c.relation_text[LANG] || c.relation})`, c.phone].filter(Boolean).join(" ") : "";
+  const more = [...notes, relative].filter(Boolean);
+  return `<details class="who"><summary title="${esc(more.join("\n"))}">${people} <span class="muted">${esc(h.address)}</span></summary>` +
+    `${more.map(line => `<div>${esc(line)}</div>`).join("")}<div>${home}</div></details>`;
+}
+
+// Rows are kept and updated in place (a cell only when what it shows changed, so an opened
+// row stays open); a row's actions are rebuilt only when its status changes.
 function cellsOf(a) {
+  const what = a.explanation[LANG] || label("kind." + a.kind, a.kind);
   return [
     `<span class="badge ${a.severity}">${label("severity." + a.severity, a.severity)}</span>`,
-    `<a href="/homes/${encodeURIComponent(a.home)}">${esc(a.home)}</a>`,
-    esc(a.explanation[LANG] || label("kind." + a.kind, a.kind)),
-    timeOf(a.raised_at),
-    `<span class="elapsed" data-since="${esc(a.raised_at)}">${elapsed(a.raised_at)}</span>`,
-    `<span class="status">${label("status." + a.status, a.status)}</span>`,
+    whoCell(a),
+    `<a href="/alerts/${encodeURIComponent(a.alert_id)}" title="${esc(what)}">${esc(what)}</a>`,
+    `${clockOf(a.raised_at)} <span class="ago" data-ago="${esc(a.raised_at)}">${ago(a.raised_at)}</span>`,
     `<span class="handler">${handlerText(a)}</span>`,
   ];
 }
@@ -65,13 +98,16 @@ function render() {
     if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.alertId = a.alert_id;
-      for (let i = 0; i < 8; i++) tr.append(document.createElement("td"));
+      for (let i = 0; i < 6; i++) tr.append(document.createElement("td"));
     }
     tr.className = `${a.severity} ${a.status}${flashing.has(a.alert_id) ? " fresh" : ""}`;
-    cellsOf(a).forEach((html, i) => { if (tr.children[i].innerHTML !== html) tr.children[i].innerHTML = html; });
+    cellsOf(a).forEach((html, i) => {
+      const td = tr.children[i];
+      if (td.dataset.html !== html) { td.innerHTML = html; td.dataset.html = html; }
+    });
     if (tr.dataset.status !== a.status) {
       tr.dataset.status = a.status;
-      tr.children[7].replaceChildren(actionsFor(a));
+      tr.children[5].replaceChildren(actionsFor(a));
     }
     return tr;
   });
@@ -86,7 +122,7 @@ let audio = null;
 document.addEventListener("click", () => { audio = audio || new AudioContext(); }, {once: true});
 function cue(a) {
   const banner = document.getElementById("banner");
-  banner.textContent = `${label("new_critical")} ${a.home} · ${a.explanation[LANG] || label("kind." + a.kind)}`;
+  banner.textContent = `${label("new_critical")} ${householdName(a)} · ${a.explanation[LANG] || label("kind." + a.kind)}`;
   banner.classList.add("show");
   document.title = `(!) ${document.title.replace(/^\(!\) /, "")}`;
   setTimeout(() => { banner.classList.remove("show"); document.title = document.title.replace(/^\(!\) /, ""); }, 15000);

@@ -53,6 +53,8 @@ class Station(Base):
     centre_id: Mapped[str | None] = mapped_column(
         String(64), ForeignKey("stations.id", ondelete="SET NULL"), index=True
     )
+    #: The number residents and relatives call ("" when unknown), shown on the family page.
+    phone: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime]
 
 
@@ -100,6 +102,7 @@ class Resident(Base):
     birth_year: Mapped[int | None]
     #: Medication, mobility, hearing…: what a person going there must know.
     care_notes: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
 
 
 class Contact(Base):
@@ -112,6 +115,8 @@ class Contact(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     relation: Mapped[str] = mapped_column(String(50), default="")
+    #: For a person to call; notifications use ``channels``.
+    phone: Mapped[str] = mapped_column(String(40), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
     #: Notification targets as apprise URLs, tried in order.
@@ -208,7 +213,13 @@ class AlertEventRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str | None] = mapped_column(String(100))
     channel: Mapped[str | None] = mapped_column(String(50))
+    #: Free text a person wrote, or alerting's own line in English (the stored record).
     note: Mapped[str | None] = mapped_column(Text)
+    #: Alerting's own notes also as facts, so a screen can say them in its reader's language:
+    #: a catalogue key (``tier_fired``) and its parameters. Null on people's notes and on rows
+    #: written before facts were kept (those show their ``note``).
+    note_key: Mapped[str | None] = mapped_column(String(50))
+    note_args: Mapped[dict[str, Any] | None]
 
 
 class User(Base):
