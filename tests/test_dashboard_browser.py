@@ -17,12 +17,15 @@ from playwright.async_api import Browser, Page, expect
 
 from dashboards.family_links import family_link, family_token
 from eldercare.clock import RealClock
-from eldercare.demo_people import STATION_PHONE
+from eldercare.demo_people import PEOPLE, STATION_PHONE
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.browser import chromium
 from tests.dashboard_world import PASSWORD, fast_hashing, seed_stations
 from tests.harness import make_settings, running_system
+
+#: h-0002's relative in the seeded world (the demo's people): family links name a contact.
+RELATIVE = PEOPLE[1][4]
 
 pytestmark = [
     pytest.mark.browser,
@@ -140,7 +143,7 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             # The family of h-0002 opens their signed link on a phone and acknowledges.
             await simulator.press_call_button("h-0002")
             link = family_link(
-                base, family_token(settings.signing_key(), "h-0002", "张明", RealClock().now())
+                base, family_token(settings.signing_key(), "h-0002", RELATIVE, RealClock().now())
             )
             phone = await browser.new_context(
                 locale="zh-CN", viewport={"width": 390, "height": 760}, is_mobile=True
@@ -152,12 +155,14 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(family.locator("#family-alerts")).not_to_contain_text("h-0001")
             await screenshot(family, "family")
             await family.locator("button.ack").click()
-            await expect(family.locator("#family-alerts")).to_contain_text("已由 张明（家属） 确认")
+            await expect(family.locator("#family-alerts")).to_contain_text(
+                f"已由 {RELATIVE}（家属） 确认"
+            )
             await expect(family.locator("button.ack")).to_have_count(0)
             # ...and the station sees it at once.
             await wang.goto("/?lang=zh-CN")
             family_row = wang.locator("tr[data-alert-id]", has_text="张桂兰")
-            await expect(family_row.locator(".handler")).to_contain_text("张明（家属）")
+            await expect(family_row.locator(".handler")).to_contain_text(f"{RELATIVE}（家属）")
             # Same severity: the older alert stays on top.
             residents_in_order = await wang.locator(
                 "tr[data-alert-id] summary strong"

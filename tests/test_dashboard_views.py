@@ -110,6 +110,7 @@ def home(**changes: object) -> HomeDetail:
         "open_alerts": 0,
         "address": "",
         "timezone": "Asia/Shanghai",
+        "station_phone": "",
         "residents": [],
         "contacts": [],
         "devices": [],
