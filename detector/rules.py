@@ -15,6 +15,7 @@ from eldercare.models import (
     Alert,
     AlertKind,
     AlertUpdate,
+    DailySummary,
     DeviceStatus,
     Event,
     SeriesPoint,
@@ -26,10 +27,13 @@ from eldercare.models import (
 class RuleOutput:
     alerts: list[Alert] = field(default_factory=list)
     points: list[SeriesPoint] = field(default_factory=list)
+    #: Days that ended (``detector.wellbeing``), published for alerting to store.
+    summaries: list[DailySummary] = field(default_factory=list)
 
     def extend(self, other: RuleOutput) -> None:
         self.alerts.extend(other.alerts)
         self.points.extend(other.points)
+        self.summaries.extend(other.summaries)
 
 
 class Rule(Protocol):

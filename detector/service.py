@@ -23,6 +23,7 @@ from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.timeseries import series_writer
+from detector.wellbeing import WellbeingRule
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
@@ -38,10 +39,12 @@ REGISTRY_REFRESH_S = 60.0
 
 
 def default_rules() -> list[Rule]:
+    inactivity = InactivityRule()
     return [
         CallButtonRule(),
         FallRule(),
-        InactivityRule(),
+        inactivity,
+        WellbeingRule(inactivity),  # after it: it reads what inactivity made of each event
         HazardRule(),
         DeviceHealthRule(),
     ]
@@ -147,8 +150,14 @@ class Detector:
                 devices=[item.device for item in alert.evidence],
             )
         return [
-            Outgoing(self.topics.home_alerts(alert.home), alert.to_json(), qos=1)
-            for alert in output.alerts
+            *(
+                Outgoing(self.topics.home_alerts(alert.home), alert.to_json(), qos=1)
+                for alert in output.alerts
+            ),
+            *(
+                Outgoing(self.topics.daily_summary(day.home), day.to_json(), qos=1)
+                for day in output.summaries
+            ),
         ]
 
 
