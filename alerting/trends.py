@@ -1,6 +1,6 @@
-"""Slow decline in a home's days, found robustly: the last week against the three before.
+"""Slow decline in a home's days, found robustly: the last days against the weeks before.
 
-Each measure compares the median of the last 7 days with the median and MAD (median
+Each measure compares the median of the last 5 days with the median and MAD (median
 absolute deviation) of the 21 days before; it counts as a trend only when the change is
 both large for this person (``Z`` robust deviations) and large in absolute terms (a floor:
 one more toilet visit a night, half an hour later rising), and the Theil–Sen slope of the
@@ -20,10 +20,10 @@ from scipy.stats import theilslopes
 
 from eldercare.models import DailySummary, WellbeingTrend
 
-RECENT_DAYS = 7
+RECENT_DAYS = 5
 BASELINE_DAYS = 21
 #: Fewer valid days than these and the comparison is not made (a new home, a long stay away).
-MIN_RECENT, MIN_BASELINE = 5, 14
+MIN_RECENT, MIN_BASELINE = 4, 14
 SLOPE_DAYS = 14
 #: Robust deviations (MAD × 1.4826 ≈ one standard deviation of normal noise).
 Z = 3.0
@@ -36,6 +36,9 @@ class Measure:
     value: Callable[[DailySummary], float | None]
     rising: bool  # the worrying direction
     floor: Callable[[float], float]  # the smallest change that matters, from the baseline
+    #: The least spread assumed: a very regular life (MAD 0) or whole counts must not make
+    #: every small change look like many deviations.
+    noise: float
     unit: tuple[str, str]  # zh, en
     what: tuple[str, str]
 
@@ -50,6 +53,7 @@ MEASURES: tuple[Measure, ...] = (
         lambda d: float(d.night_bathroom),
         True,
         lambda _base: 1.0,
+        0.5,
         ("次", "visits"),
         ("夜间如厕", "Night-time bathroom visits"),
     ),
@@ -58,6 +62,7 @@ MEASURES: tuple[Measure, ...] = (
         _activity,
         False,
         lambda base: max(0.25 * base, 10.0),
+        6.0,
         ("次", "signs of movement"),
         ("日间活动", "Activity at home"),
     ),
@@ -66,6 +71,7 @@ MEASURES: tuple[Measure, ...] = (
         lambda d: d.wake_h,
         True,
         lambda _base: 0.75,
+        0.25,
         ("点", "h"),
         ("起床时间", "Getting up"),
     ),
@@ -74,6 +80,7 @@ MEASURES: tuple[Measure, ...] = (
         lambda d: float(d.meals),
         False,
         lambda _base: 1.0,
+        0.5,
         ("餐", "meals"),
         ("有做饭/进厨房的餐次", "Meal times with kitchen use"),
     ),
@@ -82,6 +89,7 @@ MEASURES: tuple[Measure, ...] = (
         lambda d: float(d.outings),
         False,
         lambda base: max(1.0, 0.6 * base),
+        0.75,  # outings vary most from day to day: only near-stopping counts
         ("次", "outings"),
         ("外出", "Outings"),
     ),
@@ -90,6 +98,7 @@ MEASURES: tuple[Measure, ...] = (
         lambda d: d.in_bed_h,
         True,
         lambda _base: 1.5,
+        0.4,
         ("小时", "h"),
         ("卧床时间", "Time in bed"),
     ),
@@ -142,7 +151,7 @@ def _judge(
     if len(now) < MIN_RECENT or len(before) < MIN_BASELINE:
         return None
     base = statistics.median(before)
-    mad = statistics.median(abs(v - base) for v in before) * MAD_SCALE
+    mad = max(statistics.median(abs(v - base) for v in before) * MAD_SCALE, measure.noise)
     current = statistics.median(now)
     change = current - base if measure.rising else base - current
     floor = measure.floor(base)
@@ -151,7 +160,7 @@ def _judge(
     tail = [
         (d.day.toordinal(), v) for d in window[-SLOPE_DAYS:] if (v := measure.value(d)) is not None
     ]
-    slope = float(theilslopes([v for _, v in tail], [x for x, _ in tail])[0]) * 7
+    slope = float(theilslopes([v for _, v in tail], [x for x, _ in tail]).slope) * 7
     if (slope <= 0) if measure.rising else (slope >= 0):
         return None
     zh, en = _sentences(measure, current, base)
@@ -181,15 +190,15 @@ def _sentences(measure: Measure, current: float, base: float) -> tuple[str, str]
     what_zh, what_en = measure.what
     if measure.trend is WellbeingTrend.WAKE_LATER:
         return (
-            f"{what_zh}推迟：近 7 天多在 {_clock(current)} 左右，此前 3 周约 {_clock(base)}。",
-            f"{what_en} later: around {_clock(current)} in the last 7 days, "
+            f"{what_zh}推迟：近 5 天多在 {_clock(current)} 左右，此前 3 周约 {_clock(base)}。",
+            f"{what_en} later: around {_clock(current)} in the last 5 days, "
             f"{_clock(base)} in the 3 weeks before.",
         )
     unit_zh, unit_en = measure.unit
     more = measure.rising
     return (
-        f"{what_zh}{'增多' if more else '减少'}：近 7 天每天约 {current:g} {unit_zh}，"
+        f"{what_zh}{'增多' if more else '减少'}：近 5 天每天约 {current:g} {unit_zh}，"
         f"此前 3 周约 {base:g} {unit_zh}。",
         f"{what_en} {'up' if more else 'down'}: about {current:g} {unit_en} a day in the last "
-        f"7 days, {base:g} in the 3 weeks before.",
+        f"5 days, {base:g} in the 3 weeks before.",
     )

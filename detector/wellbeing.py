@@ -180,7 +180,7 @@ class WellbeingRule(BaseRule):
             packed = self.tallies.get(state.home)
             if packed is None:
                 day = state.local(now).toordinal()
-                return Tally(day=day, at=coordinate(state, day, now))
+                return _fresh(state, day, now)
             tally = Tally.unpack(packed)
         at = coordinate(state, tally.day, now)
         if at >= NOON and not tally.flags & FROZEN:
@@ -272,8 +272,8 @@ def _next_day(tally: Tally, state: HomeState, now: datetime) -> Tally:
     today."""
     today = state.local(now).toordinal()
     if today > tally.day + 1:
-        fresh = Tally(day=today, at=coordinate(state, today, now))
-        fresh.flags = tally.flags & (SLEEP | OUT | BATH)
+        fresh = _fresh(state, today, now)
+        fresh.flags |= tally.flags & (SLEEP | OUT | BATH)
         return fresh
     return Tally(
         day=tally.day + 1,
@@ -285,6 +285,12 @@ def _next_day(tally: Tally, state: HomeState, now: datetime) -> Tally:
         bath=tally.bath,
         last_bath=tally.last_bath,
     )
+
+
+def _fresh(state: HomeState, day: int, now: datetime) -> Tally:
+    """A first tally, begun at ``now``: after noon it counts the coming night."""
+    at = coordinate(state, day, now)
+    return Tally(day=day, at=at, flags=FROZEN if at >= NOON else 0)
 
 
 def _hours_of_night(at: int) -> float | None:
