@@ -1,17 +1,21 @@
 """Slow decline in a home's days, found robustly: the last days against the weeks before.
 
-Each measure compares the median of the last 5 days with the median and MAD (median
-absolute deviation) of the 21 days before; it counts as a trend only when the change is
-both large for this person (``Z`` robust deviations) and large in absolute terms (a floor:
-one more toilet visit a night, half an hour later rising), and the Theil–Sen slope of the
-last two weeks points the same way. Medians and MAD shrug off a bad night or a day out;
-the floor keeps a person with a very regular life from being flagged for ten minutes.
+Each measure compares the last 5 days with the 21 days before, both trimmed: the recent
+day that looks worst is left out (one bad night is not a trend), and the baseline loses
+its two highest and two lowest days. It counts as a trend only when the change is large
+for this person (``Z`` standard errors of the recent mean, from the baseline's spread) and
+large in absolute terms (a floor: one more toilet visit a night, 45 minutes later rising),
+and the Theil–Sen slope of the last two weeks points the same way. Medians would be
+coarser still: night toilet visits are small whole numbers (0, 1, 2), where the median
+and MAD of a week hardly move until the change is huge. A noise floor keeps a person with
+a very regular life from being flagged for ten minutes.
 Days in holiday mode and days the home saw nothing are left out. Pure functions: alerting
 calls them after storing each day, the evaluation and tests call them directly.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,9 +29,10 @@ BASELINE_DAYS = 21
 #: Fewer valid days than these and the comparison is not made (a new home, a long stay away).
 MIN_RECENT, MIN_BASELINE = 4, 14
 SLOPE_DAYS = 14
-#: Robust deviations (MAD × 1.4826 ≈ one standard deviation of normal noise).
-Z = 3.0
-MAD_SCALE = 1.4826
+#: Standard errors of the recent mean the change must reach (six measures, every day).
+Z = 3.5
+#: Baseline days dropped at each end before its mean and spread.
+TRIM = 2
 
 
 @dataclass(frozen=True)
@@ -110,9 +115,9 @@ class Finding:
     """A trend worth a visit, with the numbers that show it."""
 
     trend: WellbeingTrend
-    recent_median: float
-    baseline_median: float
-    baseline_mad: float
+    recent_mean: float
+    baseline_mean: float
+    baseline_sd: float
     slope_per_week: float
     days: list[str]
     values: list[float | None]
@@ -146,16 +151,19 @@ def _judge(
     recent: list[DailySummary],
     baseline: list[DailySummary],
 ) -> Finding | None:
-    now = [v for d in recent if (v := measure.value(d)) is not None]
-    before = [v for d in baseline if (v := measure.value(d)) is not None]
+    now = sorted(v for d in recent if (v := measure.value(d)) is not None)
+    before = sorted(v for d in baseline if (v := measure.value(d)) is not None)
     if len(now) < MIN_RECENT or len(before) < MIN_BASELINE:
         return None
-    base = statistics.median(before)
-    mad = max(statistics.median(abs(v - base) for v in before) * MAD_SCALE, measure.noise)
-    current = statistics.median(now)
+    # One bad night (or a day out) in the recent days is not a trend: the day that looks
+    # worst is left out, and the baseline loses its extremes on both sides.
+    now = now[:-1] if measure.rising else now[1:]
+    before = before[TRIM:-TRIM]
+    base = statistics.fmean(before)
+    spread = max(statistics.stdev(before), measure.noise)
+    current = statistics.fmean(now)
     change = current - base if measure.rising else base - current
-    floor = measure.floor(base)
-    if change < floor or change < Z * mad:
+    if change < measure.floor(base) or change < Z * spread / math.sqrt(len(now)):
         return None
     tail = [
         (d.day.toordinal(), v) for d in window[-SLOPE_DAYS:] if (v := measure.value(d)) is not None
@@ -166,9 +174,9 @@ def _judge(
     zh, en = _sentences(measure, current, base)
     return Finding(
         trend=measure.trend,
-        recent_median=round(current, 2),
-        baseline_median=round(base, 2),
-        baseline_mad=round(mad, 2),
+        recent_mean=round(current, 2),
+        baseline_mean=round(base, 2),
+        baseline_sd=round(spread, 2),
         slope_per_week=round(slope, 2),
         days=[d.day.isoformat() for d in window],
         values=[_round(measure.value(d)) for d in window],

@@ -119,9 +119,9 @@ async def _raise(
         evidence={
             "days": finding.days,
             "values": finding.values,
-            "recent_median": finding.recent_median,
-            "baseline_median": finding.baseline_median,
-            "baseline_mad": finding.baseline_mad,
+            "recent_mean": finding.recent_mean,
+            "baseline_mean": finding.baseline_mean,
+            "baseline_sd": finding.baseline_sd,
             "slope_per_week": finding.slope_per_week,
         },
     )

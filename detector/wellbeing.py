@@ -39,7 +39,7 @@ NEXT_MIDNIGHT = 2160
 ONSET_FROM, ONSET_UNTIL = 360, 900
 #: Up again in a day room before 01:00: that was not yet going to sleep.
 ONSET_RESET_UNTIL = 780
-#: Wake-up: the first day room between 04:00 and noon.
+#: Wake-up: the last time out of bed between 04:00 and noon.
 WAKE_FROM, WAKE_UNTIL = MIDNIGHT + 4 * 60, NOON
 #: Bathroom entries closer than this are one visit (the sensor lost sight of them).
 BATH_VISIT_GAP = 10
@@ -47,9 +47,11 @@ BATH_VISIT_GAP = 10
 MEALS = ((5.0, 10.0), (10.5, 14.0), (16.5, 20.5))
 ROOMS = (Place.BEDROOM, Place.BATHROOM, Place.KITCHEN, Place.LIVING, Place.OTHER)
 ROOM_OF = {Place.BED: Place.BEDROOM, Place.CHAIR: Place.LIVING}
+#: Rooms that mean "up and about" (the hall is only passed on the way to the toilet).
+UP_PLACES = DAY_PLACES - {Place.OTHER}
 
 SLEEP, OUT, BATH, FROZEN, AWAY = 1, 2, 4, 8, 16
-_LAYOUT = struct.Struct("<IHB" + "HHHBH" + "HHHB" + "HBBB" + "H" * len(ROOMS))
+_LAYOUT = struct.Struct("<IHB" + "HHHBBH" + "HHHB" + "HBBB" + "H" * len(ROOMS))
 #: Counts saturate at their field's size rather than fail to pack.
 _LIMITS = tuple({"I": 2**32 - 1, "H": 2**16 - 1, "B": 2**8 - 1}[c] for c in _LAYOUT.format[1:])
 
@@ -64,7 +66,8 @@ class Tally:
     bed: int = 0  # night being counted: minutes in bed
     onset: int = 0  # coordinate, 0 = not yet
     wake: int = 0
-    bath: int = 0  # night bathroom visits
+    bath: int = 0  # bathroom visits since sleep onset
+    bath_at_wake: int = 0  # … of them before the last time out of bed this morning
     last_bath: int = 0
     night_bed: int = 0  # the night that ended this morning (set aside at noon)
     night_onset: int = 0
@@ -135,10 +138,7 @@ class WellbeingRule(BaseRule):
             for bit, (start, end) in enumerate(MEALS):
                 if start <= hour < end:
                     tally.meals |= 1 << bit
-        night = tally.night_at(at)
-        if place in DAY_PLACES and not tally.wake and WAKE_FROM <= night < WAKE_UNTIL:
-            tally.wake = night
-        if place in DAY_PLACES and place is not Place.OUT and night < ONSET_RESET_UNTIL:
+        if place in UP_PLACES and tally.night_at(at) < ONSET_RESET_UNTIL:
             tally.onset = 0  # up again: not asleep yet
         if event.type is EventType.DOOR_OPEN and self._front_door(event):
             tally.door += 1
@@ -186,8 +186,10 @@ class WellbeingRule(BaseRule):
         if at >= NOON and not tally.flags & FROZEN:
             self._account(tally, state, NOON, now)
             tally.night_bed, tally.night_onset = tally.bed, tally.onset
-            tally.night_wake, tally.night_bath = tally.wake, tally.bath
-            tally.bed = tally.onset = tally.wake = tally.bath = 0
+            tally.night_wake = tally.wake
+            tally.night_bath = tally.bath_at_wake if tally.wake else tally.bath
+            tally.bed = tally.onset = tally.wake = tally.bath = tally.bath_at_wake = 0
+            tally.last_bath = 0
             tally.flags |= FROZEN
         if at >= NEXT_MIDNIGHT:
             self._account(tally, state, NEXT_MIDNIGHT, now)
@@ -212,18 +214,22 @@ class WellbeingRule(BaseRule):
     def _set_flags(self, tally: Tally, state: HomeState, at: int) -> None:
         """What the home is doing from ``at`` on, and what starting it means (onset,
         an outing, a bathroom visit at night)."""
-        sleep = state.bed or state.context_place in (Place.BED, Place.BEDROOM)
+        # In bed: the bed sensor where the home has one, else quiet in the bedroom (the
+        # inactivity rule's context, which also covers homes that infer sleep).
+        sees_bed = bool(state.last_at[Place.BED] > 0)
+        sleep = state.bed or (not sees_bed and state.context_place is Place.BEDROOM)
         out = state.last_place is Place.OUT
         bath = state.last_place is Place.BATHROOM
         night = tally.night_at(at)
         starts_sleep = sleep and not tally.flags & SLEEP and not tally.onset
         if starts_sleep and ONSET_FROM <= night < ONSET_UNTIL:
             tally.onset = night
+        if not sleep and tally.flags & SLEEP and WAKE_FROM <= night < WAKE_UNTIL:
+            tally.wake, tally.bath_at_wake = night, tally.bath  # up; maybe back to bed later
         if out and not tally.flags & OUT:
             tally.outings += 1
-        asleep = tally.onset and not tally.wake
         visit = bath and not tally.flags & BATH and night - tally.last_bath >= BATH_VISIT_GAP
-        if visit and asleep:
+        if visit and tally.onset:
             tally.bath += 1
             tally.last_bath = night
         kept = tally.flags & (FROZEN | AWAY)
@@ -283,6 +289,7 @@ def _next_day(tally: Tally, state: HomeState, now: datetime) -> Tally:
         onset=tally.onset,
         wake=tally.wake,
         bath=tally.bath,
+        bath_at_wake=tally.bath_at_wake,
         last_bath=tally.last_bath,
     )
 
