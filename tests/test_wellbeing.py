@@ -179,3 +179,13 @@ async def test_alerting_stores_days_and_raises_a_notice_once(engine) -> None:  #
     assert await api.record_day(day) == []
     stored = await api.days(HOME, day.day + timedelta(days=1), 60)
     assert len(stored) == 31
+
+
+def test_a_late_morning_toilet_visit_does_not_hide_the_next_nights_visits() -> None:
+    day = Day()
+    live_a_day(day, 1, toilet_at_night=0)
+    day.event(day.at(1, 11, 58), "pir-bathroom")  # just before the night is set aside
+    day.event(day.at(1, 12, 30), "pir-living")
+    live_a_day(day, 2, toilet_at_night=2)
+    day.until(day.at(3, 0, 2))
+    assert day.summaries[-1].night_bathroom == 2
