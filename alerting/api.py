@@ -3,7 +3,8 @@ changes alerts, so table layout and lifecycle rules stay private to this package
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerting import dead_letters, store
+from alerting import dead_letters, store, wellbeing
 from alerting.dead_letters import DeadLetterView
 from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
@@ -21,6 +22,7 @@ from alerting.policies import PolicyBook
 from alerting.redaction import mask_urls
 from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound, NoteLike
+from alerting.wellbeing import NoticeView
 from eldercare.clock import Clock
 from eldercare.db.models import (
     AlertEventRow,
@@ -36,6 +38,7 @@ from eldercare.models import (
     AlertKind,
     AlertStatus,
     AlertUpdate,
+    DailySummary,
     DeadLetter,
     Outcome,
     Severity,
@@ -51,6 +54,7 @@ __all__ = [
     "ExpiredToken",
     "InvalidToken",
     "LinksNotConfigured",
+    "NoticeView",
     "NotificationView",
     "Outcome",
     "ResponderInfo",
@@ -207,6 +211,25 @@ class AlertingApi:
         """Keep a message some service set aside; False when this record was kept before."""
         async with self._sessions.begin() as session:
             return await dead_letters.store(session, record, self._clock.now())
+
+    async def record_day(self, day: DailySummary) -> list[NoticeView]:
+        """Keep a home's day (``DailySummary``); the wellbeing notices its trends raised."""
+        async with self._sessions.begin() as session:
+            rows = await wellbeing.store_day(session, day, self._clock.now())
+            return [NoticeView.from_row(row) for row in rows]
+
+    async def days(self, home: str, before: date, count: int) -> list[DailySummary]:
+        """Up to ``count`` stored days of a home before ``before``, oldest first."""
+        async with self._sessions() as session:
+            return await wellbeing.recent_days(session, home, before, count)
+
+    async def notices(
+        self, *, homes: Sequence[str] | None = None, status: str | None = wellbeing.OPEN
+    ) -> list[NoticeView]:
+        """Wellbeing notices, newest first (open ones unless ``status`` says otherwise)."""
+        async with self._sessions() as session:
+            rows = await wellbeing.notices(session, homes=homes, status=status)
+        return [NoticeView.from_row(row) for row in rows]
 
     async def dead_letters(
         self, *, service: str | None = None, limit: int = 50

@@ -31,6 +31,7 @@ from eldercare.models import (
     AlertUpdate,
     CommandKind,
     ConditionCleared,
+    DailySummary,
     DeadLetter,
     QuarantineRecord,
 )
@@ -189,6 +190,35 @@ class DeadLetterIntake:
         return []
 
 
+class SummaryIntake:
+    """Stores each home's day (``DailySummary`` from the detector) and logs the wellbeing
+    notices it raised. Notices are never alerts: nothing here pages anyone."""
+
+    def __init__(self, api: AlertingApi) -> None:
+        self.api = api
+
+    async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        try:
+            day = DailySummary.model_validate_json(payload)
+        except ValidationError as error:
+            log.error("daily_summary_rejected", topic=topic, reason=str(error.errors()[0]["msg"]))
+            return []
+        raised = await until_the_database_answers(
+            lambda: self.api.record_day(day),
+            "daily_summary_store_failed_retrying",
+            home=day.home,
+        )
+        log.info("daily_summary_stored", home=day.home, day=day.day.isoformat())
+        for notice in raised:
+            log.info(
+                "wellbeing_notice_raised",
+                home=notice.home,
+                notice_id=notice.notice_id,
+                kind=notice.kind,
+            )
+        return []
+
+
 def route(routes: Sequence[tuple[str, Handler]]) -> Handler:
     """One connection, several subscriptions: hand each message to its filter's handler."""
 
@@ -220,6 +250,7 @@ async def run(
         (topics.all_service_status_filter, watch.handle_status),
         (topics.all_service_heartbeat_filter, watch.handle_heartbeat),
         (topics.all_dead_letters_filter, DeadLetterIntake(api).handle),
+        (topics.all_daily_summaries_filter, SummaryIntake(api).handle),
     ]
     connection = MqttConnection(
         settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)

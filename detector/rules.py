@@ -16,6 +16,7 @@ from eldercare.models import (
     AlertKind,
     AlertUpdate,
     ConditionCleared,
+    DailySummary,
     DeviceStatus,
     Event,
     SeriesPoint,
@@ -29,11 +30,14 @@ class RuleOutput:
     points: list[SeriesPoint] = field(default_factory=list)
     #: Conditions that ended by themselves: their alerts are resolved as recovered.
     cleared: list[ConditionCleared] = field(default_factory=list)
+    #: Days that ended (``detector.wellbeing``), published for alerting to store.
+    summaries: list[DailySummary] = field(default_factory=list)
 
     def extend(self, other: RuleOutput) -> None:
         self.alerts.extend(other.alerts)
         self.points.extend(other.points)
         self.cleared.extend(other.cleared)
+        self.summaries.extend(other.summaries)
 
 
 class Rule(Protocol):

@@ -32,6 +32,7 @@ from detector.hazards import HazardRule
 from detector.metrics import detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.timeseries import series_writer
+from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
@@ -57,10 +58,12 @@ LANE_CLIENT_ID = "eldercare-detector-lane"
 
 
 def default_rules() -> list[Rule]:
+    inactivity = InactivityRule()
     return [
         CallButtonRule(),
         FallRule(),
-        InactivityRule(),
+        inactivity,
+        WellbeingRule(inactivity),  # after it: it reads what inactivity made of each event
         HazardRule(),
         DeviceHealthRule(),
     ]
@@ -202,8 +205,14 @@ class Detector:
                 reason=cleared.reason,
             )
         return [
-            Outgoing(self.topics.home_alerts(message.home), message.to_json(), qos=1)
-            for message in (*output.alerts, *output.cleared)
+            *(
+                Outgoing(self.topics.home_alerts(message.home), message.to_json(), qos=1)
+                for message in (*output.alerts, *output.cleared)
+            ),
+            *(
+                Outgoing(self.topics.daily_summary(day.home), day.to_json(), qos=1)
+                for day in output.summaries
+            ),
         ]
 
 

@@ -8,7 +8,7 @@ reject with a reason instead of silently dropping a field.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -419,3 +419,45 @@ class DeviceCommand(Contract):
     at: EventTime
     by: str | None = Field(default=None, max_length=100, description="who acknowledged")
     text: LocalizedText | None = None
+
+
+class DailySummary(Contract):
+    """One home's day as the detector saw it, published at the home's local midnight on
+    ``{prefix}/_wellbeing/{home}/summary`` (QoS 1) and stored by alerting.
+
+    The night is the one that ended this morning (sleep onset the evening before, wake-up
+    today); everything else is this local calendar day. Hours of the night count on from
+    the evening (``sleep_onset_h`` 23.5 is 23:30, 25.0 is 01:00), so they average and trend
+    without a jump at midnight. ``None`` means the home could not see it (no bedroom sensor,
+    nobody home).
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    home: Ident
+    day: date
+    sleep_onset_h: float | None = Field(None, ge=12, le=36)
+    wake_h: float | None = Field(None, ge=0, le=24)
+    in_bed_h: float = Field(ge=0, le=24, description="in bed (or asleep in the bedroom)")
+    night_bathroom: int = Field(ge=0, description="bathroom visits between sleep and waking")
+    out_h: float = Field(ge=0, le=24)
+    outings: int = Field(ge=0)
+    door_uses: int = Field(ge=0, description="front door openings")
+    meals: int = Field(
+        ge=0, le=3, description="meal times (breakfast, lunch, dinner) with kitchen use"
+    )
+    activity: dict[str, int] = Field(
+        default_factory=dict, description="signs of life per room (events)"
+    )
+    sensors_offline: list[str] = Field(default_factory=list, max_length=100)
+    away: bool = Field(False, description="holiday mode: not a day to learn a trend from")
+
+
+class WellbeingTrend(StrEnum):
+    """Slow changes worth a visit: never an alarm, never a page."""
+
+    NIGHT_BATHROOM_UP = "night_bathroom_up"
+    ACTIVITY_DOWN = "activity_down"
+    WAKE_LATER = "wake_later"
+    MEALS_SKIPPED = "meals_skipped"
+    OUTINGS_DOWN = "outings_down"
+    IN_BED_UP = "in_bed_up"

@@ -22,6 +22,7 @@ ALERTS = "alerts"
 #: Life-safety events again, for the detector's lane (a second session that a backlog of
 #: ordinary traffic in its main queue cannot delay).
 LIFE_SAFETY = "_lifesafety"
+WELLBEING = "_wellbeing"
 
 _LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -89,6 +90,16 @@ class Topics:
     def registration(self) -> str:
         """Where the gateway reports unregistered devices (once each) for an installer."""
         return f"{self.prefix}/{REGISTRATION}"
+
+    def daily_summary(self, home: str) -> str:
+        """The detector's summary of a home's day (``DailySummary``, QoS 1). Under our own
+        namespace: a home's credentials publish only below ``{prefix}/{home}/``, so no home
+        can forge its own (or another's) day."""
+        return f"{self.prefix}/{WELLBEING}/{_check_level('home', home)}/summary"
+
+    @property
+    def all_daily_summaries_filter(self) -> str:
+        return f"{self.prefix}/{WELLBEING}/+/summary"
 
     def home_alerts(self, home: str) -> str:
         return f"{self.prefix}/{_check_level('home', home)}/{ALERTS}"

@@ -132,6 +132,7 @@ def service_rules(
             AclRule("read", topics.life_safety_filter),  # its lane session
             AclRule("read", updates),  # the staff's verdicts teach the inactivity model
             AclRule("write", topics.all_alerts_filter),
+            AclRule("write", topics.all_daily_summaries_filter),  # each home's day
             *own,
         ]
     if service == "alerting":
@@ -141,6 +142,7 @@ def service_rules(
             AclRule("read", topics.all_service_status_filter),
             AclRule("read", topics.all_service_heartbeat_filter),
             AclRule("read", topics.all_dead_letters_filter),
+            AclRule("read", topics.all_daily_summaries_filter),  # stored, then trends
             # The witnesses of the gateway's and the detector's input (``alerting/stalls.py``).
             AclRule("read", topics.raw_device_filter(Channel.EVENT)),
             AclRule("read", topics.normalised_filter(Channel.EVENT)),

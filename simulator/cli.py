@@ -103,14 +103,19 @@ def eval_scenarios(
         list[str] | None, typer.Option(help="only these scenarios (repeatable)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="also write the JSON report here")] = None,
+    decline_runs: Annotated[
+        int, typer.Option(min=0, help="seeded runs per slow-decline scenario (0: none)")
+    ] = 10,
 ) -> None:
     """Run every scenario through the real detector and alerting; exit 1 if one fails."""
     configure_logging("WARNING", json=True)  # before the services' modules bind loggers
+    from simulator.decline import load_declines
     from simulator.evaluation import STANDARD_FAULTS, EvalConfig, evaluate, render_table
     from simulator.scenarios import load_scenarios
 
     chosen = [s for s in load_scenarios() if not scenario or s.name in scenario]
-    unknown = set(scenario or ()) - {s.name for s in chosen}
+    declines = [d for d in load_declines() if not scenario or d.name in scenario]
+    unknown = set(scenario or ()) - {s.name for s in chosen} - {d.name for d in declines}
     if unknown:
         raise typer.BadParameter(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     config = EvalConfig(
@@ -119,9 +124,10 @@ def eval_scenarios(
         learning_days=learning_days,
         seed=seed,
         faults=STANDARD_FAULTS if faults else EvalConfig().faults,
+        decline_runs=decline_runs,
     )
     with progress(f"{len(chosen)} scenarios, {homes} normal homes") as report_progress:
-        report = asyncio.run(evaluate(config, chosen, progress=report_progress))
+        report = asyncio.run(evaluate(config, chosen, progress=report_progress, declines=declines))
     document = report.model_dump_json(indent=2)
     if out is not None:
         out.write_text(document + "\n", encoding="utf-8")

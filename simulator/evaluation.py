@@ -36,12 +36,14 @@ from eldercare.settings import Settings
 from eldercare.topics import Channel
 from gateway.registry import Registry, register_home
 from gateway.service import DEVICE_CHANNELS, Gateway
+from simulator.decline import DeclineScenario, load_declines
 from simulator.faults import FaultPlan
 from simulator.inprocess import InProcessBus
 from simulator.life import HomeLife, LifeConfig
 from simulator.routine import DAY_S
 from simulator.scenarios import Scenario, load_scenarios
 from simulator.stream import StagedScenario, normal_lives, run_stream, stage
+from simulator.wellbeing_eval import DeclineResult, evaluate_declines, render_declines
 
 CheckStatus = Literal["met", "late", "missed", "pending", "ok", "violated"]
 ScenarioStatus = Literal["pass", "fail", "pending"]
@@ -107,10 +109,13 @@ class EvalReport(BaseModel):
     duplicates_dropped: int
     faults: FaultPlan
     wall_s: float
+    declines: list[DeclineResult] = Field(
+        default_factory=list, description="slow-decline and stable residents (wellbeing notices)"
+    )
 
     @property
     def failed(self) -> list[str]:
-        return [result.name for result in self.scenarios if result.status == "fail"]
+        return [r.name for r in [*self.scenarios, *self.declines] if r.status == "fail"]
 
 
 #: Faults of a bad day in the field: what ``--faults`` turns on.
@@ -131,6 +136,7 @@ class EvalConfig(BaseModel):
     seed: int = 0
     faults: FaultPlan = FaultPlan()
     accel_rate_hz: float = Field(50.0, gt=0)
+    decline_runs: int = Field(0, ge=0, description="seeded runs per slow-decline scenario")
 
 
 def _detector(settings: Settings, clock: SimulatedClock, rules: Sequence[Rule] | None) -> Detector:
@@ -151,6 +157,7 @@ async def evaluate(
     *,
     rules: Sequence[Rule] | None = None,
     progress: Callable[[float], None] | None = None,
+    declines: Sequence[DeclineScenario] | None = None,
 ) -> EvalReport:
     """Run ``scenarios`` and normal homes; ``progress`` gets the share of simulated time done
     (a full run takes a minute or more, and a silent one looks hung)."""
@@ -199,11 +206,17 @@ async def evaluate(
                 [gateway.tick, detector.tick],
                 clock,
                 run_stream(lives, ends, config.faults, config.seed),
-                max(ends),
+                max(ends, default=life_config.start),
                 progress,
             )
         finally:
             await engine.dispose()
+        decline_results = await evaluate_declines(
+            load_declines() if declines is None else declines,
+            runs=config.decline_runs,
+            seed=config.seed,
+            folder=folder,
+        )
 
     covered = _declared_kinds(detector) | {alert.kind for alert in raised}
     by_home: dict[str, list[Alert]] = {}
@@ -245,6 +258,7 @@ async def evaluate(
         duplicates_dropped=gateway.duplicates,
         faults=config.faults,
         wall_s=round(time.perf_counter() - started, 2),
+        declines=decline_results,
     )
 
 
@@ -427,4 +441,10 @@ def render_table(report: EvalReport) -> str:
         f"messages: {report.messages}, quarantined: {report.quarantined}, duplicates dropped: "
         f"{report.duplicates_dropped}, wall time: {report.wall_s:.1f} s",
     ]
+    if report.declines:
+        lines += [
+            "",
+            "slow decline (wellbeing notices, seeded runs):",
+            *render_declines(report.declines),
+        ]
     return "\n".join(lines)

@@ -324,8 +324,20 @@ def _insert_bathroom_visits(
     """Toilet visits at Poisson-random times, cut out of whatever the resident was doing."""
     if end <= start:
         return segments
-    count = _poisson(rng, mean)
     visit_s = resident.profile.bathroom_visit_min * 60
+    return add_toilet_visits(segments, rng, start, end, poisson(rng, mean), visit_s, day_time)
+
+
+def add_toilet_visits(
+    segments: list[Segment],
+    rng: random.Random,
+    start: float,
+    end: float,
+    count: int,
+    visit_s: float,
+    day_time: bool = False,
+) -> list[Segment]:
+    """``count`` toilet visits at uniform times in [start, end) (scenarios add them too)."""
     for at in sorted(rng.uniform(start, end) for _ in range(count)):
         duration = max(120.0, rng.gauss(visit_s, visit_s / 4))
         segments = _cut_in(segments, at, duration, day_time)
@@ -353,7 +365,7 @@ def _cut_in(segments: list[Segment], at: float, duration: float, day_time: bool)
     return segments
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
+def poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method: small means only, which is all a day's habits need."""
     limit, count, product = math.exp(-mean), 0, rng.random()
     while product > limit:

@@ -112,6 +112,7 @@ def test_eval_scenarios_command_meets_every_checkable_expectation(tmp_path) -> N
     """The CI configuration: every scenario after a week of learning, one normal home."""
     out = tmp_path / "report.json"
     arguments = ["eval", "scenarios", "--homes", "1", "--days", "8", "--learning-days", "7"]
+    arguments += ["--decline-runs", "0"]  # weeks of life each: test_wellbeing_eval runs them
     result = CliRunner().invoke(app, [*arguments, "--out", str(out)])
     report = json.loads(out.read_text())
     assert "call_button" in result.stdout and "PASS" in result.stdout

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -432,3 +433,51 @@ class DeadLetterRow(Base):
     last_failed_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer)
     stored_at: Mapped[datetime]
+
+
+class DailySummaryRow(Base):
+    """Writer: alerting (from ``{prefix}/_wellbeing/+/summary``). One home's day as the
+    detector summed it up, plus the alerts alerting stored that day; read for trends, the
+    visiting list and the family's week."""
+
+    __tablename__ = "daily_summaries"
+    __table_args__ = (UniqueConstraint("home_id", "day", name="uq_daily_summaries_home_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(String(64), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    summary: Mapped[dict[str, Any]]  # the DailySummary as published
+    alerts: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime]
+
+
+class WellbeingNoticeRow(Base):
+    """Writer: alerting. A slow change in a home's days (more night toilet visits, later
+    rising…): stored apart from alerts, so it is never paged, escalated or sent at night;
+    staff see it on the visiting list and close it after a visit."""
+
+    __tablename__ = "wellbeing_notices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    home_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)  # the day whose summary raised it
+    raised_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    explanation: Mapped[dict[str, Any]]  # {"zh-CN": …, "en": …}
+    evidence: Mapped[dict[str, Any]]  # the numbers behind it, for a small chart
+
+
+class VisitRow(Base):
+    """Writer: alerting (through ``alerting/api.py``, called by the dashboard). A visit or
+    call by station staff (探访): the visiting list counts days since the last one."""
+
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(20))  # in_person | phone
+    outcome: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
