@@ -35,6 +35,8 @@ log = get_logger("bus")
 
 RECONNECT_MIN_S = 0.2
 RECONNECT_MAX_S = 5.0
+#: How long a clean stop waits for handled messages' outputs to be confirmed.
+DRAIN_S = 2.0
 #: Tries of a handler that fails for a reason retrying does not cure (a bug, a payload no
 #: code path accepts) before the message is set aside as a dead letter. More than one, in
 #: case the cause was a race with another message's work.
@@ -235,6 +237,9 @@ class MqttConnection:
             for task in done:
                 task.result()
             raise aiomqtt.MqttError("message stream ended")
+        except asyncio.CancelledError:
+            await _drain(reader, acker, pending)
+            raise
         finally:
             for task in (reader, acker):
                 task.cancel()
@@ -274,6 +279,7 @@ class MqttConnection:
             acking.clear()
             if entry.message.qos > 0:
                 client._client.ack(entry.message.mid, entry.message.qos)
+            pending.task_done()
 
     async def _handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         """The handler's output, or a dead letter: never nothing while the message is acked.
@@ -361,6 +367,22 @@ class MqttConnection:
                 log.warning("mqtt_publish_retry", topic=message.topic, error=str(error))
                 self.connected.clear()
                 await asyncio.sleep(RECONNECT_MIN_S)
+
+
+async def _drain(
+    reader: asyncio.Task[None], acker: asyncio.Task[None], pending: asyncio.Queue[_Pending]
+) -> None:
+    """A clean stop: read nothing more, but let what was handled be confirmed and acknowledged.
+
+    Otherwise every message handled in the last moments before a SIGTERM came back after the
+    restart and was handled twice (a second dead letter, a second activity row). Bounded: a
+    broker that went away meanwhile will not answer.
+    """
+    reader.cancel()
+    await asyncio.wait({reader}, timeout=DRAIN_S)
+    emptied = asyncio.ensure_future(pending.join())  # the acker marks each entry done
+    await asyncio.wait({emptied, acker}, timeout=DRAIN_S, return_when=asyncio.FIRST_COMPLETED)
+    emptied.cancel()
 
 
 async def _publish(client: aiomqtt.Client, message: Outgoing) -> None:

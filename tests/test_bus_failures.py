@@ -143,3 +143,27 @@ async def test_a_poison_message_is_dead_lettered_and_acknowledged_and_the_rest_f
         await asyncio.sleep(0.5)
         assert connection.dead_letters == 0
     assert handled == [b"press"]
+
+
+async def test_a_clean_stop_acknowledges_what_was_handled_so_a_restart_does_not_repeat_it(
+    broker: LocalMosquitto, tmp_path: Path
+) -> None:
+    """Stopped right after a handler returned, its outputs still in flight: the stop waits for
+    them and acknowledges the input, instead of leaving it to be handled again."""
+    settings = Settings(broker_url=broker.url, data_dir=tmp_path, log_level="WARNING")
+    handled: list[bytes] = []
+    returned = asyncio.Event()
+
+    async def forward(topic: str, payload: bytes) -> list[Outgoing]:
+        handled.append(payload)
+        returned.set()
+        return [Outgoing("out", payload, qos=1)]
+
+    async with consuming(settings, forward):
+        await send(broker, b"press")
+        async with asyncio.timeout(10):
+            await returned.wait()
+        # leaving the block stops the service now, before its output's PUBACK is back
+    async with consuming(settings, forward):
+        await asyncio.sleep(0.5)
+    assert handled == [b"press"]
