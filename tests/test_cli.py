@@ -127,11 +127,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
                 time.sleep(0.3)
         headers = {"Authorization": f"Bearer {token}"}
         alerts: list = []
-        # Until the station has been told of one (so its inbox line is in the log below).
-        while time.monotonic() < deadline and not [a for a in alerts if a["status"] != "open"]:
+        while time.monotonic() < deadline and not alerts:
             time.sleep(0.3)
             alerts = httpx.get(f"{base}/api/alerts", headers=headers, timeout=2).json()["items"]
         assert alerts, "no alert reached the dashboard API within 30 s"
+        # Until the station has been told (so its inbox line is in the log read below).
+        timeline = f"{base}/api/alerts/{alerts[0]['alert_id']}/timeline"
+        delivered = False
+        while time.monotonic() < deadline + 30 and not delivered:
+            time.sleep(0.3)
+            steps = httpx.get(timeline, headers=headers, timeout=2).json()
+            delivered = any(step.get("note_key") == "delivered" for step in steps)
+        assert delivered, steps
         assert alerts[0]["kind"] == "call_button"
         assert alerts[0]["home"] in {"h-0001", "h-0002"}
         assert httpx.get(f"{base}/api/alerts", timeout=2).status_code == 401
