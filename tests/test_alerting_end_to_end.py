@@ -15,9 +15,10 @@ from fastapi import FastAPI
 
 from alerting.api import AlertingApi
 from alerting.links import router
+from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
+from eldercare.db import prepared_engine
 from eldercare.models import AlertUpdate, CommandKind
-from eldercare.runtime import Service, prepared_engine
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.alerting_support import CLIMB_TO_CENTRE_THEN_ACK, WebhookReceiver, seed_registry
