@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from eldercare.clock import Clock
-from eldercare.db.models import Device
 from eldercare.logs import get_logger
 from eldercare.models import DeviceStatus, Event, Telemetry
 from eldercare.series_points import message_point, quarantine_point
 from eldercare.settings import Settings
 from eldercare.timeseries import SeriesWriter, series_writer
+from gateway import registry_api
 
 log = get_logger("timeseries")
 
@@ -61,11 +60,9 @@ class DeviceSeries:
 
 
 async def device_rooms(engine: AsyncEngine) -> dict[tuple[str, str], str]:
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(Device.home_id, Device.id, Device.room).where(Device.room.is_not(None))
-        )
-        return {(home, device): room for home, device, room in rows if room}
+    async with AsyncSession(engine) as session:
+        rooms = await registry_api.device_rooms(session)
+    return {key: room for key, room in rooms.items() if room}
 
 
 async def device_series(
