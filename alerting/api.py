@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerting import dead_letters, store, wellbeing
 from alerting.dead_letters import DeadLetterView
-from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
+from alerting.escalation import plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
 from alerting.lifecycle import TransitionRefused
 from alerting.notices import enqueue_taken
@@ -42,6 +42,7 @@ from eldercare.models import (
 )
 from eldercare.settings import Settings
 from eldercare.signing import ExpiredToken, InvalidToken
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
 
 __all__ = [

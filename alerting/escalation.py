@@ -27,11 +27,11 @@ from eldercare.clock import Clock
 from eldercare.db.models import AlertRow, EscalationTimerRow, NotificationRow
 from eldercare.logs import get_logger
 from eldercare.models import AlertKind, AlertStatus, AlertUpdate, Severity
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
 
 log = get_logger("alerting.escalation")
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 LEASE = timedelta(seconds=30)
 #: The ``target`` of the timer row that expires an alert after its last tier (not a
 #: policy ``Target``: nobody is notified when it fires).

@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.messages import render_taken
 from alerting.store import ALERT, TAKEN
 from eldercare.db.models import AlertRow, NotificationRow
 from eldercare.models import AlertKind
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
 
 

@@ -17,10 +17,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.trends import BASELINE_DAYS, RECENT_DAYS, Finding, find_trends
 from eldercare.db.models import AlertRow, DailySummaryRow, WellbeingNoticeRow
 from eldercare.models import DailySummary, WellbeingTrend
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
 
 OPEN, CLOSED = "open", "closed"

@@ -84,7 +84,7 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
 
             await simulator.press_call_button("h-0001")
             [station] = await hooks.wait_for("/station/wang")
-            assert station.body["title"] == "【紧急】呼叫按钮：张秀英"
+            assert station.body["title"] == "【紧急】一键呼叫：张秀英"
             assert "和平路 12 号 3 单元 501" in station.body["message"]
             assert "2026-11-25 08:14" in station.body["message"]
             assert station.key.endswith(".t0.staff:wang")
