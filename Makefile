@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 install: system-deps $(BIN)/eldercare

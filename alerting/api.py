@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerting import dead_letters, store, wellbeing
 from alerting.dead_letters import DeadLetterView
-from alerting.escalation import DEFAULT_TIMEZONE, plan_timers
+from alerting.escalation import plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
 from alerting.lifecycle import TransitionRefused
 from alerting.notices import enqueue_taken
@@ -27,11 +27,8 @@ from eldercare.clock import Clock
 from eldercare.db.models import (
     AlertEventRow,
     AlertRow,
-    Contact,
     DeliveryAttemptRow,
-    Home,
     NotificationRow,
-    Resident,
 )
 from eldercare.models import (
     Alert,
@@ -45,6 +42,8 @@ from eldercare.models import (
 )
 from eldercare.settings import Settings
 from eldercare.signing import ExpiredToken, InvalidToken
+from eldercare.vocabulary import DEFAULT_TIMEZONE
+from gateway import registry_api
 
 __all__ = [
     "AlertNotFound",
@@ -305,17 +304,14 @@ class AlertingApi:
         self, *, station: str | None = None, month: str | None = None
     ) -> list[ResponseKpis]:
         """Time to acknowledge / resolve per station and month (YYYY-MM, home's timezone)."""
-        query = (
-            select(AlertRow, Home.station_id, Home.timezone)
-            .join(Home, Home.id == AlertRow.home_id, isouter=True)
-            .where(AlertRow.kind != AlertKind.SYSTEM.value)
-        )
-        if station is not None:
-            query = query.where(Home.station_id == station)
         async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
+            placed = await registry_api.stations_and_timezones(session)
+            alerts = await store.resident_alerts(session)
         samples = []
-        for alert, station_id, timezone in rows:
+        for alert in alerts:
+            station_id, timezone = placed.get(alert.home_id, (None, None))
+            if station is not None and station_id != station:
+                continue
             local_month = alert.raised_at.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE))
             sample_month = local_month.strftime("%Y-%m")
             if month is not None and sample_month != month:
@@ -415,15 +411,11 @@ class AlertingApi:
 
 
 async def _responder_info(session: AsyncSession, home_id: str) -> ResponderInfo | None:
-    home = await session.get(Home, home_id)
+    home = await registry_api.home(session, home_id)
     if home is None:
         return None
-    residents = await session.scalars(
-        select(Resident).where(Resident.home_id == home_id).order_by(Resident.id)
-    )
-    contacts = await session.scalars(
-        select(Contact).where(Contact.home_id == home_id).order_by(Contact.position, Contact.id)
-    )
+    residents = await registry_api.residents(session, home_id)
+    contacts = await registry_api.contacts(session, home_id)
     return ResponderInfo(
         home_name=home.name,
         address=home.address,

@@ -115,7 +115,7 @@ def _with_api(query: Callable[[AlertingApi], Awaitable[T]]) -> T:
     async def go() -> T:
         from alerting.api import AlertingApi
         from eldercare.clock import RealClock
-        from eldercare.runtime import prepared_engine
+        from eldercare.db import prepared_engine
 
         engine = await prepared_engine(settings)
         try:

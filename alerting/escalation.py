@@ -24,13 +24,14 @@ from alerting.messages import MessageFacts, render
 from alerting.policies import PolicyBook, Target
 from alerting.signed_links import AckClaim, AckLinks
 from eldercare.clock import Clock
-from eldercare.db.models import AlertRow, EscalationTimerRow, Home, NotificationRow, Resident
+from eldercare.db.models import AlertRow, EscalationTimerRow, NotificationRow
 from eldercare.logs import get_logger
 from eldercare.models import AlertKind, AlertStatus, AlertUpdate, Severity
+from eldercare.vocabulary import DEFAULT_TIMEZONE
+from gateway import registry_api
 
 log = get_logger("alerting.escalation")
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 LEASE = timedelta(seconds=30)
 #: The ``target`` of the timer row that expires an alert after its last tier (not a
 #: policy ``Target``: nobody is notified when it fires).
@@ -49,7 +50,7 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
     stricter policy then applies from the original raise time, so tiers it says are
     overdue fire at once.
     """
-    home = await session.get(Home, alert.home_id)
+    home = await registry_api.home(session, alert.home_id)
     chosen = policies.choose(
         home.station_id if home else None,
         alert.home_id,
@@ -210,7 +211,7 @@ class Escalator:
             return []
         if timer.target == EXPIRE:
             return await _expire(session, alert, now)
-        home = await session.get(Home, alert.home_id)
+        home = await registry_api.home(session, alert.home_id)
         chosen = self.policies.choose(
             home.station_id if home else None,
             alert.home_id,
@@ -244,15 +245,12 @@ class Escalator:
         self,
         session: AsyncSession,
         alert: AlertRow,
-        home: Home | None,
+        home: registry_api.Home | None,
         timer: EscalationTimerRow,
         people: Sequence[recipients.Recipient],
         now: datetime,
     ) -> None:
-        residents = await session.scalars(
-            select(Resident.name).where(Resident.home_id == alert.home_id).order_by(Resident.id)
-        )
-        resident_names = tuple(residents)
+        resident_names = tuple(await registry_api.resident_names(session, alert.home_id))
         for person in people:
             claim = AckClaim(alert.id, person.key, person.name, person.language)
             facts = MessageFacts(

@@ -27,11 +27,11 @@ from alerting.api import (
     LinksNotConfigured,
     TransitionRefused,
 )
-from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.lifecycle import allowed_from
 from alerting.messages import KIND_NAMES, is_english
 from alerting.signed_links import AckClaim
 from eldercare.models import AlertStatus
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 

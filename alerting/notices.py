@@ -11,11 +11,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.messages import render_taken
 from alerting.store import ALERT, TAKEN
-from eldercare.db.models import AlertRow, Home, NotificationRow, Resident
+from eldercare.db.models import AlertRow, NotificationRow
 from eldercare.models import AlertKind
+from eldercare.vocabulary import DEFAULT_TIMEZONE
+from gateway import registry_api
 
 
 async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: datetime) -> None:
@@ -33,11 +34,9 @@ async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: date
             .order_by(NotificationRow.id)
         )
     ).all()
-    home = await session.get(Home, alert.home_id)
-    resident = await session.scalar(
-        select(Resident.name).where(Resident.home_id == alert.home_id).order_by(Resident.id)
-    )
-    who = resident or (home.name if home else "") or alert.home_id
+    home = await registry_api.home(session, alert.home_id)
+    residents = await registry_api.resident_names(session, alert.home_id)
+    who = (residents[0] if residents else None) or (home.name if home else "") or alert.home_id
     timezone = home.timezone if home else DEFAULT_TIMEZONE
     told: set[str] = set()
     for row in asked:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.policies import Target
-from eldercare.db.models import Contact, Home, Staff, Station
+from gateway import registry_api
 
 STAFF_ROLE = {Target.STATION: "duty", Target.TECHNICIAN: "technician", Target.CENTRE: "duty"}
 
@@ -25,18 +24,14 @@ class Recipient:
 async def _staff(session: AsyncSession, station_id: str | None, role: str) -> list[Recipient]:
     if station_id is None:
         return []
-    rows = await session.scalars(
-        select(Staff)
-        .where(Staff.station_id == station_id, Staff.role == role, Staff.active.is_(True))
-        .order_by(Staff.id)
-    )
+    rows = await registry_api.active_staff(session, station_id, role)
     return [Recipient(f"staff:{s.id}", s.name, "zh-CN", tuple(s.channels)) for s in rows]
 
 
 async def resolve(
     session: AsyncSession,
     target: Target,
-    home: Home | None,
+    home: registry_api.Home | None,
     policy_channels: Mapping[str, list[str]],
 ) -> list[Recipient]:
     """Everyone the target names, with their channels; empty when the registry has nobody."""
@@ -46,12 +41,12 @@ async def resolve(
     if home is None:
         return []
     if target is Target.FAMILY:
-        rows = await session.scalars(
-            select(Contact).where(Contact.home_id == home.id).order_by(Contact.position, Contact.id)
-        )
-        return [Recipient(f"contact:{c.id}", c.name, c.language, tuple(c.channels)) for c in rows]
+        contacts = await registry_api.contacts(session, home.id)
+        return [
+            Recipient(f"contact:{c.id}", c.name, c.language, tuple(c.channels)) for c in contacts
+        ]
     station_id = home.station_id
     if target is Target.CENTRE:
-        station = await session.get(Station, station_id) if station_id else None
+        station = await registry_api.station(session, station_id) if station_id else None
         station_id = station.centre_id if station else None
     return await _staff(session, station_id, STAFF_ROLE[target])

@@ -20,7 +20,7 @@ from eldercare.db.models import (
     EscalationTimerRow,
     NotificationRow,
 )
-from eldercare.models import Alert, AlertStatus, AlertUpdate, Severity
+from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
 #: Notification purposes. alert: asks for a response (dropped once someone has it);
@@ -266,3 +266,9 @@ async def timeline(session: AsyncSession, alert_id: str) -> Sequence[AlertEventR
         select(AlertEventRow).where(AlertEventRow.alert_id == alert_id).order_by(AlertEventRow.id)
     )
     return (await session.scalars(query)).all()
+
+
+async def resident_alerts(session: AsyncSession) -> list[AlertRow]:
+    """Every alert about a resident (not our own services' ``system`` alerts)."""
+    query = select(AlertRow).where(AlertRow.kind != AlertKind.SYSTEM.value)
+    return list(await session.scalars(query))

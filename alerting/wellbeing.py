@@ -17,10 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.trends import BASELINE_DAYS, RECENT_DAYS, Finding, find_trends
-from eldercare.db.models import AlertRow, DailySummaryRow, Home, WellbeingNoticeRow
+from eldercare.db.models import AlertRow, DailySummaryRow, WellbeingNoticeRow
 from eldercare.models import DailySummary, WellbeingTrend
+from eldercare.vocabulary import DEFAULT_TIMEZONE
+from gateway import registry_api
 
 OPEN, CLOSED = "open", "closed"
 #: After a notice of a kind, the same kind waits this long before it is raised again (even
@@ -131,7 +132,7 @@ async def _raise(
 
 async def _alerts_on(session: AsyncSession, home: str, day: date) -> int:
     """Alerts raised in the home on its local calendar day."""
-    timezone = await session.scalar(select(Home.timezone).where(Home.id == home))
+    timezone = await registry_api.home_timezone(session, home)
     start = datetime.combine(day, time(), tzinfo=ZoneInfo(timezone or DEFAULT_TIMEZONE))
     return (
         await session.scalar(

@@ -30,12 +30,12 @@ from typing import Any
 
 import aiomqtt
 
+from eldercare.app.runtime import Service, run_services
 from eldercare.broker import LocalMosquitto
 from eldercare.clock import RealClock, SimulatedClock
 from eldercare.db import create_engine, migrate
 from eldercare.logs import configure_logging
 from eldercare.models import Event, EventType, ServiceHeartbeat
-from eldercare.runtime import Service, run_services
 from eldercare.settings import DeviceRate, DeviceRateLimits, Settings
 from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
 from gateway.service import Gateway

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from detector.series_spool import DiskSpool
-from detector.timeseries import InfluxTransport, SeriesWriter
 from eldercare.broker import free_port
 from eldercare.clock import RealClock
+from eldercare.series_spool import DiskSpool
+from eldercare.timeseries import InfluxTransport, SeriesWriter
 from tests.series_data import points
 from tests.victoria import LocalVictoriaMetrics
 

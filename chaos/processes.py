@@ -49,7 +49,7 @@ class ServiceProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from eldercare.cli import app; app()", "run", self.name],
+                [sys.executable, "-m", "eldercare", "run", self.name],
                 env=self.env,
                 cwd=self.folder,
                 stdout=out,

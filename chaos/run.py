@@ -47,9 +47,9 @@ from chaos.world import (
 )
 from eldercare.broker import LocalMosquitto, free_port
 from eldercare.clock import ScaledClock
+from eldercare.db import prepared_engine
 from eldercare.db.models import AlertRow, EscalationTimerRow, NotificationRow
 from eldercare.healthcheck import service_online
-from eldercare.runtime import prepared_engine
 from eldercare.settings import Settings
 from eldercare.topics import Topics
 

@@ -1,7 +1,7 @@
 """The world a chaos run starts in: a fresh PostgreSQL database, the registry, policies and
 routines that make every alert's recipients the run's receiver, and the services' env.
 
-Recipients are the demo's (``eldercare.demo_people``): a station, a centre above it, a
+Recipients are the demo's (``simulator.demo_people``): a station, a centre above it, a
 relative per home, and the emergency and operators channels, all on the receiver.
 """
 
@@ -18,8 +18,8 @@ from chaos.schedule import Plan
 from dashboards.accounts import ensure_demo_admin
 from detector.activity.model import ModelSettings
 from eldercare.clock import Clock
-from eldercare.demo_people import registry_document, write_policies
 from gateway.registry import Registry
+from simulator.demo_people import registry_document, write_policies
 from simulator.homes import CHINA
 from simulator.layout import STANDARD_DEVICES
 

@@ -20,8 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.principal import Principal, Role, principal_is_valid
-from eldercare.db.models import Home, Station, User, UserSession
+from eldercare.db.models import User, UserSession
 from eldercare.logs import get_logger
+from gateway import registry_api
 
 log = get_logger("dashboard.accounts")
 
@@ -82,12 +83,12 @@ async def add_user(
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"user {username!r} exists")
     if station_id is not None:
-        station = await session.get(Station, station_id)
+        station = await registry_api.station(session, station_id)
         if station is None:
             raise AccountError(f"no station {station_id!r}")
         if role is Role.SUPERVISOR and station.kind != "centre":
             raise AccountError(f"{station_id!r} is a station, a supervisor needs a centre")
-    if home_id is not None and await session.get(Home, home_id) is None:
+    if home_id is not None and await registry_api.home(session, home_id) is None:
         raise AccountError(f"no home {home_id!r}")
     user = User(
         username=username,

@@ -17,15 +17,14 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dashboards import activity_store
 from dashboards.activity_store import Activity
 from eldercare.clock import Clock
-from eldercare.db.models import Device
 from eldercare.logs import get_logger
 from eldercare.models import Event
+from gateway import registry_api
 
 log = get_logger("dashboard.activity_log")
 
@@ -139,9 +138,7 @@ class ActivityLog:
         if not stale:
             return
         rooms: dict[str, dict[str, str | None]] = {home: {} for home in stale}
-        for home_id, device_id, room in await session.execute(
-            select(Device.home_id, Device.id, Device.room).where(Device.home_id.in_(stale))
-        ):
+        for (home_id, device_id), room in (await registry_api.device_rooms(session, stale)).items():
             rooms[home_id][device_id] = room
         for home_id, devices in rooms.items():
             self._rooms[home_id] = (now, devices)

@@ -27,7 +27,6 @@ from eldercare import __version__
 from eldercare.clock import Clock
 from eldercare.topics import Topics
 from gateway import rest as registry_rest
-from gateway.registry import Registry
 
 STATIC = Path(__file__).with_name("static")
 
@@ -81,9 +80,10 @@ def create_app(
     for router in (session.router, alerts.router, homes.router, family.api):
         app.include_router(router)
     # The registry (homes, devices, stations) is the gateway's; only admins reach it here.
-    app.state.registry = Registry(engine, clock)
-    app.include_router(
-        registry_rest.router,
+    registry_rest.include(
+        app,
+        engine,
+        clock,
         dependencies=[Depends(admin)],
         responses=error_responses(401, 403, 422),
     )

@@ -18,7 +18,7 @@ from dashboards.family_links import family_link, family_token
 from dashboards.login_throttle import unlock
 from dashboards.principal import Role
 from eldercare.clock import RealClock
-from eldercare.runtime import prepared_engine
+from eldercare.db import prepared_engine
 from eldercare.settings import Settings
 
 users_app = typer.Typer(help="Dashboard users and family links.", no_args_is_help=True)

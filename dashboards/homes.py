@@ -29,8 +29,10 @@ from dashboards.schemas import (
     Household,
     ResidentView,
 )
-from eldercare.db.models import Contact, Device, Home, HomeMode, Resident
+from eldercare.db.models import HomeMode
 from eldercare.models import AlertKind
+from gateway import registry_api
+from gateway.registry_api import Contact, Device, Home, Resident
 
 #: Coin cells last one to two years; past this the overview asks for a battery round.
 BATTERY_AGE_WARNING = timedelta(days=365)
@@ -127,15 +129,13 @@ async def summaries(
     activity: ActivityBoard,
     now: datetime,
 ) -> list[HomeSummary]:
-    homes = (await session.scalars(select(Home).where(Home.id.in_(home_ids)))).all()
+    homes = await registry_api.homes(session, home_ids)
     modes = {
         row.home_id: row
         for row in await session.scalars(select(HomeMode).where(HomeMode.home_id.in_(home_ids)))
     }
     devices: dict[str, list[Device]] = {}
-    for device in await session.scalars(
-        select(Device).where(Device.home_id.in_(home_ids)).order_by(Device.id)
-    ):
+    for device in await registry_api.devices_of(session, home_ids):
         devices.setdefault(device.home_id, []).append(device)
     position = {home_id: index for index, home_id in enumerate(home_ids)}
     latest = await activity.log.latest(session, home_ids)
@@ -166,17 +166,11 @@ def contact_view(row: Contact) -> ContactView:
 
 
 async def residents(session: AsyncSession, home_id: str) -> list[ResidentView]:
-    rows = await session.scalars(
-        select(Resident).where(Resident.home_id == home_id).order_by(Resident.id)
-    )
-    return [resident_view(row) for row in rows]
+    return [resident_view(row) for row in await registry_api.residents(session, home_id)]
 
 
 async def contacts(session: AsyncSession, home_id: str) -> list[ContactView]:
-    rows = await session.scalars(
-        select(Contact).where(Contact.home_id == home_id).order_by(Contact.position, Contact.id)
-    )
-    return [contact_view(row) for row in rows]
+    return [contact_view(row) for row in await registry_api.contacts(session, home_id)]
 
 
 async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str, Household]:
@@ -185,16 +179,12 @@ async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str
     ids = set(home_ids)
     if not ids:
         return {}
-    homes = await session.scalars(select(Home).where(Home.id.in_(ids)))
+    homes = await registry_api.homes(session, ids)
     people: dict[str, list[ResidentView]] = {}
-    for row in await session.scalars(
-        select(Resident).where(Resident.home_id.in_(ids)).order_by(Resident.id)
-    ):
+    for row in await registry_api.residents_of(session, ids):
         people.setdefault(row.home_id, []).append(resident_view(row))
     first: dict[str, ContactView] = {}
-    for row in await session.scalars(
-        select(Contact).where(Contact.home_id.in_(ids)).order_by(Contact.position, Contact.id)
-    ):
+    for row in await registry_api.contacts_of(session, ids):
         first.setdefault(row.home_id, contact_view(row))
     return {
         home.id: Household(
@@ -208,7 +198,4 @@ async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str
 
 
 async def home_devices(session: AsyncSession, home_id: str) -> list[Device]:
-    rows = await session.scalars(
-        select(Device).where(Device.home_id == home_id).order_by(Device.id)
-    )
-    return list(rows)
+    return await registry_api.devices_of(session, [home_id])

@@ -7,6 +7,8 @@ page never shows a blank.
 
 from __future__ import annotations
 
+from eldercare.vocabulary import ALERT_KIND_NAMES
+
 DEFAULT_LANG = "zh-CN"
 LANGS = ("zh-CN", "en")
 
@@ -85,21 +87,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "status.acknowledged": ("已确认", "Acknowledged"),
     "status.resolved": ("已解决", "Resolved"),
     "status.expired": ("已过期", "Expired"),
-    "kind.call_button": ("一键呼叫", "Call button"),
-    "kind.fall": ("跌倒", "Fall"),
-    "kind.inactivity": ("长时间无活动", "Inactivity"),
-    "kind.no_wake_up": ("未按时起床", "No wake-up"),
-    "kind.bathroom_too_long": ("卫生间停留过久", "Long bathroom stay"),
-    "kind.night_wandering": ("夜间外出", "Night wandering"),
-    "kind.door_left_open": ("门未关", "Door left open"),
-    "kind.smoke": ("烟雾", "Smoke"),
-    "kind.gas": ("燃气", "Gas"),
-    "kind.water_leak": ("漏水", "Water leak"),
-    "kind.temperature": ("温度异常", "Temperature"),
-    "kind.device_offline": ("设备离线", "Device offline"),
-    "kind.home_offline": ("住户离线", "Home offline"),
-    "kind.battery_low": ("电量低", "Battery low"),
-    "kind.system": ("系统故障", "System"),
     # Alert page
     "alert.title": ("告警详情", "Alert"),
     "timeline": ("处理经过", "Timeline"),
@@ -298,6 +285,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     "family.call": ("如需帮助请拨打驿站电话", "If you need help, call the station"),
 }
+# Alert kinds: the contract's one table, as the notifications name them.
+_PAIRS.update({f"kind.{kind.value}": names for kind, names in ALERT_KIND_NAMES.items()})
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh-CN": {key: pair[0] for key, pair in _PAIRS.items()},

@@ -19,10 +19,11 @@ from fastapi.templating import Jinja2Templates
 from dashboards.i18n import LANGS, catalogue, name_of, pick_language
 from dashboards.principal import Principal
 from dashboards.timeline import actor_text
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 LANG_COOKIE = "eldercare_lang"
-DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_TZ = DEFAULT_TIMEZONE
 
 
 def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M", tz: str = DEFAULT_TZ) -> str:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from dashboards.principal import Principal, Role
-from eldercare.db.models import Home, Station
+from gateway import registry_api
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +35,8 @@ def may_see(principal: Principal, placement: Placement) -> bool:
     return principal.station_id in (placement.centre_id, placement.station_id)
 
 
-def _placements() -> Select[tuple[str, str | None, str | None]]:
-    station = aliased(Station)
-    return select(Home.id, Home.station_id, station.centre_id).outerjoin(
-        station, station.id == Home.station_id
-    )
-
-
 async def placement_of(session: AsyncSession, home_id: str) -> Placement | None:
-    row = (await session.execute(_placements().where(Home.id == home_id))).first()
+    row = await registry_api.placement(session, home_id)
     return Placement(*row) if row else None
 
 
@@ -53,14 +44,10 @@ async def visible_home_ids(session: AsyncSession, principal: Principal) -> list[
     """The ids of every home the principal may see, sorted (the list pages are built on)."""
     if principal.role in (Role.STAFF, Role.SUPERVISOR) and principal.station_id is None:
         return []
-    station = aliased(Station)
-    query = select(Home.id).outerjoin(station, station.id == Home.station_id).order_by(Home.id)
     if principal.role is Role.FAMILY:
-        query = query.where(Home.id == principal.home_id)
-    elif principal.role is Role.STAFF:
-        query = query.where(Home.station_id == principal.station_id)
-    elif principal.role is Role.SUPERVISOR:
-        query = query.where(
-            (station.centre_id == principal.station_id) | (Home.station_id == principal.station_id)
-        )
-    return list((await session.scalars(query)).all())
+        return await registry_api.home_ids(session, home_id=principal.home_id)
+    if principal.role is Role.STAFF:
+        return await registry_api.home_ids(session, station_id=principal.station_id)
+    if principal.role is Role.SUPERVISOR:
+        return await registry_api.home_ids(session, under=principal.station_id)
+    return await registry_api.home_ids(session)

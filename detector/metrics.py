@@ -9,7 +9,7 @@ from eldercare.metrics import ALERTS_RAISED, DETECTOR_INVALID, RULE_FAILURES, Re
 
 if TYPE_CHECKING:  # detector.service imports this module
     from detector.service import Detector
-    from detector.timeseries import SeriesWriter
+    from eldercare.timeseries import SeriesWriter
 
 
 def detector_readings(detector: Detector, series: SeriesWriter | None) -> Source:

@@ -31,7 +31,6 @@ from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
 from detector.metrics import detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
-from detector.timeseries import series_writer
 from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing
@@ -47,6 +46,7 @@ from eldercare.models import (
     Telemetry,
 )
 from eldercare.settings import Settings
+from eldercare.timeseries import series_writer
 from eldercare.topics import Channel, TopicError, Topics
 
 log = get_logger("detector")

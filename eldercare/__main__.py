@@ -1,5 +1,5 @@
 """``python -m eldercare`` is the same as the ``eldercare`` command."""
 
-from eldercare.cli import app
+from eldercare.app.cli import app
 
 app()

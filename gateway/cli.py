@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from eldercare.clock import RealClock
-from eldercare.runtime import prepared_engine
+from eldercare.db import prepared_engine
 from eldercare.settings import Settings
 from gateway.mqtt_auth import BrokerAccounts, broker_accounts, write_auth_files
 from gateway.registry import HomeNotFound, Registry, RegistryConflict

@@ -1,19 +1,21 @@
 """REST over the registry: ``/api/registry/...``, for the dashboard's admin pages and tools.
 
 No authentication here: the dashboard mounts this router behind its own login and roles
-(``app.state.registry = Registry(engine, clock)``; ``app.include_router(router,
-dependencies=[...])``). Request bodies are the import specs, so a home PUT here and a home
-in an import file are the same thing; responses are their own schemas, never ORM rows.
+(``include(app, engine, clock, dependencies=[...])``). Request bodies are the import specs,
+so a home PUT here and a home in an import file are the same thing; responses are their own
+schemas, never ORM rows.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eldercare.clock import Clock
 from eldercare.http_errors import ErrorBody
 from eldercare.models import Ident
 from gateway.registry import HomeNotFound, ImportSummary, Registry, RegistryConflict
@@ -209,3 +211,10 @@ async def list_stations(registry: RegistryDep) -> list[StationView]:
         StationView(id=s.id, name=s.name, kind=s.kind, centre=s.centre_id)
         for s in await registry.list_stations()
     ]
+
+
+def include(app: FastAPI, engine: AsyncEngine, clock: Clock, **options: Any) -> None:
+    """Serve the registry REST on another service's app (the dashboard's, behind its login),
+    so that app needs nothing of the gateway but this module."""
+    app.state.registry = Registry(engine, clock)
+    app.include_router(router, **options)

@@ -33,7 +33,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detector.timeseries import DeviceSeries, device_series
 from eldercare.bounded import LruDict, SeqWindow
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
@@ -59,6 +58,7 @@ from gateway.liveness import LivenessTracker
 from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
 from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
+from gateway.series import DeviceSeries, device_series
 from gateway.validation import Rejected, check_message, check_size, parse_native
 
 log = get_logger("gateway")

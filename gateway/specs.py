@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass
 
 from eldercare.models import HOME_GATEWAY_DEVICE, Ident
+from eldercare.vocabulary import DEFAULT_TIMEZONE
 
 #: Device kinds are open-ended (detectors add their own), but look like identifiers.
 Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
@@ -87,7 +88,7 @@ class HomeSpec(Spec):
     station: Ident | None = None
     address: str = Field(default="", max_length=300)
     access_notes: str = Field(default="", max_length=5000)
-    timezone: str = Field(default="Asia/Shanghai", max_length=50)
+    timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=50)
     devices: list[DeviceSpec] = Field(default_factory=list)
     residents: list[ResidentSpec] | None = Field(
         default=None, description="absent: keep the registry's; [] clears them"

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from eldercare.command_settings import command_settings
 from eldercare.logs import configure_logging
 from eldercare.progress import progress
 from eldercare.shutdown import run_until_stopped
+
+if TYPE_CHECKING:
+    from eldercare.settings import Settings
+    from simulator.homes import SimulatedHome
 
 
 class Rate(StrEnum):
@@ -48,21 +54,20 @@ def simulate(
     ] = None,
 ) -> None:
     """Publish simulated homes' lives to a broker; type `press h-0001` to press a call button."""
-    from eldercare.cli import _settings, register_simulated_homes
     from eldercare.clock import RealClock
     from simulator.faults import FaultPlan
     from simulator.life import LifeConfig
     from simulator.runner import Simulator, local_today
     from simulator.stream import normal_lives
 
-    settings = _settings(broker_url=broker)
+    settings = command_settings(broker_url=broker)
     config = LifeConfig(first_day=local_today(RealClock()))
     lives = normal_lives(homes, seed, config, profile_name=profile, topics=settings.topics)
     simulated = [life.home for life in lives]
 
     async def go() -> None:
         if register:
-            await register_simulated_homes(settings, simulated)
+            await _register(settings, simulated)
         simulator = Simulator(
             settings,
             RealClock(),
@@ -134,3 +139,17 @@ def eval_scenarios(
     typer.echo(document if json_output else render_table(report))
     if report.failed:
         raise typer.Exit(1)
+
+
+async def _register(settings: Settings, homes: Sequence[SimulatedHome]) -> None:
+    """Add the simulated homes to the device registry, so the gateway accepts their devices."""
+    from eldercare.clock import RealClock
+    from eldercare.db import prepared_engine
+    from gateway.registry import register_home
+
+    engine = await prepared_engine(settings)
+    try:
+        for home in homes:
+            await register_home(engine, home.home_id, home.devices, now=RealClock().now())
+    finally:
+        await engine.dispose()

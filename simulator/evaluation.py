@@ -30,8 +30,8 @@ from detector.rules import Rule
 from detector.service import TICK_S, Detector
 from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
+from eldercare.db import prepared_engine
 from eldercare.models import Alert, AlertKind, Severity
-from eldercare.runtime import prepared_engine
 from eldercare.settings import Settings
 from eldercare.topics import Channel
 from gateway.registry import Registry, register_home

@@ -26,8 +26,8 @@ from detector.service import Detector
 from detector.wellbeing import WellbeingRule
 from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
+from eldercare.db import prepared_engine
 from eldercare.models import DailySummary, WellbeingTrend
-from eldercare.runtime import prepared_engine
 from eldercare.settings import Settings
 from simulator.decline import DeclineScenario
 from simulator.homes import SimulatedHome

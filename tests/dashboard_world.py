@@ -29,9 +29,9 @@ from dashboards.stream import Broadcaster
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Contact, Device, Home, Resident, Station
-from eldercare.demo_people import PEOPLE, STATION_PHONE, relative_phone
 from eldercare.models import Alert, AlertKind, AlertUpdate, Evidence, LocalizedText, Severity
 from eldercare.settings import Settings
+from simulator.demo_people import PEOPLE, STATION_PHONE, relative_phone
 
 PASSWORD = "correct horse battery"
 SECRET = b"k" * 32

@@ -11,9 +11,10 @@ from pathlib import Path
 import aiomqtt
 
 from detector.service import LANE_CLIENT_ID as detector_lane
+from eldercare.app.runtime import Service, run_services
 from eldercare.broker import LocalMosquitto, free_port
 from eldercare.clock import Clock, RealClock
-from eldercare.runtime import Service, prepared_engine, run_services
+from eldercare.db import prepared_engine
 from eldercare.settings import Settings
 from gateway.registry import register_home
 from gateway.service import LANE_CLIENT_ID as gateway_lane

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from detector.series_points import message_point
 from eldercare.models import (
     DeviceState,
     DeviceStatus,
@@ -16,6 +15,7 @@ from eldercare.models import (
     SeriesPoint,
     Telemetry,
 )
+from eldercare.series_points import message_point
 from tests.victoria import Sample
 
 #: Recent enough for any retention, whole milliseconds, so the point time is exact.

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from detector.activity.replay import Reading, build_directory, evaluate, load_recording, to_events
-from eldercare.cli import app
+from eldercare.app.cli import app
 
 
 def _shared_data() -> Path | None:

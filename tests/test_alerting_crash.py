@@ -49,7 +49,7 @@ def start_alerting(
     )
     log = (folder / "alerting.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-c", "from eldercare.cli import app; app()", "run", "alerting"],
+        [sys.executable, "-c", "from eldercare.app.cli import app; app()", "run", "alerting"],
         env=env,
         cwd=folder,
         stdout=log,

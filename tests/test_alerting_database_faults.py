@@ -22,14 +22,14 @@ from typer.testing import CliRunner
 
 from alerting.api import AlertingApi, AlertNotFound
 from eldercare import bus
+from eldercare.app.cli import app
+from eldercare.app.runtime import Service, run_services
 from eldercare.broker import LocalMosquitto
 from eldercare.bus import MqttConnection, Outgoing
-from eldercare.cli import app
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine, migrate
 from eldercare.db.models import AlertRow, AlertTriggerRow
 from eldercare.models import AlertStatus
-from eldercare.runtime import Service, run_services
 from eldercare.settings import Settings
 from tests.alerting_support import WebhookReceiver, make_alert, seed_registry
 from tests.harness import make_settings, running_system, wait_for_services

@@ -15,9 +15,10 @@ from fastapi import FastAPI
 
 from alerting.api import AlertingApi
 from alerting.links import router
+from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
+from eldercare.db import prepared_engine
 from eldercare.models import AlertUpdate, CommandKind
-from eldercare.runtime import Service, prepared_engine
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.alerting_support import CLIMB_TO_CENTRE_THEN_ACK, WebhookReceiver, seed_registry
@@ -83,7 +84,7 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
 
             await simulator.press_call_button("h-0001")
             [station] = await hooks.wait_for("/station/wang")
-            assert station.body["title"] == "【紧急】呼叫按钮：张秀英"
+            assert station.body["title"] == "【紧急】一键呼叫：张秀英"
             assert "和平路 12 号 3 单元 501" in station.body["message"]
             assert "2026-11-25 08:14" in station.body["message"]
             assert station.key.endswith(".t0.staff:wang")

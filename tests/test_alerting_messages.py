@@ -30,7 +30,7 @@ FACTS = MessageFacts(
 
 def test_chinese_message_says_who_what_where_since_and_links_the_ack() -> None:
     title, body = render(FACTS, "zh-CN")
-    assert title == "【紧急】呼叫按钮：张秀英"
+    assert title == "【紧急】一键呼叫：张秀英"
     for part in ("门厅呼叫按钮被按下", "张秀英", "和平路 12 号", "2026-11-25 08:14", "2 分钟前"):
         assert part in body
     assert "https://care.example/ack/TOKEN" in body

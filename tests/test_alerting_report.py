@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typer.testing import CliRunner
 
 from alerting.api import AlertingApi
-from eldercare.cli import app
+from eldercare.app.cli import app
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine, migrate
 from tests.alerting_support import WebhookReceiver, make_alert, seed_registry

@@ -10,8 +10,10 @@ import aiomqtt
 import pytest
 
 from alerting.api import AlertingApi
+from eldercare.app.runtime import Service
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import SimulatedClock
+from eldercare.db import prepared_engine
 from eldercare.models import (
     AlertKind,
     AlertStatus,
@@ -20,7 +22,6 @@ from eldercare.models import (
     EventType,
     ServiceStatus,
 )
-from eldercare.runtime import Service, prepared_engine
 from tests.alerting_support import WebhookReceiver, make_alert, seed_registry
 from tests.harness import make_settings, running_system
 

@@ -19,10 +19,11 @@ import aiomqtt
 import httpx
 import pytest
 
+from eldercare.app.runtime import Service, run_services
 from eldercare.broker import LocalMosquitto, free_port
 from eldercare.clock import RealClock
+from eldercare.db import prepared_engine
 from eldercare.models import CommandKind, EventType
-from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Settings
 from gateway.mqtt_auth import BrokerAccounts, broker_accounts, write_auth_files
 from gateway.registry import Registry, register_home

@@ -21,7 +21,7 @@ def test_two_minutes_of_chaos_with_seed_11_break_no_invariant() -> None:
         [
             sys.executable,
             "-c",
-            "from eldercare.cli import app; app()",
+            "from eldercare.app.cli import app; app()",
             "chaos",
             "--minutes",
             "2",

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from eldercare import __version__
+from eldercare.app.cli import app
+from eldercare.app.demo import open_when_serving
 from eldercare.broker import free_port
-from eldercare.cli import app
-from eldercare.demo import open_when_serving
 
 runner = CliRunner()
 
@@ -50,14 +50,14 @@ def test_the_demo_keeps_its_data_where_every_other_command_looks(monkeypatch, tm
     async def fake_demo(**options: object) -> None:
         seen.update(options)
 
-    monkeypatch.setattr("eldercare.demo.run_demo", fake_demo)
+    monkeypatch.setattr("eldercare.app.demo.run_demo", fake_demo)
     assert runner.invoke(app, ["demo", "--no-open"]).exit_code == 0
     assert seen["data_dir"] == tmp_path
 
 
 def test_a_service_says_which_broker_it_joins(monkeypatch) -> None:
     monkeypatch.setenv("ELDERCARE_BROKER_URL", "mqtt://watcher:s3cret@127.0.0.1:1")
-    monkeypatch.setattr("eldercare.cli.run_until_stopped", lambda coroutine: coroutine.close())
+    monkeypatch.setattr("eldercare.app.cli.run_until_stopped", lambda coroutine: coroutine.close())
     result = runner.invoke(app, ["run", "gateway"])
     assert result.exit_code == 0
     assert "broker mqtt://127.0.0.1:1" in result.output

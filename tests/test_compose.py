@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from eldercare.app.runtime import Service
 from eldercare.broker import QUEUE_CONFIG
-from eldercare.runtime import Service
 from eldercare.settings import Settings
 from gateway.mqtt_auth import service_username
 

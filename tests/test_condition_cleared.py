@@ -11,10 +11,10 @@ import aiomqtt
 import pytest
 
 from alerting.api import AlertingApi
+from eldercare.app.runtime import Service
 from eldercare.clock import RealClock
 from eldercare.db import create_engine
 from eldercare.models import AlertKind, DeviceState, DeviceStatus, EventType, Outcome
-from eldercare.runtime import Service
 from simulator.homes import make_homes
 from tests.harness import make_settings, running_system
 

@@ -100,7 +100,7 @@ async def test_users_need_their_place_and_a_real_password(engine) -> None:
 
 
 def test_cli_adds_a_user_with_a_password_from_stdin(tmp_path, monkeypatch) -> None:
-    from eldercare.cli import app
+    from eldercare.app.cli import app
 
     monkeypatch.setenv("ELDERCARE_DATA_DIR", str(tmp_path))
     runner = CliRunner()

@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Page, expect
 
 from dashboards.family_links import family_link, family_token
 from eldercare.clock import RealClock
-from eldercare.demo_people import PEOPLE, STATION_PHONE
+from simulator.demo_people import PEOPLE, STATION_PHONE
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.browser import chromium

@@ -91,7 +91,7 @@ async def test_the_login_page_explains_a_lock_in_both_languages(engine) -> None:
 async def test_an_operator_lifts_a_lock_from_the_command_line(engine, db_url, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from eldercare.cli import app
+    from eldercare.app.cli import app
 
     monkeypatch.setenv("ELDERCARE_DATABASE_URL", db_url)
 

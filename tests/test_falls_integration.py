@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from alerting.api import AlertingApi
+from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
 from eldercare.models import AlertKind, Severity
-from eldercare.runtime import Service
 from eldercare.topics import Channel
 from simulator.homes import make_homes
 from tests.falls_support import recording, telemetry_batches

@@ -26,7 +26,7 @@ from detector.falls.scoring import (
 from detector.falls.sisfall import find_trials
 from detector.falls.stream import FallConfig
 from detector.falls.training import TRAINING_RATES_HZ, fit_classifier, train
-from eldercare.cli import app
+from eldercare.app.cli import app
 from tests.falls_support import sisfall_dir
 
 REPORT_KEYS = {"sensitivity", "specificity", "precision", "f1", "false_alarms_per_hour"}

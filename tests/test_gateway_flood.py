@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 import aiomqtt
 import pytest
 
+from eldercare.app.runtime import Service
 from eldercare.models import Event, EventType
-from eldercare.runtime import Service
 from eldercare.settings import DeviceRateLimits
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome

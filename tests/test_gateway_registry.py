@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from eldercare.cli import app as cli
+from eldercare.app.cli import app as cli
 from eldercare.clock import SimulatedClock
 from gateway.registry import HomeNotFound, Registry, RegistryConflict
 from gateway.rest import router

@@ -9,9 +9,9 @@ from datetime import timedelta
 import aiomqtt
 import pytest
 
+from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
 from eldercare.models import HOME_GATEWAY_DEVICE
-from eldercare.runtime import Service
 from gateway.registry import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.gateway_support import START

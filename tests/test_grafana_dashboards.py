@@ -2,7 +2,7 @@
 
 The list of measurements, fields, tags and ``type`` values is derived by running the
 writer's own point builders over every member of the contract's enums, not copied, so
-renaming a field in ``detector/series_points.py`` breaks this test instead of a dashboard.
+renaming a field in ``eldercare/series_points.py`` breaks this test instead of a dashboard.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from detector.series_points import event_point, quarantine_point, status_point, telemetry_point
-from detector.series_spool import DiskSpool
-from detector.timeseries import InfluxTransport, SeriesWriter
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import Base
 from eldercare.metrics import (
@@ -46,6 +43,9 @@ from eldercare.models import (
     SeriesPoint,
     Telemetry,
 )
+from eldercare.series_points import event_point, quarantine_point, status_point, telemetry_point
+from eldercare.series_spool import DiskSpool
+from eldercare.timeseries import InfluxTransport, SeriesWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAFANA = ROOT / "dashboards" / "grafana"

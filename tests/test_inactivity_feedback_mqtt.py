@@ -13,8 +13,8 @@ import pytest
 from detector.activity import feedback
 from detector.activity.rule import InactivityRule
 from detector.checkpoint import StateFile
+from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
-from eldercare.runtime import Service
 from simulator.homes import make_homes
 from tests.dashboard_world import fast_hashing, log_in, seed_stations
 from tests.harness import make_settings, running_system

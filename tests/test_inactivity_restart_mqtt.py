@@ -14,9 +14,9 @@ import pytest
 
 from detector.activity.rule import InactivityRule
 from detector.checkpoint import StateFile
+from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
 from eldercare.models import Alert, AlertKind, Event, EventType
-from eldercare.runtime import Service
 from simulator.homes import make_homes
 from tests.harness import make_settings, running_system
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import aiomqtt
 import pytest
 
+from eldercare.app.runtime import Service
 from eldercare.models import Event, EventType
-from eldercare.runtime import Service
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.harness import make_settings, running_system

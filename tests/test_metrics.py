@@ -20,9 +20,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from eldercare.app.runtime import Service
 from eldercare.broker import LocalMosquitto, free_port
 from eldercare.clock import RealClock
-from eldercare.demo_people import registry_document, write_policies
+from eldercare.db import prepared_engine
 from eldercare.metrics import (
     ALERTS_RAISED,
     ESCALATION_STEPS,
@@ -35,10 +36,10 @@ from eldercare.metrics import (
     reason_label,
 )
 from eldercare.models import Event, EventType
-from eldercare.runtime import Service, prepared_engine
 from eldercare.settings import Settings
 from eldercare.topics import Channel
 from gateway.registry import Registry
+from simulator.demo_people import registry_document, write_policies
 from simulator.homes import make_homes
 from simulator.layout import WALL_BUTTON
 from tests.alerting_support import WebhookReceiver
@@ -127,7 +128,7 @@ def _start(service: str, folder: Path, **env: str) -> subprocess.Popen[bytes]:
     clean.update(ELDERCARE_DATA_DIR=str(folder), ELDERCARE_LOG_LEVEL="WARNING", **env)
     log = (folder / f"{service}.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-c", "from eldercare.cli import app; app()", "run", service],
+        [sys.executable, "-c", "from eldercare.app.cli import app; app()", "run", service],
         env=clean,
         cwd=folder,
         stdout=log,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from detector.call_button import CallButtonRule
 from detector.rules import BaseRule, RuleOutput
-from eldercare.cli import app
+from eldercare.app.cli import app
 from eldercare.models import Alert, AlertKind, Event, EventType, LocalizedText, Severity
 from simulator.evaluation import EvalConfig, evaluate, render_table
 from simulator.faults import FaultPlan

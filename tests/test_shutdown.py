@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eldercare.app.runtime import Service
 from eldercare.broker import LocalMosquitto, free_port
-from eldercare.runtime import Service
 from eldercare.settings import Settings
 from tests.harness import wait_for_services
 
@@ -32,7 +32,7 @@ def _start(args: list[str], folder: Path, **env: str) -> subprocess.Popen[bytes]
     clean.update(ELDERCARE_DATA_DIR=str(folder), ELDERCARE_LOG_LEVEL="INFO", **env)
     log = (folder / "service.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-c", "from eldercare.cli import app; app()", *args],
+        [sys.executable, "-c", "from eldercare.app.cli import app; app()", *args],
         env=clean,
         cwd=folder,
         stdout=log,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from detector.series_points import to_line
-from detector.series_spool import DiskSpool
-from detector.timeseries import InfluxTransport, SeriesWriter
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
+from eldercare.series_points import to_line
+from eldercare.series_spool import DiskSpool
+from eldercare.timeseries import InfluxTransport, SeriesWriter
 from tests.series_data import expected_samples, points
 from tests.victoria import LocalVictoriaMetrics, victoria_server  # noqa: F401 (fixture)
 

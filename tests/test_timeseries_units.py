@@ -12,17 +12,6 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from detector.series_points import (
-    UnwritablePoint,
-    epoch_ms,
-    event_point,
-    quarantine_point,
-    status_point,
-    telemetry_point,
-    to_line,
-)
-from detector.series_spool import DiskSpool
-from detector.timeseries import InfluxTransport, PointsRejected, SeriesWriter, ServerUnavailable
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
 from eldercare.models import (
@@ -34,7 +23,18 @@ from eldercare.models import (
     SeriesPoint,
     Telemetry,
 )
+from eldercare.series_points import (
+    UnwritablePoint,
+    epoch_ms,
+    event_point,
+    quarantine_point,
+    status_point,
+    telemetry_point,
+    to_line,
+)
+from eldercare.series_spool import DiskSpool
 from eldercare.settings import Environment, Settings
+from eldercare.timeseries import InfluxTransport, PointsRejected, SeriesWriter, ServerUnavailable
 
 AT = datetime(2026, 11, 25, 8, 14, 3, 120000, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ import pytest
 
 from detector.rules import BaseRule, RuleOutput
 from detector.service import run as run_detector
+from eldercare.app.runtime import Service
 from eldercare.clock import RealClock
 from eldercare.models import Event, EventType, Metric, SeriesPoint, Telemetry
-from eldercare.runtime import Service
 from simulator.homes import make_homes
 from tests.harness import make_settings, running_system, wait_for_services
 from tests.victoria import LocalVictoriaMetrics, victoria_server  # noqa: F401 (fixture)

@@ -29,8 +29,8 @@ from dashboards.schemas import (
     Page,
 )
 from dashboards.scope import visible_home_ids
-from eldercare.db.models import Home, Station
 from eldercare.logs import get_logger
+from gateway import registry_api
 
 log = get_logger("dashboard.homes")
 router = APIRouter(prefix="/api/homes", tags=["homes"], responses=error_responses(401, 422))
@@ -60,10 +60,12 @@ async def list_homes(
     )
 
 
-async def visible_home(session: AsyncSession, principal: Principal, home_id: str) -> Home:
+async def visible_home(
+    session: AsyncSession, principal: Principal, home_id: str
+) -> registry_api.Home:
     """The registry row if the caller may see it; out of scope answers like missing."""
     await placement_or_404(session, principal, home_id)
-    home = await session.get(Home, home_id)
+    home = await registry_api.home(session, home_id)
     if home is None:
         raise ApiError(404, f"home {home_id} not found")
     return home
@@ -80,7 +82,7 @@ async def home_detail(
     devices = homes.device_views(
         await homes.home_devices(session, home_id), ctx.activity, alerts, now
     )
-    station = await session.get(Station, home.station_id) if home.station_id else None
+    station = await registry_api.station(session, home.station_id) if home.station_id else None
     return HomeDetail(
         **summary.model_dump(),
         address=home.address,

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import classify
-from eldercare.db.models import Device, Home, HomeMode
+from eldercare.db.models import HomeMode
+from gateway import registry_api
 
 #: "Away" without an end date: until staff set the home back.
 UNTIL_FURTHER_NOTICE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -25,10 +26,8 @@ async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: dat
     """Load every registered device into the rule's directory and every home's mode into
     the rule's holiday mode; returns how many devices."""
     async with AsyncSession(engine) as session:
-        homes = (await session.execute(select(Home.id, Home.timezone))).all()
-        devices = (
-            await session.execute(select(Device.home_id, Device.id, Device.kind, Device.room))
-        ).all()
+        homes = (await registry_api.timezones(session)).items()
+        devices = await registry_api.all_devices(session)
         modes = (await session.scalars(select(HomeMode))).all()
     away = {
         row.home_id: (row.until or UNTIL_FURTHER_NOTICE, f"{row.mode} {row.note}".strip())

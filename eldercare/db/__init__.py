@@ -1,5 +1,5 @@
 """One database, one schema, one Alembic history for all services (DESIGN §1)."""
 
-from eldercare.db.engine import create_engine, migrate
+from eldercare.db.engine import create_engine, migrate, prepared_engine
 
-__all__ = ["create_engine", "migrate"]
+__all__ = ["create_engine", "migrate", "prepared_engine"]

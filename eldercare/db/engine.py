@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from eldercare.failures import until_the_database_answers
+
+if TYPE_CHECKING:
+    from eldercare.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -45,3 +50,22 @@ async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; every service calls this at start."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+async def prepared_engine(settings: Settings, *, wait: bool = False) -> AsyncEngine:
+    """The database engine with the schema migrated to head.
+
+    ``wait``: a service that starts before its database (a reboot, compose, a failover)
+    waits for it, one log line per attempt, as its MQTT connection waits for the broker;
+    a one-off command fails at once instead.
+    """
+    engine = create_engine(settings.db_url)
+    if wait:
+        await until_the_database_answers(
+            lambda: migrate(engine),
+            "database_unreachable_waiting",
+            database=engine.url.render_as_string(hide_password=True),
+        )
+    else:
+        await migrate(engine)
+    return engine

@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from eldercare.vocabulary import DEFAULT_TIMEZONE
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware in and out on every backend (SQLite would otherwise return naive times)."""
@@ -87,7 +89,7 @@ class Home(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     #: Responders' information: shown only to roles allowed to see it.
     access_notes: Mapped[str] = mapped_column(Text, default="")
-    timezone: Mapped[str] = mapped_column(String(50), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(50), default=DEFAULT_TIMEZONE)
     created_at: Mapped[datetime]
 
 

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eldercare import metrics
 from eldercare.clock import Clock
-from eldercare.db import create_engine, migrate
-from eldercare.failures import until_the_database_answers
+from eldercare.db import prepared_engine
 from eldercare.settings import Settings
 
 
@@ -42,25 +41,6 @@ def _service(
     from dashboards.service import run as run_dashboard
 
     return run_dashboard(settings, clock, engine)
-
-
-async def prepared_engine(settings: Settings, *, wait: bool = False) -> AsyncEngine:
-    """The database engine with the schema migrated to head.
-
-    ``wait``: a service that starts before its database (a reboot, compose, a failover)
-    waits for it, one log line per attempt, as its MQTT connection waits for the broker;
-    a one-off command fails at once instead.
-    """
-    engine = create_engine(settings.db_url)
-    if wait:
-        await until_the_database_answers(
-            lambda: migrate(engine),
-            "database_unreachable_waiting",
-            database=engine.url.render_as_string(hide_password=True),
-        )
-    else:
-        await migrate(engine)
-    return engine
 
 
 async def run_services(

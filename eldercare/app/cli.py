@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,9 +13,10 @@ from dashboards.cli import users_app
 from detector import cli as adl_cli
 from detector.falls import cli as falls_cli
 from eldercare import __version__
-from eldercare.clock import RealClock
+from eldercare.app.runtime import Service, run_services
+from eldercare.command_settings import command_settings
+from eldercare.db import prepared_engine
 from eldercare.logs import configure_logging
-from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Settings
 from eldercare.shutdown import run_until_stopped
 from gateway.cli import app as homes_app
@@ -57,23 +58,6 @@ def main(
     """Event-driven monitoring: gateway, detector, alerting, dashboard and a simulator."""
 
 
-def _settings(**overrides: Any) -> Settings:
-    try:
-        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
-    except ValueError as error:
-        typer.secho(f"configuration error: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
-    configure_logging(settings.log_level, settings.log_json)
-    # Say where we connect: a service that silently joined whatever listens on 1883 cost
-    # people time. Host and port only; the URL may carry a password.
-    broker = settings.broker
-    typer.echo(
-        f"eldercare: broker mqtt://{broker.host}:{broker.port}, data in {settings.data_dir}",
-        err=True,
-    )
-    return settings
-
-
 @app.command("run")
 def run_service(
     service: Annotated[
@@ -91,23 +75,12 @@ def run_service(
         chosen = Service(service)
     except ValueError:
         raise typer.BadParameter(f"unknown service {service!r}") from None
-    settings = _settings(broker_url=broker)
+    settings = command_settings(broker_url=broker)
     run_until_stopped(run_services(settings, settings.clock(), [chosen]))
 
 
 app.command()(simulate)
 eval_app.command("scenarios")(eval_scenarios)
-
-
-async def register_simulated_homes(settings: Settings, homes: Any) -> None:
-    from gateway.registry import register_home
-
-    engine = await prepared_engine(settings)
-    try:
-        for home in homes:
-            await register_home(engine, home.home_id, home.devices, now=RealClock().now())
-    finally:
-        await engine.dispose()
 
 
 @app.command()
@@ -131,7 +104,7 @@ def demo(
     ] = None,
 ) -> None:
     """Everything in one process: broker, gateway, detector, alerting, dashboard, simulator."""
-    from eldercare.demo import run_demo
+    from eldercare.app.demo import run_demo
 
     run_until_stopped(
         run_demo(
@@ -151,7 +124,7 @@ def demo(
 @app.command("db-upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema (services also do this at start)."""
-    settings = _settings()
+    settings = command_settings()
 
     async def go() -> None:
         engine = await prepared_engine(settings)

@@ -19,10 +19,11 @@ from pathlib import Path
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eldercare.app.runtime import Service, run_services
 from eldercare.broker import BrokerUnavailable, LocalMosquitto, free_port
 from eldercare.clock import RealClock
+from eldercare.db import prepared_engine
 from eldercare.logs import configure_logging
-from eldercare.runtime import Service, prepared_engine, run_services
 from eldercare.settings import Environment, Settings
 
 
@@ -90,13 +91,13 @@ async def run_demo(
     metrics_port: int | None = None,
 ) -> None:
     from dashboards.family_links import family_link, family_token
-    from eldercare.demo_people import (
+    from gateway.registry import Registry
+    from simulator.demo_people import (
         FIRST_RELATIVE,
         registry_document,
         serve_inbox,
         write_policies,
     )
-    from gateway.registry import Registry
     from simulator.homes import make_homes
     from simulator.runner import Simulator
 

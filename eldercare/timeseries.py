@@ -1,6 +1,6 @@
 """Time series to InfluxDB (or anything speaking its v2 write API) that never loses a point.
 
-The points themselves are built in ``detector/series_points.py``; this module sends them,
+The points themselves are built in ``eldercare/series_points.py``; this module sends them,
 spools what the server does not take, and replays it.
 
 Why our own batching loop over influxdb-client's *synchronous* write call, instead of its
@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from datetime import datetime
 from enum import Enum
 from typing import Protocol, Self
 
@@ -29,16 +28,13 @@ import urllib3
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detector.series_points import UnwritablePoint, message_point, quarantine_point, to_line
-from detector.series_spool import DiskSpool
 from eldercare.clock import Clock
-from eldercare.db.models import Device
 from eldercare.logs import get_logger
 from eldercare.metrics import SERIES_POINTS, SERIES_SPOOL_BYTES, SERIES_SPOOL_POINTS, Reading
-from eldercare.models import DeviceStatus, Event, SeriesPoint, Telemetry
+from eldercare.models import SeriesPoint
+from eldercare.series_points import UnwritablePoint, to_line
+from eldercare.series_spool import DiskSpool
 from eldercare.settings import Settings
 
 log = get_logger("timeseries")
@@ -372,64 +368,3 @@ def series_writer(settings: Settings, service: str, clock: Clock) -> SeriesWrite
     )
     spool = DiskSpool(settings.spool_dir(service), settings.series_spool_max_bytes)
     return SeriesWriter(transport, spool, service=service, clock=clock)
-
-
-# --- the gateway's view: contract messages with their device's room -------------------------
-
-
-class DeviceSeries:
-    """Turns the gateway's accepted messages and rejects into points, tagged with the room."""
-
-    ROOMS_REFRESH_S = 60.0
-
-    def __init__(self, writer: SeriesWriter) -> None:
-        self.writer = writer
-        self.rooms: dict[tuple[str, str], str] = {}
-
-    def record(self, message: Event | Telemetry | DeviceStatus, at: datetime) -> None:
-        """Never raises: a time-series problem must not stop a message on its way to alerts."""
-        room = self.rooms.get((message.home, message.device))
-        try:
-            point = message_point(message, at, room)
-        except ValueError:
-            self.writer.rejected += 1
-            log.exception("series_point_invalid", home=message.home, device=message.device)
-            return
-        self.writer.write([point])
-
-    def record_rejected(
-        self, reason: str, at: datetime, home: str | None, device: str | None
-    ) -> None:
-        self.writer.write([quarantine_point(reason, at, home, device)])
-
-    async def run(self, engine: AsyncEngine) -> None:
-        """The writer's loop plus a room map re-read now and then from the registry."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.writer.run())
-            while True:
-                await self.writer.clock.sleep(self.ROOMS_REFRESH_S)
-                try:
-                    self.rooms = await device_rooms(engine)
-                except Exception:
-                    log.exception("series_rooms_refresh_failed")
-
-
-async def device_rooms(engine: AsyncEngine) -> dict[tuple[str, str], str]:
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(Device.home_id, Device.id, Device.room).where(Device.room.is_not(None))
-        )
-        return {(home, device): room for home, device, room in rows if room}
-
-
-async def device_series(
-    settings: Settings, clock: Clock, engine: AsyncEngine
-) -> DeviceSeries | None:
-    """The gateway's recorder with the room map already loaded (so its first points carry
-    rooms too), or None when no InfluxDB is configured."""
-    writer = series_writer(settings, "gateway", clock)
-    if writer is None:
-        return None
-    series = DeviceSeries(writer)
-    series.rooms = await device_rooms(engine)
-    return series

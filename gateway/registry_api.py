@@ -1,0 +1,185 @@
+"""The registry's public read API: every query other services make on the registry tables.
+
+The gateway writes the registry (stations, staff, homes, residents, contacts, devices:
+``gateway/registry.py``); detector, alerting and dashboards read it only through this
+module (DESIGN §1, as they read alerts only through ``alerting/api.py``), so the shapes and
+orders they rely on ("residents by id", "contacts by rank") are written once and a schema
+change touches one package. import-linter allows these imports and no other of gateway/;
+``tests/test_layers.py`` refuses registry rows imported anywhere else.
+
+Functions take the caller's session, so a read stays inside the caller's transaction (the
+escalation loop reads the home in the transaction that fires the tier). They return the
+ORM rows: callers build their own views from them, and must not write through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from eldercare.db.models import Contact, Device, Home, Resident, Staff, Station
+
+__all__ = [
+    "Contact",
+    "Device",
+    "Home",
+    "HomePlacement",
+    "Resident",
+    "Staff",
+    "Station",
+]
+
+
+class HomePlacement(NamedTuple):
+    """Where a home sits in the hierarchy: its station and that station's centre."""
+
+    home_id: str
+    station_id: str | None
+    centre_id: str | None
+
+
+class DeviceRow(NamedTuple):
+    home_id: str
+    device_id: str
+    kind: str
+    room: str | None
+
+
+async def home(session: AsyncSession, home_id: str) -> Home | None:
+    return await session.get(Home, home_id)
+
+
+async def station(session: AsyncSession, station_id: str) -> Station | None:
+    return await session.get(Station, station_id)
+
+
+async def homes(session: AsyncSession, home_ids: Iterable[str]) -> list[Home]:
+    """The known homes among ``home_ids`` (unknown ids are left out), in no order."""
+    return list(await session.scalars(select(Home).where(Home.id.in_(set(home_ids)))))
+
+
+async def timezones(session: AsyncSession) -> dict[str, str]:
+    """Every home's IANA time zone."""
+    return dict((await session.execute(select(Home.id, Home.timezone))).tuples().all())
+
+
+async def home_timezone(session: AsyncSession, home_id: str) -> str | None:
+    return await session.scalar(select(Home.timezone).where(Home.id == home_id))
+
+
+async def stations_and_timezones(session: AsyncSession) -> dict[str, tuple[str | None, str]]:
+    """Every home's station and time zone (response figures group by station and month)."""
+    rows = await session.execute(select(Home.id, Home.station_id, Home.timezone))
+    return {home_id: (station_id, timezone) for home_id, station_id, timezone in rows}
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+async def residents(session: AsyncSession, home_id: str) -> list[Resident]:
+    """The home's residents in registration order (the first is "the" resident)."""
+    return await residents_of(session, [home_id])
+
+
+async def residents_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Resident]:
+    return list(
+        await session.scalars(
+            select(Resident).where(Resident.home_id.in_(set(home_ids))).order_by(Resident.id)
+        )
+    )
+
+
+async def resident_names(session: AsyncSession, home_id: str) -> list[str]:
+    return [row.name for row in await residents(session, home_id)]
+
+
+async def contacts(session: AsyncSession, home_id: str) -> list[Contact]:
+    """The home's family contacts in the order they are called."""
+    return await contacts_of(session, [home_id])
+
+
+async def contacts_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Contact]:
+    return list(
+        await session.scalars(
+            select(Contact)
+            .where(Contact.home_id.in_(set(home_ids)))
+            .order_by(Contact.position, Contact.id)
+        )
+    )
+
+
+async def active_staff(session: AsyncSession, station_id: str, role: str) -> list[Staff]:
+    return list(
+        await session.scalars(
+            select(Staff)
+            .where(Staff.station_id == station_id, Staff.role == role, Staff.active.is_(True))
+            .order_by(Staff.id)
+        )
+    )
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+async def devices_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Device]:
+    return list(
+        await session.scalars(
+            select(Device).where(Device.home_id.in_(set(home_ids))).order_by(Device.id)
+        )
+    )
+
+
+async def all_devices(session: AsyncSession) -> list[DeviceRow]:
+    """Every registered device, without loading ORM objects (the detector loads them all)."""
+    rows = await session.execute(select(Device.home_id, Device.id, Device.kind, Device.room))
+    return [DeviceRow(*row) for row in rows]
+
+
+async def device_rooms(
+    session: AsyncSession, home_ids: Sequence[str] | None = None
+) -> dict[tuple[str, str], str | None]:
+    """(home, device) → room, for the given homes or all of them."""
+    query = select(Device.home_id, Device.id, Device.room)
+    if home_ids is not None:
+        query = query.where(Device.home_id.in_(home_ids))
+    return {(home_id, device_id): room for home_id, device_id, room in await session.execute(query)}
+
+
+# --- placements -----------------------------------------------------------------------------
+
+
+async def placement(session: AsyncSession, home_id: str) -> HomePlacement | None:
+    station_row = aliased(Station)
+    query = (
+        select(Home.id, Home.station_id, station_row.centre_id)
+        .outerjoin(station_row, station_row.id == Home.station_id)
+        .where(Home.id == home_id)
+    )
+    row = (await session.execute(query)).first()
+    return HomePlacement(*row) if row else None
+
+
+async def home_ids(
+    session: AsyncSession,
+    *,
+    home_id: str | None = None,
+    station_id: str | None = None,
+    under: str | None = None,
+) -> list[str]:
+    """Home ids, sorted: all of them, or one home, a station's, or those ``under`` a station
+    or centre (its own homes and those of the stations it supervises)."""
+    station_row = aliased(Station)
+    query = (
+        select(Home.id).outerjoin(station_row, station_row.id == Home.station_id).order_by(Home.id)
+    )
+    if home_id is not None:
+        query = query.where(Home.id == home_id)
+    if station_id is not None:
+        query = query.where(Home.station_id == station_id)
+    if under is not None:
+        query = query.where((station_row.centre_id == under) | (Home.station_id == under))
+    return list((await session.scalars(query)).all())

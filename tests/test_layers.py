@@ -1,0 +1,48 @@
+"""The layers of DESIGN §1-2 hold: import-linter's contracts in pyproject.toml are kept.
+
+`make test` runs `lint-imports` too; this test makes a plain `pytest` fail the same way, with
+the broken chain in the message.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_are_kept() -> None:
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+#: The registry's tables (DESIGN §1: written by the gateway's registry commands).
+REGISTRY_ROWS = {"Station", "Staff", "Home", "Resident", "Contact", "Device", "MqttCredential"}
+#: Where registry rows may be imported: their owner, and the composition root and test world
+#: that seed the registry. Everyone else reads through ``gateway.registry_api``.
+MAY_IMPORT_REGISTRY_ROWS = ("gateway/", "eldercare/db/", "eldercare/app/", "chaos/")
+#: The newest activity per home is one ``LIMIT 1`` index descent per ``homes`` row (a
+#: correlated subquery): the registry table drives the activity log's own query there.
+ALLOWED = {"dashboards/activity_store.py": {"Home"}}
+
+
+def test_registry_rows_are_read_only_through_the_registry_api() -> None:
+    offenders = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith((".venv/", "tests/", *MAY_IMPORT_REGISTRY_ROWS)):
+            continue
+        allowed = ALLOWED.get(relative, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "eldercare.db.models":
+                names = {alias.name for alias in node.names} & REGISTRY_ROWS - allowed
+                offenders += [f"{relative}: {name}" for name in sorted(names)]
+    assert offenders == [], "read the registry through gateway.registry_api:\n" + "\n".join(
+        offenders
+    )
