@@ -19,7 +19,6 @@ from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
 from alerting.lifecycle import TransitionRefused
 from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
-from alerting.redaction import mask_urls
 from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound, NoteLike
 from alerting.wellbeing import NoticeView
@@ -40,6 +39,7 @@ from eldercare.models import (
     Outcome,
     Severity,
 )
+from eldercare.redaction import mask_urls
 from eldercare.settings import Settings
 from eldercare.signing import ExpiredToken, InvalidToken
 from eldercare.vocabulary import DEFAULT_TIMEZONE

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import apprise
 from apprise import NotifyBase
 
-from alerting.redaction import channel_label, scrub
+from eldercare.redaction import channel_label, scrub
 
 #: Schemes that are plain HTTP requests: they get our short timeouts.
 _HTTP_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})

@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from alerting import leases, notes, store
 from alerting.channels import Delivery, Notifier
 from alerting.escalation import bring_next_tier_forward, instance_owner
-from alerting.redaction import mask_urls
 from alerting.store import ALERT
 from eldercare.clock import Clock
 from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
 from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
 from eldercare.models import AlertStatus
+from eldercare.redaction import mask_urls
 
 log = get_logger("alerting.outbox")
 

@@ -209,6 +209,33 @@ async def test_rest_create_read_update_delete(client: httpx.AsyncClient) -> None
     assert gone.status_code == 404 and gone.json() == {"detail": "home h-0100 is not registered"}
 
 
+async def test_rest_never_shows_a_channel_url_and_a_label_sent_back_keeps_it(
+    client: httpx.AsyncClient, registry: Registry
+) -> None:
+    secret = "json://user:s3cret@hooks.example.org/inbox?token=abc123"
+    home = {"id": "h-0200", "contacts": [{"name": "李明", "channels": [secret]}]}
+    created = await client.post(url(client, "create_home"), json=home)
+    fetched = await client.get(url(client, "get_home", home_id="h-0200"))
+    for response in (created, fetched):
+        assert response.status_code in (200, 201), response.text
+        assert not {"s3cret", "abc123", "user", "://", "example"} & set(
+            piece
+            for piece in ("s3cret", "abc123", "user", "://", "example")
+            if piece in response.text
+        )
+    [label] = fetched.json()["contacts"][0]["channels"]
+    assert label == "json …org"
+    # An admin edits the name and saves what they were shown: the URL stays as it was.
+    body = {**fetched.json(), "name": "李秀英家"}
+    saved = await client.put(url(client, "put_home", home_id="h-0200"), json=body)
+    assert saved.status_code == 200, saved.text
+    assert (await registry.get_home("h-0200")).contacts[0].channels == [secret]
+    # A label that stands for nothing stored is refused rather than stored as a channel.
+    body["contacts"][0]["channels"] = ["json …xyz"]
+    refused = await client.put(url(client, "put_home", home_id="h-0200"), json=body)
+    assert refused.status_code == 409 and "send the full URL" in refused.json()["detail"]
+
+
 async def test_rest_errors_are_clear(client: httpx.AsyncClient) -> None:
     missing = await client.put(
         url(client, "put_device", home_id="h-404", device_id="d"),
