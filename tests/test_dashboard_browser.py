@@ -1,16 +1,12 @@
 """The dashboard in a real browser (Debian chromium through playwright) on the full system
 over a real broker: the acceptance scenario of the station wall and the family view.
-
-Screenshots of the main pages are written to ``docs/screenshots/`` when
-``ELDERCARE_SCREENSHOTS=1`` (the committed ones were made that way).
+The screenshots in ``docs/screenshots/`` come from a fresh demo: ``scripts/screenshots.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -34,15 +30,8 @@ pytestmark = [
     pytest.mark.usefixtures(fast_hashing.__name__),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 PLACEMENTS = {"h-0001": "s-1", "h-0002": "s-1", "h-0003": "s-2"}
 STAFF = {"wang": ("王芳", "s-1"), "li": ("李娜", "s-2")}
-
-
-async def screenshot(page: Page, name: str) -> None:
-    if os.environ.get("ELDERCARE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
 async def logged_in_page(browser: Browser, base: str, username: str) -> Page:
@@ -97,7 +86,6 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(row.locator(".status")).to_have_text("待处理")
             await expect(wang.locator("#banner")).to_be_visible()  # the visual cue
             alert_id = await row.get_attribute("data-alert-id")
-            await screenshot(wang, "wall")
 
             # On the way, then acknowledge, from the page: the state changes in place.
             await row.locator("button.on-the-way").click()
@@ -106,7 +94,6 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(row.locator(".status")).to_have_text("已确认")
             await expect(row.locator(".handler")).to_contain_text("已确认 王芳")
             await expect(row.locator("button.ack")).to_have_count(0)
-            await screenshot(wang, "wall-acknowledged")
 
             # Another station's staff never sees it: not on the wall, not by its address.
             await asyncio.sleep(0.3)
@@ -124,17 +111,14 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await wang.goto(f"/alerts/{alert_id}")
             await expect(wang.locator("#timeline")).to_contain_text("已确认")
             await expect(wang.locator("#sensors")).to_contain_text("按下呼叫按钮")
-            await screenshot(wang, "alert")
             await wang.goto("/homes")
             await expect(wang.locator("tr[data-home-id]")).to_have_count(2)
-            await screenshot(wang, "homes")
             await wang.goto("/homes/h-0001")
             await wang.select_option("#mode-form select[name=mode]", "hospital")
             await wang.fill("#mode-form input[name=note]", "肺炎住院")
             await wang.click("#mode-form button[type=submit]")
             await expect(wang.locator("#mode-now")).to_contain_text("住院")
             await expect(wang.locator("#mode-now")).to_contain_text("王芳")
-            await screenshot(wang, "home")
             await wang.goto("/?lang=en")
             await expect(wang.locator("h1")).to_have_text("Eldercare")
             await expect(wang.locator("tr[data-alert-id] .status")).to_have_text("Acknowledged")
@@ -153,7 +137,6 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             await expect(family.locator("#verdict")).to_have_text("需要关注")
             await expect(family.locator("#station-phone a.phone")).to_have_text(STATION_PHONE)
             await expect(family.locator("#family-alerts")).not_to_contain_text("h-0001")
-            await screenshot(family, "family")
             await family.locator("button.ack").click()
             await expect(family.locator("#family-alerts")).to_contain_text(
                 f"已由 {RELATIVE}（家属） 确认"
@@ -179,7 +162,6 @@ async def test_station_wall_and_family_view_in_chromium(mosquitto, tmp_path) -> 
             for index in range(2):
                 box = await rows.nth(index).bounding_box()
                 assert box is not None and box["height"] <= 60, box
-            await screenshot(wang, "wall-en")
             # ...and resolving is one click away: the form opens on demand, not in the row.
             dialog = wang.locator("#resolve-dialog")
             await expect(dialog).to_be_hidden()
