@@ -72,7 +72,7 @@ class AlertIntake:
                 size=len(payload),
                 payload_head=payload[:512].decode("utf-8", errors="replace"),
             )
-            return [Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)]
+            return [Outgoing(self.topics.quarantine(topic), record.to_json(), qos=1)]
         # Storing (with the escalation plan) happens before the broker gets its PUBACK, so an
         # alert is either in the database or still queued in our persistent session.
         update = await self._store(alert)

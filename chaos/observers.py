@@ -76,7 +76,15 @@ class SideChannels:
         prefix = self.topics.prefix
         while True:
             try:
-                async with aiomqtt.Client("127.0.0.1", self.port, timeout=5) as client:
+                # A persistent session: records published while we reconnect (a broker
+                # restart) are queued for us, not missed.
+                async with aiomqtt.Client(
+                    "127.0.0.1",
+                    self.port,
+                    timeout=5,
+                    identifier="chaos-side-channels",
+                    clean_session=False,
+                ) as client:
                     await client.subscribe(f"{prefix}/{QUARANTINE}/#", qos=1)
                     await client.subscribe(f"{prefix}/{DEAD_LETTER}/#", qos=1)
                     async for message in client.messages:

@@ -64,7 +64,8 @@ async def homes(session: AsyncSession, home_ids: Iterable[str]) -> list[Home]:
 
 async def timezones(session: AsyncSession) -> dict[str, str]:
     """Every home's IANA time zone."""
-    return dict((await session.execute(select(Home.id, Home.timezone))).tuples().all())
+    rows = (await session.execute(select(Home.id, Home.timezone))).all()
+    return {home: timezone for home, timezone in rows}
 
 
 async def home_timezone(session: AsyncSession, home_id: str) -> str | None:

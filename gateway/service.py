@@ -389,7 +389,9 @@ class Gateway:
             device=rejected.device,
             device_rejects=rejects,
         )
-        return Outgoing(self.topics.quarantine(topic), record.to_json(), qos=0)
+        # QoS 1: the record is what operators (and the chaos run) count bad input by; the
+        # per-device rate limit keeps a garbage flood from turning into a record flood.
+        return Outgoing(self.topics.quarantine(topic), record.to_json(), qos=1)
 
     # Rate limits ----------------------------------------------------------------------------
     def _admit(self, home: str, device_id: str, device: DeviceInfo | None) -> Admission:
