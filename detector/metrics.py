@@ -1,11 +1,19 @@
-"""What the detector reports on ``/metrics``: alerts raised and rules that failed."""
+"""What the detector reports on ``/metrics``: messages received, alerts raised and rules that
+failed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from eldercare.metrics import ALERTS_RAISED, DETECTOR_INVALID, RULE_FAILURES, Reading, Source
+from eldercare.metrics import (
+    ALERTS_RAISED,
+    DETECTOR_INVALID,
+    DETECTOR_RECEIVED,
+    RULE_FAILURES,
+    Reading,
+    Source,
+)
 
 if TYPE_CHECKING:  # detector.service imports this module
     from detector.service import Detector
@@ -15,6 +23,8 @@ if TYPE_CHECKING:  # detector.service imports this module
 def detector_readings(detector: Detector, series: SeriesWriter | None) -> Source:
     def read() -> Iterator[Reading]:
         yield DETECTOR_INVALID, (), detector.invalid
+        for channel, count in detector.received.items():
+            yield DETECTOR_RECEIVED, (str(channel),), count
         for kind, count in detector.alerts_raised.items():
             yield ALERTS_RAISED, (kind,), count
         for rule in detector.rules:  # every rule, so a first failure is a rise from 0

@@ -89,6 +89,9 @@ class Detector:
         #: Life-safety events already offered to the rules, from either session.
         self.life_safety_seen = SeqWindow()
         self.lane_copies = 0  # second copies of a life-safety event, dropped
+        #: Normalised device messages by channel (main session): what the bench checks
+        #: against what it published, so a lost message shows.
+        self.received: Counter[Channel] = Counter()
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -101,6 +104,7 @@ class Detector:
                     return []
             else:
                 channel = self.topics.parse_device(topic).channel
+                self.received[channel] += 1
                 if channel is Channel.EVENT:
                     message = Event.model_validate_json(payload)
                 elif channel is Channel.TELEMETRY:

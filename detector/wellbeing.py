@@ -19,8 +19,9 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from detector.activity.home import HomeState
@@ -84,7 +85,9 @@ class Tally:
     other: int = 0
 
     def pack(self) -> bytes:
-        return _LAYOUT.pack(*map(min, astuple(self), _LIMITS))
+        # Not dataclasses.astuple: it deep-copies each field, and this runs on every event
+        # (it was 40 % of the detector's time per event).
+        return _LAYOUT.pack(*map(min, _values(self), _LIMITS))
 
     @classmethod
     def unpack(cls, data: bytes) -> Tally:
@@ -100,6 +103,9 @@ class Tally:
     def count_room(self, place: Place) -> None:
         name = ROOM_OF.get(place, place).name.lower()
         setattr(self, name, getattr(self, name) + 1)
+
+
+_values = attrgetter(*(field.name for field in fields(Tally)))
 
 
 def coordinate(state: HomeState, day: int, now: datetime) -> int:

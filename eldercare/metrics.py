@@ -87,6 +87,9 @@ RULE_FAILURES = Family(
 DETECTOR_INVALID = Family(
     "eldercare_detector_invalid_messages", "normalised messages the detector could not read"
 )
+DETECTOR_RECEIVED = Family(
+    "eldercare_detector_received", "normalised device messages received, by channel", ("channel",)
+)
 # Alerting.
 ALERTS_REJECTED = Family(
     "eldercare_alerting_alerts_rejected", "alerts quarantined by alerting as unreadable"
@@ -129,6 +132,7 @@ FAMILIES = (
     ALERTS_RAISED,
     RULE_FAILURES,
     DETECTOR_INVALID,
+    DETECTOR_RECEIVED,
     ALERTS_REJECTED,
     NOTIFICATIONS,
     ESCALATION_STEPS,

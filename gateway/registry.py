@@ -7,11 +7,12 @@ idea of what "register a home" means. Writes are upserts: an import can be re-ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eldercare.clock import Clock, SimulatedClock
@@ -122,8 +123,7 @@ class Registry:
             for station in sorted(document.stations, key=lambda spec: spec.kind != "centre"):
                 await self._upsert_station(session, station)
             await session.flush()
-            for home in document.homes:
-                await self._upsert_home(session, home)
+            await self._upsert_homes(session, document.homes)
         return ImportSummary(
             stations=len(document.stations),
             homes=len(document.homes),
@@ -133,14 +133,14 @@ class Registry:
     async def upsert_home(self, spec: HomeSpec) -> bool:
         """Create or update a home; True if it was new."""
         async with self._sessions.begin() as session:
-            return await self._upsert_home(session, spec)
+            return spec.id in await self._upsert_homes(session, [spec])
 
     async def upsert_device(self, home_id: str, spec: DeviceSpec) -> bool:
         """Create or update one device of an existing home; True if it was new."""
         async with self._sessions.begin() as session:
             if await session.get(Home, home_id) is None:
                 raise HomeNotFound(f"home {home_id} is not registered")
-            return await self._upsert_device(session, home_id, spec)
+            return bool(await self._upsert_devices(session, [(home_id, spec)]))
 
     async def delete_home(self, home_id: str) -> None:
         async with self._sessions.begin() as session:
@@ -189,62 +189,88 @@ class Registry:
         staff.station_id, staff.name, staff.role = station_id, spec.name, spec.role
         staff.channels, staff.active = list(spec.channels), spec.active
 
-    async def _upsert_home(self, session: AsyncSession, spec: HomeSpec) -> bool:
-        if spec.station and await session.get(Station, spec.station) is None:
-            raise RegistryConflict(f"home {spec.id}: station {spec.station} is not registered")
-        home = await session.get(Home, spec.id)
-        created = home is None
-        if home is None:
-            home = Home(id=spec.id, created_at=self.clock.now())
-            session.add(home)
-        home.name, home.station_id, home.address = spec.name, spec.station, spec.address
-        home.access_notes, home.timezone = spec.access_notes, spec.timezone
-        await session.flush()
-        for device in spec.devices:
-            await self._upsert_device(session, spec.id, device)
-        if spec.residents is not None:
-            await self._replace_residents(session, spec.id, spec.residents)
-        if spec.contacts is not None:
-            await self._replace_contacts(session, spec.id, spec.contacts)
+    async def _upsert_homes(self, session: AsyncSession, specs: Sequence[HomeSpec]) -> set[str]:
+        """Every home of ``specs`` with its devices and people; the ids of the new homes.
+
+        A few queries and two batched flushes for the whole import: row by row (a lookup
+        and a flush per device), 1 000 homes took 25 s.
+        """
+        stations = await _rows(session, Station.id, {s.station for s in specs if s.station})
+        for spec in specs:
+            if spec.station and spec.station not in stations:
+                raise RegistryConflict(f"home {spec.id}: station {spec.station} is not registered")
+        homes = await _rows(session, Home.id, {spec.id for spec in specs})
+        created = {spec.id for spec in specs} - set(homes)
+        now = self.clock.now()
+        for spec in specs:
+            home = homes.get(spec.id)
+            if home is None:
+                home = homes[spec.id] = Home(id=spec.id, created_at=now)
+                session.add(home)
+            home.name, home.station_id, home.address = spec.name, spec.station, spec.address
+            home.access_notes, home.timezone = spec.access_notes, spec.timezone
+        await session.flush()  # homes before their devices, people and contacts
+        await self._upsert_devices(session, [(s.id, d) for s in specs for d in s.devices])
+        # Core inserts (one executemany each): ORM objects with generated ids are inserted
+        # one statement per row to read each id back.
+        people = [spec for spec in specs if spec.residents is not None]
+        await _delete_of_homes(session, Resident, [spec.id for spec in people])
+        residents = [
+            dict(home_id=s.id, **r.model_dump()) for s in people for r in s.residents or ()
+        ]
+        if residents:
+            await session.execute(insert(Resident), residents)
+        listed = [spec for spec in specs if spec.contacts is not None]
+        await _delete_of_homes(session, Contact, [spec.id for spec in listed])
+        contacts = [
+            dict(home_id=s.id, position=position, **contact.model_dump())
+            for s in listed
+            for position, contact in enumerate(s.contacts or ())
+        ]
+        if contacts:
+            await session.execute(insert(Contact), contacts)
         return created
 
-    async def _upsert_device(self, session: AsyncSession, home_id: str, spec: DeviceSpec) -> bool:
-        if spec.zigbee_name:
-            owner = await session.scalar(
-                select(Device).where(Device.zigbee_name == spec.zigbee_name)
-            )
-            if owner is not None and (owner.home_id, owner.id) != (home_id, spec.id):
-                raise RegistryConflict(
-                    f"zigbee name {spec.zigbee_name!r} already belongs to "
-                    f"{owner.home_id}/{owner.id}"
-                )
-        device = await session.get(Device, (home_id, spec.id))
-        created = device is None
-        if device is None:
-            device = Device(home_id=home_id, id=spec.id, created_at=self.clock.now())
-            session.add(device)
-        device.kind, device.room, device.model = spec.kind, spec.room, spec.model
-        device.heartbeat_s, device.zigbee_name = spec.heartbeat_s, spec.zigbee_name
-        if spec.battery_changed_at is not None:
-            device.battery_changed_at = spec.battery_changed_at
+    async def _upsert_devices(
+        self, session: AsyncSession, specs: Sequence[tuple[str, DeviceSpec]]
+    ) -> set[tuple[str, str]]:
+        """Devices of registered homes, created or updated; the keys of the new ones.
+
+        A zigbee name belongs to one device across all homes: checked against the database
+        and against the devices written before in the same call.
+        """
+        devices = await _rows(session, Device.home_id, {home for home, _ in specs})
+        owners = {
+            row.zigbee_name: key
+            for key, row in (
+                await _rows(session, Device.zigbee_name, {s.zigbee_name for _, s in specs} - {None})
+            ).items()
+        }
+        created: set[tuple[str, str]] = set()
+        now = self.clock.now()
+        for home_id, spec in specs:
+            key = (home_id, spec.id)
+            if spec.zigbee_name:
+                owner = owners.get(spec.zigbee_name)
+                if owner is not None and owner != key:
+                    raise RegistryConflict(
+                        f"zigbee name {spec.zigbee_name!r} already belongs to {owner[0]}/{owner[1]}"
+                    )
+            device = devices.get(key)
+            if device is None:
+                device = devices[key] = Device(home_id=home_id, id=spec.id, created_at=now)
+                session.add(device)
+                created.add(key)
+            elif device.zigbee_name and owners.get(device.zigbee_name) == key:
+                del owners[device.zigbee_name]  # renamed: the old name is free again
+            if spec.zigbee_name:
+                owners[spec.zigbee_name] = key
+            device.kind, device.room, device.model = spec.kind, spec.room, spec.model
+            device.heartbeat_s, device.zigbee_name = spec.heartbeat_s, spec.zigbee_name
+            if spec.battery_changed_at is not None:
+                device.battery_changed_at = spec.battery_changed_at
         await session.flush()
         return created
-
-    @staticmethod
-    async def _replace_residents(
-        session: AsyncSession, home_id: str, residents: Iterable[ResidentSpec]
-    ) -> None:
-        await session.execute(delete(Resident).where(Resident.home_id == home_id))
-        for spec in residents:
-            session.add(Resident(home_id=home_id, **spec.model_dump()))
-
-    @staticmethod
-    async def _replace_contacts(
-        session: AsyncSession, home_id: str, contacts: Iterable[ContactSpec]
-    ) -> None:
-        await session.execute(delete(Contact).where(Contact.home_id == home_id))
-        for position, spec in enumerate(contacts):
-            session.add(Contact(home_id=home_id, position=position, **spec.model_dump()))
 
     # Reads -----------------------------------------------------------------------------
     async def list_homes(self, station: str | None = None) -> list[tuple[Home, int]]:
@@ -325,6 +351,30 @@ class Registry:
     async def snapshot(self) -> RegistrySnapshot:
         """Every device, for the gateway's per-message lookups."""
         return RegistrySnapshot.of(await self.device_infos())
+
+
+#: Keys per ``IN (…)`` query: far below SQLite's and PostgreSQL's bound-parameter limits.
+IN_CHUNK = 500
+
+
+async def _rows(session: AsyncSession, column: Any, values: Iterable[Any]) -> dict[Any, Any]:
+    """The rows of ``column``'s table whose ``column`` is one of ``values``, by primary key
+    (a tuple for a composite key)."""
+    model = column.class_
+    key_columns = [c.key for c in model.__mapper__.primary_key]
+    wanted, found = list(values), {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        query = select(model).where(column.in_(wanted[start : start + IN_CHUNK]))
+        for row in await session.scalars(query):
+            keys = tuple(getattr(row, name) for name in key_columns)
+            found[keys[0] if len(keys) == 1 else keys] = row
+    return found
+
+
+async def _delete_of_homes(session: AsyncSession, model: Any, home_ids: Sequence[str]) -> None:
+    for start in range(0, len(home_ids), IN_CHUNK):
+        chunk = home_ids[start : start + IN_CHUNK]
+        await session.execute(delete(model).where(model.home_id.in_(chunk)))
 
 
 async def register_home(

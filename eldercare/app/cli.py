@@ -152,3 +152,29 @@ def chaos(
     typer.echo(as_json(result) if json_output else as_table(result))
     if result["violations"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    homes: Annotated[int, typer.Option(min=1, help="homes registered and sending")] = 1000,
+    seconds: Annotated[
+        float, typer.Option(min=2, help="load time: half flat out, half presses under load")
+    ] = 20.0,
+    state_homes: Annotated[
+        str, typer.Option(help="home counts for the detector state per home, comma-separated")
+    ] = "1000,10000,100000",
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
+) -> None:
+    """Raw broker rate, the whole pipeline's sustained rate and ratio to it, call button ->
+    wall latency under load, RSS and detector state per home. Exit 1 if a message is lost."""
+    # Imported here: the bench is tooling (it needs the dev extras, httpx).
+    from benchmarks.bench import bench as run_bench
+    from benchmarks.bench import failed
+    from benchmarks.report import as_json, as_table
+
+    configure_logging("WARNING", True)
+    sizes = tuple(int(part) for part in state_homes.split(",") if part.strip())
+    result = asyncio.run(run_bench(homes, seconds, sizes))
+    typer.echo(as_json(result) if json_output else as_table(result))
+    if failed(result):
+        raise typer.Exit(1)

@@ -1,0 +1,149 @@
+"""``eldercare bench``: one run, one machine, the four figures of DESIGN §8 side by side.
+
+1. the raw broker rate with pipelined C clients (``benchmarks.raw_broker``);
+2. the whole pipeline's sustained rate on a district's mix, every service its own process,
+   and its ``ratio`` to (1); every message counted: what the load generator published must
+   all be accepted by the gateway (none quarantined or rate-limited) and received by the
+   detector, or the run fails;
+3. call button → alert on the dashboard's stream while the homes' ordinary traffic flows:
+   ``p50``, ``p95``, ``p99`` in ms;
+4. RSS per service, and detector state per home at 1 k, 10 k and 100 k homes.
+
+The raw rate and the pipeline share the broker and the machine, in the same run, so the
+ratio holds whatever else runs on the machine; the absolute figures do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks.phases import (
+    PER_HOME_PER_S,
+    background,
+    drained,
+    press_latencies,
+    published,
+    sustained,
+)
+from benchmarks.publisher import Publisher
+from benchmarks.raw_broker import raw_rate
+from benchmarks.state_size import state_size
+from benchmarks.system import SERVICES, System, running_system
+from eldercare.broker import LocalMosquitto
+from eldercare.topics import Channel
+from simulator.load import DeviceTraffic
+
+RAW_MESSAGES = 50_000
+STATE_HOMES = (1_000, 10_000, 100_000)
+MIB = 1024 * 1024
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(1000 * seconds, 1)
+
+
+def home_ids(count: int) -> list[str]:
+    return [f"h-{number:05d}" for number in range(count)]
+
+
+async def _counts(system: System, traffic: DeviceTraffic) -> dict[str, int]:
+    """Everything published against what the gateway and the detector say they got."""
+    gateway, detector = await system.scrape("gateway"), await system.scrape("detector")
+    counts = {
+        "published": published(traffic),
+        "gateway_accepted": int(gateway.total("eldercare_gateway_accepted_total")),
+        "gateway_quarantined": int(gateway.total("eldercare_gateway_quarantined_total")),
+        "gateway_rate_limited": int(gateway.total("eldercare_gateway_rate_limited_dropped_total")),
+    }
+    for channel in (Channel.EVENT, Channel.TELEMETRY):
+        sent = traffic.counts[channel]
+        got = detector.total("eldercare_detector_received_total", channel=str(channel))
+        counts[f"{channel}_published"], counts[f"{channel}_received"] = sent, int(got)
+    counts["lost"] = (
+        max(0, counts["published"] - counts["gateway_accepted"])
+        + sum(
+            max(0, traffic.counts[c] - counts[f"{c}_received"])
+            for c in Channel
+            if c in traffic.counts
+        )
+        + counts["gateway_quarantined"]
+        + counts["gateway_rate_limited"]
+    )
+    return counts
+
+
+async def _rss(system: System) -> dict[str, float]:
+    return {
+        name: round((await system.scrape(name)).total("process_resident_memory_bytes") / MIB, 1)
+        for name in SERVICES
+    }
+
+
+async def bench(
+    homes: int, seconds: float, state_homes: tuple[int, ...] = STATE_HOMES
+) -> dict[str, Any]:
+    names = home_ids(homes)
+    traffic = DeviceTraffic(names)
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()}: {os.cpu_count()} CPUs, {platform.platform()}",
+        "homes": homes,
+        "seconds": seconds,
+    }
+    with LocalMosquitto() as broker:
+        sample = DeviceTraffic(names, seed=1)  # same mix and sizes, counted apart
+        raw = await raw_rate(broker.port, [payload for _, payload in sample.batch(RAW_MESSAGES)])
+        result["raw_per_s"], result["raw_client"] = round(raw.messages_per_s), raw.client
+        async with running_system(names, broker) as system, Publisher(broker.port) as publisher:
+            flat_out = await sustained(system, traffic, publisher, seconds / 2)
+            per_s = PER_HOME_PER_S * homes
+            load = asyncio.create_task(background(traffic, publisher, per_s))
+            try:
+                latencies, missed = await press_latencies(
+                    system, traffic, publisher, names, seconds / 2
+                )
+            finally:
+                load.cancel()
+            await drained(system, traffic)
+            counts = await _counts(system, traffic)
+            result["rss_mib"] = await _rss(system)
+            crashed = system.crashed()
+    result.update(
+        pipeline_per_s=round(flat_out.per_s),
+        ratio=round(flat_out.per_s / raw.messages_per_s, 3),
+        background_per_s=per_s,
+        presses=len(latencies) + missed,
+        presses_missed=missed,
+        **{
+            name: None
+            if (value := percentile(latencies, share)) is None
+            else round(1000 * value, 1)
+            for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+        },
+        max_ms=round(1000 * max(latencies), 1) if latencies else None,
+        counts=counts,
+        lost=counts["lost"],
+        crashed=crashed,
+    )
+    sizes = [state_size(count) for count in state_homes]
+    result["state_bytes_per_home"] = {str(s.homes): round(s.heap_bytes_per_home) for s in sizes}
+    result["checkpoint_bytes_per_home"] = {
+        str(s.homes): round(s.checkpoint_bytes_per_home) for s in sizes
+    }
+    return result
+
+
+def failed(result: dict[str, Any]) -> bool:
+    """Lost messages, a press that never reached the wall, or a service that died."""
+    return bool(result["lost"] or result["presses_missed"] or result["crashed"])

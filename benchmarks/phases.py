@@ -1,0 +1,135 @@
+"""Parts 2 and 3 of the bench, against a running system (``benchmarks.system``).
+
+Sustained rate: the load generator publishes the district's mix flat out, but keeps at most
+``BACKLOG`` messages ahead of what the detector has received (its ``/metrics``), so the
+figure is what the pipeline handles, not how fast the broker can queue; the clock stops
+when the detector has received the last one.
+
+Latency: call-button presses, each in another home (a second press of an open alert only
+attaches to it), while the homes' ordinary traffic flows at a realistic rate; each measured
+from the publish to the alert's frame on the dashboard's SSE stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmarks.publisher import WINDOW, Publisher
+from benchmarks.system import System
+from eldercare.topics import Channel
+from simulator.layout import WALL_BUTTON
+from simulator.load import DeviceTraffic
+
+BACKLOG = 4 * WINDOW
+POLL_S = 0.2
+PRESS_EVERY_S = 0.25
+PRESS_TIMEOUT_S = 10.0
+DRAIN_TIMEOUT_S = 30.0
+#: A district's homes send ~0.15 messages a second each (issue 18: 10 000 homes, 1-2 k/s).
+PER_HOME_PER_S = 0.15
+
+
+def published(traffic: DeviceTraffic) -> int:
+    return traffic.counts[Channel.EVENT] + traffic.counts[Channel.TELEMETRY]
+
+
+async def received(system: System) -> int:
+    """Normalised events and telemetry the detector has received."""
+    scrape = await system.scrape("detector")
+    return int(
+        scrape.total("eldercare_detector_received_total", channel=str(Channel.EVENT))
+        + scrape.total("eldercare_detector_received_total", channel=str(Channel.TELEMETRY))
+    )
+
+
+async def drained(system: System, traffic: DeviceTraffic) -> bool:
+    """True once the detector has received everything published so far."""
+    give_up = time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < give_up:
+        if await received(system) >= published(traffic):
+            return True
+        await asyncio.sleep(POLL_S / 2)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Sustained:
+    messages: int
+    seconds: float
+
+    @property
+    def per_s(self) -> float:
+        return self.messages / self.seconds
+
+
+async def sustained(
+    system: System, traffic: DeviceTraffic, publisher: Publisher, seconds: float
+) -> Sustained:
+    before = published(traffic)
+    started = time.perf_counter()
+    done = await received(system)
+    polled = time.monotonic()
+    while time.perf_counter() - started < seconds:
+        if time.monotonic() - polled > POLL_S:
+            done, polled = await received(system), time.monotonic()
+        if published(traffic) - done < BACKLOG:
+            await publisher.send(traffic.batch(WINDOW))
+        else:
+            await asyncio.sleep(POLL_S / 4)
+    # Whatever never arrives shows in the final counts as lost (and fails the run).
+    await drained(system, traffic)
+    return Sustained(published(traffic) - before, time.perf_counter() - started)
+
+
+async def background(traffic: DeviceTraffic, publisher: Publisher, per_s: float) -> None:
+    """Until cancelled: ``per_s`` messages a second, in tenths of a second."""
+    owed, started = 0.0, time.perf_counter()
+    sent = 0
+    while True:
+        owed = per_s * (time.perf_counter() - started) - sent
+        if owed >= 1:
+            batch = traffic.batch(int(owed))
+            sent += len(batch)
+            await publisher.send(batch)
+        await asyncio.sleep(0.1)
+
+
+async def _alert_seen(system: System, home: str, after: float) -> float | None:
+    """When the wall showed ``home``'s call-button alert (monotonic), polled every 2 ms."""
+    give_up = after + PRESS_TIMEOUT_S
+    checked = 0
+    while time.monotonic() < give_up:
+        sightings = system.wall.sightings
+        for sighting in sightings[checked:]:
+            if sighting.home == home and sighting.kind == "call_button" and sighting.at >= after:
+                return sighting.at
+        checked = len(sightings)
+        await asyncio.sleep(0.002)
+    return None
+
+
+async def press_latencies(
+    system: System,
+    traffic: DeviceTraffic,
+    publisher: Publisher,
+    homes: Sequence[str],
+    seconds: float,
+) -> tuple[list[float], int]:
+    """Seconds from each press to its alert on the wall; and how many never showed."""
+    count = max(1, min(len(homes), int(seconds / PRESS_EVERY_S)))
+    latencies: list[float] = []
+    missed = 0
+    for home in homes[:count]:
+        topic, payload = traffic.press(home, WALL_BUTTON)
+        pressed = time.monotonic()
+        await publisher.client.publish(topic, payload, qos=1)
+        seen = await _alert_seen(system, home, pressed)
+        if seen is None:
+            missed += 1
+        else:
+            latencies.append(seen - pressed)
+        await asyncio.sleep(max(0.0, pressed + PRESS_EVERY_S - time.monotonic()))
+    return latencies, missed

@@ -1,0 +1,46 @@
+"""The bench's result as a terminal table or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def as_json(result: dict[str, Any]) -> str:
+    return json.dumps(result, indent=2, ensure_ascii=False)
+
+
+def as_table(result: dict[str, Any]) -> str:
+    counts = result["counts"]
+    rows = [
+        ("machine", result["machine"]),
+        ("date", result["date"]),
+        ("homes / seconds", f"{result['homes']} / {result['seconds']:g}"),
+        ("1 raw broker", f"{result['raw_per_s']} msg/s ({result['raw_client']})"),
+        ("2 pipeline sustained", f"{result['pipeline_per_s']} msg/s, ratio {result['ratio']}"),
+        (
+            "  counted",
+            f"published {counts['published']}, gateway accepted {counts['gateway_accepted']}, "
+            f"detector events {counts['event_received']}/{counts['event_published']}, "
+            f"telemetry {counts['telemetry_received']}/{counts['telemetry_published']}",
+        ),
+        ("  lost", str(result["lost"])),
+        (
+            "3 press -> wall (ms)",
+            f"p50 {result['p50']}  p95 {result['p95']}  p99 {result['p99']}  "
+            f"max {result['max_ms']}  ({result['presses']} presses, "
+            f"{result['presses_missed']} missed, background {result['background_per_s']:g}/s)",
+        ),
+        ("4 RSS (MiB)", "  ".join(f"{k} {v}" for k, v in result["rss_mib"].items())),
+        (
+            "  detector state / home",
+            "  ".join(
+                f"{homes}: {heap} B heap, {result['checkpoint_bytes_per_home'][homes]} B checkpoint"
+                for homes, heap in result["state_bytes_per_home"].items()
+            ),
+        ),
+    ]
+    if result["crashed"]:
+        rows.append(("CRASHED", ", ".join(result["crashed"])))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

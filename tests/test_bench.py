@@ -1,0 +1,47 @@
+"""``eldercare bench`` on a tiny district: the JSON it promises, and nothing lost (issue 18).
+
+Run from outside the checkout, so the installed command must find ``benchmarks`` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from eldercare.cli import app; app()",
+            "bench",
+            "--homes",
+            "8",
+            "--seconds",
+            "4",
+            "--state-homes",
+            "20,40",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    assert result["lost"] == 0
+    assert result["counts"]["published"] == result["counts"]["gateway_accepted"] > 0
+    assert result["raw_per_s"] > 0 and result["ratio"] > 0
+    assert result["presses"] > 0 and result["presses_missed"] == 0
+    assert 0 < result["p50"] <= result["p95"] <= result["p99"]
+    assert set(result["rss_mib"]) == {"gateway", "detector", "alerting", "dashboard"}
+    assert set(result["state_bytes_per_home"]) == {"20", "40"}
+    assert all(size > 0 for size in result["state_bytes_per_home"].values())
