@@ -5,19 +5,10 @@ day that looks worst is left out (one bad night is not a trend), and the baselin
 its two highest and two lowest days. It counts as a trend only when the change is large
 for this person (``Z`` standard errors of the recent mean, from the baseline's spread) and
 large in absolute terms (a floor: one more toilet visit a night, 45 minutes later rising),
-and the Theil–Sen slope of the last two weeks points the same way. A noise floor keeps a
-person with a very regular life from being flagged for ten minutes.
-
-Night toilet visits are small whole counts (0, 1, 2…), judged as a rate instead: dropping
-the worst of five nights throws away a fifth of the evidence, and a trimmed mean of whole
-numbers hardly moves in an illness's first week, when the rise is one visit a night on
-some nights and none on others. The last 3, 4, 5, 6 and 7 nights (the change began on
-some night we do not know) are each compared with the rate of the nights before them by
-a one-sided exact Poisson test (the recent share of all visits, binomial given the
-total); the smallest p-value must pass ``RATE_ALPHA`` shared among the windows. A night
-counts at most a few visits above the baseline (a sensor chattering all night is not ten
-visits), and the rise must still reach the floor of one more visit a night.
-
+and the Theil–Sen slope of the last two weeks points the same way. Medians would be
+coarser still: night toilet visits are small whole numbers (0, 1, 2), where the median
+and MAD of a week hardly move until the change is huge. A noise floor keeps a person with
+a very regular life from being flagged for ten minutes.
 Days in holiday mode and days the home saw nothing are left out. Pure functions: alerting
 calls them after storing each day, the evaluation and tests call them directly.
 """
@@ -29,7 +20,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scipy.stats import binomtest, theilslopes
+from scipy.stats import theilslopes
 
 from eldercare.models import DailySummary, WellbeingTrend
 
@@ -42,10 +33,6 @@ SLOPE_DAYS = 14
 Z = 3.5
 #: Baseline days dropped at each end before its mean and spread.
 TRIM = 2
-#: Counts (night toilet visits): the recent windows tested, and the false-alarm share all
-#: of them together may spend on one check.
-RATE_WINDOWS = (3, 4, 5, 6, 7)
-RATE_ALPHA = 0.02
 
 
 @dataclass(frozen=True)
@@ -59,7 +46,6 @@ class Measure:
     noise: float
     unit: tuple[str, str]  # zh, en
     what: tuple[str, str]
-    counts: bool = False  # small whole counts a night: judged as a rate
 
 
 def _activity(day: DailySummary) -> float:
@@ -75,7 +61,6 @@ MEASURES: tuple[Measure, ...] = (
         0.5,
         ("次", "visits"),
         ("夜间如厕", "Night-time bathroom visits"),
-        counts=True,
     ),
     Measure(
         WellbeingTrend.ACTIVITY_DOWN,
@@ -170,20 +155,21 @@ def _judge(
     before = sorted(v for d in baseline if (v := measure.value(d)) is not None)
     if len(now) < MIN_RECENT or len(before) < MIN_BASELINE:
         return None
-    if measure.counts:
-        change = _rate_change(measure, window)
-    else:
-        change = _level_change(measure, now, before)
-    if change is None:
+    # One bad night (or a day out) in the recent days is not a trend: the day that looks
+    # worst is left out, and the baseline loses its extremes on both sides.
+    now = now[:-1] if measure.rising else now[1:]
+    before = before[TRIM:-TRIM]
+    base = statistics.fmean(before)
+    spread = max(statistics.stdev(before), measure.noise)
+    current = statistics.fmean(now)
+    change = current - base if measure.rising else base - current
+    if change < measure.floor(base) or change < Z * spread / math.sqrt(len(now)):
         return None
-    current, base, spread = change
     tail = [
         (d.day.toordinal(), v) for d in window[-SLOPE_DAYS:] if (v := measure.value(d)) is not None
     ]
     slope = float(theilslopes([v for _, v in tail], [x for x, _ in tail]).slope) * 7
-    # Counts carry their own test (a slope of whole numbers is mostly ties); levels must
-    # also be heading the worrying way over two weeks.
-    if not measure.counts and ((slope <= 0) if measure.rising else (slope >= 0)):
+    if (slope <= 0) if measure.rising else (slope >= 0):
         return None
     zh, en = _sentences(measure, current, base)
     return Finding(
@@ -197,51 +183,6 @@ def _judge(
         zh=zh,
         en=en,
     )
-
-
-def _level_change(
-    measure: Measure, now: list[float], before: list[float]
-) -> tuple[float, float, float] | None:
-    """Trimmed recent and baseline means (and the spread) when the change is large enough."""
-    # One bad night (or a day out) in the recent days is not a trend: the day that looks
-    # worst is left out, and the baseline loses its extremes on both sides.
-    now = now[:-1] if measure.rising else now[1:]
-    before = before[TRIM:-TRIM]
-    base = statistics.fmean(before)
-    spread = max(statistics.stdev(before), measure.noise)
-    current = statistics.fmean(now)
-    change = current - base if measure.rising else base - current
-    if change < measure.floor(base) or change < Z * spread / math.sqrt(len(now)):
-        return None
-    return current, base, spread
-
-
-def _rate_change(measure: Measure, window: list[DailySummary]) -> tuple[float, float, float] | None:
-    """The last ``RECENT_DAYS`` nights' mean and the baseline rate when some recent run of
-    nights has a rate the baseline explains with a p-value under ``RATE_ALPHA`` (shared)."""
-    values = [v for d in window if (v := measure.value(d)) is not None]
-    longest = max(RATE_WINDOWS)
-    before = values[:-longest]
-    if len(before) < MIN_BASELINE:
-        return None
-    base = statistics.fmean(before)
-    # A night counts at most two Poisson deviations above a rate one visit higher.
-    cap = math.ceil(base + 1 + 2 * math.sqrt(base + 1))
-    before = [min(v, cap) for v in before]
-    known = sum(before)
-    p_best = 1.0
-    for nights in RATE_WINDOWS:
-        recent = [min(v, cap) for v in values[-nights:]]
-        if statistics.fmean(recent) - statistics.fmean(before) < measure.floor(base):
-            continue
-        visits = round(sum(recent))
-        share = nights / (nights + len(before))
-        p = binomtest(visits, visits + round(known), share, alternative="greater").pvalue
-        p_best = min(p_best, p)
-    if p_best >= RATE_ALPHA / len(RATE_WINDOWS):
-        return None
-    current = statistics.fmean(values[-RECENT_DAYS:])  # what the sentence says: 5 nights
-    return current, base, statistics.stdev(before)
 
 
 def _round(value: float | None) -> float | None:

@@ -30,11 +30,11 @@ from chaos.receiver import NotificationReceiver
 from dashboards.accounts import ensure_demo_admin
 from eldercare.broker import LocalMosquitto, free_port
 from eldercare.clock import RealClock
-from eldercare.demo_people import registry_document, write_policies
+from eldercare.db import prepared_engine
 from eldercare.healthcheck import service_online
-from eldercare.runtime import prepared_engine
 from eldercare.settings import Settings
 from gateway.registry import Registry
+from simulator.demo_people import registry_document, write_policies
 from simulator.layout import STANDARD_DEVICES
 
 SERVICES = ("gateway", "detector", "alerting", "dashboard")

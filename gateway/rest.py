@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eldercare.clock import Clock
 from eldercare.http_errors import ErrorBody
 from eldercare.models import Ident
+from gateway.channel_secrets import UnknownChannelLabel, masked, with_stored_urls
 from gateway.registry import HomeNotFound, ImportSummary, Registry, RegistryConflict
 from gateway.specs import DeviceSpec, HomeSpec, RegistryDocument
 
@@ -104,19 +105,33 @@ async def create_home(registry: RegistryDep, spec: HomeSpec) -> HomeSpec:
         await registry.get_home(spec.id)
     except HomeNotFound:
         try:
-            await registry.upsert_home(spec)
+            await registry.upsert_home(await _with_stored_urls(registry, spec))
         except RegistryConflict as error:
             raise _conflict(error) from None
-        return await registry.get_home(spec.id)
+        return masked(await registry.get_home(spec.id))
     raise HTTPException(status.HTTP_409_CONFLICT, f"home {spec.id} already exists")
 
 
 @router.get("/homes/{home_id}", response_model=HomeSpec, responses={**_NOT_FOUND})
 async def get_home(registry: RegistryDep, home_id: Ident) -> HomeSpec:
+    """The home, its contacts' channels as labels (``json …0.1``): URLs are write-only."""
     try:
-        return await registry.get_home(home_id)
+        return masked(await registry.get_home(home_id))
     except HomeNotFound as error:
         raise _not_found(error) from None
+
+
+async def _with_stored_urls(registry: Registry, spec: HomeSpec) -> HomeSpec:
+    """Labels sent back (from a GET) stand for the URLs stored under them; a label with no
+    stored URL behind it conflicts with the stored home (409)."""
+    try:
+        stored: HomeSpec | None = await registry.get_home(spec.id)
+    except HomeNotFound:
+        stored = None
+    try:
+        return with_stored_urls(spec, stored)
+    except UnknownChannelLabel as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
 
 
 @router.put("/homes/{home_id}", response_model=HomeSpec, responses={**_CONFLICT})
@@ -130,10 +145,10 @@ async def put_home(registry: RegistryDep, home_id: Ident, spec: HomeSpec) -> Hom
             status.HTTP_409_CONFLICT, f"body id {spec.id} does not match path {home_id}"
         )
     try:
-        await registry.upsert_home(spec)
+        await registry.upsert_home(await _with_stored_urls(registry, spec))
     except RegistryConflict as error:
         raise _conflict(error) from None
-    return await registry.get_home(home_id)
+    return masked(await registry.get_home(home_id))
 
 
 @router.delete("/homes/{home_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**_NOT_FOUND})
@@ -199,8 +214,9 @@ async def battery_changed(
 @router.post("/import", response_model=ImportResult, responses={**_CONFLICT})
 async def import_document(registry: RegistryDep, document: RegistryDocument) -> ImportResult:
     """The import file format as JSON; all or nothing, and re-importing changes nothing."""
+    homes = [await _with_stored_urls(registry, home) for home in document.homes]
     try:
-        return ImportResult.of(await registry.apply(document))
+        return ImportResult.of(await registry.apply(document.model_copy(update={"homes": homes})))
     except RegistryConflict as error:
         raise _conflict(error) from None
 

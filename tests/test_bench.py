@@ -20,7 +20,7 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
         [
             sys.executable,
             "-c",
-            "from eldercare.cli import app; app()",
+            "from eldercare.app.cli import app; app()",
             "bench",
             "--homes",
             "8",

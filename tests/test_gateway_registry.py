@@ -268,11 +268,8 @@ async def test_rest_never_shows_a_channel_url_and_a_label_sent_back_keeps_it(
     fetched = await client.get(url(client, "get_home", home_id="h-0200"))
     for response in (created, fetched):
         assert response.status_code in (200, 201), response.text
-        assert not {"s3cret", "abc123", "user", "://", "example"} & set(
-            piece
-            for piece in ("s3cret", "abc123", "user", "://", "example")
-            if piece in response.text
-        )
+        for piece in ("s3cret", "abc123", "user", "://", "example"):
+            assert piece not in response.text
     [label] = fetched.json()["contacts"][0]["channels"]
     assert label == "json …org"
     # An admin edits the name and saves what they were shown: the URL stays as it was.
