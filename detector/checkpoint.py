@@ -11,6 +11,7 @@ import base64
 import json
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -28,11 +29,29 @@ class Checkpointable(Protocol):
     def restore(self, data: bytes) -> None: ...
 
 
+#: The shortest wait between two ticks, so a deadline just past cannot spin the loop.
+MIN_TICK_S = 0.2
+
+
 def must_save_now(rules: Sequence[object]) -> bool:
     """True while a rule runs a timer shorter than the checkpoint interval (a fall's 15 s
     confirmation window): saved on every 10 s tick then, a crash after the first tick of the
     window does not lose it (only one in the seconds before that tick can)."""
     return any(getattr(rule, "short_timers_open", False) for rule in rules)
+
+
+def seconds_to_next_tick(rules: Sequence[object], now: datetime, tick_s: float) -> float:
+    """The regular tick, or sooner when a rule has a deadline before it (a fall's confirmation
+    window); never a busy loop."""
+    deadlines = [
+        deadline
+        for rule in rules
+        if (next_deadline := getattr(rule, "next_deadline", None)) is not None
+        and (deadline := next_deadline()) is not None
+    ]
+    if not deadlines:
+        return tick_s
+    return min(tick_s, max(MIN_TICK_S, (min(deadlines) - now).total_seconds()))
 
 
 class StateFile:

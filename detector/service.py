@@ -25,7 +25,7 @@ from detector.activity.registry import sync_from_registry
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
-from detector.checkpoint import StateFile, must_save_now
+from detector.checkpoint import StateFile, must_save_now, seconds_to_next_tick
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
@@ -248,11 +248,12 @@ async def run(
     async def ticks() -> None:
         since_checkpoint = 0.0
         while True:
-            await clock.sleep(TICK_S)
+            wait = seconds_to_next_tick(detector.rules, clock.now(), TICK_S)
+            await clock.sleep(wait)
             messages = detector.tick()
             for message in messages:
                 await connection.publish(message)
-            since_checkpoint += TICK_S
+            since_checkpoint += wait
             if messages or since_checkpoint >= CHECKPOINT_S or must_save_now(detector.rules):
                 # After publishing: a crash in between re-raises the same alert (same id,
                 # which alerting deduplicates) rather than losing it.

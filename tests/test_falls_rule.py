@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from detector.checkpoint import must_save_now
+from detector.checkpoint import must_save_now, seconds_to_next_tick
 from detector.falls.rule import FallRule
 from detector.rules import RuleOutput
 from eldercare.clock import SimulatedClock
@@ -96,6 +96,25 @@ def test_the_deadline_holds_when_the_pendant_falls_silent(fall: np.ndarray) -> N
     [alert] = home.alerts
     assert alert.severity is Severity.CRITICAL
     assert (alert.raised_at - _impact(home, fall)).total_seconds() <= 30.0
+
+
+def test_the_service_wakes_when_the_window_closes_not_at_its_next_tick(fall: np.ndarray) -> None:
+    """The service's ticks are 10 s apart; a fall confirmed between two of them waited for
+    the next one (the chaos run saw falls on the wall 20-25 s after the fall)."""
+    home = Home()
+    home.wear(fall)
+    deadline = home.rule.next_deadline()
+    assert deadline is not None and home.alerts == []
+    now, raised = home.clock.now(), []
+    while not raised:
+        wait = seconds_to_next_tick([home.rule], now, TICK_S)
+        assert 0 < wait <= TICK_S
+        now += timedelta(seconds=wait)
+        raised = home.rule.on_tick(now).alerts
+    assert raised[0].severity is Severity.CRITICAL
+    assert (now - deadline).total_seconds() < 0.5
+    assert home.rule.next_deadline() is None
+    assert seconds_to_next_tick([home.rule], now, TICK_S) == TICK_S
 
 
 def test_a_cancel_press_downgrades_to_a_recorded_low_alert(fall: np.ndarray) -> None:

@@ -245,6 +245,11 @@ class FallRule(BaseRule):
 
     # -- checkpoint -----------------------------------------------------------------------
 
+    def next_deadline(self) -> datetime | None:
+        """When the earliest confirmation window closes: the service wakes then, not at its
+        next 10 s tick, so a confirmed fall is on the wall seconds after its 15 s, not 25."""
+        return min((s.deadline for s in self.suspected.values()), default=None)
+
     @property
     def short_timers_open(self) -> bool:
         """A confirmation window is running (shorter than the checkpoint interval)."""
