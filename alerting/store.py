@@ -20,7 +20,7 @@ from eldercare.db.models import (
     EscalationTimerRow,
     NotificationRow,
 )
-from eldercare.models import Alert, AlertStatus, AlertUpdate, Severity
+from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
 #: Notification purposes. alert: asks for a response (dropped once someone has it);
@@ -255,6 +255,22 @@ async def list_alerts(
         query = query.where(AlertRow.status.in_([*ACTIVE_STATUSES, AlertStatus.ACKNOWLEDGED.value]))
     if home:
         query = query.where(AlertRow.home_id == home)
+    return (await session.scalars(query)).all()
+
+
+async def alerts_since(
+    session: AsyncSession, homes: Sequence[str], since: datetime
+) -> Sequence[AlertRow]:
+    """The homes' alerts raised since ``since``, newest first (system alerts are ours)."""
+    query = (
+        select(AlertRow)
+        .where(
+            AlertRow.home_id.in_(homes),
+            AlertRow.raised_at >= since,
+            AlertRow.kind != AlertKind.SYSTEM.value,
+        )
+        .order_by(AlertRow.raised_at.desc())
+    )
     return (await session.scalars(query)).all()
 
 
