@@ -22,6 +22,7 @@ from alerting.policies import PolicyBook
 from alerting.redaction import mask_urls
 from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound, NoteLike
+from alerting.trends import RECENT_DAYS as NOTICE_RECENT_DAYS
 from alerting.visits import VisitCoverage, VisitMode, VisitOutcome, VisitView
 from alerting.wellbeing import NoticeView
 from eldercare.clock import Clock
@@ -48,6 +49,7 @@ from eldercare.settings import Settings
 from eldercare.signing import ExpiredToken, InvalidToken
 
 __all__ = [
+    "NOTICE_RECENT_DAYS",
     "AlertNotFound",
     "AlertView",
     "AlertingApi",

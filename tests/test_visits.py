@@ -127,14 +127,15 @@ def test_ties_go_to_the_home_waiting_longest() -> None:
     assert [item.home_id for item in items] == ["b", "a", "c"]
 
 
-async def _raise_notice(engine, home: str) -> None:  # type: ignore[no-untyped-def]
-    """A month of days (before the world's now) whose last ten nights have many more toilet
-    visits: alerting raises a notice (its own clock: the world's does not go back)."""
-    clock = SimulatedClock(datetime(2026, 10, 20, tzinfo=UTC))
+async def raise_notice(engine, home: str, first: date = date(2026, 10, 20)) -> None:  # type: ignore[no-untyped-def]
+    """A month of days from ``first`` (before the world's now) whose last ten nights have
+    many more toilet visits: alerting raises a notice (its own clock: the world's does not
+    go back)."""
+    clock = SimulatedClock(datetime.combine(first, datetime.min.time(), tzinfo=UTC))
     api = AlertingApi(engine, clock)
     rng = random.Random(1)
     worse = [{**v, "night_bathroom": 4} for v in _noisy_baseline(rng, 10)]
-    for day in _days(_noisy_baseline(rng, 21) + worse, first=date(2026, 10, 20)):
+    for day in _days(_noisy_baseline(rng, 21) + worse, first=first):
         clock.set(datetime.combine(day.day + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
         await api.record_day(day.model_copy(update={"home": home}))
     assert [n.kind for n in await api.notices(homes=[home])] == [WellbeingTrend.NIGHT_BATHROOM_UP]
@@ -142,7 +143,7 @@ async def _raise_notice(engine, home: str) -> None:  # type: ignore[no-untyped-d
 
 async def test_a_visit_moves_the_home_down_and_closes_its_notices(engine) -> None:  # type: ignore[no-untyped-def]
     async with dashboard_world(engine) as world:
-        await _raise_notice(engine, "h-1")
+        await raise_notice(engine, "h-1")
         supervisor = world.client(await world.token("sup-east"))
         staff = world.client(await world.token("staff1"))
         async with supervisor, staff:

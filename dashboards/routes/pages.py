@@ -13,10 +13,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from alerting.api import NOTICE_RECENT_DAYS
 from dashboards.alert_lists import with_responses
+from dashboards.charts import notice_chart
 from dashboards.deps import ContextDep, MaybePrincipal, SessionDep, visible_alert
 from dashboards.errors import ApiError
-from dashboards.family import family_status
+from dashboards.family import family_status, family_week
 from dashboards.homes import home_devices
 from dashboards.principal import Role
 from dashboards.rendering import chosen_language, render
@@ -31,6 +33,8 @@ router = APIRouter(include_in_schema=False)
 #: How far back the alert page shows what the home's sensors reported, and at most how much.
 SENSOR_WINDOW = timedelta(hours=1)
 SENSOR_ROWS = 500
+#: Visits and calls listed on a home's page, newest first.
+VISITS_SHOWN = 10
 
 
 def to_login(request: Request) -> RedirectResponse:
@@ -86,10 +90,21 @@ async def home_page(
             home=home,
             token=None,
             status=status,
+            week=await family_week(ctx.api, home, now),
             body_class="family",
         )
     day = await home_day(ctx, session, principal, home_id)  # in scope: home_detail checked
-    return render(request, "home.html", principal, home=home, now=now, day=day)
+    notices = await ctx.api.notices(homes=[home_id])
+    return render(
+        request,
+        "home.html",
+        principal,
+        home=home,
+        now=now,
+        day=day,
+        notices=[(notice, notice_chart(notice.evidence, NOTICE_RECENT_DAYS)) for notice in notices],
+        visits=await ctx.api.visits(home_id, limit=VISITS_SHOWN),
+    )
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
