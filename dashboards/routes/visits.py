@@ -35,7 +35,8 @@ log = get_logger("dashboard.visits")
 router = APIRouter(tags=["visits"], responses=error_responses(401, 403, 422))
 pages = APIRouter(include_in_schema=False)
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = re.compile(MONTH_PATTERN)
 
 
 @router.get("/api/visits/today", response_model=list[VisitingItem])
@@ -105,7 +106,9 @@ async def visit_coverage(
     ctx: ContextDep,
     session: SessionDep,
     principal: Responder,
-    month: Annotated[str | None, Query(description="YYYY-MM; this month if absent")] = None,
+    month: Annotated[
+        str | None, Query(description="YYYY-MM; this month if absent", pattern=MONTH_PATTERN)
+    ] = None,
 ) -> list[VisitCoverage]:
     """Per station: the share of its homes reached by a visit or call in the month."""
     return await scoped_coverage(ctx, session, principal, _month(ctx, month))
