@@ -20,7 +20,7 @@ from dashboards.deps import ContextDep, MaybePrincipal, SessionDep, visible_aler
 from dashboards.errors import ApiError
 from dashboards.family import family_status, family_week
 from dashboards.homes import home_devices
-from dashboards.principal import Role
+from dashboards.principal import Principal, Role
 from dashboards.rendering import chosen_language, render
 from dashboards.responses import response_history
 from dashboards.routes.homes import home_day, home_detail, list_homes
@@ -42,6 +42,16 @@ def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
+def responder_or_away(request: Request, principal: Principal | None) -> Principal | Response:
+    """Station staff, supervisors and admins pass; anyone else is sent away from a staff
+    page: to the login page, or a family member to their relative's page."""
+    if principal is None:
+        return to_login(request)
+    if not principal.is_responder:
+        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    return principal
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/") -> HTMLResponse:
     # Only our own paths: a crafted link must not bounce a fresh login to another site.
@@ -53,11 +63,10 @@ async def login_page(request: Request, next: str = "/") -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 async def alert_wall(request: Request, principal: MaybePrincipal) -> Response:
-    if principal is None:
-        return to_login(request)
-    if not principal.is_responder:
-        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
-    return render(request, "wall.html", principal, outcomes=STAFF_OUTCOMES)
+    staff = responder_or_away(request, principal)
+    if isinstance(staff, Response):
+        return staff
+    return render(request, "wall.html", staff, outcomes=STAFF_OUTCOMES)
 
 
 @router.get("/homes", response_class=HTMLResponse)
@@ -115,24 +124,23 @@ async def alert_page(
     principal: MaybePrincipal,
     alert_id: str,
 ) -> Response:
-    if principal is None:
-        return to_login(request)
-    if not principal.is_responder:
-        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    staff = responder_or_away(request, principal)
+    if isinstance(staff, Response):
+        return staff
     try:
-        alert, _ = await visible_alert(ctx.api, session, principal, alert_id)
+        alert, _ = await visible_alert(ctx.api, session, staff, alert_id)
     except ApiError as error:
-        return render(request, "missing.html", principal, status_code=error.status)
+        return render(request, "missing.html", staff, status_code=error.status)
     (item,) = await with_responses(session, [alert])
     return render(
         request,
         "alert.html",
-        principal,
+        staff,
         alert=item,
         steps=timeline_steps(
             await ctx.api.timeline(alert_id),
             await response_history(session, alert_id),
-            chosen_language(request, principal),
+            chosen_language(request, staff),
         ),
         outcomes=STAFF_OUTCOMES,
         devices={device.id: device for device in await home_devices(session, alert.home)},

@@ -12,7 +12,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from dashboards.principal import Principal
 from dashboards.rendering import DEFAULT_TZ, render
 from dashboards.routes.alerts import actor_name
 from dashboards.routes.homes import visible_home
-from dashboards.routes.pages import to_login
+from dashboards.routes.pages import responder_or_away
 from dashboards.schemas import VisitRecorded, VisitRequest
 from dashboards.scope import visible_home_ids
 from dashboards.visiting import VisitingItem, visiting_list
@@ -118,15 +118,14 @@ async def visit_coverage(
 async def visits_page(
     request: Request, ctx: ContextDep, session: SessionDep, principal: MaybePrincipal
 ) -> Response:
-    if principal is None:
-        return to_login(request)
-    if not principal.is_responder:
-        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
-    items = await visiting_list(ctx, session, principal)
+    staff = responder_or_away(request, principal)
+    if isinstance(staff, Response):
+        return staff
+    items = await visiting_list(ctx, session, staff)
     return render(
         request,
         "visits.html",
-        principal,
+        staff,
         items=items,
         modes=list(VisitMode),
         outcomes=list(VisitOutcome),
@@ -142,13 +141,12 @@ async def coverage_page(
     principal: MaybePrincipal,
     month: str | None = None,
 ) -> Response:
-    if principal is None:
-        return to_login(request)
-    if not principal.is_responder:
-        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    staff = responder_or_away(request, principal)
+    if isinstance(staff, Response):
+        return staff
     try:
         chosen = _month(ctx, month)
     except ApiError:
         chosen = _this_month(ctx)
-    rows = await scoped_coverage(ctx, session, principal, chosen)
-    return render(request, "coverage.html", principal, rows=rows, month=chosen)
+    rows = await scoped_coverage(ctx, session, staff, chosen)
+    return render(request, "coverage.html", staff, rows=rows, month=chosen)
