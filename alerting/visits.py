@@ -11,7 +11,7 @@ does not count for the month's coverage.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -150,8 +150,17 @@ async def coverage(
     if station is not None:
         homes_query = homes_query.where(Home.station_id == station)
     placed = {home: (st, tz) for home, st, tz in (await session.execute(homes_query)).all()}
+    # The month in UTC, a day wider at each end: every home's own month lies inside.
+    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    after = (first + timedelta(days=32)).replace(day=1)
     visits = (
-        await session.scalars(select(VisitRow).where(VisitRow.home_id.in_(list(placed))))
+        await session.scalars(
+            select(VisitRow).where(
+                VisitRow.home_id.in_(list(placed)),
+                VisitRow.at >= first - timedelta(days=1),
+                VisitRow.at < after + timedelta(days=1),
+            )
+        )
     ).all()
     stations: dict[str, VisitCoverage] = {}
     for home, (station_id, _) in sorted(placed.items()):
