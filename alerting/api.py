@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerting import dead_letters, store, wellbeing
+from alerting import dead_letters, store, visits, wellbeing
 from alerting.dead_letters import DeadLetterView
 from alerting.escalation import plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
@@ -21,6 +21,8 @@ from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
 from alerting.signed_links import AckClaim, AckLinks
 from alerting.store import AlertNotFound, NoteLike
+from alerting.trends import RECENT_DAYS as NOTICE_RECENT_DAYS
+from alerting.visits import VisitCoverage, VisitMode, VisitOutcome, VisitView
 from alerting.wellbeing import NoticeView
 from eldercare.clock import Clock
 from eldercare.db.models import (
@@ -46,6 +48,7 @@ from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
 
 __all__ = [
+    "NOTICE_RECENT_DAYS",
     "AlertNotFound",
     "AlertView",
     "AlertingApi",
@@ -60,6 +63,10 @@ __all__ = [
     "ResponseKpis",
     "TimelineEntry",
     "TransitionRefused",
+    "VisitCoverage",
+    "VisitMode",
+    "VisitOutcome",
+    "VisitView",
 ]
 
 
@@ -229,6 +236,56 @@ class AlertingApi:
         async with self._sessions() as session:
             rows = await wellbeing.notices(session, homes=homes, status=status)
         return [NoticeView.from_row(row) for row in rows]
+
+    async def record_visit(
+        self,
+        home: str,
+        *,
+        by: str,
+        mode: VisitMode,
+        outcome: VisitOutcome,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> tuple[VisitView, int]:
+        """Keep a visit or call (``at`` defaults to now); one that reached the resident
+        closes the home's open wellbeing notices. The visit and how many notices it closed."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            row, closed = await visits.record(
+                session,
+                home,
+                at=at or now,
+                by=by,
+                mode=mode,
+                outcome=outcome,
+                note=note,
+                now=now,
+            )
+            return VisitView.from_row(row), closed
+
+    async def visits(self, home: str, *, limit: int = 20) -> list[VisitView]:
+        """A home's visits and calls, newest first."""
+        async with self._sessions() as session:
+            return [VisitView.from_row(row) for row in await visits.of_home(session, home, limit)]
+
+    async def last_contacts(self, homes: Sequence[str]) -> dict[str, VisitView]:
+        """Each home's latest visit or call that reached the resident."""
+        async with self._sessions() as session:
+            found = await visits.last_contacts(session, homes)
+        return {home: VisitView.from_row(row) for home, row in found.items()}
+
+    async def visit_coverage(
+        self, *, month: str, station: str | None = None
+    ) -> list[VisitCoverage]:
+        """Per station: the share of its homes reached by a visit or call in ``month``."""
+        async with self._sessions() as session:
+            return await visits.coverage(session, month=month, station=station)
+
+    async def alerts_since(self, homes: Sequence[str], since: datetime) -> list[AlertView]:
+        """The homes' alerts raised since ``since`` (any status), newest first."""
+        async with self._sessions() as session:
+            rows = await store.alerts_since(session, homes, since)
+        return [AlertView.from_row(row) for row in rows]
 
     async def dead_letters(
         self, *, service: str | None = None, limit: int = 50

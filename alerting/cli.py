@@ -1,4 +1,5 @@
 """``eldercare report response``: the response-time figures a telecare service reports;
+``eldercare report visits``: each station's monthly visit coverage (探访);
 ``eldercare deadletters``: the messages services set aside."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from alerting.kpis import ResponseKpis
+from alerting.visits import VisitCoverage
 from eldercare.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
 report_app = typer.Typer(help="Reports over the alert history.", no_args_is_help=True)
 
-COLUMNS = list(ResponseKpis.model_fields)
 T = TypeVar("T")
 
 
@@ -32,8 +33,9 @@ class Format(StrEnum):
     JSON = "json"
 
 
-#: Shares of all critical alerts: 0..1 in CSV and JSON, a percentage for a person.
-SHARES = {"critical_acked_60s", "critical_acked_180s"}
+#: Shares (of critical alerts, of a station's homes): 0..1 in CSV and JSON, a percentage
+#: for a person.
+SHARES = {"critical_acked_60s", "critical_acked_180s", "coverage"}
 
 
 def _cell(column: str, value: object) -> str:
@@ -43,23 +45,32 @@ def _cell(column: str, value: object) -> str:
         return f"{value * 100:.1f}%"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "-"
     return str(value)
 
 
-def render(rows: list[ResponseKpis], fmt: Format) -> str:
+def render(rows: list[ResponseKpis] | list[VisitCoverage], fmt: Format) -> str:
+    """One row per station and month; the columns are the row model's fields."""
+    columns = list(type(rows[0]).model_fields) if rows else []
     if fmt is Format.JSON:
         return json.dumps([row.model_dump() for row in rows], ensure_ascii=False, indent=2)
     if fmt is Format.CSV:
         out = io.StringIO()
-        writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(row.model_dump() for row in rows)
+        for row in rows:  # lists (homes not reached) as one cell, ids apart by spaces
+            writer.writerow({c: _csv(v) for c, v in row.model_dump().items()})
         return out.getvalue().rstrip("\n")
-    cells = [COLUMNS] + [[_cell(c, getattr(row, c)) for c in COLUMNS] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    cells = [columns] + [[_cell(c, getattr(row, c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join(
         "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in cells
     )
+
+
+def _csv(value: object) -> object:
+    return " ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _check_month(value: str | None) -> str | None:
@@ -81,6 +92,22 @@ def response(
     rows = _with_api(lambda api: api.response_kpis(station=station, month=month))
     if not rows and fmt is Format.TABLE:
         typer.echo("no alerts in this period")
+        return
+    typer.echo(render(rows, fmt))
+
+
+@report_app.command("visits")
+def visits(
+    month: Annotated[str, typer.Option(help="the month, YYYY-MM", callback=_check_month)],
+    station: Annotated[str | None, typer.Option(help="only this station id")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.TABLE,
+) -> None:
+    """Monthly visit coverage (探访) per station: homes, homes reached by a visit or call,
+    the share, visits in person, calls, attempts that reached nobody, and the homes not
+    reached yet."""
+    rows = _with_api(lambda api: api.visit_coverage(month=month, station=station))
+    if not rows and fmt is Format.TABLE:
+        typer.echo("no stations with homes")
         return
     typer.echo(render(rows, fmt))
 

@@ -258,6 +258,22 @@ async def list_alerts(
     return (await session.scalars(query)).all()
 
 
+async def alerts_since(
+    session: AsyncSession, homes: Sequence[str], since: datetime
+) -> Sequence[AlertRow]:
+    """The homes' alerts raised since ``since``, newest first (system alerts are ours)."""
+    query = (
+        select(AlertRow)
+        .where(
+            AlertRow.home_id.in_(homes),
+            AlertRow.raised_at >= since,
+            AlertRow.kind != AlertKind.SYSTEM.value,
+        )
+        .order_by(AlertRow.raised_at.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
 async def timeline(session: AsyncSession, alert_id: str) -> Sequence[AlertEventRow]:
     """Steps in the order they were recorded. Not by ``at``: a step's time is taken before
     its transaction waits for the alert's lock, so an escalation that won the lock just

@@ -20,7 +20,7 @@ from dashboards.activity_log import ActivityLog
 from dashboards.context import DashboardContext, PublishUpdate
 from dashboards.deps import admin
 from dashboards.errors import error_responses, install_error_handlers
-from dashboards.routes import alerts, docs, family, homes, pages, session
+from dashboards.routes import alerts, docs, family, homes, pages, session, visits
 from dashboards.security_headers import SecurityHeaders
 from dashboards.stream import Broadcaster
 from eldercare import __version__
@@ -77,7 +77,7 @@ def create_app(
         docs_need_login=docs_need_login,
     )
     install_error_handlers(app)
-    for router in (session.router, alerts.router, homes.router, family.api):
+    for router in (session.router, alerts.router, homes.router, visits.router, family.api):
         app.include_router(router)
     # The registry (homes, devices, stations) is the gateway's; only admins reach it here.
     registry_rest.include(
@@ -94,6 +94,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.include_router(family.pages)
+    app.include_router(visits.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(docs.SWAGGER_UI_URL, StaticFiles(directory=docs.SWAGGER_UI_FILES), name="swagger_ui")
     app.add_middleware(SecurityHeaders)

@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from alerting.api import AlertingApi
 from dashboards.schemas import HomeDetail
+from dashboards.week import USUAL, WEEK, Line, week_lines
 
 
 class FamilyStatus(StrEnum):
@@ -28,3 +30,9 @@ def family_status(home: HomeDetail, now: datetime) -> FamilyStatus:
     if home.last_activity is None or home.last_activity < midnight:
         return FamilyStatus.NO_ACTIVITY
     return FamilyStatus.OK
+
+
+async def family_week(api: AlertingApi, home: HomeDetail, now: datetime) -> list[Line]:
+    """The week before today (the home's today: yesterday is the newest summed-up day)."""
+    today = now.astimezone(ZoneInfo(home.timezone)).date()
+    return week_lines(await api.days(home.home_id, today, WEEK + USUAL))

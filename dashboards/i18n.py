@@ -7,6 +7,8 @@ page never shows a blank.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from eldercare.vocabulary import ALERT_KIND_NAMES
 
 DEFAULT_LANG = "zh-CN"
@@ -284,6 +286,82 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "This link has expired; use the newest message",
     ),
     "family.call": ("如需帮助请拨打驿站电话", "If you need help, call the station"),
+    # The family's week, from the daily summaries (dashboards/week.py)
+    "week.title": ("这一周", "This week"),
+    "week.none": ("这一周的记录还不够，过几天再看", "Not enough of this week recorded yet"),
+    "week.sleep": ("大多数晚上睡了约 {h} 小时", "Slept about {h} h most nights"),
+    "week.night_up": ("夜里起来约 {n} 次", "Up about {n} times a night"),
+    "week.night_up_none": ("夜里基本不起夜", "Hardly up at night"),
+    "week.more_than_usual": ("，比平时多", ", more than usual"),
+    "week.fewer_than_usual": ("，比平时少", ", fewer than usual"),
+    "week.wake": ("早上一般 {time} 起床", "Usually up at {time}"),
+    "week.later_than_usual": ("，比平时晚", ", later than usual"),
+    "week.meals": ("每天约有 {n} 顿饭在厨房做或吃", "About {n} meals a day in the kitchen"),
+    "week.outings": ("这周出门 {n} 次", "Went out {n} times this week"),
+    # Wellbeing notices (alerting/trends.py says the sentence; these name the trend)
+    "trend.night_bathroom_up": ("夜间如厕增多", "More night-time toilet visits"),
+    "trend.activity_down": ("活动减少", "Less activity at home"),
+    "trend.wake_later": ("起床变晚", "Getting up later"),
+    "trend.meals_skipped": ("做饭进食减少", "Meals skipped"),
+    "trend.outings_down": ("外出减少", "Fewer outings"),
+    "trend.in_bed_up": ("卧床时间变长", "More time in bed"),
+    "notices.title": ("关怀提示", "Wellbeing notices"),
+    "notices.none": ("没有未处理的关怀提示", "No open wellbeing notices"),
+    "notices.chart": (
+        "每日数值：此前 3 周与近 5 天",
+        "Each day: the 3 weeks before and the last 5 days",
+    ),
+    # Visiting list (探访) and its monthly coverage
+    "nav.visits": ("今日探访", "Visits today"),
+    "nav.coverage": ("探访覆盖", "Visit coverage"),
+    "visits.title": ("今日探访名单", "Visiting list for today"),
+    "visits.hint": (
+        "按风险排序：关怀提示、距上次探访或通话的天数、近期告警及结果、传感器离线。"
+        "记录探访或电话后，该户会下移。",
+        "Ordered by risk: wellbeing notices, days since the last visit or call, recent "
+        "alerts and how they ended, sensors offline. Record a visit or call and the home "
+        "moves down.",
+    ),
+    "visits.none": ("名单为空", "Nobody on the list"),
+    "visits.score": ("风险分", "Risk"),
+    "visits.reasons": ("原因", "Why"),
+    "visits.last_contact": ("上次联系", "Last contact"),
+    "visits.never": ("从未", "never"),
+    "visits.record": ("记录探访 / 电话", "Record a visit or call"),
+    "visits.recorded": ("已记录", "Recorded"),
+    "visits.mode": ("方式", "How"),
+    "visits.mode.in_person": ("上门", "In person"),
+    "visits.mode.phone": ("电话", "Phone"),
+    "visits.outcome": ("结果", "Outcome"),
+    "visits.outcome.well": ("一切安好", "Well"),
+    "visits.outcome.concern": ("有担忧，需跟进", "Concern, follow up"),
+    "visits.outcome.not_reached": ("未联系上", "Not reached"),
+    "visits.at": ("时间", "When"),
+    "visits.by": ("探访人", "By"),
+    "visits.history": ("探访与电话记录", "Visits and calls"),
+    "visits.reason.notice": ("关怀提示：{trend}", "Wellbeing notice: {trend}"),
+    "visits.reason.never": ("尚无探访或电话记录", "Never visited or called"),
+    "visits.reason.days": ("已 {n} 天未探访或通话", "{n} days since the last visit or call"),
+    "visits.reason.concern": ("上次联系有担忧（{date}）", "Concern at the last contact ({date})"),
+    "visits.reason.alert": (
+        "近期告警：{kind}，{outcome}（{date}）",
+        "Recent alert: {kind}, {outcome} ({date})",
+    ),
+    "visits.reason.more_alerts": ("另有 {n} 条近期告警", "{n} more recent alerts"),
+    "visits.reason.offline": ("{n} 个传感器离线", "{n} sensor(s) offline"),
+    "visits.alert_open": ("未结案", "not resolved"),
+    "coverage.title": ("月度探访覆盖", "Monthly visit coverage"),
+    "coverage.month": ("月份", "Month"),
+    "coverage.station": ("驿站", "Station"),
+    "coverage.homes": ("住户数", "Homes"),
+    "coverage.reached": ("已联系住户", "Homes reached"),
+    "coverage.share": ("覆盖率", "Coverage"),
+    "coverage.in_person": ("上门次数", "Visits in person"),
+    "coverage.phone": ("电话次数", "Calls"),
+    "coverage.not_reached": ("未联系上次数", "Not reached"),
+    "coverage.unreached": ("本月尚未联系", "Not reached this month"),
+    "coverage.show": ("查看", "Show"),
+    "coverage.none": ("没有住户", "No homes"),
 }
 # Alert kinds: the contract's one table, as the notifications name them.
 _PAIRS.update({f"kind.{kind.value}": names for kind, names in ALERT_KIND_NAMES.items()})
@@ -319,6 +397,19 @@ def name_of(messages: dict[str, str], family: str, value: str | None) -> str:
         if key.startswith(f"{family}."):
             return messages[key]
     return value
+
+
+def say(
+    messages: dict[str, str],
+    key: str,
+    args: Mapping[str, object] | None = None,
+    words: Mapping[str, str] | None = None,
+) -> str:
+    """A catalogue sentence with its ``{placeholders}`` filled: ``args`` as they are (numbers,
+    times), ``words`` looked up as labels first (a trend, an alert kind, an outcome), so a
+    sentence built in Python is still said in the reader's language."""
+    labels = {name: messages.get(label, label) for name, label in (words or {}).items()}
+    return messages.get(key, key).format(**(args or {}), **labels)
 
 
 #: Every label back to its keys, for registry words written as a label (``儿子``).

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from dashboards.i18n import LANGS, catalogue, name_of, pick_language
+from dashboards.i18n import LANGS, catalogue, name_of, pick_language, say
 from dashboards.principal import Principal
 from dashboards.timeline import actor_text
 from eldercare.vocabulary import DEFAULT_TIMEZONE
@@ -86,6 +86,8 @@ def render(
             # registry words (``word("room", "living_room")``) and who did something
             "word": partial(name_of, messages),
             "who": partial(actor_text, messages),
+            # a catalogue sentence with its placeholders filled (``say(reason.key, ...)``)
+            "say": partial(say, messages),
             "principal": principal,
             **context,
         },

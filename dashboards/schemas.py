@@ -8,7 +8,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from alerting.api import AlertView
+from alerting.api import AlertView, VisitMode, VisitOutcome, VisitView
 from dashboards.principal import Role
 from eldercare.models import Outcome
 
@@ -199,3 +199,17 @@ class HomeDay(BaseModel):
     last_seen: datetime | None
     last_seen_device: str | None
     truncated: bool = Field(description="more events than one answer holds; the newest are used")
+
+
+class VisitRequest(BaseModel):
+    """A visit or call to record; who made it is the logged-in user."""
+
+    mode: VisitMode
+    outcome: VisitOutcome
+    note: str = Field("", max_length=1000)
+    at: AwareDatetime | None = Field(None, description="when it happened; now if absent")
+
+
+class VisitRecorded(BaseModel):
+    visit: VisitView
+    notices_closed: int = Field(description="open wellbeing notices the visit closed")

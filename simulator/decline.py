@@ -72,15 +72,30 @@ def _decline(scenario: DeclineScenario, onset: float, seed: int) -> Rewrite:
         if start >= onset:
             segments = _sleep_in(segments, start, share * effects.later_rising)
         segments = _skip_meals(segments, rng, share * effects.meals_skipped)
-        night = [s for s in segments if s.act is Act.SLEEP and s.start >= onset]
-        for sleep in night[-1:]:
+        night = _night(segments)
+        if night is not None and night[0] >= onset:
             visits = poisson(rng, share * effects.night_toilet)
             segments = add_toilet_visits(
-                segments, rng, sleep.start + 1800, sleep.end - 1800, visits, 300
+                segments, rng, night[0] + 1800, night[1] - 1800, visits, 300
             )
         return segments
 
     return rewrite
+
+
+def _night(segments: list[Segment]) -> tuple[float, float] | None:
+    """Bedtime to wake-up of the stretch's closing night. The routine's own toilet visits
+    cut the night's sleep into pieces: the whole run of sleep and toilet at the end is the
+    night (its last piece alone would be an hour or two, where extra visits crowd together
+    and the sensor sees them as one)."""
+    start = None
+    for segment in reversed(segments):
+        if segment.act not in (Act.SLEEP, Act.TOILET):
+            break
+        start = segment.start
+    if start is None:
+        return None
+    return start, segments[-1].end
 
 
 def _sleep_in(segments: list[Segment], start: float, delay: float) -> list[Segment]:

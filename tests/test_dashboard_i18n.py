@@ -47,8 +47,9 @@ def test_every_label_used_exists_in_both_languages(path: Path) -> None:
 
 def test_dynamic_label_families_are_complete() -> None:
     """Keys built at run time (severity.X, status.X, kind.X…) exist for every enum member."""
+    from alerting.api import VisitMode, VisitOutcome
     from dashboards.schemas import HomeModeName, Outcome, ResponseState
-    from eldercare.models import AlertKind, AlertStatus, EventType, Severity
+    from eldercare.models import AlertKind, AlertStatus, EventType, Severity, WellbeingTrend
 
     families = {
         "severity": Severity,
@@ -58,6 +59,9 @@ def test_dynamic_label_families_are_complete() -> None:
         "response": ResponseState,
         "mode": HomeModeName,
         "event": EventType,
+        "trend": WellbeingTrend,
+        "visits.mode": VisitMode,
+        "visits.outcome": VisitOutcome,
     }
     for prefix, enum in families.items():
         for member in enum:

@@ -182,10 +182,16 @@ async def test_alerting_stores_days_and_raises_a_notice_once(engine) -> None:  #
 
 
 def test_a_late_morning_toilet_visit_does_not_hide_the_next_nights_visits() -> None:
+    """The morning's last toilet visit (11:58, still in the night's tally) must not make
+    the first visits of the next night look like the same visit: events in time order,
+    so the detector takes every one of them."""
     day = Day()
-    live_a_day(day, 1, toilet_at_night=0)
+    day.event(day.at(0, 22, 30), "bed-bedroom", EventType.BED_OCCUPIED)
+    day.event(day.at(1, 6, 44), "bed-bedroom", EventType.BED_EMPTY)
+    day.event(day.at(1, 6, 45), "pir-kitchen")
     day.event(day.at(1, 11, 58), "pir-bathroom")  # just before the night is set aside
     day.event(day.at(1, 12, 30), "pir-living")
     live_a_day(day, 2, toilet_at_night=2)
     day.until(day.at(3, 0, 2))
-    assert day.summaries[-1].night_bathroom == 2
+    # the 11:58 visit came after the wake-up: not a night visit of either night
+    assert [s.night_bathroom for s in day.summaries[-2:]] == [0, 2]

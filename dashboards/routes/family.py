@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.deps import ContextDep, SessionDep, visible_alert
 from dashboards.errors import ApiError, error_responses
-from dashboards.family import family_status
+from dashboards.family import family_status, family_week
 from dashboards.family_links import RevokedLink, check_not_revoked, read_family_link
 from dashboards.principal import Principal
 from dashboards.rendering import render
@@ -69,6 +69,7 @@ async def family_page(
         token=token,
         now=now,
         status=family_status(home, now),
+        week=await family_week(ctx.api, home, now),
         body_class="family",
     )
 

@@ -13,12 +13,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from alerting.api import NOTICE_RECENT_DAYS
 from dashboards.alert_lists import with_responses
+from dashboards.charts import notice_chart
 from dashboards.deps import ContextDep, MaybePrincipal, SessionDep, visible_alert
 from dashboards.errors import ApiError
-from dashboards.family import family_status
+from dashboards.family import family_status, family_week
 from dashboards.homes import home_devices
-from dashboards.principal import Role
+from dashboards.principal import Principal, Role
 from dashboards.rendering import chosen_language, render
 from dashboards.responses import response_history
 from dashboards.routes.homes import home_day, home_detail, list_homes
@@ -31,11 +33,23 @@ router = APIRouter(include_in_schema=False)
 #: How far back the alert page shows what the home's sensors reported, and at most how much.
 SENSOR_WINDOW = timedelta(hours=1)
 SENSOR_ROWS = 500
+#: Visits and calls listed on a home's page, newest first.
+VISITS_SHOWN = 10
 
 
 def to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def responder_or_away(request: Request, principal: Principal | None) -> Principal | Response:
+    """Station staff, supervisors and admins pass; anyone else is sent away from a staff
+    page: to the login page, or a family member to their relative's page."""
+    if principal is None:
+        return to_login(request)
+    if not principal.is_responder:
+        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    return principal
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -49,11 +63,10 @@ async def login_page(request: Request, next: str = "/") -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 async def alert_wall(request: Request, principal: MaybePrincipal) -> Response:
-    if principal is None:
-        return to_login(request)
-    if not principal.is_responder:
-        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
-    return render(request, "wall.html", principal, outcomes=STAFF_OUTCOMES)
+    staff = responder_or_away(request, principal)
+    if isinstance(staff, Response):
+        return staff
+    return render(request, "wall.html", staff, outcomes=STAFF_OUTCOMES)
 
 
 @router.get("/homes", response_class=HTMLResponse)
@@ -86,10 +99,21 @@ async def home_page(
             home=home,
             token=None,
             status=status,
+            week=await family_week(ctx.api, home, now),
             body_class="family",
         )
     day = await home_day(ctx, session, principal, home_id)  # in scope: home_detail checked
-    return render(request, "home.html", principal, home=home, now=now, day=day)
+    notices = await ctx.api.notices(homes=[home_id])
+    return render(
+        request,
+        "home.html",
+        principal,
+        home=home,
+        now=now,
+        day=day,
+        notices=[(notice, notice_chart(notice.evidence, NOTICE_RECENT_DAYS)) for notice in notices],
+        visits=await ctx.api.visits(home_id, limit=VISITS_SHOWN),
+    )
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -100,24 +124,23 @@ async def alert_page(
     principal: MaybePrincipal,
     alert_id: str,
 ) -> Response:
-    if principal is None:
-        return to_login(request)
-    if not principal.is_responder:
-        return RedirectResponse(f"/homes/{principal.home_id}", status_code=303)
+    staff = responder_or_away(request, principal)
+    if isinstance(staff, Response):
+        return staff
     try:
-        alert, _ = await visible_alert(ctx.api, session, principal, alert_id)
+        alert, _ = await visible_alert(ctx.api, session, staff, alert_id)
     except ApiError as error:
-        return render(request, "missing.html", principal, status_code=error.status)
+        return render(request, "missing.html", staff, status_code=error.status)
     (item,) = await with_responses(session, [alert])
     return render(
         request,
         "alert.html",
-        principal,
+        staff,
         alert=item,
         steps=timeline_steps(
             await ctx.api.timeline(alert_id),
             await response_history(session, alert_id),
-            chosen_language(request, principal),
+            chosen_language(request, staff),
         ),
         outcomes=STAFF_OUTCOMES,
         devices={device.id: device for device in await home_devices(session, alert.home)},
