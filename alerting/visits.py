@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.escalation import DEFAULT_TIMEZONE
 from alerting.wellbeing import CLOSED, OPEN
-from eldercare.db.models import Home, VisitRow, WellbeingNoticeRow
+from eldercare.db.models import VisitRow, WellbeingNoticeRow
+from gateway import registry_api
 
 
 class VisitMode(StrEnum):
@@ -144,12 +145,11 @@ async def coverage(
     session: AsyncSession, *, month: str, station: str | None = None
 ) -> list[VisitCoverage]:
     """Per station (registry placement), for one month of the homes' local calendar."""
-    homes_query = select(Home.id, Home.station_id, Home.timezone).where(
-        Home.station_id.is_not(None)
-    )
-    if station is not None:
-        homes_query = homes_query.where(Home.station_id == station)
-    placed = {home: (st, tz) for home, st, tz in (await session.execute(homes_query)).all()}
+    placed = {
+        home: (st, tz)
+        for home, (st, tz) in (await registry_api.stations_and_timezones(session)).items()
+        if st is not None and (station is None or st == station)
+    }
     # The month in UTC, a day wider at each end: every home's own month lies inside.
     first = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     after = (first + timedelta(days=32)).replace(day=1)

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.api import AlertView, NoticeView, Outcome, VisitOutcome, VisitView
@@ -36,8 +35,8 @@ from dashboards.context import DashboardContext
 from dashboards.principal import Principal
 from dashboards.rendering import DEFAULT_TZ
 from dashboards.scope import visible_home_ids
-from eldercare.db.models import Home
 from eldercare.models import AlertKind
+from gateway import registry_api
 
 NOTICE_POINTS = 3.0
 NEVER_POINTS = 4.0
@@ -199,9 +198,7 @@ async def visiting_list(
     notices = await ctx.api.notices(homes=home_ids)
     alerts = await ctx.api.alerts_since(home_ids, now - ALERT_WINDOW)
     summaries = await homes.summaries(session, home_ids, alerts, ctx.activity, now)
-    zones = dict(
-        (await session.execute(select(Home.id, Home.timezone).where(Home.id.in_(home_ids)))).all()
-    )
+    zones = {home.id: home.timezone for home in await registry_api.homes(session, home_ids)}
     facts = [
         HomeFacts(
             home_id=summary.home_id,

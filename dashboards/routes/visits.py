@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.api import VisitCoverage, VisitMode, VisitOutcome
@@ -28,8 +27,8 @@ from dashboards.routes.pages import responder_or_away
 from dashboards.schemas import VisitRecorded, VisitRequest
 from dashboards.scope import visible_home_ids
 from dashboards.visiting import VisitingItem, visiting_list
-from eldercare.db.models import Home
 from eldercare.logs import get_logger
+from gateway import registry_api
 
 log = get_logger("dashboard.visits")
 router = APIRouter(tags=["visits"], responses=error_responses(401, 403, 422))
@@ -85,7 +84,7 @@ async def scoped_coverage(
 ) -> list[VisitCoverage]:
     """The month's coverage of the stations whose homes the principal may see."""
     visible = await visible_home_ids(session, principal)
-    stations = set(await session.scalars(select(Home.station_id).where(Home.id.in_(visible))))
+    stations = {home.station_id for home in await registry_api.homes(session, visible)}
     return [row for row in await ctx.api.visit_coverage(month=month) if row.station in stations]
 
 
