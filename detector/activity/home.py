@@ -44,7 +44,9 @@ class Pending:
     bath: str = ""
     door: str = ""
     wander: str = ""
-    expectations: dict[str, int] = field(default_factory=dict)
+    #: Family expectation -> the day it was raised; None until the first (an empty dict
+    #: costs 64 bytes in every home, and most homes have no expectations).
+    expectations: dict[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -163,8 +165,12 @@ class HomeState:
         label: str,
         front_door: bool,
         settings: ModelSettings,
+        presence: bool = True,
     ) -> None:
-        """A sign of life at event time ``ts``; learns the quiet that just ended."""
+        """A sign of life at event time ``ts``; learns the quiet that just ended.
+
+        ``presence``: the sensor sees someone *there* (motion, a pressure mat), not an instant
+        (a flush, a tap, a cabinet): only presence starts a stay in the bathroom."""
         local = self.local(ts)
         self.model.new_day(local.toordinal(), settings)
         if self.last_ts is not None and ts < self.last_ts:
@@ -182,7 +188,7 @@ class HomeState:
             self.model.learn_quiet(self.context_hour, self.context_place, quiet_h)
             if self.last_place is not Place.OUT:
                 self.model.learn_bedtime(self.context_hour, quiet_h, settings)
-        self._bathroom(ts, place, settings)
+        self._bathroom(ts, place, presence, settings)
         if place in DAY_PLACES and 4 <= hour < 14 and not self.up_since_night(ts):
             self.model.learn_wake(local.weekday() >= 5, hour)
         self.last_at[place] = ts.timestamp()
@@ -270,9 +276,16 @@ class HomeState:
         if len(set(window)) >= 4 and switches >= 7:
             self.visitor_until = ts + VISITOR_HOLD
 
-    def _bathroom(self, ts: datetime, place: Place, settings: ModelSettings) -> None:
+    def _bathroom(
+        self, ts: datetime, place: Place, presence: bool, settings: ModelSettings
+    ) -> None:
+        """A stay in the bathroom is measured from presence (motion) only. Switches say that
+        something happened there at an instant: a bathroom switch firing now and then while
+        the resident goes to and fro unseen made hour-long "stays" (MIT flats, the morning
+        flush in contacts-only homes) and false ``bathroom_too_long``; silence after them is
+        the inactivity check's business, with its own learned limit."""
         if place is Place.BATHROOM:
-            if self.bath_since is None:
+            if self.bath_since is None and presence:
                 self.bath_since = ts
             return
         if self.bath_since is not None:
@@ -359,7 +372,7 @@ class HomeState:
                 "bath": self.pending.bath,
                 "door": self.pending.door,
                 "wander": self.pending.wander,
-                "expectations": self.pending.expectations,
+                "expectations": self.pending.expectations or {},
             },
         }
 
@@ -397,7 +410,8 @@ class HomeState:
             state.devices[device] = int(at) << FLAG_BITS | live | online
         state.offline = dict(data["offline"])
         state.seqs = {d: _pack(int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
-        state.pending = Pending(**data["pending"])
+        pending = data["pending"]
+        state.pending = Pending(**{**pending, "expectations": pending["expectations"] or None})
         return state
 
 

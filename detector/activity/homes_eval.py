@@ -15,14 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from detector.activity.model import BLOCK_H, BLOCKS, ModelSettings
+from detector.activity.prior import HomeLimits, QuietPrior, combine
 from detector.activity.replay import (
+    HOME,
     Reading,
+    Replayer,
     build_directory,
     evaluate,
     load_map,
     load_recording,
     to_events,
 )
+from detector.activity.rule import InactivitySettings
+from detector.activity.sensors import PLACE_COUNT, Place
 
 #: A recording shorter than twice the learning days learns for half of it instead, so a
 #: 7-day home is scored at all (the model has a prior for its first days).
@@ -81,19 +89,60 @@ def simulated(count: int, days: int, seed: int) -> list[HomeSource]:
 Cuts = list[tuple[int, float | None]]
 
 
-def score_home(
-    source: HomeSource, *, learn_days: float, collapses: int, seed: int, feedback: bool = False
-) -> tuple[dict[str, Any], Cuts]:
-    """One home's row of the table, and its collapse copies as (local hour of the cut, delay)."""
+def _events(source: HomeSource) -> tuple[list[Any], dict[str, Any]]:
     readings = source.load()
     if not readings:
         raise ValueError(f"no readings in {source.name}")
     infos = build_directory(readings, load_map(source.map_file))
-    events = to_events(readings, infos)
+    return to_events(readings, infos), infos
+
+
+def learned_limits(source: HomeSource) -> HomeLimits:
+    """The limit per context a home learns over its whole recording, where it learned any
+    (no alarms needed: what is learned does not depend on the limits), for a prior."""
+    events, infos = _events(source)
+    rule = Replayer(events, infos, InactivitySettings()).new_rule()
+    for event in events:
+        rule.on_event(event, event.ts)
+    model, settings = rule.homes[HOME].model, rule.settings.model
+    limit = np.full((BLOCKS, PLACE_COUNT), np.nan, dtype=np.float32)
+    for block, place in np.ndindex(limit.shape):
+        own = model.own_limit_h(block * BLOCK_H + BLOCK_H / 2, Place(place), settings)
+        if own is not None:
+            limit[block, place] = min(own, settings.cap_h)
+    return HomeLimits(source.name, source.group, limit)
+
+
+def population_prior(homes: list[HomeLimits], leave_out: str | None = None) -> QuietPrior:
+    """The prior from ``homes``, without ``leave_out`` (leave-one-home-out scoring)."""
+    return combine([home for home in homes if home.name != leave_out])
+
+
+def score_home(
+    source: HomeSource,
+    *,
+    learn_days: float,
+    collapses: int,
+    seed: int,
+    feedback: bool = False,
+    prior: QuietPrior | None = None,
+) -> tuple[dict[str, Any], Cuts]:
+    """One home's row of the table, and its collapse copies as (local hour of the cut, delay).
+
+    ``prior``: the population prior to score with (leave-one-home-out: built without this
+    home); the shipped one otherwise."""
+    events, infos = _events(source)
     days = (events[-1].ts - events[0].ts).total_seconds() / 86400
     learn = min(learn_days, days * MIN_SCORED_SHARE)
+    settings = InactivitySettings(model=ModelSettings(prior=prior)) if prior else None
     result = evaluate(
-        events, infos, learn_days=learn, collapses=collapses, seed=seed, feedback=feedback
+        events,
+        infos,
+        learn_days=learn,
+        collapses=collapses,
+        seed=seed,
+        feedback=feedback,
+        settings=settings,
     )
     row = {"home": source.name, "group": source.group, **result.summary()}
     return row, [(cut.hour, delay) for cut, delay in result.delays_h]

@@ -21,7 +21,7 @@ import re
 import statistics
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ def build_directory(
         contact = bool(states[device] & CONTACT)
         info = classify(reading.sensor, kind, room, contact=contact)
         if "room" in override and info.role not in (Role.FRONT_DOOR, Role.BED, Role.CHAIR):
-            info = SensorInfo(info.role, place_of(override["room"]), info.label)
+            info = replace(info, place=place_of(override["room"]))
         infos[device] = info
     return infos
 

@@ -218,6 +218,7 @@ class InactivityRule(BaseRule):
             label=info.label,
             front_door=front_door,
             settings=self.settings.model,
+            presence=info.presence and event.type is not EventType.TOILET_FLUSH,
         )
         return RuleOutput()
 
@@ -539,11 +540,12 @@ class InactivityRule(BaseRule):
         for expectation in config.expectations:
             if state.hour(now) < expectation.by_h:
                 continue
-            if state.pending.expectations.get(expectation.name) == day:
+            raised = state.pending.expectations or {}
+            if raised.get(expectation.name) == day:
                 continue
             if any(state.last_at[p] >= midnight for p in expectation.places):
                 continue
-            state.pending.expectations[expectation.name] = day
+            state.pending.expectations = {**raised, expectation.name: day}
             due = f"{int(expectation.by_h):02d}:{round(expectation.by_h % 1 * 60):02d}"
             alerts.append(
                 make_alert(
