@@ -4,8 +4,8 @@ A context is (two-hour block of the local day, place of the last sign of life). 
 context the model keeps a slowly decaying *peak* quiet duration and a decaying count of quiet
 periods, so the alarm threshold is "longer than this home has been quiet here before, with a
 margin". Peaks of neighbouring blocks spill over (routines shift by an hour), and a context
-seen too rarely borrows from the busiest context of the same block. Until enough days are
-learned, a prior that depends on the place (asleep in bed vs. awake in the kitchen) dominates.
+seen too rarely borrows from the busiest context of the same block. Until the home has had
+enough quiet periods in a context, the population prior for it (``prior.py``) dominates.
 
 Wake-up times are a small ring buffer of recent values; bathroom stays a decaying peak.
 All of it is a few hundred bytes of numpy arrays per home (DESIGN §8: < 2 KiB).
