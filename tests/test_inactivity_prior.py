@@ -4,20 +4,29 @@ bathroom stays measured from presence only (issue 20)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from detector.activity.home import HomeState
-from detector.activity.homes_eval import population_prior
+from detector.activity.homes_eval import (
+    REAL,
+    TWO_RESIDENT,
+    discover,
+    group_of,
+    learned_limits,
+    population_prior,
+)
 from detector.activity.model import ActivityModel, ModelSettings
-from detector.activity.prior import HomeLimits, QuietPrior, shipped_prior
+from detector.activity.prior import BATH_INSTANT, COLUMNS, HomeLimits, QuietPrior, shipped_prior
 from detector.activity.rule import InactivityRule, InactivitySettings
-from detector.activity.sensors import PLACE_COUNT, Place, classify
+from detector.activity.sensors import Place, classify
 from eldercare.models import AlertKind, Event, EventType
 
 HOME = "h-prior"
 #: A prior that knows nothing: every context falls back to the general defaults.
-EMPTY = QuietPrior(np.full((12, PLACE_COUNT), np.nan, dtype=np.float32))
+EMPTY = QuietPrior(np.full((12, COLUMNS), np.nan, dtype=np.float32))
 
 
 def _first_afternoon(prior: QuietPrior, quiet_h: float) -> list[AlertKind]:
@@ -75,7 +84,7 @@ def test_the_prior_is_shrunk_into_the_home_as_days_pass() -> None:
 
 def test_leave_one_home_out_builds_the_prior_without_the_home_scored() -> None:
     def home(name: str, group: str, hours: float) -> HomeLimits:
-        return HomeLimits(name, group, np.full((12, PLACE_COUNT), hours, dtype=np.float32))
+        return HomeLimits(name, group, np.full((12, COLUMNS), hours, dtype=np.float32))
 
     homes = [home("a", "real", 2.0), home("b", "real", 3.0), home("s", "simulated", 6.0)]
     without_a = population_prior(homes, leave_out="a")
@@ -128,3 +137,105 @@ def test_a_switch_only_bathroom_raises_no_stay_alarm() -> None:
         rule.on_event(event, at)
         alerts += rule.on_tick(at).alerts
     assert AlertKind.BATHROOM_TOO_LONG not in {a.kind for a in alerts}
+
+
+def _bathroom_days(rule: InactivityRule, days: int, start: datetime) -> int:
+    """``days`` days of short bathroom visits: living room on the hour, the bathroom at :20,
+    back in the living room at :26 (07:00–21:00). Returns the next seq."""
+    seq = 1
+    for day in range(days):
+        for hour in range(7, 21):
+            base = start + timedelta(days=day, hours=hour)
+            for minutes, device in ((0, "pir-living"), (20, "pir-bathroom"), (26, "pir-living")):
+                at = base + timedelta(minutes=minutes)
+                event = Event(home=HOME, device=device, seq=seq, ts=at, type=EventType.MOTION)
+                rule.on_event(event, at)
+                rule.on_tick(at)
+                seq += 1
+    return seq
+
+
+def test_short_bathroom_visits_are_evidence_and_a_silent_bathroom_is_noticed() -> None:
+    """Fails if a bathroom visit that ends in another room within minutes is not counted as
+    seen: then a home whose visits are all short never has evidence of its own, the
+    population's limit (3.3 h here, as MIT flats pushed it) holds for ever, and a collapse
+    by the toilet went unnoticed past 90 minutes (simulator scenario long_bathroom_stay)."""
+    limit = np.full((12, COLUMNS), 3.34, dtype=np.float32)
+    settings = InactivitySettings(model=ModelSettings(prior=QuietPrior(limit)), default_tz="UTC")
+    rule = InactivityRule(settings)
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    seq = _bathroom_days(rule, 7, start)
+    entered = start + timedelta(days=7, hours=10, minutes=20)
+    rule.on_event(
+        Event(home=HOME, device="pir-bathroom", seq=seq, ts=entered, type=EventType.MOTION),
+        entered,
+    )
+    raised = None
+    for minute in range(1, 91):
+        now = entered + timedelta(minutes=minute)
+        if any(a.kind is AlertKind.BATHROOM_TOO_LONG for a in rule.on_tick(now).alerts):
+            raised = minute
+            break
+    assert raised is not None and raised <= 75
+
+
+def test_a_prior_worth_nothing_leaves_each_home_its_own_limit() -> None:
+    """``prior_quiets=0`` (no prior at all) on a context never seen divided by zero."""
+    settings = ModelSettings(prior_quiets=0.0)
+    model = ActivityModel()
+    assert model.quiet_threshold_h(10.5, Place.KITCHEN, settings) == settings.floor_h
+    model.learn_quiet(10.5, Place.KITCHEN, 2.0)
+    assert model.quiet_threshold_h(10.5, Place.KITCHEN, settings) == pytest.approx(
+        2.0 * settings.margin_factor + settings.margin_h, abs=0.01
+    )
+
+
+def _recording(tmp_path: Path, bathroom: str, residents: str | None = None) -> Path:
+    """Three days of a kitchen motion sensor and a bathroom device named ``bathroom``."""
+    home = tmp_path / bathroom
+    home.mkdir()
+    lines = []
+    for day in range(3):
+        for hour in range(7, 22):
+            stamp = f"2026-03-0{day + 2} {hour:02d}"
+            lines += [
+                f"{stamp}:00:00.000000 M001 Kitchen ON",
+                f"{stamp}:20:00.000000 {bathroom} Bathroom ON",
+                f"{stamp}:50:00.000000 M001 Kitchen ON",
+            ]
+    (home / "data").write_text("\n".join(lines) + "\n")
+    if residents:
+        (home / "SOURCE.txt").write_text(f"A test home.\nResidents: {residents} (test)\n")
+    return home
+
+
+def test_the_bathroom_prior_comes_only_from_homes_that_see_someone_in_there(
+    tmp_path: Path,
+) -> None:
+    """Fails if homes whose bathroom only has switches (a flush, a tap) feed the prior's
+    bathroom limit: quiet after a flush is mostly the resident gone on unseen, and those
+    hours made a new home's bathroom limit 3.3 h. They have a column of their own, which a
+    home is judged by while its bathroom context came from switches only."""
+    switch, motion = discover([_recording(tmp_path, "Flush"), _recording(tmp_path, "M002")])
+    switch_limits, motion_limits = learned_limits(switch).limit, learned_limits(motion).limit
+    assert np.isnan(switch_limits[:, Place.BATHROOM]).all()
+    assert not np.isnan(switch_limits[5, BATH_INSTANT])
+    assert not np.isnan(motion_limits[5, Place.BATHROOM])
+    assert np.isnan(motion_limits[:, BATH_INSTANT]).all()
+    limit = np.full((12, COLUMNS), 1.0, dtype=np.float32)
+    limit[:, BATH_INSTANT] = 4.0
+    settings = ModelSettings(prior=QuietPrior(limit))
+    model = ActivityModel()
+    assert model.quiet_threshold_h(10.5, Place.BATHROOM, settings) == 1.0
+    assert model.quiet_threshold_h(10.5, Place.BATHROOM, settings, instant=True) == 4.0
+    assert model.quiet_threshold_h(10.5, Place.KITCHEN, settings, instant=True) == 1.0
+
+
+def test_homes_of_two_are_their_own_group_and_not_in_the_prior(tmp_path: Path) -> None:
+    alone = _recording(tmp_path, "M002", residents="1")
+    pair = _recording(tmp_path, "M003", residents="TWO")
+    unstated = _recording(tmp_path, "M004", residents="not stated")
+    assert [group_of(p) for p in (alone, pair, unstated)] == [REAL, TWO_RESIDENT, REAL]
+    homes = [learned_limits(source) for source in discover([alone, pair])]
+    assert [h.group for h in homes] == [REAL, TWO_RESIDENT]
+    assert population_prior(homes).homes == (homes[0].name,)

@@ -185,7 +185,10 @@ class HomeState:
         self._note_visitor(ts, place)
         if self.last_ts is not None and not self.away(ts):
             quiet_h = _hours(ts - self.last_ts)
-            self.model.learn_quiet(self.context_hour, self.context_place, quiet_h)
+            ended = self.bath_since is not None and place is not Place.BATHROOM
+            self.model.learn_quiet(
+                self.context_hour, self.context_place, quiet_h, visit_ended=ended
+            )
             if self.last_place is not Place.OUT:
                 self.model.learn_bedtime(self.context_hour, quiet_h, settings)
         self._bathroom(ts, place, presence, settings)
@@ -195,8 +198,15 @@ class HomeState:
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
         self.context_place = self.context_of(hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
-        self.threshold_h = self.model.quiet_threshold_h(hour, self.context_place, settings)
+        self.threshold_h = self.limit_h(settings)
         self.pending.inactivity = ""
+
+    def limit_h(self, settings: ModelSettings) -> float:
+        """The limit for the quiet going on now: in the bathroom without a stay (switches
+        only), the population's limit is that of bathrooms known by instants."""
+        return self.model.quiet_threshold_h(
+            self.context_hour, self.context_place, settings, instant=self.bath_since is None
+        )
 
     def context_of(self, hour: float, place: Place, settings: ModelSettings) -> Place:
         """Sleep without a bed sensor: in a home where nothing has ever been seen in the

@@ -28,7 +28,7 @@ from detector.activity.feedback import (
     wake_slot,
     widened,
 )
-from detector.activity.prior import QuietPrior, shipped_prior
+from detector.activity.prior import BATH_INSTANT, QuietPrior, shipped_prior
 from detector.activity.sensors import PLACE_COUNT, Place
 
 BLOCKS = 12
@@ -167,10 +167,23 @@ class ActivityModel:
         self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
         self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
 
-    def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
-        if quiet_h < MIN_QUIET_H:
-            return
+    def learn_quiet(
+        self, hour: float, place: Place, quiet_h: float, *, visit_ended: bool = False
+    ) -> None:
+        """A quiet after a sign of life at ``hour`` in ``place`` ended after ``quiet_h``;
+        ``visit_ended``: with it ended a stay in the bathroom (someone seen in there).
+
+        Short quiet is ordinary life and not remembered, but for one thing: a bathroom stay
+        that ended in another room within minutes counts as a quiet period seen there. Most
+        visits are that short, so without it a home's bathroom never gathered evidence and
+        the population's limit for it (``quiet_threshold_h``) held for ever, well past the
+        time a collapse by the toilet should be noticed. A bathroom known only by switches
+        is left as it was: a flush says nothing about when the resident left."""
         block = int(hour // BLOCK_H) % BLOCKS
+        if quiet_h < MIN_QUIET_H:
+            if visit_ended and place is Place.BATHROOM:
+                self.count[block, place] = float(self.count[block, place]) + 1.0
+            return
         self.peak[block, place] = max(float(self.peak[block, place]), min(quiet_h, 48.0))
         self.count[block, place] = float(self.count[block, place]) + 1.0
         self.total[block, place] = float(self.total[block, place]) + min(quiet_h, 24.0)
@@ -246,7 +259,8 @@ class ActivityModel:
         before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
         learned, evidence = self._learned_h(block, place, settings)
         if learned <= 0:
-            return None, evidence
+            # Seen often enough and never quiet for long (bathroom visits): the floor.
+            return (settings.floor_h if evidence >= settings.min_evidence else None), evidence
         threshold = learned * settings.margin_factor + settings.margin_h
         if is_asleep(hour, place, settings) and evidence >= settings.min_evidence:
             # The peak of a few nights misses the night slept through without a toilet
@@ -260,20 +274,25 @@ class ActivityModel:
             )
         return float(threshold), evidence
 
-    def quiet_threshold_h(self, hour: float, place: Place, settings: ModelSettings) -> float:
+    def quiet_threshold_h(
+        self, hour: float, place: Place, settings: ModelSettings, *, instant: bool = False
+    ) -> float:
         """How long quiet may last after a sign of life at ``hour`` in ``place``: the home's
         own limit, but not below the population's (``prior.py``) weighted by what the prior
         is still worth against the quiet periods this home has had here,
         ``prior_quiets / (prior_quiets + evidence)``: a new home's first days are the
         population's, a context seen a few times is not a few days' peak alone, and a
-        sleeper whose turns the bedroom sees every half hour soon has a limit of its own."""
+        sleeper whose turns the bedroom sees every half hour soon has a limit of its own.
+        ``instant``: the bathroom is known only from switches, not seen (``BATH_INSTANT``)."""
         block = int(hour // BLOCK_H) % BLOCKS
-        population = float(settings.prior.limit[block, place])
+        column = BATH_INSTANT if instant and place is Place.BATHROOM else place
+        population = float(settings.prior.limit[block, column])
         if np.isnan(population):
             night = is_asleep(hour, place, settings) or place is Place.OUT
             population = settings.cap_h if night else settings.unknown_awake_h
         own, evidence = self._own_limit(hour, place, settings)
-        weight = settings.prior_quiets / (settings.prior_quiets + evidence)
+        worth = settings.prior_quiets + evidence
+        weight = settings.prior_quiets / worth if worth > 0 else 0.0
         limit = max(own or 0.0, weight * population + (1 - weight) * settings.floor_h)
         limit *= widened(self.widening, slot(QUIET, block, place), self.last_day)
         return float(min(max(limit, settings.floor_h), settings.cap_h))

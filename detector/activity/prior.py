@@ -25,14 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
+from detector.activity.sensors import PLACE_COUNT
+
 PRIOR_FILE = Path(__file__).with_name("quiet_prior.json")
+#: One column more than the places: the bathroom of a home that sees it only by instants
+#: (a flush, a tap, a light switch). Quiet after those is mostly the resident gone on
+#: unseen, hours of it; quiet after someone seen *in* the bathroom is a collapse by the
+#: toilet within the hour. One population limit for both was wrong for one or the other.
+BATH_INSTANT = PLACE_COUNT
+COLUMNS = PLACE_COUNT + 1
 #: Which of the known homes' limits a home never seen gets: the upper quartile.
 QUANTILE = 0.75
 
 
 @dataclass(frozen=True, eq=False)
 class QuietPrior:
-    """Per context (block × place): the population's limit in hours (NaN: no home knew it)."""
+    """Per context (block × place, and ``BATH_INSTANT``): the population's limit in hours
+    (NaN: no home knew it)."""
 
     limit: np.ndarray
     homes: tuple[str, ...] = ()
@@ -53,9 +62,9 @@ class QuietPrior:
     @classmethod
     def from_json(cls, text: str) -> QuietPrior:
         data = json.loads(text)
-        limit = np.array(
-            [[np.nan if v is None else v for v in row] for row in data["limit"]], dtype=np.float32
-        )
+        limit = np.full((len(data["limit"]), COLUMNS), np.nan, dtype=np.float32)
+        for block, row in enumerate(data["limit"]):  # older files: no BATH_INSTANT column
+            limit[block, : len(row)] = [np.nan if v is None else v for v in row]
         return cls(limit, tuple(data.get("homes", ())))
 
 
@@ -67,7 +76,8 @@ def shipped_prior() -> QuietPrior:
 
 @dataclass(frozen=True)
 class HomeLimits:
-    """One home's own learned limit per context (NaN where it has too little evidence)."""
+    """One home's own learned limit per context (NaN where it has too little evidence), in
+    the prior's ``COLUMNS``."""
 
     name: str
     group: str

@@ -249,9 +249,7 @@ class InactivityRule(BaseRule):
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit
-            state.threshold_h = state.model.quiet_threshold_h(
-                state.context_hour, state.last_place, self.settings.model
-            )
+            state.threshold_h = state.limit_h(self.settings.model)
         return RuleOutput()
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
@@ -306,9 +304,7 @@ class InactivityRule(BaseRule):
             state.last_ts, state.last_place = state.away_until, Place.OUT
             state.context_place = Place.OUT
             state.context_hour = state.hour(state.away_until)
-            state.threshold_h = state.model.quiet_threshold_h(
-                state.context_hour, Place.OUT, self.settings.model
-            )
+            state.threshold_h = state.limit_h(self.settings.model)
             state.pending.inactivity = ""
         state.away_until, state.away_reason = None, ""
 
