@@ -207,16 +207,19 @@ class ActivityModel:
 
     def settling(self, hour: float, settings: ModelSettings) -> bool:
         """Quiet starting at ``hour`` is the night: from this home's earliest usual bedtime
-        (the second earliest of the recent ones, less a tolerance: one odd early night does
-        not move it) until 05:00. Homes whose bedroom is not watched cannot see sleep, and
-        without this their evening quiet was judged by daytime expectations."""
-        seen = self.wake[BEDTIMES]
-        seen = np.sort(seen[seen != EMPTY])
-        if seen.size < 3:
+        until its earliest usual wake-up, but at least until 05:00 (each the second earliest
+        of the recent ones, less a tolerance: one odd night or morning does not move it).
+        Homes whose bedroom is not watched cannot see sleep, and without this their evening
+        quiet was judged by daytime expectations, and a flush at 05:30 on the way back to
+        bed by the bathroom's (a morning not begun is ``no_wake_up``'s business)."""
+        bedtime = _second_earliest(self.wake[BEDTIMES])
+        if bedtime is None:
             start = (settings.default_bedtime_h - NOON) % 24
         else:
-            start = float(seen[1]) / 6 - settings.bedtime_tolerance_h
-        return start <= (hour - NOON) % 24 < 17
+            start = bedtime - settings.bedtime_tolerance_h
+        wake = _second_earliest(self.wake[:BEDTIMES])
+        end = 17.0 if wake is None else max(17.0, wake + 24 - NOON - settings.wake_tolerance_h)
+        return start <= (hour - NOON) % 24 < end
 
     def learn_bath(self, night: bool, minutes: float) -> None:
         self.bath[int(night)] = max(float(self.bath[int(night)]), min(minutes, 720.0))
@@ -386,6 +389,12 @@ class ActivityModel:
     @property
     def nbytes(self) -> int:
         return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+
+
+def _second_earliest(ring: np.ndarray) -> float | None:
+    """The second earliest hour in a ring of 10-minute units, None before three are seen."""
+    seen = np.sort(ring[ring != EMPTY], axis=None)
+    return None if seen.size < 3 else float(seen[1]) / 6
 
 
 def _push(ring: np.ndarray, value: int) -> None:
