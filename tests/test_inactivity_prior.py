@@ -239,3 +239,43 @@ def test_homes_of_two_are_their_own_group_and_not_in_the_prior(tmp_path: Path) -
     homes = [learned_limits(source) for source in discover([alone, pair])]
     assert [h.group for h in homes] == [REAL, TWO_RESIDENT]
     assert population_prior(homes).homes == (homes[0].name,)
+
+
+def test_an_outing_longer_than_the_home_has_seen_is_judged_by_the_population() -> None:
+    """Fails if an outing is judged by the home's own few weeks of outings: out for half an
+    hour every afternoon, then one longer afternoon out (a visit, a doctor) was a false
+    alarm at 1.4 h (sim-03, ARAS). Out of home the population's limit (here 3 h) stands,
+    by the outing's context and by the hour-of-day view alike."""
+    limit = np.full((12, COLUMNS), 12.0, dtype=np.float32)
+    limit[:, Place.OUT] = 3.0
+    rule = InactivityRule(
+        InactivitySettings(model=ModelSettings(prior=QuietPrior(limit)), default_tz="UTC")
+    )
+    start, seq = datetime(2026, 3, 2, tzinfo=UTC), 0
+
+    def send(device: str, kind: EventType, at: datetime) -> None:
+        nonlocal seq
+        seq += 1
+        rule.on_event(Event(home=HOME, device=device, seq=seq, ts=at, type=kind), at)
+
+    def leave(at: datetime) -> None:
+        send("pir-living", EventType.MOTION, at - timedelta(minutes=2))
+        send("door-front", EventType.DOOR_OPEN, at)
+        send("door-front", EventType.DOOR_CLOSE, at + timedelta(seconds=20))
+
+    for day in range(20):
+        out = start + timedelta(days=day, hours=16)
+        leave(out)
+        back = out + timedelta(minutes=30)
+        send("door-front", EventType.DOOR_OPEN, back)
+        send("door-front", EventType.DOOR_CLOSE, back + timedelta(seconds=20))
+        for minutes in range(2, 300, 20):
+            send("pir-living", EventType.MOTION, back + timedelta(minutes=minutes))
+        rule.on_tick(back + timedelta(hours=5))
+    out = start + timedelta(days=20, hours=16)
+    leave(out)
+    alerts: dict[int, list[AlertKind]] = {}
+    for minute in range(1, 200):
+        alerts[minute] = [a.kind for a in rule.on_tick(out + timedelta(minutes=minute)).alerts]
+    first = min((m for m, kinds in alerts.items() if AlertKind.INACTIVITY in kinds), default=None)
+    assert first is not None and 175 <= first <= 185

@@ -296,7 +296,10 @@ class ActivityModel:
         own, evidence = self._own_limit(hour, place, settings)
         worth = settings.prior_quiets + evidence
         weight = settings.prior_quiets / worth if worth > 0 else 0.0
-        limit = max(own or 0.0, weight * population + (1 - weight) * settings.floor_h)
+        # An outing lasts as long as the errand or the visit: no home's few weeks of them
+        # say that a longer one is unusual, so out of home the population's limit stands.
+        floor = population if place is Place.OUT else settings.floor_h
+        limit = max(own or 0.0, weight * population + (1 - weight) * floor)
         limit *= widened(self.widening, slot(QUIET, block, place), self.last_day)
         return float(min(max(limit, settings.floor_h), settings.cap_h))
 
@@ -316,10 +319,13 @@ class ActivityModel:
         after this context (without the margin) and longer than any quiet seen still going
         on around this hour there. Returns the longest quiet seen around this hour (for the
         explanation) when both hold, else None. Not asleep and not at night: sleep has its
-        own, wider rule.
+        own, wider rule. Not out of home either: an outing lasts as long as the errand, the
+        visit or the weather, and "longer than any outing seen around 17:00" was a false alarm
+        in most homes that had one; the outing's own context still has its limit.
         """
         if (
             self.days < settings.hourly_after_days
+            or place is Place.OUT
             or is_asleep(since_hour, place, settings)
             or is_night(now_hour, settings)
         ):
