@@ -10,8 +10,9 @@ and every home the same within its group. A home never seen is then covered wher
 four known homes are.
 
 ``ActivityModel.quiet_threshold_h`` weighs it against the home's own limit by shrinkage: the
-prior is worth ``prior_days`` days of the home's life (weight ``prior_days / (prior_days +
-days)``), so day 1 is the population's and day 8 still a third of it. Before this, the cold
+prior is worth ``prior_quiets`` quiet periods of the home's own in that context (weight
+``prior_quiets / (prior_quiets + quiet periods seen)``), so day 1 is the population's and a
+context seen a few times is not a few days' peak alone. Before this, the cold
 start was four hand-set numbers (10 h asleep or out, 3.5 h awake, …) blended away over 7 days.
 """
 
