@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from detector.activity.homes_eval import Cuts, discover, pooled, score_home, simulated, table
+from detector.activity.homes_eval import (
+    Cuts,
+    discover,
+    learned_limits,
+    pooled,
+    population_prior,
+    score_home,
+    simulated,
+    table,
+)
 from eldercare.logs import configure_logging
 
 
@@ -34,6 +43,18 @@ def adl(
     feedback: Annotated[
         bool, typer.Option("--feedback", help="staff mark every false alarm false at once")
     ] = False,
+    loho: Annotated[
+        bool,
+        typer.Option(
+            "--loho",
+            help="leave one home out: score each home with a population prior built from "
+            "the other homes given (not the shipped one)",
+        ),
+    ] = False,
+    write_prior: Annotated[
+        Path | None,
+        typer.Option(help="write the population prior learned from all homes given here"),
+    ] = None,
 ) -> None:
     """False alarms per 100 home-days and collapse detection delays, per home and pooled
     (real and simulated homes apart). Progress goes to stderr."""
@@ -42,13 +63,24 @@ def adl(
     if not sources:
         typer.secho("no homes: give recordings or --sim N", fg="red", err=True)
         raise typer.Exit(2)
+    limits = [learned_limits(source) for source in sources] if loho or write_prior else []
+    if write_prior is not None:
+        write_prior.write_text(population_prior(limits).to_json() + "\n")
+        typer.echo(f"prior from {len(limits)} homes written to {write_prior}", err=True)
+        return
     rows = []
     cuts: dict[str, Cuts] = {}
     for number, source in enumerate(sources, 1):
         started = time.monotonic()
+        prior = population_prior(limits, leave_out=source.name) if loho else None
         try:
             row, home_cuts = score_home(
-                source, learn_days=learn_days, collapses=collapses, seed=seed, feedback=feedback
+                source,
+                learn_days=learn_days,
+                collapses=collapses,
+                seed=seed,
+                feedback=feedback,
+                prior=prior,
             )
         except ValueError as error:
             typer.secho(str(error), fg="red", err=True)

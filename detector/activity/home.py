@@ -27,6 +27,10 @@ ARRIVAL_GRACE = timedelta(minutes=5)
 RETURN_CONFIRM = timedelta(minutes=5)
 VISITOR_WINDOW = timedelta(seconds=60)
 VISITOR_HOLD = timedelta(hours=1)
+#: The hours of the night when someone who went to bed is asleep, not getting ready for it.
+DEEP_NIGHT_END_H = 5.0
+#: A home sees sleep while its bedroom or bed reported in the deep night this recently.
+SLEEP_SEEN_FOR = timedelta(days=7)
 SEQ_WINDOW = 64
 WINDOW_MASK = (1 << SEQ_WINDOW) - 1
 #: Flags below the last-seen second in ``HomeState.devices``.
@@ -44,7 +48,9 @@ class Pending:
     bath: str = ""
     door: str = ""
     wander: str = ""
-    expectations: dict[str, int] = field(default_factory=dict)
+    #: Family expectation -> the day it was raised; None until the first (an empty dict
+    #: costs 64 bytes in every home, and most homes have no expectations).
+    expectations: dict[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +71,9 @@ class HomeState:
     last_at: np.ndarray = field(default_factory=lambda: np.zeros(PLACE_COUNT, dtype=np.float64))
     bed: bool = False
     chair: bool = False
+    #: Epoch seconds of the last sign of sleep: the bedroom or bed reporting in the deep
+    #: night, or a bed mat occupied through it (``_note_sleep``); 0 never.
+    slept_at: float = 0.0
     bath_since: datetime | None = None
     door_open_since: datetime | None = None
     door_closed_at: datetime | None = None
@@ -163,8 +172,12 @@ class HomeState:
         label: str,
         front_door: bool,
         settings: ModelSettings,
+        presence: bool = True,
     ) -> None:
-        """A sign of life at event time ``ts``; learns the quiet that just ended."""
+        """A sign of life at event time ``ts``; learns the quiet that just ended.
+
+        ``presence``: the sensor sees someone *there* (motion, a pressure mat), not an instant
+        (a flush, a tap, a cabinet): only presence starts a stay in the bathroom."""
         local = self.local(ts)
         self.model.new_day(local.toordinal(), settings)
         if self.last_ts is not None and ts < self.last_ts:
@@ -177,32 +190,60 @@ class HomeState:
         hour = self.hour(ts)
         place = self._place_after(ts, place, front_door, hour, settings)
         self._note_visitor(ts, place)
+        self._note_sleep(ts, place, hour)
         if self.last_ts is not None and not self.away(ts):
             quiet_h = _hours(ts - self.last_ts)
-            self.model.learn_quiet(self.context_hour, self.context_place, quiet_h)
+            ended = self.bath_since is not None and place is not Place.BATHROOM
+            self.model.learn_quiet(
+                self.context_hour, self.context_place, quiet_h, visit_ended=ended
+            )
             if self.last_place is not Place.OUT:
                 self.model.learn_bedtime(self.context_hour, quiet_h, settings)
-        self._bathroom(ts, place, settings)
+        self._bathroom(ts, place, presence, settings)
         if place in DAY_PLACES and 4 <= hour < 14 and not self.up_since_night(ts):
             self.model.learn_wake(local.weekday() >= 5, hour)
         self.last_at[place] = ts.timestamp()
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
-        self.context_place = self.context_of(hour, place, settings)
+        self.context_place = self.context_of(ts, hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
-        self.threshold_h = self.model.quiet_threshold_h(hour, self.context_place, settings)
+        self.threshold_h = self.limit_h(settings)
         self.pending.inactivity = ""
 
-    def context_of(self, hour: float, place: Place, settings: ModelSettings) -> Place:
-        """Sleep without a bed sensor: in a home where nothing has ever been seen in the
-        bedroom or bed, a sign of life at home after its usual bedtime is taken as going to
-        bed, and the quiet after it is judged as a night (the bedroom's context, with its
-        own learned spells). Homes that see their bedroom keep the place they saw."""
-        if place in (Place.OUT, Place.BEDROOM, Place.BED) or self.sees_sleep():
+    def limit_h(self, settings: ModelSettings) -> float:
+        """The limit for the quiet going on now: in the bathroom without a stay (switches
+        only), the population's limit is that of bathrooms known by instants."""
+        return self.model.quiet_threshold_h(
+            self.context_hour, self.context_place, settings, instant=self.bath_since is None
+        )
+
+    def context_of(self, ts: datetime, hour: float, place: Place, settings: ModelSettings) -> Place:
+        """Sleep without a bed sensor: in a home that does not see sleep (``sees_sleep``), a
+        sign of life at home after its usual bedtime is taken as going to bed, and the quiet
+        after it is judged as a night (the bedroom's context, with its own learned spells).
+        Homes that see sleep keep the place they saw."""
+        if place in (Place.OUT, Place.BEDROOM, Place.BED) or self.sees_sleep(ts):
             return place
         return Place.BEDROOM if self.model.settling(hour, settings) else place
 
-    def sees_sleep(self) -> bool:
-        return bool(self.last_at[Place.BEDROOM] > 0 or self.last_at[Place.BED] > 0)
+    def sees_sleep(self, now: datetime) -> bool:
+        """The bedroom or bed reported *in the night* this last week, not merely ever: the
+        MIT flats' bedroom light and drawers are used in the evening and the morning, and
+        quiet after the kitchen at 22:00 there was judged as the day's until they were
+        taken for homes that see their resident asleep."""
+        return bool(self.slept_at) and now.timestamp() - self.slept_at <= (
+            SLEEP_SEEN_FOR.total_seconds()
+        )
+
+    def _note_sleep(self, ts: datetime, place: Place, hour: float) -> None:
+        """A sign from the bedroom or bed between midnight and ``DEEP_NIGHT_END_H``, or a
+        bed mat that was occupied through that time (no sign while asleep, but the mat
+        said where the resident was)."""
+        night = place in (Place.BEDROOM, Place.BED) and hour < DEEP_NIGHT_END_H
+        if not night and self.last_place is Place.BED and self.last_ts is not None:
+            midnight = self.local(ts).replace(hour=0, minute=0, second=0, microsecond=0)
+            night = self.last_ts < midnight + timedelta(hours=DEEP_NIGHT_END_H) < ts
+        if night:
+            self.slept_at = ts.timestamp()
 
     def _place_after(
         self, ts: datetime, place: Place, front_door: bool, hour: float, settings: ModelSettings
@@ -270,9 +311,16 @@ class HomeState:
         if len(set(window)) >= 4 and switches >= 7:
             self.visitor_until = ts + VISITOR_HOLD
 
-    def _bathroom(self, ts: datetime, place: Place, settings: ModelSettings) -> None:
+    def _bathroom(
+        self, ts: datetime, place: Place, presence: bool, settings: ModelSettings
+    ) -> None:
+        """A stay in the bathroom is measured from presence (motion) only. Switches say that
+        something happened there at an instant: a bathroom switch firing now and then while
+        the resident goes to and fro unseen made hour-long "stays" (MIT flats, the morning
+        flush in contacts-only homes) and false ``bathroom_too_long``; silence after them is
+        the inactivity check's business, with its own learned limit."""
         if place is Place.BATHROOM:
-            if self.bath_since is None:
+            if self.bath_since is None and presence:
                 self.bath_since = ts
             return
         if self.bath_since is not None:
@@ -338,6 +386,7 @@ class HomeState:
             "last_at": self.last_at.tolist(),
             "bed": self.bed,
             "chair": self.chair,
+            "slept_at": self.slept_at,
             "bath_since": _iso(self.bath_since),
             "door_open_since": _iso(self.door_open_since),
             "door_closed_at": _iso(self.door_closed_at),
@@ -359,7 +408,7 @@ class HomeState:
                 "bath": self.pending.bath,
                 "door": self.pending.door,
                 "wander": self.pending.wander,
-                "expectations": self.pending.expectations,
+                "expectations": self.pending.expectations or {},
             },
         }
 
@@ -378,6 +427,7 @@ class HomeState:
         state.threshold_h = data["threshold_h"]
         state.last_at = np.array(data["last_at"], dtype=np.float64)
         state.bed, state.chair = data["bed"], data["chair"]
+        state.slept_at = float(data.get("slept_at", 0.0))
         state.bath_since = _time(data["bath_since"])
         state.door_open_since = _time(data["door_open_since"])
         state.door_closed_at = _time(data.get("door_closed_at"))
@@ -397,7 +447,8 @@ class HomeState:
             state.devices[device] = int(at) << FLAG_BITS | live | online
         state.offline = dict(data["offline"])
         state.seqs = {d: _pack(int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
-        state.pending = Pending(**data["pending"])
+        pending = data["pending"]
+        state.pending = Pending(**{**pending, "expectations": pending["expectations"] or None})
         return state
 
 

@@ -9,20 +9,30 @@ collapse copies of the group.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from detector.activity.model import BLOCK_H, BLOCKS, ModelSettings
+from detector.activity.prior import BATH_INSTANT, COLUMNS, HomeLimits, QuietPrior, combine
 from detector.activity.replay import (
+    HOME,
     Reading,
+    Replayer,
     build_directory,
     evaluate,
     load_map,
     load_recording,
     to_events,
 )
+from detector.activity.rule import InactivitySettings
+from detector.activity.sensors import PLACE_COUNT, Place
 
 #: A recording shorter than twice the learning days learns for half of it instead, so a
 #: 7-day home is scored at all (the model has a prior for its first days).
@@ -32,9 +42,26 @@ MIN_SCORED_SHARE = 0.5
 @dataclass(frozen=True)
 class HomeSource:
     name: str
-    group: str  # "real" or "simulated": never pooled together
+    group: str  # REAL, TWO_RESIDENT or SIMULATED
     load: Callable[[], list[Reading]]
     map_file: Path | None = None
+
+
+#: Groups of homes, never pooled together. A home of two (``SOURCE.txt`` says "Residents:
+#: TWO") is not the person living alone the detector is for, nor the population of the prior.
+REAL, TWO_RESIDENT, SIMULATED = "real", "two-resident", "simulated"
+_RESIDENTS = re.compile(r"Residents:\s*(\d+|one|two|three|four)", re.IGNORECASE)
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4}
+
+
+def group_of(path: Path) -> str:
+    """``REAL``, or ``TWO_RESIDENT`` where the recording's ``SOURCE.txt`` says so."""
+    source = path / "SOURCE.txt" if path.is_dir() else path.with_name("SOURCE.txt")
+    found = _RESIDENTS.search(source.read_text()) if source.is_file() else None
+    if found is None:
+        return REAL
+    word = found.group(1).lower()
+    return TWO_RESIDENT if int(_NUMBERS.get(word, word)) > 1 else REAL
 
 
 def is_recording(path: Path) -> bool:
@@ -54,7 +81,8 @@ def discover(paths: Iterable[Path], map_file: Path | None = None) -> list[HomeSo
         if is_recording(path):
             own = path / "sensors.yaml" if path.is_dir() else None
             mapping = map_file or (own if own is not None and own.is_file() else None)
-            found.append(HomeSource(label, "real", lambda p=path: load_recording(p), mapping))
+            load = partial(load_recording, path)
+            found.append(HomeSource(label, group_of(path), load, mapping))
             return
         for child in sorted(p for p in path.iterdir() if p.is_dir()):
             walk(child, f"{label}/{child.name}" if label else child.name)
@@ -71,7 +99,7 @@ def simulated(count: int, days: int, seed: int) -> list[HomeSource]:
     return [
         HomeSource(
             describe(index, seed),
-            "simulated",
+            SIMULATED,
             lambda index=index: simulate_home(index, days, seed).readings,
         )
         for index in range(count)
@@ -81,19 +109,64 @@ def simulated(count: int, days: int, seed: int) -> list[HomeSource]:
 Cuts = list[tuple[int, float | None]]
 
 
-def score_home(
-    source: HomeSource, *, learn_days: float, collapses: int, seed: int, feedback: bool = False
-) -> tuple[dict[str, Any], Cuts]:
-    """One home's row of the table, and its collapse copies as (local hour of the cut, delay)."""
+def _events(source: HomeSource) -> tuple[list[Any], dict[str, Any]]:
     readings = source.load()
     if not readings:
         raise ValueError(f"no readings in {source.name}")
     infos = build_directory(readings, load_map(source.map_file))
-    events = to_events(readings, infos)
+    return to_events(readings, infos), infos
+
+
+def learned_limits(source: HomeSource) -> HomeLimits:
+    """The limit per context a home learns over its whole recording, where it learned any
+    (no alarms needed: what is learned does not depend on the limits), for a prior."""
+    events, infos = _events(source)
+    rule = Replayer(events, infos, InactivitySettings()).new_rule()
+    for event in events:
+        rule.on_event(event, event.ts)
+    model, settings = rule.homes[HOME].model, rule.settings.model
+    limit = np.full((BLOCKS, COLUMNS), np.nan, dtype=np.float32)
+    for block, place in np.ndindex(BLOCKS, PLACE_COUNT):
+        own = model.own_limit_h(block * BLOCK_H + BLOCK_H / 2, Place(place), settings)
+        if own is not None:
+            limit[block, place] = min(own, settings.cap_h)
+    if not any(info.place is Place.BATHROOM and info.presence for info in infos.values()):
+        # A bathroom known only by switches has the prior's own column (``BATH_INSTANT``).
+        limit[:, [Place.BATHROOM, BATH_INSTANT]] = limit[:, [BATH_INSTANT, Place.BATHROOM]]
+    return HomeLimits(source.name, source.group, limit)
+
+
+def population_prior(homes: list[HomeLimits], leave_out: str | None = None) -> QuietPrior:
+    """The prior from ``homes``, without ``leave_out`` (leave-one-home-out scoring) and
+    without homes of two, whose quiet is shortened by the other person's life."""
+    return combine([h for h in homes if h.name != leave_out and h.group != TWO_RESIDENT])
+
+
+def score_home(
+    source: HomeSource,
+    *,
+    learn_days: float,
+    collapses: int,
+    seed: int,
+    feedback: bool = False,
+    prior: QuietPrior | None = None,
+) -> tuple[dict[str, Any], Cuts]:
+    """One home's row of the table, and its collapse copies as (local hour of the cut, delay).
+
+    ``prior``: the population prior to score with (leave-one-home-out: built without this
+    home); the shipped one otherwise."""
+    events, infos = _events(source)
     days = (events[-1].ts - events[0].ts).total_seconds() / 86400
     learn = min(learn_days, days * MIN_SCORED_SHARE)
+    settings = InactivitySettings(model=ModelSettings(prior=prior)) if prior else None
     result = evaluate(
-        events, infos, learn_days=learn, collapses=collapses, seed=seed, feedback=feedback
+        events,
+        infos,
+        learn_days=learn,
+        collapses=collapses,
+        seed=seed,
+        feedback=feedback,
+        settings=settings,
     )
     row = {"home": source.name, "group": source.group, **result.summary()}
     return row, [(cut.hour, delay) for cut, delay in result.delays_h]

@@ -4,8 +4,8 @@ A context is (two-hour block of the local day, place of the last sign of life). 
 context the model keeps a slowly decaying *peak* quiet duration and a decaying count of quiet
 periods, so the alarm threshold is "longer than this home has been quiet here before, with a
 margin". Peaks of neighbouring blocks spill over (routines shift by an hour), and a context
-seen too rarely borrows from the busiest context of the same block. Until enough days are
-learned, a prior that depends on the place (asleep in bed vs. awake in the kitchen) dominates.
+seen too rarely borrows from the busiest context of the same block. Until the home has had
+enough quiet periods in a context, the population prior for it (``prior.py``) dominates.
 
 Wake-up times are a small ring buffer of recent values; bathroom stays a decaying peak.
 All of it is a few hundred bytes of numpy arrays per home (DESIGN §8: < 2 KiB).
@@ -14,7 +14,7 @@ All of it is a few hundred bytes of numpy arrays per home (DESIGN §8: < 2 KiB).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from detector.activity.feedback import (
     wake_slot,
     widened,
 )
+from detector.activity.prior import BATH_INSTANT, QuietPrior, shipped_prior
 from detector.activity.sensors import PLACE_COUNT, Place
 
 BLOCKS = 12
@@ -75,6 +76,12 @@ class ModelSettings:
     #: a night without a visit is within reach; a sleeper whose turns a bedroom sensor sees
     #: every half hour has regular spells and keeps a short limit (a collapse is noticed).
     sleep_tail_factor: float = 5.0
+    #: The population's limits per context (``prior.py``), and how many of a home's own
+    #: quiet periods in a context (with its neighbouring blocks) they are worth (shrinkage).
+    prior: QuietPrior = field(default_factory=shipped_prior, compare=False, repr=False)
+    prior_quiets: float = 4.0
+    #: A context no development home knew: asleep or out, quiet all night; awake, this.
+    unknown_awake_h: float = 3.5
     #: The second view (see ``ActivityModel.unusual_now``): quiet longer than any seen after
     #: this context (× ``tight_factor`` + ``tight_margin_h``) *and* longer than any quiet seen
     #: ongoing around this hour of the day there (× ``hourly_factor`` + ``hourly_margin_h``).
@@ -99,25 +106,6 @@ def is_night(hour: float, settings: ModelSettings) -> bool:
 
 def is_asleep(hour: float, place: Place, settings: ModelSettings) -> bool:
     return place in (Place.BEDROOM, Place.BED) and (hour >= settings.bedtime_from_h or hour < 8)
-
-
-def prior_quiet_h(block: int, place: Place, settings: ModelSettings) -> float:
-    """Cold-start expectation of the longest normal quiet, before anything is learned.
-
-    Asleep (bedroom or bed at night) is quiet all night; out of home for most of a day;
-    awake at home a few hours at most. Safe rather than sharp: the learned peaks take over.
-    """
-    hour = block * BLOCK_H + BLOCK_H / 2
-    night = is_night(hour, settings) or hour < 8
-    if place is Place.OUT:
-        return 10.0
-    if place in (Place.BEDROOM, Place.BED):
-        return 10.0 if night else 4.0
-    if place is Place.CHAIR:
-        return 5.0
-    if place is Place.BATHROOM:
-        return 2.0
-    return 5.0 if night else 3.5
 
 
 class ActivityModel:
@@ -179,10 +167,23 @@ class ActivityModel:
         self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
         self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
 
-    def learn_quiet(self, hour: float, place: Place, quiet_h: float) -> None:
-        if quiet_h < MIN_QUIET_H:
-            return
+    def learn_quiet(
+        self, hour: float, place: Place, quiet_h: float, *, visit_ended: bool = False
+    ) -> None:
+        """A quiet after a sign of life at ``hour`` in ``place`` ended after ``quiet_h``;
+        ``visit_ended``: with it ended a stay in the bathroom (someone seen in there).
+
+        Short quiet is ordinary life and not remembered, but for one thing: a bathroom stay
+        that ended in another room within minutes counts as a quiet period seen there. Most
+        visits are that short, so without it a home's bathroom never gathered evidence and
+        the population's limit for it (``quiet_threshold_h``) held for ever, well past the
+        time a collapse by the toilet should be noticed. A bathroom known only by switches
+        is left as it was: a flush says nothing about when the resident left."""
         block = int(hour // BLOCK_H) % BLOCKS
+        if quiet_h < MIN_QUIET_H:
+            if visit_ended and place is Place.BATHROOM:
+                self.count[block, place] = float(self.count[block, place]) + 1.0
+            return
         self.peak[block, place] = max(float(self.peak[block, place]), min(quiet_h, 48.0))
         self.count[block, place] = float(self.count[block, place]) + 1.0
         self.total[block, place] = float(self.total[block, place]) + min(quiet_h, 24.0)
@@ -206,26 +207,30 @@ class ActivityModel:
 
     def settling(self, hour: float, settings: ModelSettings) -> bool:
         """Quiet starting at ``hour`` is the night: from this home's earliest usual bedtime
-        (the second earliest of the recent ones, less a tolerance: one odd early night does
-        not move it) until 05:00. Homes whose bedroom is not watched cannot see sleep, and
-        without this their evening quiet was judged by daytime expectations."""
-        seen = self.wake[BEDTIMES]
-        seen = np.sort(seen[seen != EMPTY])
-        if seen.size < 3:
+        until its earliest usual wake-up, but at least until 05:00 (each the second earliest
+        of the recent ones, less a tolerance: one odd night or morning does not move it).
+        Homes whose bedroom is not watched cannot see sleep, and without this their evening
+        quiet was judged by daytime expectations, and a flush at 05:30 on the way back to
+        bed by the bathroom's (a morning not begun is ``no_wake_up``'s business)."""
+        bedtime = _second_earliest(self.wake[BEDTIMES])
+        if bedtime is None:
             start = (settings.default_bedtime_h - NOON) % 24
         else:
-            start = float(seen[1]) / 6 - settings.bedtime_tolerance_h
-        return start <= (hour - NOON) % 24 < 17
+            start = bedtime - settings.bedtime_tolerance_h
+        wake = _second_earliest(self.wake[:BEDTIMES])
+        end = 17.0 if wake is None else max(17.0, wake + 24 - NOON - settings.wake_tolerance_h)
+        return start <= (hour - NOON) % 24 < end
 
     def learn_bath(self, night: bool, minutes: float) -> None:
         self.bath[int(night)] = max(float(self.bath[int(night)]), min(minutes, 720.0))
 
     # -- thresholds -----------------------------------------------------------------------
 
-    def _learned_h(
-        self, block: int, place: Place, settings: ModelSettings
-    ) -> tuple[float, float, float]:
-        """(longest quiet learned for the context, evidence, trust in it)."""
+    def _learned_h(self, block: int, place: Place, settings: ModelSettings) -> tuple[float, float]:
+        """Longest quiet learned for the context (neighbouring blocks at a discount); a
+        context seen fewer than ``min_evidence`` times borrows from what is known: an outing
+        at a new hour is like the outings at other hours, quiet at home like this block's
+        quietest place. Also returns the evidence (decayed quiet periods, with neighbours)."""
         peak = self.peak.astype(np.float32)
         count = self.count.astype(np.float32)
         before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
@@ -235,28 +240,34 @@ class ActivityModel:
             settings.neighbour_weight * peak[after, place],
         )
         evidence = count[block, place] + count[before, place] + count[after, place]
-        trust = min(1.0, self.days / settings.learn_days)
         if evidence < settings.min_evidence:
-            # Rarely quiet here at this time: borrow from what is known. An outing at a new
-            # hour is like the outings at other hours; quiet at home like this block's
-            # quietest place. A home never seen going out keeps the cautious prior for it.
             if place is Place.OUT:
                 pool = peak[:, Place.OUT]
-                trust *= min(1.0, float(count[:, Place.OUT].sum()) / settings.min_evidence)
             else:
                 pool = peak[block, [p for p in range(PLACE_COUNT) if p != Place.OUT]]
             learned = max(learned, settings.borrow_weight * float(pool.max()))
-        return float(learned), float(evidence), trust
+        return float(learned), float(evidence)
 
-    def quiet_threshold_h(self, hour: float, place: Place, settings: ModelSettings) -> float:
-        """How long quiet may last after a sign of life at ``hour`` in ``place``."""
+    def own_limit_h(self, hour: float, place: Place, settings: ModelSettings) -> float | None:
+        """This home's own limit for quiet after ``hour`` in ``place``, from what it learned:
+        longer than its (decayed) peak here with a margin, and asleep also its mean +
+        ``sleep_tail_factor`` standard deviations. None before anything is learned here."""
+        return self._own_limit(hour, place, settings)[0]
+
+    def _own_limit(
+        self, hour: float, place: Place, settings: ModelSettings
+    ) -> tuple[float | None, float]:
+        """(the home's own limit or None, the evidence: decayed quiet periods seen here)."""
         block = int(hour // BLOCK_H) % BLOCKS
         before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
-        learned, evidence, trust = self._learned_h(block, place, settings)
-        threshold = learned * settings.margin_factor + settings.margin_h if learned > 0 else 0.0
+        learned, evidence = self._learned_h(block, place, settings)
+        if learned <= 0:
+            # Seen often enough and never quiet for long (bathroom visits): the floor.
+            return (settings.floor_h if evidence >= settings.min_evidence else None), evidence
+        threshold = learned * settings.margin_factor + settings.margin_h
         if is_asleep(hour, place, settings) and evidence >= settings.min_evidence:
             # The peak of a few nights misses the night slept through without a toilet
-            # visit (most of the false alarms on simulated homes); mean and spread see it coming.
+            # visit; mean and spread see it coming.
             blocks = [before, block, after]
             mean = float(self.total[blocks, place].astype(np.float32).sum()) / evidence
             square = float(self.squares[blocks, place].astype(np.float32).sum()) / evidence
@@ -264,10 +275,33 @@ class ActivityModel:
             threshold = max(
                 threshold, mean + settings.sleep_tail_factor * spread + settings.margin_h
             )
-        prior = prior_quiet_h(block, place, settings)
-        blended = max(threshold, (1 - trust) * prior + trust * settings.floor_h)
-        blended *= widened(self.widening, slot(QUIET, block, place), self.last_day)
-        return float(min(max(blended, settings.floor_h), settings.cap_h))
+        return float(threshold), evidence
+
+    def quiet_threshold_h(
+        self, hour: float, place: Place, settings: ModelSettings, *, instant: bool = False
+    ) -> float:
+        """How long quiet may last after a sign of life at ``hour`` in ``place``: the home's
+        own limit, but not below the population's (``prior.py``) weighted by what the prior
+        is still worth against the quiet periods this home has had here,
+        ``prior_quiets / (prior_quiets + evidence)``: a new home's first days are the
+        population's, a context seen a few times is not a few days' peak alone, and a
+        sleeper whose turns the bedroom sees every half hour soon has a limit of its own.
+        ``instant``: the bathroom is known only from switches, not seen (``BATH_INSTANT``)."""
+        block = int(hour // BLOCK_H) % BLOCKS
+        column = BATH_INSTANT if instant and place is Place.BATHROOM else place
+        population = float(settings.prior.limit[block, column])
+        if np.isnan(population):
+            night = is_asleep(hour, place, settings) or place is Place.OUT
+            population = settings.cap_h if night else settings.unknown_awake_h
+        own, evidence = self._own_limit(hour, place, settings)
+        worth = settings.prior_quiets + evidence
+        weight = settings.prior_quiets / worth if worth > 0 else 0.0
+        # An outing lasts as long as the errand or the visit: no home's few weeks of them
+        # say that a longer one is unusual, so out of home the population's limit stands.
+        floor = population if place is Place.OUT else settings.floor_h
+        limit = max(own or 0.0, weight * population + (1 - weight) * floor)
+        limit *= widened(self.widening, slot(QUIET, block, place), self.last_day)
+        return float(min(max(limit, settings.floor_h), settings.cap_h))
 
     def unusual_now(
         self,
@@ -285,16 +319,19 @@ class ActivityModel:
         after this context (without the margin) and longer than any quiet seen still going
         on around this hour there. Returns the longest quiet seen around this hour (for the
         explanation) when both hold, else None. Not asleep and not at night: sleep has its
-        own, wider rule.
+        own, wider rule. Not out of home either: an outing lasts as long as the errand, the
+        visit or the weather, and "longer than any outing seen around 17:00" was a false alarm
+        in most homes that had one; the outing's own context still has its limit.
         """
         if (
             self.days < settings.hourly_after_days
+            or place is Place.OUT
             or is_asleep(since_hour, place, settings)
             or is_night(now_hour, settings)
         ):
             return None
         block = int(since_hour // BLOCK_H) % BLOCKS
-        learned, _, _ = self._learned_h(block, place, settings)
+        learned, _ = self._learned_h(block, place, settings)
         tight = max(learned * settings.tight_factor + settings.tight_margin_h, settings.floor_h)
         hour = int(now_hour) % 24
         around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24], place]
@@ -358,6 +395,12 @@ class ActivityModel:
     @property
     def nbytes(self) -> int:
         return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+
+
+def _second_earliest(ring: np.ndarray) -> float | None:
+    """The second earliest hour in a ring of 10-minute units, None before three are seen."""
+    seen = np.sort(ring[ring != EMPTY], axis=None)
+    return None if seen.size < 3 else float(seen[1]) / 6
 
 
 def _push(ring: np.ndarray, value: int) -> None:

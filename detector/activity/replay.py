@@ -21,7 +21,7 @@ import re
 import statistics
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ def build_directory(
         contact = bool(states[device] & CONTACT)
         info = classify(reading.sensor, kind, room, contact=contact)
         if "room" in override and info.role not in (Role.FRONT_DOOR, Role.BED, Role.CHAIR):
-            info = SensorInfo(info.role, place_of(override["room"]), info.label)
+            info = replace(info, place=place_of(override["room"]))
         infos[device] = info
     return infos
 
@@ -161,11 +161,12 @@ class Found:
     kind: str
     at: datetime
     context: str = ""  # what raised it (the feedback table's key, else the kind)
+    text: str = ""  # the English explanation: why it was raised, for finding the causes
 
     @classmethod
     def of(cls, alert: Alert) -> Found:
         context = key_of(alert.context or {}) or alert.kind.value
-        return cls(alert.kind.value, alert.raised_at, context)
+        return cls(alert.kind.value, alert.raised_at, context, alert.explanation.en)
 
 
 @dataclass
@@ -190,7 +191,9 @@ class ReplayResult:
             # verdicts (``--feedback``) should remove.
             "repeat_false_alarms": len(self.false_alarms)
             - len({a.context for a in self.false_alarms}),
-            "false_alarm_list": [f"{a.at.isoformat()} {a.kind}" for a in self.false_alarms],
+            "false_alarm_list": [
+                f"{a.at.isoformat()} {a.kind}: {a.text}" for a in self.false_alarms
+            ],
             "devices": self.devices,
         }
         if self.delays_h:

@@ -218,6 +218,7 @@ class InactivityRule(BaseRule):
             label=info.label,
             front_door=front_door,
             settings=self.settings.model,
+            presence=info.presence and event.type is not EventType.TOILET_FLUSH,
         )
         return RuleOutput()
 
@@ -248,9 +249,7 @@ class InactivityRule(BaseRule):
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit
-            state.threshold_h = state.model.quiet_threshold_h(
-                state.context_hour, state.last_place, self.settings.model
-            )
+            state.threshold_h = state.limit_h(self.settings.model)
         return RuleOutput()
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
@@ -305,9 +304,7 @@ class InactivityRule(BaseRule):
             state.last_ts, state.last_place = state.away_until, Place.OUT
             state.context_place = Place.OUT
             state.context_hour = state.hour(state.away_until)
-            state.threshold_h = state.model.quiet_threshold_h(
-                state.context_hour, Place.OUT, self.settings.model
-            )
+            state.threshold_h = state.limit_h(self.settings.model)
             state.pending.inactivity = ""
         state.away_until, state.away_reason = None, ""
 
@@ -540,11 +537,12 @@ class InactivityRule(BaseRule):
         for expectation in config.expectations:
             if state.hour(now) < expectation.by_h:
                 continue
-            if state.pending.expectations.get(expectation.name) == day:
+            raised = state.pending.expectations or {}
+            if raised.get(expectation.name) == day:
                 continue
             if any(state.last_at[p] >= midnight for p in expectation.places):
                 continue
-            state.pending.expectations[expectation.name] = day
+            state.pending.expectations = {**raised, expectation.name: day}
             due = f"{int(expectation.by_h):02d}:{round(expectation.by_h % 1 * 60):02d}"
             alerts.append(
                 make_alert(

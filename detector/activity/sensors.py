@@ -50,6 +50,9 @@ class SensorInfo:
     role: Role
     place: Place
     label: str  # what the explanation calls it, e.g. "Kitchen"
+    #: The device sees someone *there* for as long as they are (motion, a pressure mat),
+    #: rather than an instant of use (a switch, tap, flush, cabinet or door contact).
+    presence: bool = True
 
 
 _PLACE_WORDS: tuple[tuple[str, Place], ...] = (
@@ -73,6 +76,13 @@ _PLACE_WORDS: tuple[tuple[str, Place], ...] = (
     ("tv", Place.LIVING),
 )
 _FRONT_WORDS = ("front", "outside", "main", "entry", "entrance", "exit", "outer", "street")
+#: Switches on things people use for an instant (MIT PlaceLab's 70-odd switches report
+#: ON/OFF like a motion sensor does; their names say what they are).
+_SWITCH_WORDS = re.compile(
+    r"flush|faucet|tap(?![a-z])|switch|light|cabinet|cupboard|drawer|hamper|fan(?![a-z])|"
+    r"closet|door|shower|dryer|washing|microwave|toaster|oven|fridge|refrigerator|freezer",
+    re.IGNORECASE,
+)
 _BED_PRESSURE = re.compile(r"bed(?!room)", re.IGNORECASE)
 _CHAIR_PRESSURE = re.compile(r"chair|couch|sofa|seat", re.IGNORECASE)
 
@@ -118,10 +128,13 @@ def classify(
     if kind_l in {"chair", "chair_pressure"}:
         return SensorInfo(Role.CHAIR, Place.CHAIR, label)
     if contact or "door" in kind_l or "contact" in kind_l or "cabinet" in kind_l:
-        return SensorInfo(Role.DOOR, place_of(room, device), label)
-    if kind_l in {"motion", "pir"} or not kind_l:
+        return SensorInfo(Role.DOOR, place_of(room, device), label, presence=False)
+    if kind_l in {"motion", "pir"}:
         return SensorInfo(Role.MOTION, place_of(room, device), label)
-    return SensorInfo(Role.OTHER, place_of(room, device), label)
+    if not kind_l:
+        switch = bool(_SWITCH_WORDS.search(f"{device} {room or ''}"))
+        return SensorInfo(Role.MOTION, place_of(room, device), label, presence=not switch)
+    return SensorInfo(Role.OTHER, place_of(room, device), label, presence=False)
 
 
 class SensorDirectory:
