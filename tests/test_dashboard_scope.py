@@ -115,6 +115,9 @@ async def test_family_member_can_acknowledge_but_not_resolve_or_set_modes(engine
         assert acked.status_code == 200, acked.text
         assert acked.json()["actor"] == "family1 姓名 (family)"
         assert (await client.get("/")).headers["location"] == "/homes/h-1"
+        # A relative with an account sees the family page, and can log out of it.
+        page = await client.get("/homes/h-1")
+        assert 'id="logout"' in page.text
 
 
 async def test_stream_sends_each_viewer_only_their_homes() -> None:
