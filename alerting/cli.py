@@ -18,6 +18,7 @@ import typer
 from alerting.kpis import ResponseKpis
 from alerting.visits import VisitCoverage
 from eldercare.settings import Settings
+from eldercare.vocabulary import MONTH_PATTERN
 
 if TYPE_CHECKING:
     from alerting.api import AlertingApi
@@ -74,7 +75,7 @@ def _csv(value: object) -> object:
 
 
 def _check_month(value: str | None) -> str | None:
-    if value is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+    if value is not None and not re.fullmatch(MONTH_PATTERN, value):
         raise typer.BadParameter("use YYYY-MM, e.g. 2026-11")
     return value
 

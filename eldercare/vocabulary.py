@@ -28,3 +28,7 @@ ALERT_KIND_NAMES: dict[AlertKind, tuple[str, str]] = {
     AlertKind.BATTERY_LOW: ("电量低", "Battery low"),
     AlertKind.SYSTEM: ("系统故障", "System fault"),
 }
+
+#: A report month, ``YYYY-MM``, within the years the calendar arithmetic can handle (a month
+#: is widened by a day at each end; year 0 or 9999 would overflow ``datetime``).
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"

@@ -97,3 +97,11 @@ def test_report_visits_as_table_csv_and_json(tmp_path, monkeypatch) -> None:
     october = runner.invoke(app, ["report", "visits", "--month", "2026-10", "--format", "json"])
     assert json.loads(october.output)[0]["reached"] == 0
     assert runner.invoke(app, ["report", "visits"]).exit_code == 2  # the month is required
+
+
+def test_a_month_the_calendar_cannot_hold_is_a_clear_error() -> None:
+    """Year 0 passed the old pattern and crashed the coverage query (found by schemathesis)."""
+    for month in ("0000-01", "9999-12", "2026-13"):
+        result = CliRunner().invoke(app, ["report", "visits", "--month", month])
+        assert result.exit_code == 2, (month, result.output)
+        assert "YYYY-MM" in result.output

@@ -28,13 +28,13 @@ from dashboards.schemas import VisitRecorded, VisitRequest
 from dashboards.scope import visible_home_ids
 from dashboards.visiting import VisitingItem, visiting_list
 from eldercare.logs import get_logger
+from eldercare.vocabulary import MONTH_PATTERN
 from gateway import registry_api
 
 log = get_logger("dashboard.visits")
 router = APIRouter(tags=["visits"], responses=error_responses(401, 403, 422))
 pages = APIRouter(include_in_schema=False)
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MONTH = re.compile(MONTH_PATTERN)
 
 
