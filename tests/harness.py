@@ -13,6 +13,7 @@ import aiomqtt
 from detector.service import LANE_CLIENT_ID as detector_lane
 from eldercare.app.runtime import Service, run_services
 from eldercare.broker import LocalMosquitto, free_port
+from eldercare.bus import MqttConnection
 from eldercare.clock import Clock, RealClock
 from eldercare.db import prepared_engine
 from eldercare.settings import Settings
@@ -83,3 +84,17 @@ async def running_system(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def running(connection: MqttConnection) -> AsyncIterator[MqttConnection]:
+    """A connection consuming until the block ends (then cancelled, as on SIGTERM)."""
+    task = asyncio.create_task(connection.run())
+    try:
+        async with asyncio.timeout(10):
+            await connection.connected.wait()
+        yield connection
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

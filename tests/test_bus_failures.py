@@ -9,7 +9,6 @@ messages behind it keep flowing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from eldercare.bus import Handler, MqttConnection, Outgoing
 from eldercare.failures import is_transient
 from eldercare.models import DeadLetter
 from eldercare.settings import Settings
+from tests.harness import running
 
 pytestmark = pytest.mark.integration
 
@@ -43,19 +43,9 @@ def connection_dropped() -> DBAPIError:
     )
 
 
-@contextlib.asynccontextmanager
-async def consuming(settings: Settings, handler: Handler):  # type: ignore[no-untyped-def]
-    """The service "svc" on its persistent session until the block ends (then killed)."""
-    connection = MqttConnection(settings, "svc", ["in"], handler)
-    task = asyncio.create_task(connection.run())
-    try:
-        async with asyncio.timeout(10):
-            await connection.connected.wait()
-        yield connection
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def consuming(settings: Settings, handler: Handler):  # type: ignore[no-untyped-def]
+    """The service "svc" on its persistent session until the block ends (then stopped)."""
+    return running(MqttConnection(settings, "svc", ["in"], handler))
 
 
 async def send(broker: LocalMosquitto, *payloads: bytes) -> None:

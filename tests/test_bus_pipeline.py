@@ -10,8 +10,7 @@ connected and after a reconnect, including changes made while the broker was awa
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from eldercare.broker import LocalMosquitto
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.settings import Settings
+from tests.harness import running
 
 pytestmark = pytest.mark.integration
 
@@ -29,19 +29,6 @@ pytestmark = pytest.mark.integration
 def broker() -> Iterator[LocalMosquitto]:
     with LocalMosquitto() as broker:
         yield broker
-
-
-@contextlib.asynccontextmanager
-async def running(connection: MqttConnection) -> AsyncIterator[MqttConnection]:
-    task = asyncio.create_task(connection.run())
-    try:
-        async with asyncio.timeout(10):
-            await connection.connected.wait()
-        yield connection
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:

@@ -14,17 +14,16 @@ import contextlib
 import json
 import sys
 import time
-from datetime import UTC, datetime
 
 import aiomqtt
 import pytest
 
 from eldercare.app.runtime import Service
-from eldercare.models import Event, EventType
 from eldercare.settings import DeviceRateLimits
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.harness import make_settings, running_system
+from tests.presses import press_each, until
 
 pytestmark = pytest.mark.integration
 
@@ -81,25 +80,8 @@ async def test_call_buttons_beat_one_devices_flood(mosquitto, tmp_path) -> None:
         )
         try:
             await asyncio.sleep(1.0)  # the flood is under way
-            pressed: dict[str, float] = {}
-            for home in homes:
-                press = Event(
-                    home=home.home_id,
-                    device="btn",
-                    seq=1,
-                    ts=datetime.now(UTC),
-                    type=EventType.CALL_BUTTON,
-                    value={"press": "single"},
-                )
-                await client.publish(
-                    topics.device(home.home_id, "btn", "event"), press.to_json(), qos=1
-                )
-                pressed[home.home_id] = time.monotonic()
-                await asyncio.sleep(PRESS_EVERY_S)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(LIFE_SAFETY_BOUND_S):
-                    while len(alerts) < len(pressed):
-                        await asyncio.sleep(0.05)
+            pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
+            await until(lambda: len(alerts) >= len(pressed), LIFE_SAFETY_BOUND_S)
             output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
             published = json.loads(output)["published"]
             assert published == int(FLOOD_RATE * FLOOD_S), "the broker refused part of the flood"

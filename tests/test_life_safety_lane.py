@@ -16,16 +16,15 @@ import json
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
 import aiomqtt
 import pytest
 
 from eldercare.app.runtime import Service
-from eldercare.models import Event, EventType
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.harness import make_settings, running_system
+from tests.presses import press_each, until
 
 pytestmark = pytest.mark.integration
 
@@ -73,25 +72,8 @@ async def test_call_buttons_take_the_lane_past_a_flood_at_full_speed(mosquitto, 
         )
         try:
             await asyncio.sleep(1.5)  # the flood is under way and the backlog growing
-            pressed: dict[str, float] = {}
-            for home in homes:
-                press = Event(
-                    home=home.home_id,
-                    device="btn",
-                    seq=1,
-                    ts=datetime.now(UTC),
-                    type=EventType.CALL_BUTTON,
-                    value={"press": "single"},
-                )
-                await client.publish(
-                    topics.device(home.home_id, "btn", "event"), press.to_json(), qos=1
-                )
-                pressed[home.home_id] = time.monotonic()
-                await asyncio.sleep(PRESS_EVERY_S)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(LIFE_SAFETY_BOUND_S):
-                    while len(alerted_at) < len(pressed):
-                        await asyncio.sleep(0.05)
+            pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
+            await until(lambda: len(alerted_at) >= len(pressed), LIFE_SAFETY_BOUND_S)
             waited = {
                 home: round(alerted_at[home] - at, 2) if home in alerted_at else None
                 for home, at in pressed.items()
