@@ -49,5 +49,9 @@ def with_stored_urls(spec: HomeSpec, stored: HomeSpec | None) -> HomeSpec:
     return spec.model_copy(update={"contacts": contacts})
 
 
+def has_labels(spec: HomeSpec) -> bool:
+    return any(_is_label(channel) for c in spec.contacts or [] for channel in c.channels)
+
+
 def _is_label(channel: str) -> bool:
     return MASK in channel and "://" not in channel

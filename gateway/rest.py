@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eldercare.clock import Clock
 from eldercare.http_errors import ErrorBody
 from eldercare.models import Ident
-from gateway.channel_secrets import UnknownChannelLabel, masked, with_stored_urls
+from gateway.channel_secrets import UnknownChannelLabel, has_labels, masked, with_stored_urls
 from gateway.registry import HomeNotFound, ImportSummary, Registry, RegistryConflict
 from gateway.specs import DeviceSpec, HomeSpec, RegistryDocument
 
@@ -123,7 +123,10 @@ async def get_home(registry: RegistryDep, home_id: Ident) -> HomeSpec:
 
 async def _with_stored_urls(registry: Registry, spec: HomeSpec) -> HomeSpec:
     """Labels sent back (from a GET) stand for the URLs stored under them; a label with no
-    stored URL behind it conflicts with the stored home (409)."""
+    stored URL behind it conflicts with the stored home (409). The stored home is read only
+    when a label came back: a plain create or a bulk import costs no extra reads."""
+    if not has_labels(spec):
+        return spec
     try:
         stored: HomeSpec | None = await registry.get_home(spec.id)
     except HomeNotFound:
