@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dashboards.homes import set_mode
 from dashboards.schemas import HomeModeName, HomeModeRequest
+from detector.activity.findings import FINDINGS, Check, door_left_open
+from detector.activity.home import HomeState
+from detector.activity.home_config import Expectation, HomeConfig
 from detector.activity.model import ActivityModel, ModelSettings
 from detector.activity.registry import sync_from_registry
 from detector.activity.routines import apply_routines, load_routines
-from detector.activity.rule import Expectation, HomeConfig, InactivityRule, InactivitySettings
+from detector.activity.rule import InactivityRule, InactivitySettings
 from detector.activity.sensors import Place, Role, classify
 from detector.checkpoint import StateFile
 from detector.device_health import DeviceHealthRule
@@ -601,3 +605,24 @@ def test_bedtimes_survive_a_restart() -> None:
     model.learn_bedtime(20.0, 1.0, settings)  # too short to be a night
     restored = ActivityModel.from_dict(model.to_dict())
     assert restored.settling(22.6, settings) and not restored.settling(22.4, settings)
+
+
+def test_each_finding_is_a_function_of_the_state_and_the_check_and_raises_once() -> None:
+    """The findings stand alone (no rule object): a door open past its limit is found once
+    per opening, and a new opening is a new finding; nothing else is due. Fails if a finding
+    leans on the rule again or forgets its pending key."""
+    state = HomeState(home="h-find", tz=ZoneInfo("UTC"))
+    opened = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    check = Check(opened + timedelta(minutes=10), HomeConfig(tz="UTC"), ModelSettings())
+    state.last_ts, state.threshold_h = opened, 3.0  # the resident went out a moment ago
+    assert all(finding(state, check) is None for finding in FINDINGS)  # nothing due yet
+    state.door_open_since, state.door_device = opened, "front"
+    assert door_left_open(state, check) is None  # 10 min: within the 15 allowed
+    later = Check(opened + timedelta(minutes=16), check.config, check.model)
+    alert = door_left_open(state, later)
+    assert alert is not None and alert.kind is AlertKind.DOOR_LEFT_OPEN
+    assert alert.evidence[0].device == "front"
+    assert door_left_open(state, later) is None  # once per opening
+    state.door_open_since = opened + timedelta(hours=1)
+    again = Check(opened + timedelta(hours=1, minutes=20), check.config, check.model)
+    assert door_left_open(state, again) is not None

@@ -23,7 +23,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from detector.activity.rule import Expectation, InactivityRule
+from detector.activity.home_config import Expectation
+from detector.activity.rule import InactivityRule
 from detector.activity.sensors import Place
 from eldercare.logs import get_logger
 
