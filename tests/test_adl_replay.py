@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from detector.activity.replay import Reading, build_directory, evaluate, load_recording, to_events
+from detector.activity.replay import (
+    Reading,
+    build_directory,
+    evaluate,
+    load_recording,
+    parse_lines,
+    to_events,
+)
 from eldercare.app.cli import app
 
 
@@ -126,3 +133,54 @@ def test_cli_scores_a_folder_of_homes_and_simulated_homes_apart(tmp_path: Path) 
     real = report["pooled"]["real"]
     assert real["homes"] == 2 and real["collapses"] == 4
     assert real["scored_days"] == sum(r["scored_days"] for r in report["homes"][:2])
+
+
+def _readings(*lines: str) -> list[Reading]:
+    return list(parse_lines(lines))
+
+
+def test_both_edges_of_a_switch_or_mat_are_someone_there() -> None:
+    """An evening on a seat mat ends when the resident stands up (OFF), and a cupboard shut
+    or a tap turned off is a hand on it: the replay must not take the OFF for a sensor timing
+    out (it did, and the quiet ran from sitting down at 19:00 to the next other sensor)."""
+    readings = _readings(
+        "2011-01-03 19:00:00 Seat Living ON",
+        "2011-01-03 22:10:00 Seat Living OFF",
+        "2011-01-03 22:12:00 Cupboard Kitchen ON",
+        "2011-01-03 22:12:04 Cupboard Kitchen OFF",
+    )
+    events = to_events(readings, build_directory(readings, {}))
+    assert [e.ts.strftime("%H:%M:%S") for e in events] == [
+        "19:00:00",
+        "22:10:00",
+        "22:12:00",
+        "22:12:04",
+    ]
+    assert {e.type.value for e in events} == {"motion"}
+
+
+def test_a_door_switch_named_for_the_entrance_is_the_front_door_where_no_contact_is() -> None:
+    """Recordings that report every switch as ON/OFF name the front door only by name
+    ("Frontdoor", "Maindoor Entrance"): without this, no outing was ever seen and every
+    afternoon out was quiet at home. A motion sensor "OutsideDoor" beside a real contact
+    front door stays a motion sensor (CASAS)."""
+    switches_only = _readings(
+        "2011-01-03 09:00:00 Frontdoor Hall ON",
+        "2011-01-03 09:00:05 Frontdoor Hall OFF",
+        "2011-01-03 09:10:00 Fridge Kitchen ON",
+        "2011-01-03 09:10:09 Fridge Kitchen OFF",
+    )
+    roles = {d: i.role.value for d, i in build_directory(switches_only, {}).items()}
+    assert roles["Frontdoor-Hall"] == "front_door"
+    assert roles["Fridge-Kitchen"] == "motion"
+    events = to_events(switches_only, build_directory(switches_only, {}))
+    assert [e.type.value for e in events[:2]] == ["door_open", "door_close"]
+
+    with_contact = _readings(
+        "2011-01-03 09:00:00 OutsideDoor Entry ON",
+        "2011-01-03 09:00:02 OutsideDoor FrontDoor OPEN",
+        "2011-01-03 09:00:09 OutsideDoor FrontDoor CLOSE",
+        "2011-01-03 09:00:10 OutsideDoor Entry OFF",
+    )
+    roles = {d: i.role.value for d, i in build_directory(with_contact, {}).items()}
+    assert roles == {"OutsideDoor-Entry": "motion", "OutsideDoor-FrontDoor": "front_door"}
