@@ -11,12 +11,20 @@ import typer
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
 from detector.falls.sisfall import SISFALL_RATE_HZ, find_trials
 from detector.falls.stream import FallConfig
+from eldercare.logs import configure_logging
 
 # Training and evaluation need scikit-learn; they are imported inside the commands so that
 # every other ``eldercare`` command (and the detector service) starts without it.
 
 DataDir = Annotated[
     Path, typer.Argument(exists=True, file_okay=False, help="SisFall-format folder")
+]
+DataPath = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        help="SisFall-format folder; with --stream a t,x,y,z CSV file or a folder of them",
+    ),
 ]
 
 
@@ -43,6 +51,10 @@ def train_command(
 
 def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -72,7 +84,7 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 def eval_command(
-    data_dir: DataDir,
+    data_dir: DataPath,
     model: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="model file (.npz)")
     ] = None,
@@ -82,8 +94,24 @@ def eval_command(
         int | None, typer.Option(min=2, help="leave-subjects-out CV with K folds on DATA_DIR")
     ] = None,
     rule: Annotated[bool, typer.Option(help="use the threshold rule, not a model")] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="DATA_DIR is daily life: one long t,x,y,z CSV (s, g; any rate) per file; "
+            "report suspicions and alerts per hour of wear",
+        ),
+    ] = False,
 ) -> None:
     """Run the streaming detector over every recording of DATA_DIR and report the figures."""
+    if stream:
+        if cv:
+            raise typer.BadParameter("--stream has no subjects to cross-validate: use --model")
+        scorer, name, config = _scorer(model, rule)
+        _eval_streams(data_dir, scorer, name, config, as_json)
+        return
+    if not data_dir.is_dir():
+        raise typer.BadParameter(f"{data_dir} is a file: a SisFall folder, or use --stream")
     from detector.falls.evaluation import cross_validated_scorers, evaluate
     from detector.falls.replay import replay
     from detector.falls.training import TRAINING_RATES_HZ
@@ -106,16 +134,7 @@ def eval_command(
         config = FallConfig()
         extra = {"scorer": f"{cv}-fold leave-subjects-out CV", "folds": folds}
     else:
-        scorer: Scorer
-        if rule:
-            scorer, name, config = ThresholdRule(), "threshold rule", FallConfig()
-        else:
-            loaded = FallModel.load(model) if model else bundled_model()
-            if loaded is None:
-                scorer, name, config = ThresholdRule(), "threshold rule (no model)", FallConfig()
-            else:
-                scorer, config = loaded, FallConfig(**loaded.config)
-                name = f"model {model or 'bundled'}"
+        scorer, name, config = _scorer(model, rule)
         [evaluated] = replay(trials, [rate], scorer, config)
 
         def scorer_for(_: str) -> Scorer:
@@ -127,3 +146,58 @@ def eval_command(
         typer.echo(json.dumps(report, indent=2))
     else:
         _print_report(report)
+
+
+def _scorer(model: Path | None, rule: bool) -> tuple[Scorer, str, FallConfig]:
+    """The scorer asked for: the threshold rule, a model file, or the bundled model."""
+    if rule:
+        return ThresholdRule(), "threshold rule", FallConfig()
+    loaded = FallModel.load(model) if model else bundled_model()
+    if loaded is None:
+        return ThresholdRule(), "threshold rule (no model)", FallConfig()
+    return loaded, f"model {model or 'bundled'}", FallConfig(**loaded.config)
+
+
+def _eval_streams(path: Path, scorer: Scorer, name: str, config: FallConfig, as_json: bool) -> None:
+    """Suspicions and confirmed alerts per hour of wear, per file and over all files."""
+    from detector.falls.daily_stream import StreamFileError, read_stream_csv, run_stream
+
+    configure_logging("WARNING", True)  # a suspicion an hour is the figure, not a log line
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files:
+        raise typer.BadParameter(f"no .csv streams in {path}")
+    reports = []
+    for file in files:
+        try:
+            times, samples = read_stream_csv(file)
+        except StreamFileError as error:
+            raise typer.BadParameter(str(error)) from None
+        reports.append(run_stream(file.stem, times, samples, scorer, config).as_dict())
+    hours = sum(r["hours"] for r in reports)
+    totals = {
+        "scorer": name,
+        "streams": len(reports),
+        "hours": round(hours, 6),
+        "suspicions": sum(r["suspicions"] for r in reports),
+        "alerts": {
+            severity: sum(r["alerts"][severity] for r in reports)
+            for severity in reports[0]["alerts"]
+        },
+    }
+    totals["suspicions_per_hour"] = totals["suspicions"] / hours if hours else None
+    totals["alerts_per_hour"] = {
+        severity: count / hours if hours else None for severity, count in totals["alerts"].items()
+    }
+    if as_json:
+        typer.echo(json.dumps({**totals, "by_stream": reports}, indent=2))
+        return
+    typer.echo(f"scorer: {name}   streams: {len(reports)}   hours of wear: {hours:.2f}")
+    typer.echo("stream        hours    rate  suspicions/h  critical/h  medium/h  (counts)")
+    for row in [*reports, {**totals, "name": "all", "rate_hz": None}]:
+        per_hour = row["alerts_per_hour"]
+        typer.echo(
+            f"{row['name']:12} {row['hours']:6.2f} {_rate(row['rate_hz']):>7} "
+            f"{_fmt(row['suspicions_per_hour']):>13} {_fmt(per_hour['critical']):>11} "
+            f"{_fmt(per_hour['medium']):>9}  ({row['suspicions']} suspicions, "
+            f"{row['alerts']['critical']} critical, {row['alerts']['medium']} medium)"
+        )
