@@ -31,6 +31,7 @@ from detector.activity.replay import (
 )
 from detector.activity.rule import InactivitySettings
 from detector.wellbeing import WellbeingRule
+from eldercare.logs import configure_logging
 from eldercare.models import DailySummary
 
 SHARED_HOME = "casas-al-smarthome"
@@ -262,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("recording", nargs="?", type=Path, default=shared)
     parser.add_argument("--svg", type=Path, help="write the chart here")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # a line per summary would drown the table
     days = summaries(args.recording)
     path = args.recording / "data" if args.recording.is_dir() else args.recording
     with path.open(encoding="utf-8", errors="replace") as handle:
