@@ -46,8 +46,9 @@ ONSET_RESET_UNTIL = 780
 #: there at 11:30 made the real home of docs/wellbeing.md "wake" at 11:30 every day, with
 #: the morning's toilet visits counted as the night's.
 WAKE_FROM, WAKE_UNTIL = MIDNIGHT + 4 * 60, NOON
-#: Out of bed again after less time in it than this: the resident was up already (dressing
-#: in the bedroom), not back to sleep, and the wake-up stays where it was.
+#: Without a bed sensor, out of the bedroom again after less quiet in it than this: she was
+#: up already (dressing), not back to sleep, and the wake-up stays where it was. A bed
+#: sensor says so itself: every time back in bed counts.
 BACK_TO_BED = 30
 #: Bathroom entries closer than this are one visit (the sensor lost sight of them).
 BATH_VISIT_GAP = 10
@@ -242,7 +243,7 @@ class WellbeingRule(BaseRule):
         if sleep and not tally.flags & SLEEP:
             tally.in_bed_from = night
         rising = not tally.flags & ROSE and WAKE_FROM <= night < WAKE_UNTIL
-        back_to_bed = not tally.wake or night - tally.in_bed_from >= BACK_TO_BED
+        back_to_bed = sees_bed or not tally.wake or night - tally.in_bed_from >= BACK_TO_BED
         if rising and back_to_bed and not sleep and tally.flags & SLEEP:
             tally.wake, tally.bath_at_wake = night, tally.bath  # up; maybe back to bed later
         if rising and tally.wake and state.last_place in UP_PLACES:

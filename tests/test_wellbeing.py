@@ -140,6 +140,21 @@ def test_without_a_bed_sensor_the_night_ends_when_she_is_up_and_about() -> None:
     assert summary.night_bathroom == 1
 
 
+def test_with_a_bed_sensor_a_toilet_visit_just_before_rising_is_the_nights() -> None:
+    """Back in bed for 20 minutes after a toilet visit at 05:50, up at 06:10: the bed
+    sensor says she went back to bed, so the visit is the night's and the wake-up 06:10."""
+    day = Day()
+    day.event(day.at(0, 22, 30), "bed-bedroom", EventType.BED_OCCUPIED)
+    day.event(day.at(1, 5, 50), "bed-bedroom", EventType.BED_EMPTY)
+    day.event(day.at(1, 5, 51), "pir-bathroom")
+    day.event(day.at(1, 5, 56), "bed-bedroom", EventType.BED_OCCUPIED)
+    day.event(day.at(1, 6, 10), "bed-bedroom", EventType.BED_EMPTY)
+    day.event(day.at(1, 6, 12), "pir-kitchen")
+    day.until(day.at(2, 0, 2))
+    summary = day.summaries[-1]
+    assert (summary.wake_h, summary.night_bathroom) == (6.17, 1)
+
+
 def _days(values: list[dict[str, float]], first: date = date(2026, 1, 1)) -> list[DailySummary]:
     return [
         DailySummary(
