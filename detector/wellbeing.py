@@ -3,7 +3,7 @@
 A rule of its own, fed the same messages right after the inactivity rule: it reads what
 that rule already decided about each sign of life (the room, out of home or not, in bed or
 not, holiday mode, silent sensors) instead of deciding it a second time, and keeps only
-today's running tallies, packed in ~40 bytes per home (the detector's state budget is
+today's running tallies, packed in 41 bytes per home (the detector's state budget is
 2 KiB per home at 100 k homes). At each home's local midnight it emits the day as a
 ``DailySummary``; history and trends live with the writer (alerting), not here.
 
