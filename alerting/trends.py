@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scipy.stats import theilslopes
+import numpy as np
 
 from eldercare.models import DailySummary, WellbeingTrend
 
@@ -168,7 +168,7 @@ def _judge(
     tail = [
         (d.day.toordinal(), v) for d in window[-SLOPE_DAYS:] if (v := measure.value(d)) is not None
     ]
-    slope = float(theilslopes([v for _, v in tail], [x for x, _ in tail]).slope) * 7
+    slope = theil_sen([x for x, _ in tail], [v for _, v in tail]) * 7
     if (slope <= 0) if measure.rising else (slope >= 0):
         return None
     zh, en = _sentences(measure, current, base)
@@ -183,6 +183,18 @@ def _judge(
         zh=zh,
         en=en,
     )
+
+
+def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """The median of the slopes between every two points: one odd day moves it little,
+    unlike a least-squares line (0 when no two points differ in ``x``)."""
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    first, second = np.triu_indices(len(x), 1)
+    dx = x[second] - x[first]
+    apart = dx != 0
+    if not apart.any():
+        return 0.0
+    return float(np.median((y[second] - y[first])[apart] / dx[apart]))
 
 
 def _round(value: float | None) -> float | None:

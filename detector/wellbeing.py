@@ -3,7 +3,7 @@
 A rule of its own, fed the same messages right after the inactivity rule: it reads what
 that rule already decided about each sign of life (the room, out of home or not, in bed or
 not, holiday mode, silent sensors) instead of deciding it a second time, and keeps only
-today's running tallies, packed in ~40 bytes per home (the detector's state budget is
+today's running tallies, packed in 41 bytes per home (the detector's state budget is
 2 KiB per home at 100 k homes). At each home's local midnight it emits the day as a
 ``DailySummary``; history and trends live with the writer (alerting), not here.
 
@@ -40,8 +40,16 @@ NEXT_MIDNIGHT = 2160
 ONSET_FROM, ONSET_UNTIL = 360, 900
 #: Up again in a day room before 01:00: that was not yet going to sleep.
 ONSET_RESET_UNTIL = 780
-#: Wake-up: the last time out of bed between 04:00 and noon.
+#: Wake-up: the last time out of bed between 04:00 and noon before the resident is up and
+#: about (kitchen, living room, out). Not simply the last time out of bed before noon: in a
+#: home without a bed sensor, quiet in the bedroom stands for sleep, and dressing or tidying
+#: there at 11:30 made the real home of docs/wellbeing.md "wake" at 11:30 every day, with
+#: the morning's toilet visits counted as the night's.
 WAKE_FROM, WAKE_UNTIL = MIDNIGHT + 4 * 60, NOON
+#: Without a bed sensor, out of the bedroom again after less quiet in it than this: she was
+#: up already (dressing), not back to sleep, and the wake-up stays where it was. A bed
+#: sensor says so itself: every time back in bed counts.
+BACK_TO_BED = 30
 #: Bathroom entries closer than this are one visit (the sensor lost sight of them).
 BATH_VISIT_GAP = 10
 #: Meal times, local hours: kitchen use in a window counts as that meal.
@@ -51,8 +59,8 @@ ROOM_OF = {Place.BED: Place.BEDROOM, Place.CHAIR: Place.LIVING}
 #: Rooms that mean "up and about" (the hall is only passed on the way to the toilet).
 UP_PLACES = DAY_PLACES - {Place.OTHER}
 
-SLEEP, OUT, BATH, FROZEN, AWAY = 1, 2, 4, 8, 16
-_LAYOUT = struct.Struct("<IHB" + "HHHBBH" + "HHHB" + "HBBB" + "H" * len(ROOMS))
+SLEEP, OUT, BATH, FROZEN, AWAY, ROSE = 1, 2, 4, 8, 16, 32
+_LAYOUT = struct.Struct("<IHB" + "HHHBBHH" + "HHHB" + "HBBB" + "H" * len(ROOMS))
 #: Counts saturate at their field's size rather than fail to pack.
 _LIMITS = tuple({"I": 2**32 - 1, "H": 2**16 - 1, "B": 2**8 - 1}[c] for c in _LAYOUT.format[1:])
 
@@ -63,13 +71,14 @@ class Tally:
 
     day: int  # local date ordinal
     at: int  # coordinate accounted up to
-    flags: int = 0  # what the home was doing since ``at`` (SLEEP, OUT, BATH) + FROZEN, AWAY
+    flags: int = 0  # what the home was doing since ``at`` (SLEEP, OUT, BATH) + FROZEN, AWAY, ROSE
     bed: int = 0  # night being counted: minutes in bed
     onset: int = 0  # coordinate, 0 = not yet
     wake: int = 0
     bath: int = 0  # bathroom visits since sleep onset
     bath_at_wake: int = 0  # … of them before the last time out of bed this morning
     last_bath: int = 0
+    in_bed_from: int = 0  # when the current stretch in bed began
     night_bed: int = 0  # the night that ended this morning (set aside at noon)
     night_onset: int = 0
     night_wake: int = 0
@@ -145,7 +154,8 @@ class WellbeingRule(BaseRule):
                 if start <= hour < end:
                     tally.meals |= 1 << bit
         if place in UP_PLACES and tally.night_at(at) < ONSET_RESET_UNTIL:
-            tally.onset = 0  # up again: not asleep yet
+            # Up again: not asleep yet, and the bathroom visits since were the evening's.
+            tally.onset = tally.bath = 0
         if event.type is EventType.DOOR_OPEN and self._front_door(event):
             tally.door += 1
         self._set_flags(tally, state, at)
@@ -196,7 +206,7 @@ class WellbeingRule(BaseRule):
             tally.night_bath = tally.bath_at_wake if tally.wake else tally.bath
             tally.bed = tally.onset = tally.wake = tally.bath = tally.bath_at_wake = 0
             tally.last_bath = 0
-            tally.flags |= FROZEN
+            tally.flags = (tally.flags & ~ROSE) | FROZEN
         if at >= NEXT_MIDNIGHT:
             self._account(tally, state, NEXT_MIDNIGHT, now)
             summary = self._summary(state, tally, now)
@@ -230,15 +240,21 @@ class WellbeingRule(BaseRule):
         starts_sleep = sleep and not tally.flags & SLEEP and not tally.onset
         if starts_sleep and ONSET_FROM <= night < ONSET_UNTIL:
             tally.onset = night
-        if not sleep and tally.flags & SLEEP and WAKE_FROM <= night < WAKE_UNTIL:
+        if sleep and not tally.flags & SLEEP:
+            tally.in_bed_from = night
+        rising = not tally.flags & ROSE and WAKE_FROM <= night < WAKE_UNTIL
+        back_to_bed = sees_bed or not tally.wake or night - tally.in_bed_from >= BACK_TO_BED
+        if rising and back_to_bed and not sleep and tally.flags & SLEEP:
             tally.wake, tally.bath_at_wake = night, tally.bath  # up; maybe back to bed later
+        if rising and tally.wake and state.last_place in UP_PLACES:
+            tally.flags |= ROSE  # up and about: the night ended at the last time out of bed
         if out and not tally.flags & OUT:
             tally.outings += 1
         visit = bath and not tally.flags & BATH and night - tally.last_bath >= BATH_VISIT_GAP
         if visit and tally.onset:
             tally.bath += 1
             tally.last_bath = night
-        kept = tally.flags & (FROZEN | AWAY)
+        kept = tally.flags & (FROZEN | AWAY | ROSE)
         tally.flags = kept | (SLEEP if sleep else 0) | (OUT if out else 0) | (BATH if bath else 0)
 
     def _summary(self, state: HomeState, tally: Tally, now: datetime) -> DailySummary:
@@ -273,9 +289,13 @@ class WellbeingRule(BaseRule):
     def restore(self, data: bytes) -> None:
         loaded = json.loads(data)
         for home, packed in loaded.items():
+            tally = base64.b64decode(packed)
+            if len(tally) != _LAYOUT.size:  # saved by a version with other tallies
+                log.warning("wellbeing_tally_dropped", home=home, size=len(tally))
+                continue
             state = self.source.homes.get(home)
             # The same string object as the inactivity rule's key: 100 k copies add up.
-            self.tallies[state.home if state else home] = base64.b64decode(packed)
+            self.tallies[state.home if state else home] = tally
 
 
 def _next_day(tally: Tally, state: HomeState, now: datetime) -> Tally:
@@ -297,6 +317,7 @@ def _next_day(tally: Tally, state: HomeState, now: datetime) -> Tally:
         bath=tally.bath,
         bath_at_wake=tally.bath_at_wake,
         last_bath=tally.last_bath,
+        in_bed_from=tally.in_bed_from,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
@@ -97,7 +98,61 @@ def test_a_restarted_detector_keeps_the_days_tallies() -> None:
 def test_the_tally_of_a_home_is_small() -> None:
     day = Day()
     live_a_day(day, 1, toilet_at_night=1)
-    assert len(day.rule.tallies[HOME]) <= 40
+    assert len(day.rule.tallies[HOME]) <= 44
+
+
+def test_a_checkpoint_with_tallies_of_another_size_is_dropped_not_fatal() -> None:
+    day = Day()
+    live_a_day(day, 1, toilet_at_night=1)
+    restored = WellbeingRule(day.inactivity)
+    restored.restore(b'{"h-1": "' + base64.b64encode(bytes(40)) + b'"}')
+    assert restored.tallies == {}
+    day.rule = restored
+    live_a_day(day, 2, toilet_at_night=1)  # starts afresh
+    day.until(day.at(3, 0, 2))
+    assert day.summaries[-1].night_bathroom == 1
+
+
+def test_without_a_bed_sensor_the_night_ends_when_she_is_up_and_about() -> None:
+    """No bed sensor (the real home of docs/wellbeing.md): quiet in the bedroom stands for
+    sleep. The evening's bathroom visit between two trips to the bedroom is not a night
+    visit; dressing in the bedroom after the morning toilet, or tidying it before noon,
+    does not move the wake-up, and the morning's toilet visits are not the night's."""
+    day = Day()
+    day.event(day.at(0, 3, 0), "pir-bedroom")  # the home sees her sleep in the bedroom
+    day.event(day.at(0, 21, 0), "pir-living")
+    day.event(day.at(0, 22, 40), "pir-bedroom")  # fetching her glasses
+    day.event(day.at(0, 22, 42), "pir-bathroom")  # washing
+    day.event(day.at(0, 22, 50), "pir-living")
+    day.event(day.at(0, 22, 55), "pir-bedroom")  # to bed
+    day.event(day.at(1, 1, 30), "pir-bathroom")
+    day.event(day.at(1, 1, 35), "pir-bedroom")
+    day.event(day.at(1, 7, 30), "pir-bathroom")  # up
+    day.event(day.at(1, 7, 40), "pir-bedroom")  # dressing
+    day.event(day.at(1, 7, 50), "pir-bathroom")
+    day.event(day.at(1, 7, 55), "pir-kitchen")
+    day.event(day.at(1, 11, 30), "pir-bedroom")  # tidying
+    day.event(day.at(1, 11, 40), "pir-living")
+    day.until(day.at(2, 0, 2))
+    summary = day.summaries[-1]
+    assert summary.sleep_onset_h == 22.92
+    assert summary.wake_h == 7.5
+    assert summary.night_bathroom == 1
+
+
+def test_with_a_bed_sensor_a_toilet_visit_just_before_rising_is_the_nights() -> None:
+    """Back in bed for 20 minutes after a toilet visit at 05:50, up at 06:10: the bed
+    sensor says she went back to bed, so the visit is the night's and the wake-up 06:10."""
+    day = Day()
+    day.event(day.at(0, 22, 30), "bed-bedroom", EventType.BED_OCCUPIED)
+    day.event(day.at(1, 5, 50), "bed-bedroom", EventType.BED_EMPTY)
+    day.event(day.at(1, 5, 51), "pir-bathroom")
+    day.event(day.at(1, 5, 56), "bed-bedroom", EventType.BED_OCCUPIED)
+    day.event(day.at(1, 6, 10), "bed-bedroom", EventType.BED_EMPTY)
+    day.event(day.at(1, 6, 12), "pir-kitchen")
+    day.until(day.at(2, 0, 2))
+    summary = day.summaries[-1]
+    assert (summary.wake_h, summary.night_bathroom) == (6.17, 1)
 
 
 def _days(values: list[dict[str, float]], first: date = date(2026, 1, 1)) -> list[DailySummary]:
