@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eldercare.bounded import LruDict, SeqWindow
-from eldercare.bus import MqttConnection, Outgoing
+from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
@@ -114,6 +114,17 @@ class Gateway:
     def set_registry(self, snapshot: RegistrySnapshot) -> None:
         self.registry = snapshot
         self.liveness.sync(snapshot, self.clock.now())
+
+    def subscriptions(self) -> list[Subscription]:
+        """What the main session reads: every home's raw device channels and zigbee2mqtt's
+        bridge. (The lane's topics follow the registry: ``lane_topics``.)"""
+        return [
+            *(
+                Subscription(self.topics.raw_device_filter(channel), self.handle)
+                for channel in DEVICE_CHANNELS
+            ),
+            Subscription(f"{self.zigbee_base}/#", self.handle),
+        ]
 
     # Messages -----------------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
@@ -487,9 +498,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     series = await device_series(settings, clock, engine)
     gateway = Gateway(settings, clock, load_mappings(settings.device_mappings), series)
     gateway.set_registry(await registry.snapshot())
-    subscriptions = [settings.topics.raw_device_filter(channel) for channel in DEVICE_CHANNELS]
-    subscriptions.append(f"{settings.zigbee_base_topic}/#")
-    connection = MqttConnection(settings, "eldercare-gateway", subscriptions, gateway.handle)
+    connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
     lane = MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
     log.info("gateway_started", devices=len(gateway.registry.devices if gateway.registry else ()))
     async with asyncio.TaskGroup() as group:
