@@ -30,6 +30,7 @@ from eldercare.db.models import (
     AlertRow,
     DeliveryAttemptRow,
     NotificationRow,
+    NotificationStatus,
 )
 from eldercare.models import (
     Alert,
@@ -170,7 +171,7 @@ class NotificationView(BaseModel):
     tier: int
     recipient: str
     recipient_name: str
-    status: str  # pending | sent | failed | cancelled
+    status: NotificationStatus
     attempts: int
     created_at: datetime
     sent_at: datetime | None

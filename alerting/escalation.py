@@ -24,7 +24,13 @@ from alerting.messages import MessageFacts, render
 from alerting.policies import PolicyBook, Target
 from alerting.signed_links import AckClaim, AckLinks
 from eldercare.clock import Clock
-from eldercare.db.models import AlertRow, EscalationTimerRow, NotificationRow
+from eldercare.db.models import (
+    AlertRow,
+    EscalationTimerRow,
+    NotificationRow,
+    NotificationStatus,
+    TimerStatus,
+)
 from eldercare.logs import get_logger
 from eldercare.models import AlertKind, AlertStatus, AlertUpdate, Severity
 from eldercare.vocabulary import DEFAULT_TIMEZONE
@@ -59,12 +65,12 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
     )
     fired = await session.scalar(
         select(func.max(EscalationTimerRow.tier)).where(
-            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status == "fired"
+            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status == TimerStatus.FIRED
         )
     )
     await session.execute(
         delete(EscalationTimerRow).where(
-            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status != "fired"
+            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status != TimerStatus.FIRED
         )
     )
     severity, timezone = Severity(alert.severity), home.timezone if home else DEFAULT_TIMEZONE
@@ -80,7 +86,11 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
         if fired is None or tier > fired:
             session.add(
                 EscalationTimerRow(
-                    alert_id=alert.id, tier=tier, target=target, due_at=due_at, status="pending"
+                    alert_id=alert.id,
+                    tier=tier,
+                    target=target,
+                    due_at=due_at,
+                    status=TimerStatus.PENDING,
                 )
             )
 
@@ -94,7 +104,7 @@ async def bring_next_tier_forward(session: AsyncSession, alert_id: str, now: dat
             == select(EscalationTimerRow.id)
             .where(
                 EscalationTimerRow.alert_id == alert_id,
-                EscalationTimerRow.status == "pending",
+                EscalationTimerRow.status == TimerStatus.PENDING,
                 EscalationTimerRow.target != EXPIRE,  # unreachable people are no reason to expire
             )
             .order_by(EscalationTimerRow.tier)
@@ -195,10 +205,10 @@ class Escalator:
             update(EscalationTimerRow)
             .where(
                 EscalationTimerRow.id == timer_id,
-                EscalationTimerRow.status == "pending",
+                EscalationTimerRow.status == TimerStatus.PENDING,
                 EscalationTimerRow.owner == self.owner,
             )
-            .values(status="fired", fired_at=now)
+            .values(status=TimerStatus.FIRED, fired_at=now)
             .execution_options(synchronize_session=False)
         )
         if alert is None or taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -207,7 +217,7 @@ class Escalator:
         timer = await session.get(EscalationTimerRow, timer_id)
         assert timer is not None
         if not AlertStatus(alert.status).is_active:
-            timer.status = "cancelled"
+            timer.status = TimerStatus.CANCELLED
             return []
         if timer.target == EXPIRE:
             return await _expire(session, alert, now)
@@ -279,7 +289,7 @@ class Escalator:
                     channels=list(person.channels),
                     title=title[:300],
                     body=body,
-                    status="pending",
+                    status=NotificationStatus.PENDING,
                     attempts=0,
                     next_attempt_at=now,
                     created_at=now,

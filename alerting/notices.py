@@ -12,8 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.messages import render_taken
-from alerting.store import ALERT, TAKEN
-from eldercare.db.models import AlertRow, NotificationRow
+from eldercare.db.models import (
+    AlertRow,
+    NotificationPurpose,
+    NotificationRow,
+    NotificationStatus,
+)
 from eldercare.models import AlertKind
 from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
@@ -28,8 +32,8 @@ async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: date
             select(NotificationRow)
             .where(
                 NotificationRow.alert_id == alert_id,
-                NotificationRow.purpose == ALERT,
-                NotificationRow.status == "sent",
+                NotificationRow.purpose == NotificationPurpose.ALERT,
+                NotificationRow.status == NotificationStatus.SENT,
             )
             .order_by(NotificationRow.id)
         )
@@ -48,7 +52,7 @@ async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: date
             NotificationRow(
                 alert_id=alert_id,
                 tier=row.tier,
-                purpose=TAKEN,
+                purpose=NotificationPurpose.TAKEN,
                 idempotency_key=f"{alert_id}.taken.{row.recipient}",
                 recipient=row.recipient,
                 recipient_name=row.recipient_name,
@@ -56,7 +60,7 @@ async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: date
                 channels=row.channels,
                 title=title,
                 body=body,
-                status="pending",
+                status=NotificationStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

@@ -18,14 +18,14 @@ from eldercare.db.models import (
     AlertRow,
     AlertTriggerRow,
     EscalationTimerRow,
+    NotificationPurpose,
     NotificationRow,
+    NotificationStatus,
+    TimerStatus,
 )
 from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
-#: Notification purposes. alert: asks for a response (dropped once someone has it);
-#: taken: tells those already asked that someone has it (sent regardless).
-ALERT, TAKEN = "alert", "taken"
 #: The actor of the steps the services take themselves (a screen names them in its language).
 DETECTOR, ALERTING = "detector", "alerting"
 
@@ -193,18 +193,21 @@ async def transition(
 async def stop_escalation(session: AsyncSession, alert_id: str) -> None:
     await session.execute(
         sql_update(EscalationTimerRow)
-        .where(EscalationTimerRow.alert_id == alert_id, EscalationTimerRow.status == "pending")
-        .values(status="cancelled")
+        .where(
+            EscalationTimerRow.alert_id == alert_id,
+            EscalationTimerRow.status == TimerStatus.PENDING,
+        )
+        .values(status=TimerStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
     await session.execute(
         sql_update(NotificationRow)
         .where(
             NotificationRow.alert_id == alert_id,
-            NotificationRow.status == "pending",
-            NotificationRow.purpose == ALERT,  # "taken" notices still go out
+            NotificationRow.status == NotificationStatus.PENDING,
+            NotificationRow.purpose == NotificationPurpose.ALERT,  # "taken" ones still go out
         )
-        .values(status="cancelled")
+        .values(status=NotificationStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
 
@@ -215,8 +218,8 @@ async def told(session: AsyncSession, alert_id: str) -> list[str]:
         select(NotificationRow.recipient_name)
         .where(
             NotificationRow.alert_id == alert_id,
-            NotificationRow.purpose == ALERT,
-            NotificationRow.status == "sent",
+            NotificationRow.purpose == NotificationPurpose.ALERT,
+            NotificationRow.status == NotificationStatus.SENT,
         )
         .order_by(NotificationRow.id)
     )

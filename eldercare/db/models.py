@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -40,6 +41,30 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class TimerStatus(StrEnum):
+    """An escalation timer's state (``escalation_timers.status``)."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"  # the alert was acknowledged or closed first
+
+
+class NotificationStatus(StrEnum):
+    """An outbox row's state (``notifications.status``)."""
+
+    PENDING = "pending"  # waiting for its first try or its next retry
+    SENT = "sent"
+    FAILED = "failed"  # every try failed: the next tier is brought forward
+    CANCELLED = "cancelled"  # someone had the alert before it went out
+
+
+class NotificationPurpose(StrEnum):
+    """Why a notification goes out (``notifications.purpose``)."""
+
+    ALERT = "alert"  # asks for a response: dropped once someone acknowledged
+    TAKEN = "taken"  # tells those already asked that someone has it: sent regardless
 
 
 class Base(DeclarativeBase):
@@ -356,7 +381,7 @@ class EscalationTimerRow(Base):
     tier: Mapped[int] = mapped_column(Integer)
     target: Mapped[str] = mapped_column(String(30))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    status: Mapped[str] = mapped_column(String(20), default=TimerStatus.PENDING.value)
     fired_at: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
@@ -377,9 +402,7 @@ class NotificationRow(Base):
         String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
     )
     tier: Mapped[int] = mapped_column(Integer)
-    #: alert: asks for a response (dropped once someone acknowledged); taken: tells those
-    #: already asked that someone has it (sent regardless).
-    purpose: Mapped[str] = mapped_column(String(20), default="alert")
+    purpose: Mapped[str] = mapped_column(String(20), default=NotificationPurpose.ALERT.value)
     #: Same key on every retry and after a restart, so receivers can drop duplicates.
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     recipient: Mapped[str] = mapped_column(String(100))  # staff:<id> | contact:<id> | emergency
@@ -389,9 +412,7 @@ class NotificationRow(Base):
     channels: Mapped[list[str]] = mapped_column(JSON)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(
-        String(20), default="pending"
-    )  # pending|sent|failed|cancelled
+    status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]
