@@ -32,8 +32,8 @@ from eldercare.models import (
     ConditionCleared,
     DailySummary,
     DeadLetter,
-    QuarantineRecord,
 )
+from eldercare.quarantine import quarantine
 from eldercare.settings import Settings
 
 log = get_logger("alerting")
@@ -63,15 +63,10 @@ class AlertIntake:
                 return await self._cleared(ConditionCleared.model_validate_json(payload))
             self.rejected += 1
             log.error("alert_rejected", topic=topic, reason=str(error.errors()[0]["msg"]))
-            record = QuarantineRecord(
-                topic=topic,
-                home=self.topics.alerts_home(topic),  # whose alert it was, for operators
-                reason=f"alert schema: {error.errors()[0]['msg']}",
-                received_at=self.clock.now(),
-                size=len(payload),
-                payload_head=payload[:512].decode("utf-8", errors="replace"),
-            )
-            return [Outgoing(self.topics.quarantine(topic), record.to_json(), qos=1)]
+            reason = f"alert schema: {error.errors()[0]['msg']}"
+            # the home named in the topic: whose alert it was, for operators
+            home = self.topics.alerts_home(topic)
+            return [quarantine(self.topics, topic, payload, reason, self.clock.now(), home=home)]
         # Storing (with the escalation plan) happens before the broker gets its PUBACK, so an
         # alert is either in the database or still queued in our persistent session.
         update = await self._store(alert)
