@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerting import dead_letters, store, visits, wellbeing
@@ -28,8 +27,6 @@ from eldercare.clock import Clock
 from eldercare.db.models import (
     AlertEventRow,
     AlertRow,
-    DeliveryAttemptRow,
-    NotificationRow,
     NotificationStatus,
 )
 from eldercare.models import (
@@ -301,9 +298,7 @@ class AlertingApi:
         """One alert; ``responder_info`` adds address, access notes and care notes — pass it
         only for roles allowed to see them (the caller enforces roles)."""
         async with self._sessions() as session:
-            row = await session.get(AlertRow, alert_id)
-            if row is None:
-                raise AlertNotFound(alert_id)
+            row = await store.get_alert(session, alert_id)
             responder = await _responder_info(session, row.home_id) if responder_info else None
             return AlertView.from_row(row, responder)
 
@@ -316,28 +311,14 @@ class AlertingApi:
     async def notifications(self, alert_id: str) -> list[NotificationView]:
         """Who was told, when, through which channel, and what failed: delivery you can check."""
         async with self._sessions() as session:
-            if await session.get(AlertRow, alert_id) is None:
-                raise AlertNotFound(alert_id)
-            rows = (
-                await session.scalars(
-                    select(NotificationRow)
-                    .where(NotificationRow.alert_id == alert_id)
-                    .order_by(NotificationRow.tier, NotificationRow.id)
-                )
-            ).all()
-            attempts = (
-                await session.scalars(
-                    select(DeliveryAttemptRow)
-                    .where(DeliveryAttemptRow.notification_id.in_([r.id for r in rows]))
-                    .order_by(DeliveryAttemptRow.id)
-                )
-            ).all()
+            await store.get_alert(session, alert_id)
+            sent = await store.notifications(session, alert_id)
         return [
             NotificationView(
                 tier=row.tier,
                 recipient=row.recipient,
                 recipient_name=row.recipient_name,
-                status=row.status,
+                status=NotificationStatus(row.status),
                 attempts=row.attempts,
                 created_at=row.created_at,
                 sent_at=row.sent_at,
@@ -346,10 +327,9 @@ class AlertingApi:
                 deliveries=[
                     DeliveryAttemptView(at=a.at, channel=a.channel, ok=a.ok, error=a.error)
                     for a in attempts
-                    if a.notification_id == row.id
                 ],
             )
-            for row in rows
+            for row, attempts in sent
         ]
 
     def read_ack_link(self, token: str) -> AckClaim:
@@ -397,9 +377,7 @@ class AlertingApi:
 
     async def timeline(self, alert_id: str) -> list[TimelineEntry]:
         async with self._sessions() as session:
-            alert = await session.get(AlertRow, alert_id)
-            if alert is None:
-                raise AlertNotFound(alert_id)
+            alert = await store.get_alert(session, alert_id)
             steps = await store.timeline(session, alert_id)
             return [TimelineEntry.from_row(row, alert) for row in steps]
 

@@ -13,23 +13,19 @@ import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from alerting import leases, notes, store
 from alerting.channels import Delivery, Notifier
-from alerting.escalation import bring_next_tier_forward, instance_owner
+from alerting.escalation import instance_owner
 from eldercare.clock import Clock
 from eldercare.db.models import (
-    AlertRow,
-    DeliveryAttemptRow,
     NotificationPurpose,
     NotificationRow,
     NotificationStatus,
 )
 from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
-from eldercare.models import AlertStatus
 from eldercare.redaction import mask_urls
 
 log = get_logger("alerting.outbox")
@@ -86,13 +82,11 @@ class Outbox:
 
     async def _still_needed(self, alert_id: str) -> bool:
         async with self._sessions() as session:
-            status = await session.scalar(select(AlertRow.status).where(AlertRow.id == alert_id))
-        return status is not None and AlertStatus(status).is_active
+            return await store.is_active(session, alert_id)
 
     async def _deliver(self, notification_id: int) -> None:
         async with self._sessions() as session:
-            row = await session.get(NotificationRow, notification_id)
-        assert row is not None
+            row = await store.notification(session, notification_id)
         attempts: list[tuple[datetime, Delivery]] = []
         asks = row.purpose == NotificationPurpose.ALERT  # "taken" notices go out regardless
         for url in row.channels:
@@ -119,31 +113,13 @@ class Outbox:
         """Record the attempts; the row's outcome, or None if another instance owns it now."""
         now = self.clock.now()
         async with self._sessions.begin() as session:
-            # Take the row (and SQLite's write lock) before reading anything else.
-            await session.execute(
-                update(NotificationRow)
-                .where(NotificationRow.id == notification_id, NotificationRow.owner == self.owner)
-                .values(lease_until=None)
-                .execution_options(synchronize_session=False)
+            row, alert = await store.end_lease(session, notification_id, self.owner)
+            store.add_attempts(
+                session, row.id, [(at, d.channel, d.ok, d.error) for at, d in attempts]
             )
-            row = await session.get(NotificationRow, notification_id)
-            assert row is not None
-            for at, delivery in attempts:
-                session.add(
-                    DeliveryAttemptRow(
-                        notification_id=row.id,
-                        at=at,
-                        channel=delivery.channel[:300],
-                        ok=delivery.ok,
-                        error=delivery.error,
-                    )
-                )
-            alert = await session.get(AlertRow, row.alert_id)
-            assert alert is not None
             if row.owner != self.owner:
                 return None  # our lease lapsed and another instance took over: its result counts
             row.owner = None
-            status = AlertStatus(alert.status)
             fields = {"alert_id": alert.id, "home": alert.home_id, "recipient": row.recipient}
             if not attempts:
                 row.status = NotificationStatus.CANCELLED  # acknowledged before we got to it
@@ -175,7 +151,7 @@ class Outbox:
                 elif row.attempts >= MAX_ATTEMPTS:
                     row.status = outcome = NotificationStatus.FAILED
                     if row.purpose == NotificationPurpose.ALERT:
-                        await bring_next_tier_forward(session, alert.id, now)
+                        await store.bring_next_tier_forward(session, alert.id, now)
                     log.error("notification_failed", error=row.last_error, **fields)
                     note = notes.unreachable(row.recipient_name, row.attempts, error)
                 else:
@@ -185,5 +161,5 @@ class Outbox:
                     note = notes.retrying(
                         row.recipient_name, row.attempts, int(wait.total_seconds()), error
                     )
-            session.add(store.audit(alert, status, now, actor=store.ALERTING, note=note))
+            store.add_note(session, alert, now, note)
             return outcome

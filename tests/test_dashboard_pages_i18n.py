@@ -121,7 +121,7 @@ async def seed(engine: AsyncEngine, world: World) -> None:
             notes.not_needed("张明"),
             notes.service_back("detector", online=True),
         ):
-            session.add(store.audit(alert, AlertStatus.NOTIFIED, now, actor="alerting", note=note))
+            session.add(store.Step(AlertStatus.NOTIFIED, now, "alerting", note=note).audit(alert))
         session.add(AlertEventRow(alert_id="a-h-2-1", at=now, status="notified", note=LEGACY_NOTE))
     await world.api.acknowledge(ALERT, actor="张明 (family)", channel="family_link")
     await world.api.resolve(
