@@ -15,7 +15,7 @@ from alerting import dead_letters, store, visits, wellbeing
 from alerting.dead_letters import DeadLetterView
 from alerting.escalation import plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
-from alerting.lifecycle import TransitionRefused
+from alerting.lifecycle import TransitionRefused, allowed_from
 from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
 from alerting.signed_links import AckClaim, AckLinks
@@ -47,6 +47,7 @@ from gateway import registry_api
 
 __all__ = [
     "NOTICE_RECENT_DAYS",
+    "AckClaim",
     "AlertNotFound",
     "AlertView",
     "AlertingApi",
@@ -104,6 +105,11 @@ class AlertView(BaseModel):
     evidence: list[dict[str, Any]]
     outcome: Outcome | None = None
     responder: ResponderInfo | None = None
+
+    @property
+    def acknowledgeable(self) -> bool:
+        """Someone may still take it (an expired one too, by a person who comes late)."""
+        return self.status in allowed_from(AlertStatus.ACKNOWLEDGED)
 
     @classmethod
     def from_row(cls, row: AlertRow, responder: ResponderInfo | None = None) -> AlertView:

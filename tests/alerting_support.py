@@ -13,11 +13,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
 
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerting.api import AlertingApi
 from chaos.sockets import LocalSocketServer
+from dashboards.activity import ActivityBoard
+from dashboards.activity_log import ActivityLog
+from dashboards.context import DashboardContext, PublishUpdate
+from dashboards.routes import ack
+from dashboards.stream import Broadcaster
+from eldercare.clock import Clock
 from eldercare.db.models import Contact, Home, Resident, Staff, Station
 from eldercare.models import Alert, AlertKind, Evidence, LocalizedText, Severity
+from eldercare.topics import Topics
 
 #: The audit timeline of an alert that climbs station → family → centre and is then taken by
 #: the centre: raised, two station notices, five escalation notices, the ack and the three
@@ -187,3 +196,21 @@ def make_alert(
         evidence=[Evidence(device=device, seq=1, type=kind.value)],
         explanation=LocalizedText(zh_cn="门厅呼叫按钮被按下", en="Hall call button pressed"),
     )
+
+
+def ack_link_app(
+    api: AlertingApi, publish: PublishUpdate, engine: AsyncEngine, clock: Clock
+) -> FastAPI:
+    """The dashboard's signed-link page alone (it needs no login), acting through ``api``."""
+    app = FastAPI()
+    app.state.context = DashboardContext(
+        api=api,
+        broadcaster=Broadcaster(),
+        publish_update=publish,
+        engine=engine,
+        clock=clock,
+        signing_key=b"k" * 32,
+        activity=ActivityBoard(Topics(), ActivityLog(engine, clock)),
+    )
+    app.include_router(ack.router)
+    return app
