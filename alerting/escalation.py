@@ -179,7 +179,7 @@ class Escalator:
         self,
         session: AsyncSession,
         alert: AlertRow,
-        home: registry_api.Home | None,
+        home: registry_api.HomeRow | None,
         timer: EscalationTimerRow,
         people: Sequence[recipients.Recipient],
         now: datetime,

@@ -11,7 +11,7 @@ from dashboards.family import FamilyStatus, family_status
 from dashboards.homes import connectivity, mode_view
 from dashboards.rendering import day_position, local_time
 from dashboards.schemas import DeviceView, HomeDetail, HomeModeName, HomeModeView
-from eldercare.db.models import HomeMode
+from eldercare.db.models import HomeModeRow
 from eldercare.models import DeviceState, DeviceStatus, Event, EventType
 from eldercare.topics import Topics
 
@@ -79,7 +79,7 @@ def test_connectivity(states: tuple[str, ...], expected: str) -> None:
 
 
 def test_home_mode_ends_by_itself() -> None:
-    row = HomeMode(
+    row = HomeModeRow(
         home_id="h-1",
         mode="hospital",
         until=NOW + timedelta(days=1),

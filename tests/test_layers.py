@@ -23,13 +23,21 @@ def test_import_contracts_are_kept() -> None:
 
 
 #: The registry's tables (DESIGN §1: written by the gateway's registry commands).
-REGISTRY_ROWS = {"Station", "Staff", "Home", "Resident", "Contact", "Device", "MqttCredential"}
+REGISTRY_ROWS = {
+    "StationRow",
+    "StaffRow",
+    "HomeRow",
+    "ResidentRow",
+    "ContactRow",
+    "DeviceRow",
+    "MqttCredentialRow",
+}
 #: Where registry rows may be imported: their owner, and the composition root and test world
 #: that seed the registry. Everyone else reads through ``gateway.registry_api``.
 MAY_IMPORT_REGISTRY_ROWS = ("gateway/", "eldercare/db/", "eldercare/app/", "chaos/")
 #: The newest activity per home is one ``LIMIT 1`` index descent per ``homes`` row (a
 #: correlated subquery): the registry table drives the activity log's own query there.
-ALLOWED = {"dashboards/activity_store.py": {"Home"}}
+ALLOWED = {"dashboards/activity_store.py": {"HomeRow"}}
 
 
 def test_registry_rows_are_read_only_through_the_registry_api() -> None:
