@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
-from detector.falls.sisfall import SISFALL_RATE_HZ, find_trials
 from detector.falls.stream import FallConfig
+from evaluation.falls.sisfall import SISFALL_RATE_HZ, find_trials
 
 # Training and evaluation need scikit-learn; they are imported inside the commands so that
 # every other ``eldercare`` command (and the detector service) starts without it.
@@ -25,8 +25,8 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="where to write the model (.npz)")],
 ) -> None:
     """Train the fall classifier on every subject of DATA_DIR, at 200, 50 and 20 Hz."""
-    from detector.falls.replay import replay
-    from detector.falls.training import TRAINING_RATES_HZ, train
+    from evaluation.falls.replay import replay
+    from evaluation.falls.training import TRAINING_RATES_HZ, train
 
     trials = find_trials(data_dir)
     if not trials:
@@ -84,9 +84,9 @@ def eval_command(
     rule: Annotated[bool, typer.Option(help="use the threshold rule, not a model")] = False,
 ) -> None:
     """Run the streaming detector over every recording of DATA_DIR and report the figures."""
-    from detector.falls.evaluation import cross_validated_scorers, evaluate
-    from detector.falls.replay import replay
-    from detector.falls.training import TRAINING_RATES_HZ
+    from evaluation.falls.cross_validation import cross_validated_scorers, evaluate
+    from evaluation.falls.replay import replay
+    from evaluation.falls.training import TRAINING_RATES_HZ
 
     trials = find_trials(data_dir)
     if not trials:
