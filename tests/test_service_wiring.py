@@ -15,11 +15,10 @@ from eldercare.models import (
     ConditionCleared,
     Event,
     EventType,
-    LocalizedText,
-    Severity,
 )
 from simulator.evaluation import EvalConfig, evaluate
 from simulator.scenarios import load_scenarios
+from tests.alerting_support import make_alert
 
 
 class Recorder:
@@ -72,14 +71,7 @@ class RaisesThenClears(BaseRule):
     def on_event(self, event: Event, now: datetime) -> RuleOutput:
         if self.raised is not None or event.type is not EventType.CALL_BUTTON:
             return RuleOutput()
-        self.raised = Alert(
-            alert_id=f"call-{event.home}-{event.seq}",
-            home=event.home,
-            kind=AlertKind.CALL_BUTTON,
-            severity=Severity.CRITICAL,
-            raised_at=now,
-            explanation=LocalizedText(zh_cn="呼叫", en="call"),
-        )
+        self.raised = make_alert(f"call-{event.home}-{event.seq}", now, home=event.home)
         return RuleOutput(alerts=[self.raised])
 
     def on_tick(self, now: datetime) -> RuleOutput:
