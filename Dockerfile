@@ -14,6 +14,7 @@ COPY detector ./detector
 COPY alerting ./alerting
 COPY dashboards ./dashboards
 COPY simulator ./simulator
+COPY evaluation ./evaluation
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /var/lib/eldercare eldercare \
     && mkdir -p /var/lib/eldercare \

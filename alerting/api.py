@@ -9,14 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerting import dead_letters, store, visits, wellbeing
 from alerting.dead_letters import DeadLetterView
 from alerting.escalation import plan_timers
 from alerting.kpis import ResponseKpis, ResponseSample, by_station_and_month
-from alerting.lifecycle import TransitionRefused
+from alerting.lifecycle import TransitionRefused, allowed_from
 from alerting.notices import enqueue_taken
 from alerting.policies import PolicyBook
 from alerting.signed_links import AckClaim, AckLinks
@@ -28,8 +27,7 @@ from eldercare.clock import Clock
 from eldercare.db.models import (
     AlertEventRow,
     AlertRow,
-    DeliveryAttemptRow,
-    NotificationRow,
+    NotificationStatus,
 )
 from eldercare.models import (
     Alert,
@@ -49,6 +47,7 @@ from gateway import registry_api
 
 __all__ = [
     "NOTICE_RECENT_DAYS",
+    "AckClaim",
     "AlertNotFound",
     "AlertView",
     "AlertingApi",
@@ -106,6 +105,11 @@ class AlertView(BaseModel):
     evidence: list[dict[str, Any]]
     outcome: Outcome | None = None
     responder: ResponderInfo | None = None
+
+    @property
+    def acknowledgeable(self) -> bool:
+        """Someone may still take it (an expired one too, by a person who comes late)."""
+        return self.status in allowed_from(AlertStatus.ACKNOWLEDGED)
 
     @classmethod
     def from_row(cls, row: AlertRow, responder: ResponderInfo | None = None) -> AlertView:
@@ -170,7 +174,7 @@ class NotificationView(BaseModel):
     tier: int
     recipient: str
     recipient_name: str
-    status: str  # pending | sent | failed | cancelled
+    status: NotificationStatus
     attempts: int
     created_at: datetime
     sent_at: datetime | None
@@ -300,9 +304,7 @@ class AlertingApi:
         """One alert; ``responder_info`` adds address, access notes and care notes — pass it
         only for roles allowed to see them (the caller enforces roles)."""
         async with self._sessions() as session:
-            row = await session.get(AlertRow, alert_id)
-            if row is None:
-                raise AlertNotFound(alert_id)
+            row = await store.get_alert(session, alert_id)
             responder = await _responder_info(session, row.home_id) if responder_info else None
             return AlertView.from_row(row, responder)
 
@@ -315,28 +317,14 @@ class AlertingApi:
     async def notifications(self, alert_id: str) -> list[NotificationView]:
         """Who was told, when, through which channel, and what failed: delivery you can check."""
         async with self._sessions() as session:
-            if await session.get(AlertRow, alert_id) is None:
-                raise AlertNotFound(alert_id)
-            rows = (
-                await session.scalars(
-                    select(NotificationRow)
-                    .where(NotificationRow.alert_id == alert_id)
-                    .order_by(NotificationRow.tier, NotificationRow.id)
-                )
-            ).all()
-            attempts = (
-                await session.scalars(
-                    select(DeliveryAttemptRow)
-                    .where(DeliveryAttemptRow.notification_id.in_([r.id for r in rows]))
-                    .order_by(DeliveryAttemptRow.id)
-                )
-            ).all()
+            await store.get_alert(session, alert_id)
+            sent = await store.notifications(session, alert_id)
         return [
             NotificationView(
                 tier=row.tier,
                 recipient=row.recipient,
                 recipient_name=row.recipient_name,
-                status=row.status,
+                status=NotificationStatus(row.status),
                 attempts=row.attempts,
                 created_at=row.created_at,
                 sent_at=row.sent_at,
@@ -345,10 +333,9 @@ class AlertingApi:
                 deliveries=[
                     DeliveryAttemptView(at=a.at, channel=a.channel, ok=a.ok, error=a.error)
                     for a in attempts
-                    if a.notification_id == row.id
                 ],
             )
-            for row in rows
+            for row, attempts in sent
         ]
 
     def read_ack_link(self, token: str) -> AckClaim:
@@ -396,9 +383,7 @@ class AlertingApi:
 
     async def timeline(self, alert_id: str) -> list[TimelineEntry]:
         async with self._sessions() as session:
-            alert = await session.get(AlertRow, alert_id)
-            if alert is None:
-                raise AlertNotFound(alert_id)
+            alert = await store.get_alert(session, alert_id)
             steps = await store.timeline(session, alert_id)
             return [TimelineEntry.from_row(row, alert) for row in steps]
 

@@ -16,15 +16,15 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerting import leases, notes, recipients, store
 from alerting.messages import MessageFacts, render
 from alerting.policies import PolicyBook, Target
 from alerting.signed_links import AckClaim, AckLinks
+from alerting.store import EXPIRE
 from eldercare.clock import Clock
-from eldercare.db.models import AlertRow, EscalationTimerRow, NotificationRow
+from eldercare.db.models import AlertRow, EscalationTimerRow
 from eldercare.logs import get_logger
 from eldercare.models import AlertKind, AlertStatus, AlertUpdate, Severity
 from eldercare.vocabulary import DEFAULT_TIMEZONE
@@ -33,9 +33,6 @@ from gateway import registry_api
 log = get_logger("alerting.escalation")
 
 LEASE = timedelta(seconds=30)
-#: The ``target`` of the timer row that expires an alert after its last tier (not a
-#: policy ``Target``: nobody is notified when it fires).
-EXPIRE = "expire"
 
 
 def instance_owner() -> str:
@@ -57,16 +54,7 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
         AlertKind(alert.kind),
         Severity(alert.severity),
     )
-    fired = await session.scalar(
-        select(func.max(EscalationTimerRow.tier)).where(
-            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status == "fired"
-        )
-    )
-    await session.execute(
-        delete(EscalationTimerRow).where(
-            EscalationTimerRow.alert_id == alert.id, EscalationTimerRow.status != "fired"
-        )
-    )
+    fired = await store.last_fired_tier(session, alert.id)
     severity, timezone = Severity(alert.severity), home.timezone if home else DEFAULT_TIMEZONE
     planned = [
         (timer.tier, timer.target.value, timer.due_at)
@@ -76,34 +64,8 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
     if expires_at is not None:
         # after every tier, including ones fired under an earlier (laxer) plan
         planned.append((max(len(planned), (fired or 0) + 1), EXPIRE, expires_at))
-    for tier, target, due_at in planned:
-        if fired is None or tier > fired:
-            session.add(
-                EscalationTimerRow(
-                    alert_id=alert.id, tier=tier, target=target, due_at=due_at, status="pending"
-                )
-            )
-
-
-async def bring_next_tier_forward(session: AsyncSession, alert_id: str, now: datetime) -> None:
-    """Nobody could be reached: do not wait out the clock before asking the next people."""
-    await session.execute(
-        update(EscalationTimerRow)
-        .where(
-            EscalationTimerRow.id
-            == select(EscalationTimerRow.id)
-            .where(
-                EscalationTimerRow.alert_id == alert_id,
-                EscalationTimerRow.status == "pending",
-                EscalationTimerRow.target != EXPIRE,  # unreachable people are no reason to expire
-            )
-            .order_by(EscalationTimerRow.tier)
-            .limit(1)
-            .scalar_subquery(),
-            EscalationTimerRow.due_at > now,
-        )
-        .values(due_at=now)
-        .execution_options(synchronize_session=False)
+    await store.replan_timers(
+        session, alert.id, [t for t in planned if fired is None or t[0] > fired]
     )
 
 
@@ -116,10 +78,7 @@ async def _expire(session: AsyncSession, alert: AlertRow, now: datetime) -> list
     late_s = int((now - alert.raised_at).total_seconds())
     if not names:
         log.warning("alert_not_expired_nobody_reached", **log_fields)
-        note = notes.not_expired(late_s)
-        session.add(
-            store.audit(alert, AlertStatus(alert.status), now, actor=store.ALERTING, note=note)
-        )
+        store.add_note(session, alert, now, notes.not_expired(late_s))
         return []
     log.info("alert_expired", told=len(names), **log_fields)
     return [
@@ -183,32 +142,10 @@ class Escalator:
         return updates, due
 
     async def _fire(self, session: AsyncSession, timer_id: int, now: datetime) -> list[AlertUpdate]:
-        # Lock order is alert, then its timers — the same as an acknowledgement's — so the
-        # two never deadlock on PostgreSQL. (SQLite serialises from the first write below.)
-        alert_id = await session.scalar(
-            select(EscalationTimerRow.alert_id).where(EscalationTimerRow.id == timer_id)
-        )
-        alert = await session.scalar(
-            select(AlertRow).where(AlertRow.id == alert_id).with_for_update(key_share=True)
-        )
-        taken = await session.execute(
-            update(EscalationTimerRow)
-            .where(
-                EscalationTimerRow.id == timer_id,
-                EscalationTimerRow.status == "pending",
-                EscalationTimerRow.owner == self.owner,
-            )
-            .values(status="fired", fired_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if alert is None or taken.rowcount != 1:  # type: ignore[attr-defined]
+        fired = await store.fire_timer(session, timer_id, self.owner, now)
+        if fired is None:
             return []  # cancelled by an ack, or our lease lapsed and someone else has it
-        await session.refresh(alert)  # as of now, under the lock / write transaction
-        timer = await session.get(EscalationTimerRow, timer_id)
-        assert timer is not None
-        if not AlertStatus(alert.status).is_active:
-            timer.status = "cancelled"
-            return []
+        alert, timer = fired
         if timer.target == EXPIRE:
             return await _expire(session, alert, now)
         home = await registry_api.home(session, alert.home_id)
@@ -228,11 +165,8 @@ class Escalator:
         late_s = int((now - alert.raised_at).total_seconds())
         if not people:
             log.error("tier_has_nobody", target=target.value, **log_fields)
-            await bring_next_tier_forward(session, alert.id, now)
-            note = notes.tier_nobody(timer.tier, target.value, late_s)
-            session.add(
-                store.audit(alert, AlertStatus(alert.status), now, actor=store.ALERTING, note=note)
-            )
+            await store.bring_next_tier_forward(session, alert.id, now)
+            store.add_note(session, alert, now, notes.tier_nobody(timer.tier, target.value, late_s))
             return []
         await self._enqueue(session, alert, home, timer, people, now)
         status = AlertStatus.NOTIFIED if alert.status == AlertStatus.OPEN else AlertStatus.ESCALATED
@@ -245,7 +179,7 @@ class Escalator:
         self,
         session: AsyncSession,
         alert: AlertRow,
-        home: registry_api.Home | None,
+        home: registry_api.HomeRow | None,
         timer: EscalationTimerRow,
         people: Sequence[recipients.Recipient],
         now: datetime,
@@ -268,20 +202,8 @@ class Escalator:
                 now=now,
             )
             title, body = render(facts, person.language)
-            session.add(
-                NotificationRow(
-                    alert_id=alert.id,
-                    tier=timer.tier,
-                    idempotency_key=f"{alert.id}.t{timer.tier}.{person.key}",
-                    recipient=person.key,
-                    recipient_name=person.name,
-                    language=person.language,
-                    channels=list(person.channels),
-                    title=title[:300],
-                    body=body,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+            message = store.Message(
+                person.key, person.name, person.language, person.channels, title[:300], body
             )
+            key = f"{alert.id}.t{timer.tier}.{person.key}"
+            store.enqueue(session, alert.id, timer.tier, key, message, now)

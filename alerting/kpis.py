@@ -12,9 +12,6 @@ from pydantic import BaseModel
 
 from eldercare.models import Severity
 
-TARGET_60S = 0.975
-TARGET_180S = 0.99
-
 
 @dataclass(frozen=True, slots=True)
 class ResponseSample:

@@ -17,7 +17,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-PENDING = "pending"
+from eldercare.db.models import TimerStatus
+
+#: Rows waiting for work: the same word in both tables (``NotificationStatus.PENDING``).
+PENDING = TimerStatus.PENDING
 
 
 async def claim_due(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from alerting.outbox import RETRY
+from eldercare.db.models import NotificationStatus
 from eldercare.metrics import ALERTS_REJECTED, ESCALATION_STEPS, NOTIFICATIONS, Reading, Source
 from eldercare.models import AlertStatus
 
@@ -14,7 +16,12 @@ if TYPE_CHECKING:  # alerting.service imports this module
     from alerting.service import AlertIntake
 
 #: Reported from 0, so that "any failed?" is a query with an answer before the first failure.
-OUTCOMES = ("sent", "retry", "failed", "cancelled")
+OUTCOMES = (
+    NotificationStatus.SENT,
+    RETRY,
+    NotificationStatus.FAILED,
+    NotificationStatus.CANCELLED,
+)
 STEPS = (AlertStatus.NOTIFIED, AlertStatus.ESCALATED, AlertStatus.EXPIRED)
 
 

@@ -8,32 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerting import store
 from alerting.messages import render_taken
-from alerting.store import ALERT, TAKEN
-from eldercare.db.models import AlertRow, NotificationRow
+from eldercare.db.models import NotificationPurpose
 from eldercare.models import AlertKind
 from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
 
 
 async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: datetime) -> None:
-    alert = await session.get(AlertRow, alert_id)
-    if alert is None:
-        return
-    asked = (
-        await session.scalars(
-            select(NotificationRow)
-            .where(
-                NotificationRow.alert_id == alert_id,
-                NotificationRow.purpose == ALERT,
-                NotificationRow.status == "sent",
-            )
-            .order_by(NotificationRow.id)
-        )
-    ).all()
+    alert = await store.get_alert(session, alert_id)
+    asked = await store.sent_asks(session, alert_id)
     home = await registry_api.home(session, alert.home_id)
     residents = await registry_api.resident_names(session, alert.home_id)
     who = (residents[0] if residents else None) or (home.name if home else "") or alert.home_id
@@ -44,21 +31,10 @@ async def enqueue_taken(session: AsyncSession, alert_id: str, by: str, now: date
             continue
         told.add(row.recipient)
         title, body = render_taken(AlertKind(alert.kind), who, by, now, timezone, row.language)
-        session.add(
-            NotificationRow(
-                alert_id=alert_id,
-                tier=row.tier,
-                purpose=TAKEN,
-                idempotency_key=f"{alert_id}.taken.{row.recipient}",
-                recipient=row.recipient,
-                recipient_name=row.recipient_name,
-                language=row.language,
-                channels=row.channels,
-                title=title,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        message = store.Message(
+            row.recipient, row.recipient_name, row.language, row.channels, title, body
+        )
+        key = f"{alert_id}.taken.{row.recipient}"
+        store.enqueue(
+            session, alert_id, row.tier, key, message, now, purpose=NotificationPurpose.TAKEN
         )

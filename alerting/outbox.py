@@ -13,18 +13,19 @@ import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from alerting import leases, notes, store
 from alerting.channels import Delivery, Notifier
-from alerting.escalation import bring_next_tier_forward, instance_owner
-from alerting.store import ALERT
+from alerting.escalation import instance_owner
 from eldercare.clock import Clock
-from eldercare.db.models import AlertRow, DeliveryAttemptRow, NotificationRow
+from eldercare.db.models import (
+    NotificationPurpose,
+    NotificationRow,
+    NotificationStatus,
+)
 from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
-from eldercare.models import AlertStatus
 from eldercare.redaction import mask_urls
 
 log = get_logger("alerting.outbox")
@@ -34,6 +35,8 @@ LEASE = timedelta(seconds=120)
 BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
+#: A try's outcome that is no status: the row stays pending for its next attempt.
+RETRY = "retry"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -79,16 +82,15 @@ class Outbox:
 
     async def _still_needed(self, alert_id: str) -> bool:
         async with self._sessions() as session:
-            status = await session.scalar(select(AlertRow.status).where(AlertRow.id == alert_id))
-        return status is not None and AlertStatus(status).is_active
+            return await store.is_active(session, alert_id)
 
     async def _deliver(self, notification_id: int) -> None:
         async with self._sessions() as session:
-            row = await session.get(NotificationRow, notification_id)
-        assert row is not None
+            row = await store.notification(session, notification_id)
         attempts: list[tuple[datetime, Delivery]] = []
+        asks = row.purpose == NotificationPurpose.ALERT  # "taken" notices go out regardless
         for url in row.channels:
-            if row.purpose == ALERT and not await self._still_needed(row.alert_id):
+            if asks and not await self._still_needed(row.alert_id):
                 break
             delivery = await self.notifier.send(url, row.title, row.body, row.idempotency_key)
             attempts.append((self.clock.now(), delivery))
@@ -111,62 +113,45 @@ class Outbox:
         """Record the attempts; the row's outcome, or None if another instance owns it now."""
         now = self.clock.now()
         async with self._sessions.begin() as session:
-            # Take the row (and SQLite's write lock) before reading anything else.
-            await session.execute(
-                update(NotificationRow)
-                .where(NotificationRow.id == notification_id, NotificationRow.owner == self.owner)
-                .values(lease_until=None)
-                .execution_options(synchronize_session=False)
+            row, alert = await store.end_lease(session, notification_id, self.owner)
+            store.add_attempts(
+                session, row.id, [(at, d.channel, d.ok, d.error) for at, d in attempts]
             )
-            row = await session.get(NotificationRow, notification_id)
-            assert row is not None
-            for at, delivery in attempts:
-                session.add(
-                    DeliveryAttemptRow(
-                        notification_id=row.id,
-                        at=at,
-                        channel=delivery.channel[:300],
-                        ok=delivery.ok,
-                        error=delivery.error,
-                    )
-                )
-            alert = await session.get(AlertRow, row.alert_id)
-            assert alert is not None
             if row.owner != self.owner:
                 return None  # our lease lapsed and another instance took over: its result counts
             row.owner = None
-            status = AlertStatus(alert.status)
             fields = {"alert_id": alert.id, "home": alert.home_id, "recipient": row.recipient}
             if not attempts:
-                row.status = "cancelled"  # acknowledged before we got to it
+                row.status = NotificationStatus.CANCELLED  # acknowledged before we got to it
                 return row.status
             row.attempts += 1
             sent = attempts[-1][1]
             # An ack may have cancelled the row while it was in flight; what happened on the
             # wire is recorded all the same, but nothing is retried for a taken alert.
-            outcome = "retry"
+            outcome = RETRY
             # Staff read these notes: whatever a notifier called its channel or put in its
             # error, no URL gets stored.
             if sent.ok:
-                row.status, row.sent_at, row.delivered_via = "sent", now, sent.channel[:300]
+                row.status, row.sent_at = NotificationStatus.SENT, now
+                row.delivered_via = sent.channel[:300]
                 outcome = row.status
                 log.info("notification_sent", channel=sent.channel, attempt=row.attempts, **fields)
                 note = notes.delivered(
                     row.recipient_name,
                     mask_urls(sent.channel),
                     row.attempts,
-                    taken=row.purpose != ALERT,
+                    taken=row.purpose != NotificationPurpose.ALERT,
                 )
             else:
                 row.last_error = "; ".join(f"{d.channel}: {d.error}" for _, d in attempts)
                 error = mask_urls(row.last_error)
-                if row.status == "cancelled":
+                if row.status == NotificationStatus.CANCELLED:
                     outcome = row.status
                     note = notes.not_needed(row.recipient_name)
                 elif row.attempts >= MAX_ATTEMPTS:
-                    row.status = outcome = "failed"
-                    if row.purpose == ALERT:
-                        await bring_next_tier_forward(session, alert.id, now)
+                    row.status = outcome = NotificationStatus.FAILED
+                    if row.purpose == NotificationPurpose.ALERT:
+                        await store.bring_next_tier_forward(session, alert.id, now)
                     log.error("notification_failed", error=row.last_error, **fields)
                     note = notes.unreachable(row.recipient_name, row.attempts, error)
                 else:
@@ -176,5 +161,5 @@ class Outbox:
                     note = notes.retrying(
                         row.recipient_name, row.attempts, int(wait.total_seconds()), error
                     )
-            session.add(store.audit(alert, status, now, actor=store.ALERTING, note=note))
+            store.add_note(session, alert, now, note)
             return outcome

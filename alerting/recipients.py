@@ -31,7 +31,7 @@ async def _staff(session: AsyncSession, station_id: str | None, role: str) -> li
 async def resolve(
     session: AsyncSession,
     target: Target,
-    home: registry_api.Home | None,
+    home: registry_api.HomeRow | None,
     policy_channels: Mapping[str, list[str]],
 ) -> list[Recipient]:
     """Everyone the target names, with their channels; empty when the registry has nobody."""

@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from paho.mqtt.client import topic_matches_sub
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +19,7 @@ from alerting.loop import work_loop
 from alerting.metrics import alerting_readings
 from alerting.outbox import Outbox
 from alerting.watch import ServiceWatch
-from eldercare.bus import Handler, MqttConnection, Outgoing
+from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
 from eldercare.failures import until_the_database_answers
 from eldercare.logs import get_logger
@@ -33,8 +32,8 @@ from eldercare.models import (
     ConditionCleared,
     DailySummary,
     DeadLetter,
-    QuarantineRecord,
 )
+from eldercare.quarantine import quarantine
 from eldercare.settings import Settings
 
 log = get_logger("alerting")
@@ -64,15 +63,10 @@ class AlertIntake:
                 return await self._cleared(ConditionCleared.model_validate_json(payload))
             self.rejected += 1
             log.error("alert_rejected", topic=topic, reason=str(error.errors()[0]["msg"]))
-            record = QuarantineRecord(
-                topic=topic,
-                home=self.topics.alerts_home(topic),  # whose alert it was, for operators
-                reason=f"alert schema: {error.errors()[0]['msg']}",
-                received_at=self.clock.now(),
-                size=len(payload),
-                payload_head=payload[:512].decode("utf-8", errors="replace"),
-            )
-            return [Outgoing(self.topics.quarantine(topic), record.to_json(), qos=1)]
+            reason = f"alert schema: {error.errors()[0]['msg']}"
+            # the home named in the topic: whose alert it was, for operators
+            home = self.topics.alerts_home(topic)
+            return [quarantine(self.topics, topic, payload, reason, self.clock.now(), home=home)]
         # Storing (with the escalation plan) happens before the broker gets its PUBACK, so an
         # alert is either in the database or still queued in our persistent session.
         update = await self._store(alert)
@@ -219,16 +213,47 @@ class SummaryIntake:
         return []
 
 
-def route(routes: Sequence[tuple[str, Handler]]) -> Handler:
-    """One connection, several subscriptions: hand each message to its filter's handler."""
+def _nothing() -> None:
+    pass
 
-    async def handle(topic: str, payload: bytes) -> Sequence[Outgoing]:
-        for pattern, handler in routes:
-            if topic_matches_sub(pattern, topic):
-                return await handler(topic, payload)
-        return []
 
-    return handle
+class AlertingIntakes:
+    """Everything alerting reads on its main session and where each message goes: the one
+    declaration that its process and the in-process harness (``simulator.evaluation``) share.
+
+    ``escalate_now`` wakes the escalation loop (an alert stored, a service down);
+    ``send_now`` wakes the outbox (an acknowledgement turned notices into "taken" ones).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        api: AlertingApi,
+        *,
+        escalate_now: Callable[[], None] = _nothing,
+        send_now: Callable[[], None] = _nothing,
+    ) -> None:
+        self.topics = settings.topics
+        self.alerts = AlertIntake(settings, clock, api, escalate_now)
+        self.feedback = AckFeedback(settings, api, send_now)
+        self.watch = ServiceWatch(self.topics, clock, api, settings.watched_services, escalate_now)
+        self.dead_letters = DeadLetterIntake(api)
+        self.summaries = SummaryIntake(api)
+
+    def subscriptions(self) -> list[Subscription]:
+        return [
+            Subscription(self.topics.all_alerts_filter, self.alerts.handle),
+            Subscription(self.topics.all_updates_filter, self.feedback.handle),
+            Subscription(self.topics.all_service_status_filter, self.watch.handle_status),
+            Subscription(self.topics.all_service_heartbeat_filter, self.watch.handle_heartbeat),
+            Subscription(self.topics.all_dead_letters_filter, self.dead_letters.handle),
+            Subscription(self.topics.all_daily_summaries_filter, self.summaries.handle),
+        ]
+
+    def input_subscriptions(self) -> list[Subscription]:
+        """The services' input feeds that the watch samples for stalls (its own session)."""
+        return [Subscription(f, self.watch.handle_input) for f in self.watch.stalls.filters]
 
 
 async def run(
@@ -242,28 +267,15 @@ async def run(
     outbox = Outbox(engine, clock, notifier or AppriseNotifier(), owner)
     escalate_now, send_now = asyncio.Event(), asyncio.Event()
     topics = settings.topics
-    watch = ServiceWatch(topics, clock, api, settings.watched_services, escalate_now.set)
-    intake = AlertIntake(settings, clock, api, escalate_now.set)
-    routes: list[tuple[str, Handler]] = [
-        (topics.all_alerts_filter, intake.handle),
-        (topics.all_updates_filter, AckFeedback(settings, api, send_now.set).handle),
-        (topics.all_service_status_filter, watch.handle_status),
-        (topics.all_service_heartbeat_filter, watch.handle_heartbeat),
-        (topics.all_dead_letters_filter, DeadLetterIntake(api).handle),
-        (topics.all_daily_summaries_filter, SummaryIntake(api).handle),
-    ]
-    connection = MqttConnection(
-        settings, CLIENT_ID, [pattern for pattern, _ in routes], route(routes)
+    intakes = AlertingIntakes(
+        settings, clock, api, escalate_now=escalate_now.set, send_now=send_now.set
     )
+    watch = intakes.watch
+    connection = MqttConnection.serving(settings, CLIENT_ID, intakes.subscriptions())
     # The services' input, seen on a connection of its own: a clean session at QoS 0, so it
     # never queues device traffic for us while we are down, nor delays an alert behind it.
-    inputs = MqttConnection(
-        settings,
-        f"{CLIENT_ID}-inputs",
-        watch.stalls.filters,
-        watch.handle_input,
-        persistent=False,
-        qos=0,
+    inputs = MqttConnection.serving(
+        settings, f"{CLIENT_ID}-inputs", intakes.input_subscriptions(), persistent=False, qos=0
     )
     # Escalation must never wait for the broker: updates queue up here while it is away.
     updates: asyncio.Queue[Outgoing] = asyncio.Queue()
@@ -291,7 +303,10 @@ async def run(
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
-        readings = [connection_readings(connection), alerting_readings(intake, escalator, outbox)]
+        readings = [
+            connection_readings(connection),
+            alerting_readings(intakes.alerts, escalator, outbox),
+        ]
         if watch.stalls.filters:
             group.create_task(inputs.run())
             readings.append(connection_readings(inputs))

@@ -1,4 +1,5 @@
-"""All queries on the alert tables live here; nothing else writes them."""
+"""All queries on the alert tables live here (alerts, their triggers and timeline, escalation
+timers, notifications and their delivery attempts); nothing else writes them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,17 +18,21 @@ from eldercare.db.models import (
     AlertEventRow,
     AlertRow,
     AlertTriggerRow,
+    DeliveryAttemptRow,
     EscalationTimerRow,
+    NotificationPurpose,
     NotificationRow,
+    NotificationStatus,
+    TimerStatus,
 )
 from eldercare.models import Alert, AlertKind, AlertStatus, AlertUpdate, Severity
 
 ACTIVE_STATUSES = tuple(s.value for s in AlertStatus if s.is_active)
-#: Notification purposes. alert: asks for a response (dropped once someone has it);
-#: taken: tells those already asked that someone has it (sent regardless).
-ALERT, TAKEN = "alert", "taken"
 #: The actor of the steps the services take themselves (a screen names them in its language).
 DETECTOR, ALERTING = "detector", "alerting"
+#: The ``target`` of the timer row that expires an alert after its last tier (not a
+#: policy ``Target``: nobody is notified when it fires).
+EXPIRE = "expire"
 
 
 class AlertNotFound(LookupError):
@@ -38,45 +43,71 @@ class AlertNotFound(LookupError):
 NoteLike = str | Note | None
 
 
-def audit(
-    row: AlertRow,
-    status: AlertStatus,
-    at: datetime,
-    *,
-    actor: str | None = None,
-    channel: str | None = None,
-    note: NoteLike = None,
-) -> AlertEventRow:
-    written = note.columns() if isinstance(note, Note) else {"note": note}
-    return AlertEventRow(
-        alert_id=row.id, at=at, status=status.value, actor=actor, channel=channel, **written
-    )
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One lifecycle step of an alert, kept twice: as a row of its timeline (``audit``) and
+    as the update published on the bus (``update``)."""
+
+    status: AlertStatus
+    at: datetime
+    actor: str | None = None
+    channel: str | None = None
+    note: NoteLike = None
+
+    def audit(self, row: AlertRow) -> AlertEventRow:
+        note = self.note
+        written = note.columns() if isinstance(note, Note) else {"note": note}
+        return AlertEventRow(
+            alert_id=row.id,
+            at=self.at,
+            status=self.status.value,
+            actor=self.actor,
+            channel=self.channel,
+            **written,
+        )
+
+    def update(self, row: AlertRow) -> AlertUpdate:
+        """The step as published; a resolved one carries the verdict and the detector's
+        context (what the detector needs to learn from it, DESIGN §1: no service reads
+        another's tables). A note travels as its English line; the fact stays in the audit
+        row."""
+        resolved = self.status is AlertStatus.RESOLVED
+        note = self.note
+        return AlertUpdate(
+            alert_id=row.id,
+            home=row.home_id,
+            status=self.status,
+            at=self.at,
+            actor=self.actor,
+            channel=self.channel,
+            note=note.columns()["note"] if isinstance(note, Note) else note,
+            outcome=row.outcome if resolved else None,
+            context=row.context if resolved else None,
+        )
 
 
-def update_of(
-    row: AlertRow,
-    status: AlertStatus,
-    at: datetime,
-    *,
-    actor: str | None = None,
-    channel: str | None = None,
-    note: NoteLike = None,
-) -> AlertUpdate:
-    """The step as published; a resolved one carries the verdict and the detector's context
-    (what the detector needs to learn from it, DESIGN §1: no service reads another's tables).
-    A note travels as its English line; the fact stays in the audit row."""
-    resolved = status is AlertStatus.RESOLVED
-    return AlertUpdate(
-        alert_id=row.id,
-        home=row.home_id,
-        status=status,
-        at=at,
-        actor=actor,
-        channel=channel,
-        note=note.columns()["note"] if isinstance(note, Note) else note,
-        outcome=row.outcome if resolved else None,
-        context=row.context if resolved else None,
-    )
+def take(session: AsyncSession, row: AlertRow, step: Step) -> AlertUpdate:
+    """Write the step into the alert's timeline; the update to publish."""
+    session.add(step.audit(row))
+    return step.update(row)
+
+
+def add_note(session: AsyncSession, row: AlertRow, at: datetime, note: Note) -> None:
+    """Alerting's own fact in the timeline (a retry, a tier with nobody), no status change."""
+    session.add(Step(AlertStatus(row.status), at, actor=ALERTING, note=note).audit(row))
+
+
+async def get_alert(session: AsyncSession, alert_id: str) -> AlertRow:
+    row = await session.get(AlertRow, alert_id)
+    if row is None:
+        raise AlertNotFound(alert_id)
+    return row
+
+
+async def is_active(session: AsyncSession, alert_id: str) -> bool:
+    """Still waiting for someone to take it (so its notifications are still needed)."""
+    status = await session.scalar(select(AlertRow.status).where(AlertRow.id == alert_id))
+    return status is not None and AlertStatus(status).is_active
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +155,8 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
         session.add(
             AlertTriggerRow(trigger_id=alert.alert_id, alert_id=existing.id, received_at=now)
         )
-        session.add(audit(existing, status, now, note=note, actor=DETECTOR))
-        return Recorded(
-            update_of(existing, status, now, note=note, actor=DETECTOR), existing, raised
-        )
+        update = take(session, existing, Step(status, now, actor=DETECTOR, note=note))
+        return Recorded(update, existing, raised)
     row = AlertRow(
         id=alert.alert_id,
         home_id=alert.home,
@@ -144,8 +173,7 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
     session.add(row)
     await session.flush()  # the alert row must exist before its audit row (foreign key)
     session.add(AlertTriggerRow(trigger_id=row.id, alert_id=row.id, received_at=now))
-    session.add(audit(row, AlertStatus.OPEN, now, actor=DETECTOR))
-    return Recorded(update_of(row, AlertStatus.OPEN, now, actor=DETECTOR), row, True)
+    return Recorded(take(session, row, Step(AlertStatus.OPEN, now, actor=DETECTOR)), row, True)
 
 
 async def transition(
@@ -186,41 +214,34 @@ async def transition(
         raise TransitionRefused(f"cannot go from {row.status} to {target}")
     if not target.is_active:
         await stop_escalation(session, alert_id)
-    session.add(audit(row, target, at, actor=actor, channel=channel, note=note))
-    return update_of(row, target, at, actor=actor, channel=channel, note=note)
+    return take(session, row, Step(target, at, actor=actor, channel=channel, note=note))
 
 
 async def stop_escalation(session: AsyncSession, alert_id: str) -> None:
     await session.execute(
         sql_update(EscalationTimerRow)
-        .where(EscalationTimerRow.alert_id == alert_id, EscalationTimerRow.status == "pending")
-        .values(status="cancelled")
+        .where(
+            EscalationTimerRow.alert_id == alert_id,
+            EscalationTimerRow.status == TimerStatus.PENDING,
+        )
+        .values(status=TimerStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
     await session.execute(
         sql_update(NotificationRow)
         .where(
             NotificationRow.alert_id == alert_id,
-            NotificationRow.status == "pending",
-            NotificationRow.purpose == ALERT,  # "taken" notices still go out
+            NotificationRow.status == NotificationStatus.PENDING,
+            NotificationRow.purpose == NotificationPurpose.ALERT,  # "taken" ones still go out
         )
-        .values(status="cancelled")
+        .values(status=NotificationStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
 
 
 async def told(session: AsyncSession, alert_id: str) -> list[str]:
     """Names of the people an alert's notifications reached, in the order they were asked."""
-    names = await session.scalars(
-        select(NotificationRow.recipient_name)
-        .where(
-            NotificationRow.alert_id == alert_id,
-            NotificationRow.purpose == ALERT,
-            NotificationRow.status == "sent",
-        )
-        .order_by(NotificationRow.id)
-    )
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(row.recipient_name for row in await sent_asks(session, alert_id)))
 
 
 async def set_status(
@@ -229,8 +250,7 @@ async def set_status(
     """An active-to-active step taken by alerting itself (notified, escalated)."""
     check_transition(AlertStatus(row.status), status)
     row.status, row.updated_at = status.value, at
-    session.add(audit(row, status, at, actor=ALERTING, note=note))
-    return update_of(row, status, at, actor=ALERTING, note=note)
+    return take(session, row, Step(status, at, actor=ALERTING, note=note))
 
 
 async def open_alert(session: AsyncSession, home: str, kind: str) -> AlertRow | None:
@@ -274,6 +294,16 @@ async def alerts_since(
     return (await session.scalars(query)).all()
 
 
+async def count_raised(session: AsyncSession, home: str, start: datetime, end: datetime) -> int:
+    """How many alerts the home raised in [start, end)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(AlertRow)
+        .where(AlertRow.home_id == home, AlertRow.raised_at >= start, AlertRow.raised_at < end)
+    )
+    return count or 0
+
+
 async def timeline(session: AsyncSession, alert_id: str) -> Sequence[AlertEventRow]:
     """Steps in the order they were recorded. Not by ``at``: a step's time is taken before
     its transaction waits for the alert's lock, so an escalation that won the lock just
@@ -288,3 +318,212 @@ async def resident_alerts(session: AsyncSession) -> list[AlertRow]:
     """Every alert about a resident (not our own services' ``system`` alerts)."""
     query = select(AlertRow).where(AlertRow.kind != AlertKind.SYSTEM.value)
     return list(await session.scalars(query))
+
+
+# Escalation timers ----------------------------------------------------------------------
+async def last_fired_tier(session: AsyncSession, alert_id: str) -> int | None:
+    return await session.scalar(
+        select(func.max(EscalationTimerRow.tier)).where(
+            EscalationTimerRow.alert_id == alert_id,
+            EscalationTimerRow.status == TimerStatus.FIRED,
+        )
+    )
+
+
+async def replan_timers(
+    session: AsyncSession, alert_id: str, planned: Sequence[tuple[int, str, datetime]]
+) -> None:
+    """Replace the alert's timers that have not fired by ``planned`` (tier, target, due)."""
+    await session.execute(
+        delete(EscalationTimerRow).where(
+            EscalationTimerRow.alert_id == alert_id,
+            EscalationTimerRow.status != TimerStatus.FIRED,
+        )
+    )
+    session.add_all(
+        EscalationTimerRow(
+            alert_id=alert_id,
+            tier=tier,
+            target=target,
+            due_at=due_at,
+            status=TimerStatus.PENDING,
+        )
+        for tier, target, due_at in planned
+    )
+
+
+async def bring_next_tier_forward(session: AsyncSession, alert_id: str, now: datetime) -> None:
+    """Nobody could be reached: do not wait out the clock before asking the next people."""
+    await session.execute(
+        sql_update(EscalationTimerRow)
+        .where(
+            EscalationTimerRow.id
+            == select(EscalationTimerRow.id)
+            .where(
+                EscalationTimerRow.alert_id == alert_id,
+                EscalationTimerRow.status == TimerStatus.PENDING,
+                EscalationTimerRow.target != EXPIRE,  # unreachable people are no reason to expire
+            )
+            .order_by(EscalationTimerRow.tier)
+            .limit(1)
+            .scalar_subquery(),
+            EscalationTimerRow.due_at > now,
+        )
+        .values(due_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def fire_timer(
+    session: AsyncSession, timer_id: int, owner: str, now: datetime
+) -> tuple[AlertRow, EscalationTimerRow] | None:
+    """Mark a leased timer fired; its alert (as of now, locked) and the timer. None when an
+    ack cancelled it (or took the alert while it was leased: it is cancelled now), or our
+    lease lapsed and another instance has it.
+
+    Lock order is alert, then its timers — the same as an acknowledgement's — so the two
+    never deadlock on PostgreSQL. (SQLite serialises from the first write below.)
+    """
+    alert_id = await session.scalar(
+        select(EscalationTimerRow.alert_id).where(EscalationTimerRow.id == timer_id)
+    )
+    alert = await session.scalar(
+        select(AlertRow).where(AlertRow.id == alert_id).with_for_update(key_share=True)
+    )
+    taken = await session.execute(
+        sql_update(EscalationTimerRow)
+        .where(
+            EscalationTimerRow.id == timer_id,
+            EscalationTimerRow.status == TimerStatus.PENDING,
+            EscalationTimerRow.owner == owner,
+        )
+        .values(status=TimerStatus.FIRED, fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if alert is None or taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    await session.refresh(alert)  # as of now, under the lock / write transaction
+    timer = await session.get(EscalationTimerRow, timer_id)
+    assert timer is not None
+    if not AlertStatus(alert.status).is_active:
+        timer.status = TimerStatus.CANCELLED
+        return None
+    return alert, timer
+
+
+# Notifications --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message for one person, as the outbox will send it."""
+
+    recipient: str  # staff:<id> | contact:<id> | emergency
+    recipient_name: str
+    language: str
+    channels: Sequence[str]  # apprise URLs in failover order
+    title: str
+    body: str
+
+
+def enqueue(
+    session: AsyncSession,
+    alert_id: str,
+    tier: int,
+    key: str,
+    message: Message,
+    now: datetime,
+    *,
+    purpose: NotificationPurpose = NotificationPurpose.ALERT,
+) -> None:
+    """Put a message in the outbox, due now; ``key`` is its idempotency key."""
+    session.add(
+        NotificationRow(
+            alert_id=alert_id,
+            tier=tier,
+            purpose=purpose,
+            idempotency_key=key,
+            recipient=message.recipient,
+            recipient_name=message.recipient_name,
+            language=message.language,
+            channels=list(message.channels),
+            title=message.title,
+            body=message.body,
+            status=NotificationStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def notification(session: AsyncSession, notification_id: int) -> NotificationRow:
+    row = await session.get(NotificationRow, notification_id)
+    assert row is not None  # rows are never deleted but with their alert
+    return row
+
+
+async def end_lease(
+    session: AsyncSession, notification_id: int, owner: str
+) -> tuple[NotificationRow, AlertRow]:
+    """Release our lease on a notification taken for sending; the row and its alert. The
+    row's ``owner`` says whether it was still ours (another instance may have taken over).
+
+    Takes the row (and SQLite's write lock) before reading anything else.
+    """
+    await session.execute(
+        sql_update(NotificationRow)
+        .where(NotificationRow.id == notification_id, NotificationRow.owner == owner)
+        .values(lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    row = await notification(session, notification_id)
+    return row, await get_alert(session, row.alert_id)
+
+
+def add_attempts(
+    session: AsyncSession,
+    notification_id: int,
+    attempts: Sequence[tuple[datetime, str, bool, str | None]],
+) -> None:
+    """One delivery record per channel tried: (at, channel, ok, error)."""
+    session.add_all(
+        DeliveryAttemptRow(
+            notification_id=notification_id, at=at, channel=channel[:300], ok=ok, error=error
+        )
+        for at, channel, ok, error in attempts
+    )
+
+
+async def sent_asks(session: AsyncSession, alert_id: str) -> Sequence[NotificationRow]:
+    """The alert's notifications that asked someone for a response and reached them."""
+    return (
+        await session.scalars(
+            select(NotificationRow)
+            .where(
+                NotificationRow.alert_id == alert_id,
+                NotificationRow.purpose == NotificationPurpose.ALERT,
+                NotificationRow.status == NotificationStatus.SENT,
+            )
+            .order_by(NotificationRow.id)
+        )
+    ).all()
+
+
+async def notifications(
+    session: AsyncSession, alert_id: str
+) -> list[tuple[NotificationRow, list[DeliveryAttemptRow]]]:
+    """The alert's notifications by tier, each with its delivery attempts in order."""
+    rows = (
+        await session.scalars(
+            select(NotificationRow)
+            .where(NotificationRow.alert_id == alert_id)
+            .order_by(NotificationRow.tier, NotificationRow.id)
+        )
+    ).all()
+    attempts = (
+        await session.scalars(
+            select(DeliveryAttemptRow)
+            .where(DeliveryAttemptRow.notification_id.in_([r.id for r in rows]))
+            .order_by(DeliveryAttemptRow.id)
+        )
+    ).all()
+    return [(row, [a for a in attempts if a.notification_id == row.id]) for row in rows]

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerting import store
 from alerting.trends import BASELINE_DAYS, RECENT_DAYS, Finding, find_trends
-from eldercare.db.models import AlertRow, DailySummaryRow, WellbeingNoticeRow
+from eldercare.db.models import DailySummaryRow, WellbeingNoticeRow
 from eldercare.models import DailySummary, WellbeingTrend
 from eldercare.vocabulary import DEFAULT_TIMEZONE
 from gateway import registry_api
@@ -134,18 +135,7 @@ async def _alerts_on(session: AsyncSession, home: str, day: date) -> int:
     """Alerts raised in the home on its local calendar day."""
     timezone = await registry_api.home_timezone(session, home)
     start = datetime.combine(day, time(), tzinfo=ZoneInfo(timezone or DEFAULT_TIMEZONE))
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(AlertRow)
-            .where(
-                AlertRow.home_id == home,
-                AlertRow.raised_at >= start,
-                AlertRow.raised_at < start + timedelta(days=1),
-            )
-        )
-        or 0
-    )
+    return await store.count_raised(session, home, start, start + timedelta(days=1))
 
 
 async def notices(

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.falls.daily_stream import StreamReport, run_stream
-from detector.falls.evaluation import cross_validated_scorers, evaluate
-from detector.falls.replay import downsample, replay
-from detector.falls.sisfall import find_trials, read_trial
 from detector.falls.stream import FallConfig
-from detector.falls.training import TRAINING_RATES_HZ
 from eldercare.logs import configure_logging
+from evaluation.falls.cross_validation import cross_validated_scorers, evaluate
+from evaluation.falls.daily_stream import StreamReport, run_stream
+from evaluation.falls.replay import downsample, replay
+from evaluation.falls.sisfall import find_trials, read_trial
+from evaluation.falls.training import TRAINING_RATES_HZ
 
 #: The low-energy falls typical of old age (issue 15): slips, fainting, from or onto a chair.
 SLOW_FALLS = ("F01", "F04", "F06", "F10", "F13", "F14", "F15")

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.falls.replay import downsample
 from detector.falls.rule import FallRule
 from detector.falls.scoring import bundled_model
-from detector.falls.sisfall import find_trials, read_trial
 from detector.falls.stream import FallConfig, FallStream
 from eldercare.models import Metric, Telemetry
+from evaluation.falls.replay import downsample
+from evaluation.falls.sisfall import find_trials, read_trial
 
 RATE = 50.0
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from chaos.processes import Crash
 from chaos.receiver import Delivery
 from chaos.schedule import Plan, Trigger
+from eldercare.db.models import NotificationPurpose, TimerStatus
 from eldercare.models import AlertKind
 
 WALL_LIMIT_S = 5.0
@@ -175,7 +176,7 @@ def notifications(plan: Plan, seen: Observations) -> list[Violation]:
     sent: dict[tuple[str, int], list[StoredNotification]] = defaultdict(list)
     decided = Counter((n.alert_id, n.tier, n.recipient, n.purpose) for n in seen.notifications)
     for note in seen.notifications:
-        if note.purpose == "alert":
+        if note.purpose == NotificationPurpose.ALERT:
             sent[(note.alert_id, note.tier)].append(note)
     violations = [
         Violation("tier_notified_twice", f"tier {tier} to {who} ({purpose}) decided {n}x", alert)
@@ -188,7 +189,7 @@ def notifications(plan: Plan, seen: Observations) -> list[Violation]:
         name = "first_notification" if timer.tier == 0 else "tier_notified"
         notes = sent.get((timer.alert_id, timer.tier), [])
         missing = [n.key for n in notes if n.key not in delivered]
-        if timer.status != "fired" or not notes or missing:
+        if timer.status != TimerStatus.FIRED or not notes or missing:
             detail = (
                 f"tier {timer.tier} due {timer.due_at:%H:%M:%S} is {timer.status}; "
                 f"{len(notes)} notifications, undelivered {missing[:3]}"

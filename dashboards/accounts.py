@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.principal import Principal, Role, principal_is_valid
-from eldercare.db.models import User, UserSession
+from eldercare.db.models import UserRow, UserSessionRow
 from eldercare.logs import get_logger
 from gateway import registry_api
 
@@ -54,7 +54,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def principal_of(user: User) -> Principal:
+def principal_of(user: UserRow) -> Principal:
     return Principal(
         name=user.display_name,
         role=Role(user.role),
@@ -76,11 +76,11 @@ async def add_user(
     station_id: str | None = None,
     home_id: str | None = None,
     language: str = "zh-CN",
-) -> User:
+) -> UserRow:
     """Create a user after checking that their station or home exists."""
     if reason := principal_is_valid(role, station_id, home_id):
         raise AccountError(reason)
-    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+    if await session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
         raise AccountError(f"user {username!r} exists")
     if station_id is not None:
         station = await registry_api.station(session, station_id)
@@ -90,7 +90,7 @@ async def add_user(
             raise AccountError(f"{station_id!r} is a station, a supervisor needs a centre")
     if home_id is not None and await registry_api.home(session, home_id) is None:
         raise AccountError(f"no home {home_id!r}")
-    user = User(
+    user = UserRow(
         username=username,
         display_name=display_name or username,
         password_hash=hash_password(password),
@@ -107,9 +107,9 @@ async def add_user(
     return user
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+async def authenticate(session: AsyncSession, username: str, password: str) -> UserRow | None:
     """The active user with this password, or None (same answer for unknown and wrong)."""
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(UserRow).where(UserRow.username == username))
     try:
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
@@ -121,11 +121,11 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     return user
 
 
-async def open_session(session: AsyncSession, user: User, now: datetime) -> str:
+async def open_session(session: AsyncSession, user: UserRow, now: datetime) -> str:
     """A new login for ``user``; returns the token (the only time it exists in clear)."""
     token = secrets.token_urlsafe(32)
     session.add(
-        UserSession(
+        UserSessionRow(
             token_hash=_token_hash(token),
             user_id=user.id,
             created_at=now,
@@ -134,7 +134,9 @@ async def open_session(session: AsyncSession, user: User, now: datetime) -> str:
     )
     # Expired logins of this user go while we are here: the table stays small without a job.
     await session.execute(
-        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+        delete(UserSessionRow).where(
+            UserSessionRow.user_id == user.id, UserSessionRow.expires_at <= now
+        )
     )
     return token
 
@@ -142,12 +144,12 @@ async def open_session(session: AsyncSession, user: User, now: datetime) -> str:
 async def principal_for_token(session: AsyncSession, token: str, now: datetime) -> Principal | None:
     row = (
         await session.execute(
-            select(User)
-            .join(UserSession, UserSession.user_id == User.id)
+            select(UserRow)
+            .join(UserSessionRow, UserSessionRow.user_id == UserRow.id)
             .where(
-                UserSession.token_hash == _token_hash(token),
-                UserSession.expires_at > now,
-                User.active.is_(True),
+                UserSessionRow.token_hash == _token_hash(token),
+                UserSessionRow.expires_at > now,
+                UserRow.active.is_(True),
             )
         )
     ).scalar_one_or_none()
@@ -155,14 +157,16 @@ async def principal_for_token(session: AsyncSession, token: str, now: datetime) 
 
 
 async def close_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    await session.execute(
+        delete(UserSessionRow).where(UserSessionRow.token_hash == _token_hash(token))
+    )
 
 
 async def ensure_demo_admin(session: AsyncSession, now: datetime) -> tuple[str, str]:
     """For ``eldercare demo`` only: the ``demo`` admin with a fresh random password on every
     start, printed to the console, so no password is ever fixed in code or docs."""
     username, password = "demo", secrets.token_urlsafe(12)
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(UserRow).where(UserRow.username == username))
     if user is None:
         await add_user(
             session,

@@ -16,7 +16,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from dashboards.activity_log import ActivityLog
-from eldercare.bus import Outgoing
+from eldercare.bus import Outgoing, Subscription
 from eldercare.models import DeviceState, DeviceStatus, Event, EventType
 from eldercare.topics import Channel, TopicError, Topics
 
@@ -37,15 +37,12 @@ class ActivityBoard:
         self.log = log
         self.devices: dict[tuple[str, str], DeviceLiveness] = {}
 
-    @property
-    def subscriptions(self) -> list[str]:
+    def subscriptions(self) -> list[Subscription]:
+        """The gateway's presence (retained) and events."""
         return [
-            self.topics.normalised_filter(Channel.STATUS),
-            self.topics.normalised_filter(Channel.EVENT),
+            Subscription(self.topics.normalised_filter(Channel.STATUS), self.handle),
+            Subscription(self.topics.normalised_filter(Channel.EVENT), self.handle),
         ]
-
-    def wants(self, topic: str) -> bool:
-        return topic.startswith(f"{self.topics.prefix}/_normalised/")
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         """Feed one normalised message; anything unreadable is ignored (the gateway checked)."""

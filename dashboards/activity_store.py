@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.sql import insert_ignoring_existing
-from eldercare.db.models import Home, HomeActivityRow
+from eldercare.db.models import HomeActivityRow, HomeRow
 from eldercare.models import EventType
 
 #: Rows per INSERT: SQLite allows 32 766 bound values per statement (5 per row).
@@ -83,16 +83,16 @@ async def latest(session: AsyncSession, home_ids: Sequence[str]) -> dict[str, Ac
         return {}
     newest = (
         select(HomeActivityRow.at)
-        .where(HomeActivityRow.home_id == Home.id)
+        .where(HomeActivityRow.home_id == HomeRow.id)
         .order_by(HomeActivityRow.at.desc())
         .limit(1)
-        .correlate(Home)
+        .correlate(HomeRow)
         .scalar_subquery()
     )
     pairs = [
         (home_id, at)
         for home_id, at in await session.execute(
-            select(Home.id, newest).where(Home.id.in_(home_ids))
+            select(HomeRow.id, newest).where(HomeRow.id.in_(home_ids))
         )
         if at is not None
     ]

@@ -13,14 +13,13 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alerting import links as ack_links
 from alerting.api import AlertingApi
 from dashboards.activity import ActivityBoard
 from dashboards.activity_log import ActivityLog
 from dashboards.context import DashboardContext, PublishUpdate
 from dashboards.deps import admin
 from dashboards.errors import error_responses, install_error_handlers
-from dashboards.routes import alerts, docs, family, homes, pages, session, visits
+from dashboards.routes import ack, alerts, docs, family, homes, pages, session, visits
 from dashboards.security_headers import SecurityHeaders
 from dashboards.stream import Broadcaster
 from eldercare import __version__
@@ -87,10 +86,8 @@ def create_app(
         dependencies=[Depends(admin)],
         responses=error_responses(401, 403, 422),
     )
-    # Signed acknowledgement links from notifications (alerting's router, no login needed:
-    # the signed token is the authority); it reads these two from the app state.
-    app.state.alerting, app.state.publish_update = api, publish_update
-    app.include_router(ack_links.router)
+    # Signed acknowledgement links from notifications (no login: the token is the authority).
+    app.include_router(ack.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.include_router(family.pages)

@@ -5,7 +5,7 @@ keeps this token from being accepted where another signed token (an acknowledge 
 expected, and the other way round.
 
 A link is signed, not stored, so it is revoked by a date: staff revoke a relative's links
-(``FamilyLinkRevocation``: every link issued to them until now), and a relative removed from
+(``FamilyLinkRevocationRow``: every link issued to them until now), and a relative removed from
 the home's contacts loses every link at once. Both are checked on every family request.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards import homes
 from dashboards.principal import Principal, Role
-from eldercare.db.models import FamilyLinkRevocation
+from eldercare.db.models import FamilyLinkRevocationRow
 from eldercare.signing import InvalidToken, sign, verify
 
 PURPOSE = "family"
@@ -76,15 +76,15 @@ async def check_not_revoked(session: AsyncSession, link: FamilyLink) -> None:
     home_id, name = link.principal.home_id or "", link.principal.name
     if name not in {contact.name for contact in await homes.contacts(session, home_id)}:
         raise RevokedLink("no longer a contact of the home")
-    revocation = await session.get(FamilyLinkRevocation, (home_id, name))
+    revocation = await session.get(FamilyLinkRevocationRow, (home_id, name))
     if revocation is not None and link.issued_at <= revocation.revoked_at:
         raise RevokedLink("revoked by staff")
 
 
 async def revoke(session: AsyncSession, home_id: str, name: str, actor: str, now: datetime) -> None:
     """Every link issued to this relative until now stops working; new ones work again."""
-    row = await session.get(FamilyLinkRevocation, (home_id, name))
+    row = await session.get(FamilyLinkRevocationRow, (home_id, name))
     if row is None:
-        row = FamilyLinkRevocation(home_id=home_id, contact_name=name)
+        row = FamilyLinkRevocationRow(home_id=home_id, contact_name=name)
         session.add(row)
     row.revoked_at, row.revoked_by = now, actor

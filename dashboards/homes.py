@@ -29,16 +29,16 @@ from dashboards.schemas import (
     Household,
     ResidentView,
 )
-from eldercare.db.models import HomeMode
+from eldercare.db.models import HomeModeRow
 from eldercare.models import AlertKind
 from gateway import registry_api
-from gateway.registry_api import Contact, Device, Home, Resident
+from gateway.registry_api import ContactRow, DeviceRow, HomeRow, ResidentRow
 
 #: Coin cells last one to two years; past this the overview asks for a battery round.
 BATTERY_AGE_WARNING = timedelta(days=365)
 
 
-def mode_view(row: HomeMode | None, now: datetime) -> HomeModeView | None:
+def mode_view(row: HomeModeRow | None, now: datetime) -> HomeModeView | None:
     """The mode in force: none when the resident is home or the away period has ended."""
     if row is None or not row.in_force(now):
         return None
@@ -54,9 +54,9 @@ def mode_view(row: HomeMode | None, now: datetime) -> HomeModeView | None:
 async def set_mode(
     session: AsyncSession, home_id: str, request: HomeModeRequest, actor: str, now: datetime
 ) -> HomeModeView | None:
-    row = await session.get(HomeMode, home_id)
+    row = await session.get(HomeModeRow, home_id)
     if row is None:
-        row = HomeMode(home_id=home_id)
+        row = HomeModeRow(home_id=home_id)
         session.add(row)
     row.mode, row.until, row.note = request.mode.value, request.until, request.note
     row.set_by, row.set_at = actor, now
@@ -64,7 +64,10 @@ async def set_mode(
 
 
 def device_views(
-    devices: Sequence[Device], activity: ActivityBoard, alerts: Sequence[AlertView], now: datetime
+    devices: Sequence[DeviceRow],
+    activity: ActivityBoard,
+    alerts: Sequence[AlertView],
+    now: datetime,
 ) -> list[DeviceView]:
     low_battery = {
         item.get("device")
@@ -101,8 +104,8 @@ def connectivity(devices: Sequence[DeviceView]) -> Connectivity:
 
 
 def summary(
-    home: Home,
-    mode: HomeMode | None,
+    home: HomeRow,
+    mode: HomeModeRow | None,
     devices: list[DeviceView],
     alerts: Sequence[AlertView],
     last: Activity | None,
@@ -132,9 +135,11 @@ async def summaries(
     homes = await registry_api.homes(session, home_ids)
     modes = {
         row.home_id: row
-        for row in await session.scalars(select(HomeMode).where(HomeMode.home_id.in_(home_ids)))
+        for row in await session.scalars(
+            select(HomeModeRow).where(HomeModeRow.home_id.in_(home_ids))
+        )
     }
-    devices: dict[str, list[Device]] = {}
+    devices: dict[str, list[DeviceRow]] = {}
     for device in await registry_api.devices_of(session, home_ids):
         devices.setdefault(device.home_id, []).append(device)
     position = {home_id: index for index, home_id in enumerate(home_ids)}
@@ -149,13 +154,13 @@ async def summaries(
     return result
 
 
-def resident_view(row: Resident) -> ResidentView:
+def resident_view(row: ResidentRow) -> ResidentView:
     return ResidentView(
         name=row.name, birth_year=row.birth_year, care_notes=row.care_notes, phone=row.phone
     )
 
 
-def contact_view(row: Contact) -> ContactView:
+def contact_view(row: ContactRow) -> ContactView:
     return ContactView(
         name=row.name,
         relation=row.relation,
@@ -197,5 +202,5 @@ async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str
     }
 
 
-async def home_devices(session: AsyncSession, home_id: str) -> list[Device]:
+async def home_devices(session: AsyncSession, home_id: str) -> list[DeviceRow]:
     return await registry_api.devices_of(session, [home_id])

@@ -362,6 +362,42 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "coverage.unreached": ("本月尚未联系", "Not reached this month"),
     "coverage.show": ("查看", "Show"),
     "coverage.none": ("没有住户", "No homes"),
+    # The signed acknowledgement link's page (opened from an SMS, e-mail or chat message)
+    "ack.confirm.heading": ("由您来处理这条告警吗？", "Will you take this alert?"),
+    "ack.confirm.text": (
+        "确认后，其他人的通知和后续升级会立即停止。",
+        "Once you confirm, everyone else's notifications and further escalation stop at once.",
+    ),
+    "ack.done.heading": ("已确认，由您负责", "Acknowledged: you are responsible now"),
+    "ack.done.text": (
+        "其他通知已停止，老人家中的终端会显示有人正在赶来。",
+        "Other notifications have stopped; the resident's terminal says that help is coming.",
+    ),
+    "ack.already.heading": ("这条告警已有人处理", "Someone has already taken this alert"),
+    "ack.already.text": ("无需再确认。", "Nothing more to do here."),
+    "ack.already.by": ("已由 {by} 负责。", "{by} took it."),
+    "ack.expired.heading": ("链接已过期", "This link has expired"),
+    "ack.expired.text": (
+        "未确认任何告警。请打开值班大屏或致电驿站。",
+        "Nothing was acknowledged. Open the dashboard or call the station.",
+    ),
+    "ack.invalid.heading": ("链接无效", "This link is not valid"),
+    "ack.invalid.text": (
+        "链接被修改或不完整，未确认任何告警。请打开值班大屏或致电驿站。",
+        "It was altered or is incomplete; nothing was acknowledged. "
+        "Open the dashboard or call the station.",
+    ),
+    "ack.missing.heading": ("告警不存在", "No such alert"),
+    "ack.missing.text": ("未确认任何告警。", "Nothing was acknowledged."),
+    "ack.unavailable.heading": ("暂时无法确认", "Cannot acknowledge here"),
+    "ack.unavailable.text": (
+        "服务器未配置签名密钥。请打开值班大屏。",
+        "The server has no signing key. Use the dashboard.",
+    ),
+    "ack.what": ("告警", "Alert"),
+    "ack.where": ("地点", "Where"),
+    "ack.since": ("时间", "Since"),
+    "ack.button": ("我来处理", "I'm on it"),
 }
 # Alert kinds: the contract's one table, as the notifications name them.
 _PAIRS.update({f"kind.{kind.value}": names for kind, names in ALERT_KIND_NAMES.items()})

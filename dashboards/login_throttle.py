@@ -26,7 +26,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.sql import insert_ignoring_existing
-from eldercare.db.models import LoginThrottle
+from eldercare.db.models import LoginThrottleRow
 
 #: Failures are counted over this window; a lock lasts ``LOCKOUT`` from the last allowed one.
 WINDOW = timedelta(minutes=15)
@@ -54,21 +54,21 @@ async def admit(
 ) -> timedelta | None:
     """Count an attempt, or answer how long the caller must wait (nothing counted then)."""
     await session.execute(
-        delete(LoginThrottle).where(
-            LoginThrottle.window_start <= now - WINDOW,
-            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        delete(LoginThrottleRow).where(
+            LoginThrottleRow.window_start <= now - WINDOW,
+            or_(LoginThrottleRow.locked_until.is_(None), LoginThrottleRow.locked_until <= now),
         )
     )  # forgotten guesses go while we are here: the table stays small without a job
     await session.execute(
-        insert_ignoring_existing(session, LoginThrottle),
+        insert_ignoring_existing(session, LoginThrottleRow),
         [{"key": k.key, "failures": 0, "window_start": now, "locked_until": None} for k in keys],
     )
     rows = {
         row.key: row
         for row in await session.scalars(
-            select(LoginThrottle)
-            .where(LoginThrottle.key.in_([k.key for k in keys]))
-            .order_by(LoginThrottle.key)  # one lock order: no deadlock between two logins
+            select(LoginThrottleRow)
+            .where(LoginThrottleRow.key.in_([k.key for k in keys]))
+            .order_by(LoginThrottleRow.key)  # one lock order: no deadlock between two logins
             .with_for_update()
         )
     }
@@ -92,8 +92,8 @@ async def admit(
 async def succeeded(session: AsyncSession, user: ThrottleKey, address: ThrottleKey) -> None:
     """Give a successful attempt back: the user's slate is clean, the address's one lighter
     (colleagues behind the same address keep their own mistakes)."""
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == user.key))
-    row = await session.get(LoginThrottle, address.key, with_for_update=True)
+    await session.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == user.key))
+    row = await session.get(LoginThrottleRow, address.key, with_for_update=True)
     if row is not None:
         row.failures = max(0, row.failures - 1)
         if row.failures < address.limit:
@@ -104,5 +104,7 @@ async def unlock(session: AsyncSession, username: str) -> bool:
     """Lift a username's lock (an operator who has checked it is the real person); the
     addresses' counts stay, so this is no way around the spraying limit."""
     user, _ = keys_for(username, "")
-    removed = await session.execute(delete(LoginThrottle).where(LoginThrottle.key == user.key))
+    removed = await session.execute(
+        delete(LoginThrottleRow).where(LoginThrottleRow.key == user.key)
+    )
     return bool(removed.rowcount)  # type: ignore[attr-defined]

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.schemas import ResponderView, ResponseState
-from eldercare.db.models import AlertResponse
+from eldercare.db.models import AlertResponseRow
 
 
 async def record_response(
     session: AsyncSession, alert_id: str, state: ResponseState, actor: str, at: datetime
 ) -> ResponderView:
-    session.add(AlertResponse(alert_id=alert_id, state=state.value, actor=actor, at=at))
+    session.add(AlertResponseRow(alert_id=alert_id, state=state.value, actor=actor, at=at))
     return ResponderView(state=state, actor=actor, at=at)
 
 
@@ -30,11 +30,11 @@ async def latest_responses(
     if not ids:
         return {}
     newest = (
-        select(func.max(AlertResponse.id))
-        .where(AlertResponse.alert_id.in_(ids))
-        .group_by(AlertResponse.alert_id)
+        select(func.max(AlertResponseRow.id))
+        .where(AlertResponseRow.alert_id.in_(ids))
+        .group_by(AlertResponseRow.alert_id)
     )
-    rows = await session.scalars(select(AlertResponse).where(AlertResponse.id.in_(newest)))
+    rows = await session.scalars(select(AlertResponseRow).where(AlertResponseRow.id.in_(newest)))
     return {
         row.alert_id: ResponderView(state=ResponseState(row.state), actor=row.actor, at=row.at)
         for row in rows
@@ -43,7 +43,9 @@ async def latest_responses(
 
 async def response_history(session: AsyncSession, alert_id: str) -> list[ResponderView]:
     rows = await session.scalars(
-        select(AlertResponse).where(AlertResponse.alert_id == alert_id).order_by(AlertResponse.id)
+        select(AlertResponseRow)
+        .where(AlertResponseRow.alert_id == alert_id)
+        .order_by(AlertResponseRow.id)
     )
     return [
         ResponderView(state=ResponseState(row.state), actor=row.actor, at=row.at) for row in rows

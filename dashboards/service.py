@@ -23,12 +23,13 @@ from dashboards.alert_lists import with_responses
 from dashboards.app import create_app
 from dashboards.scope import Placement, placement_of
 from dashboards.stream import Broadcaster
-from eldercare.bus import MqttConnection, Outgoing
+from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertUpdate
 from eldercare.settings import Environment, Settings
+from eldercare.topics import Topics
 from eldercare.web import GRACEFUL_S, EmbeddedServer
 
 log = get_logger("dashboard")
@@ -42,6 +43,9 @@ class UpdateFeed:
         self.api = api
         self.broadcaster = broadcaster
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def subscriptions(self, topics: Topics) -> list[Subscription]:
+        return [Subscription(topics.all_updates_filter, self.handle)]
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -88,17 +92,11 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     activity_log = ActivityLog(engine, clock)
     activity = ActivityBoard(settings.topics, activity_log)
 
-    async def handle(topic: str, payload: bytes) -> Sequence[Outgoing]:
-        if activity.wants(topic):
-            return await activity.handle(topic, payload)
-        return await feed.handle(topic, payload)
-
     # Not persistent: a screen wants what happens from now on; it reloads the list on connect.
-    connection = MqttConnection(
+    connection = MqttConnection.serving(
         settings,
         f"eldercare-dashboard-{settings.http_port}",
-        [settings.topics.all_updates_filter, *activity.subscriptions],
-        handle,
+        [*feed.subscriptions(settings.topics), *activity.subscriptions()],
         persistent=False,
     )
 

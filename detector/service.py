@@ -33,7 +33,7 @@ from detector.metrics import detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
-from eldercare.bus import MqttConnection, Outgoing
+from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
@@ -92,6 +92,22 @@ class Detector:
         #: Normalised device messages by channel (main session): what the bench checks
         #: against what it published, so a lost message shows.
         self.received: Counter[Channel] = Counter()
+
+    def subscriptions(self) -> list[Subscription]:
+        """What the main session reads: the gateway's checked device messages and the
+        staff's verdicts (QoS 1, kept while we are down)."""
+        return [
+            *(
+                Subscription(self.topics.normalised_filter(channel), self.handle)
+                for channel in Channel
+                if channel is not Channel.CMD
+            ),
+            Subscription(self.topics.all_updates_filter, self.handle),
+        ]
+
+    def lane_subscriptions(self) -> list[Subscription]:
+        """What the lane session reads: the life-safety events' second copies."""
+        return [Subscription(self.topics.life_safety_filter, self.handle_lane)]
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -228,19 +244,8 @@ async def run(
 ) -> None:
     series = series_writer(settings, "detector", clock)
     detector = Detector(settings, clock, rules, series=series)
-    connection = MqttConnection(
-        settings,
-        "eldercare-detector",
-        [
-            *(settings.topics.normalised_filter(c) for c in Channel if c != Channel.CMD),
-            settings.topics.all_updates_filter,  # the staff's verdicts (QoS 1, kept while down)
-        ],
-        detector.handle,
-    )
-
-    lane = MqttConnection(
-        settings, LANE_CLIENT_ID, [settings.topics.life_safety_filter], detector.handle_lane
-    )
+    connection = MqttConnection.serving(settings, "eldercare-detector", detector.subscriptions())
+    lane = MqttConnection.serving(settings, LANE_CLIENT_ID, detector.lane_subscriptions())
 
     state = StateFile(settings.data_dir / "detector-state.json")
     state.load(detector.rules)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiomqtt
+from paho.mqtt.client import topic_matches_sub
 
 from eldercare.failures import dead_letter, is_transient
 from eldercare.logs import get_logger
@@ -58,6 +59,35 @@ class Outgoing:
 
 
 Handler = Callable[[str, bytes], Awaitable[Sequence[Outgoing]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A topic filter and the handler its messages go to.
+
+    Each service declares its subscriptions once, as a list of these: its MQTT session is
+    built from that list (``MqttConnection.serving``) and so is the in-process harness that
+    replays days through the same handlers, so the two cannot wire a service differently.
+    """
+
+    topic_filter: str
+    handler: Handler
+
+
+def dispatch(subscriptions: Sequence[Subscription]) -> Handler:
+    """One session, several subscriptions: each message goes to the first subscription whose
+    filter matches its topic. A session whose filters all feed one handler gets that handler
+    itself (no matching per message on the gateway's hot path)."""
+    if subscriptions and all(s.handler == subscriptions[0].handler for s in subscriptions):
+        return subscriptions[0].handler
+
+    async def handle(topic: str, payload: bytes) -> Sequence[Outgoing]:
+        for subscription in subscriptions:
+            if topic_matches_sub(subscription.topic_filter, topic):
+                return await subscription.handler(topic, payload)
+        return []
+
+    return handle
 
 
 @dataclass(slots=True)
@@ -112,6 +142,26 @@ class MqttConnection:
         self.retries = 0
         self.dead_letters = 0
         self._busy_since: float | None = None
+
+    @classmethod
+    def serving(
+        cls,
+        settings: Settings,
+        client_id: str,
+        subscriptions: Sequence[Subscription],
+        *,
+        persistent: bool = True,
+        qos: int = 1,
+    ) -> MqttConnection:
+        """A session that reads a service's declared subscriptions, each into its handler."""
+        return cls(
+            settings,
+            client_id,
+            [s.topic_filter for s in subscriptions],
+            dispatch(subscriptions),
+            persistent=persistent,
+            qos=qos,
+        )
 
     def _make_client(self) -> aiomqtt.Client:
         broker = self._settings.broker

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from eldercare.db.models import Device, Home, MqttCredential
+from eldercare.db.models import DeviceRow, HomeRow, MqttCredentialRow
 from eldercare.topics import NORMALISED, QUARANTINE, Channel, Topics
 from gateway.registry import Registry
 
@@ -197,13 +197,15 @@ async def broker_accounts(
     sessions = async_sessionmaker(registry.engine, expire_on_commit=False)
     new_passwords: dict[str, str] = {}
     async with sessions.begin() as session:
-        homes = list(await session.scalars(select(Home.id)))
+        homes = list(await session.scalars(select(HomeRow.id)))
         names: dict[str, list[str]] = {home: [] for home in homes}
         for home, name in await session.execute(
-            select(Device.home_id, Device.zigbee_name).where(Device.zigbee_name.is_not(None))
+            select(DeviceRow.home_id, DeviceRow.zigbee_name).where(
+                DeviceRow.zigbee_name.is_not(None)
+            )
         ):
             names[home].append(name)
-        existing = {row.username: row for row in await session.scalars(select(MqttCredential))}
+        existing = {row.username: row for row in await session.scalars(select(MqttCredentialRow))}
         wanted = {home: ("home", home) for home in homes} | {
             service_username(s): ("service", None) for s in (*SERVICES, HEALTHCHECK)
         }
@@ -214,7 +216,7 @@ async def broker_accounts(
             password = secrets.token_urlsafe(24)
             new_passwords[username] = password
             if row is None:
-                row = MqttCredential(username=username, created_at=registry.clock.now())
+                row = MqttCredentialRow(username=username, created_at=registry.clock.now())
                 session.add(row)
             row.role, row.home_id, row.password_hash = role, home, hash_password(password)
             existing[username] = row

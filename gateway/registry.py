@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eldercare.clock import Clock, SimulatedClock
 from eldercare.db.models import (
-    Contact,
-    Device,
-    Home,
-    MqttCredential,
-    Resident,
-    Staff,
-    Station,
+    ContactRow,
+    DeviceRow,
+    HomeRow,
+    MqttCredentialRow,
+    ResidentRow,
+    StaffRow,
+    StationRow,
 )
 from gateway.specs import (
     ContactSpec,
@@ -95,7 +95,7 @@ class ImportSummary:
     devices: int = 0
 
 
-def _device_spec(row: Device) -> DeviceSpec:
+def _device_spec(row: DeviceRow) -> DeviceSpec:
     return DeviceSpec(
         row.id,
         row.kind,
@@ -138,24 +138,24 @@ class Registry:
     async def upsert_device(self, home_id: str, spec: DeviceSpec) -> bool:
         """Create or update one device of an existing home; True if it was new."""
         async with self._sessions.begin() as session:
-            if await session.get(Home, home_id) is None:
+            if await session.get(HomeRow, home_id) is None:
                 raise HomeNotFound(f"home {home_id} is not registered")
             return bool(await self._upsert_devices(session, [(home_id, spec)]))
 
     async def delete_home(self, home_id: str) -> None:
         async with self._sessions.begin() as session:
-            home = await session.get(Home, home_id)
+            home = await session.get(HomeRow, home_id)
             if home is None:
                 raise HomeNotFound(f"home {home_id} is not registered")
             # Explicit deletes: SQLite only cascades with foreign keys on, and PostgreSQL
             # should not depend on how the connection was configured either.
-            for table in (Device, Resident, Contact, MqttCredential):
+            for table in (DeviceRow, ResidentRow, ContactRow, MqttCredentialRow):
                 await session.execute(delete(table).where(table.home_id == home_id))
             await session.delete(home)
 
     async def delete_device(self, home_id: str, device_id: str) -> None:
         async with self._sessions.begin() as session:
-            device = await session.get(Device, (home_id, device_id))
+            device = await session.get(DeviceRow, (home_id, device_id))
             if device is None:
                 raise HomeNotFound(f"device {home_id}/{device_id} is not registered")
             await session.delete(device)
@@ -163,18 +163,18 @@ class Registry:
     async def battery_changed(self, home_id: str, device_id: str, at: datetime) -> None:
         """A technician put in a fresh battery: the replacement clock restarts."""
         async with self._sessions.begin() as session:
-            device = await session.get(Device, (home_id, device_id))
+            device = await session.get(DeviceRow, (home_id, device_id))
             if device is None:
                 raise HomeNotFound(f"device {home_id}/{device_id} is not registered")
             device.battery_changed_at = at
 
     async def _upsert_station(self, session: AsyncSession, spec: StationSpec) -> None:
-        if spec.centre and await session.get(Station, spec.centre) is None:
+        if spec.centre and await session.get(StationRow, spec.centre) is None:
             raise RegistryConflict(f"station {spec.id}: centre {spec.centre} is not registered")
         now = self.clock.now()
-        station = await session.get(Station, spec.id)
+        station = await session.get(StationRow, spec.id)
         if station is None:
-            station = Station(id=spec.id, created_at=now)
+            station = StationRow(id=spec.id, created_at=now)
             session.add(station)
         station.name, station.kind, station.centre_id = spec.name, spec.kind, spec.centre
         station.phone = spec.phone
@@ -182,9 +182,9 @@ class Registry:
             await self._upsert_staff(session, spec.id, person)
 
     async def _upsert_staff(self, session: AsyncSession, station_id: str, spec: StaffSpec) -> None:
-        staff = await session.get(Staff, spec.id)
+        staff = await session.get(StaffRow, spec.id)
         if staff is None:
-            staff = Staff(id=spec.id, created_at=self.clock.now())
+            staff = StaffRow(id=spec.id, created_at=self.clock.now())
             session.add(staff)
         staff.station_id, staff.name, staff.role = station_id, spec.name, spec.role
         staff.channels, staff.active = list(spec.channels), spec.active
@@ -195,17 +195,17 @@ class Registry:
         A few queries and two batched flushes for the whole import: row by row (a lookup
         and a flush per device), 1 000 homes took 25 s.
         """
-        stations = await _rows(session, Station.id, {s.station for s in specs if s.station})
+        stations = await _rows(session, StationRow.id, {s.station for s in specs if s.station})
         for spec in specs:
             if spec.station and spec.station not in stations:
                 raise RegistryConflict(f"home {spec.id}: station {spec.station} is not registered")
-        homes = await _rows(session, Home.id, {spec.id for spec in specs})
+        homes = await _rows(session, HomeRow.id, {spec.id for spec in specs})
         created = {spec.id for spec in specs} - set(homes)
         now = self.clock.now()
         for spec in specs:
             home = homes.get(spec.id)
             if home is None:
-                home = homes[spec.id] = Home(id=spec.id, created_at=now)
+                home = homes[spec.id] = HomeRow(id=spec.id, created_at=now)
                 session.add(home)
             home.name, home.station_id, home.address = spec.name, spec.station, spec.address
             home.access_notes, home.timezone = spec.access_notes, spec.timezone
@@ -214,21 +214,21 @@ class Registry:
         # Core inserts (one executemany each): ORM objects with generated ids are inserted
         # one statement per row to read each id back.
         people = [spec for spec in specs if spec.residents is not None]
-        await _delete_of_homes(session, Resident, [spec.id for spec in people])
+        await _delete_of_homes(session, ResidentRow, [spec.id for spec in people])
         residents = [
             dict(home_id=s.id, **r.model_dump()) for s in people for r in s.residents or ()
         ]
         if residents:
-            await session.execute(insert(Resident), residents)
+            await session.execute(insert(ResidentRow), residents)
         listed = [spec for spec in specs if spec.contacts is not None]
-        await _delete_of_homes(session, Contact, [spec.id for spec in listed])
+        await _delete_of_homes(session, ContactRow, [spec.id for spec in listed])
         contacts = [
             dict(home_id=s.id, position=position, **contact.model_dump())
             for s in listed
             for position, contact in enumerate(s.contacts or ())
         ]
         if contacts:
-            await session.execute(insert(Contact), contacts)
+            await session.execute(insert(ContactRow), contacts)
         return created
 
     async def _upsert_devices(
@@ -239,11 +239,13 @@ class Registry:
         A zigbee name belongs to one device across all homes: checked against the database
         and against the devices written before in the same call.
         """
-        devices = await _rows(session, Device.home_id, {home for home, _ in specs})
+        devices = await _rows(session, DeviceRow.home_id, {home for home, _ in specs})
         owners = {
             row.zigbee_name: key
             for key, row in (
-                await _rows(session, Device.zigbee_name, {s.zigbee_name for _, s in specs} - {None})
+                await _rows(
+                    session, DeviceRow.zigbee_name, {s.zigbee_name for _, s in specs} - {None}
+                )
             ).items()
         }
         created: set[tuple[str, str]] = set()
@@ -258,7 +260,7 @@ class Registry:
                     )
             device = devices.get(key)
             if device is None:
-                device = devices[key] = Device(home_id=home_id, id=spec.id, created_at=now)
+                device = devices[key] = DeviceRow(home_id=home_id, id=spec.id, created_at=now)
                 session.add(device)
                 created.add(key)
             elif device.zigbee_name and owners.get(device.zigbee_name) == key:
@@ -273,33 +275,35 @@ class Registry:
         return created
 
     # Reads -----------------------------------------------------------------------------
-    async def list_homes(self, station: str | None = None) -> list[tuple[Home, int]]:
+    async def list_homes(self, station: str | None = None) -> list[tuple[HomeRow, int]]:
         """Homes with their device counts, ordered by id."""
         query = (
-            select(Home, func.count(Device.id))
-            .outerjoin(Device, Device.home_id == Home.id)
-            .group_by(Home.id)
-            .order_by(Home.id)
+            select(HomeRow, func.count(DeviceRow.id))
+            .outerjoin(DeviceRow, DeviceRow.home_id == HomeRow.id)
+            .group_by(HomeRow.id)
+            .order_by(HomeRow.id)
         )
         if station is not None:
-            query = query.where(Home.station_id == station)
+            query = query.where(HomeRow.station_id == station)
         async with self._sessions() as session:
             return [(home, count) for home, count in (await session.execute(query)).all()]
 
     async def get_home(self, home_id: str) -> HomeSpec:
         """The home as a spec: exactly what an export/import round trip needs."""
         async with self._sessions() as session:
-            home = await session.get(Home, home_id)
+            home = await session.get(HomeRow, home_id)
             if home is None:
                 raise HomeNotFound(f"home {home_id} is not registered")
             devices = await session.scalars(
-                select(Device).where(Device.home_id == home_id).order_by(Device.id)
+                select(DeviceRow).where(DeviceRow.home_id == home_id).order_by(DeviceRow.id)
             )
             residents = await session.scalars(
-                select(Resident).where(Resident.home_id == home_id).order_by(Resident.id)
+                select(ResidentRow).where(ResidentRow.home_id == home_id).order_by(ResidentRow.id)
             )
             contacts = await session.scalars(
-                select(Contact).where(Contact.home_id == home_id).order_by(Contact.position)
+                select(ContactRow)
+                .where(ContactRow.home_id == home_id)
+                .order_by(ContactRow.position)
             )
             return HomeSpec(
                 id=home.id,
@@ -327,24 +331,24 @@ class Registry:
                 ],
             )
 
-    async def list_stations(self) -> list[Station]:
+    async def list_stations(self) -> list[StationRow]:
         async with self._sessions() as session:
-            return list(await session.scalars(select(Station).order_by(Station.id)))
+            return list(await session.scalars(select(StationRow).order_by(StationRow.id)))
 
     async def device_infos(self) -> list[DeviceInfo]:
         """Every device as the gateway sees it, ordered, so two reads compare equal when
         nothing changed. Plain columns, no ORM objects: 16 000 devices took over 2 s of the
         gateway's event loop as ORM rows on this machine."""
         query = select(
-            Device.home_id,
-            Device.id,
-            Device.kind,
-            Device.room,
-            Device.model,
-            Device.heartbeat_s,
-            Device.zigbee_name,
-            Device.battery_changed_at,
-        ).order_by(Device.home_id, Device.id)
+            DeviceRow.home_id,
+            DeviceRow.id,
+            DeviceRow.kind,
+            DeviceRow.room,
+            DeviceRow.model,
+            DeviceRow.heartbeat_s,
+            DeviceRow.zigbee_name,
+            DeviceRow.battery_changed_at,
+        ).order_by(DeviceRow.home_id, DeviceRow.id)
         async with self.engine.connect() as connection:
             return [DeviceInfo(*row) for row in await connection.execute(query)]
 
@@ -394,7 +398,7 @@ async def register_home(
     """
     registry = Registry(engine, SimulatedClock(now))
     async with AsyncSession(engine) as session:
-        exists = await session.get(Home, home_id) is not None
+        exists = await session.get(HomeRow, home_id) is not None
     if not exists:
         await registry.upsert_home(
             HomeSpec(id=home_id, name=name, station=station_id, devices=list(devices))

@@ -21,16 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from eldercare.db.models import Contact, Device, Home, Resident, Staff, Station
+from eldercare.db.models import ContactRow, DeviceRow, HomeRow, ResidentRow, StaffRow, StationRow
 
 __all__ = [
-    "Contact",
-    "Device",
-    "Home",
+    "ContactRow",
+    "DevicePlace",
+    "DeviceRow",
     "HomePlacement",
-    "Resident",
-    "Staff",
-    "Station",
+    "HomeRow",
+    "ResidentRow",
+    "StaffRow",
+    "StationRow",
 ]
 
 
@@ -42,54 +43,58 @@ class HomePlacement(NamedTuple):
     centre_id: str | None
 
 
-class DeviceRow(NamedTuple):
+class DevicePlace(NamedTuple):
+    """A device's kind and room, without its ORM row."""
+
     home_id: str
     device_id: str
     kind: str
     room: str | None
 
 
-async def home(session: AsyncSession, home_id: str) -> Home | None:
-    return await session.get(Home, home_id)
+async def home(session: AsyncSession, home_id: str) -> HomeRow | None:
+    return await session.get(HomeRow, home_id)
 
 
-async def station(session: AsyncSession, station_id: str) -> Station | None:
-    return await session.get(Station, station_id)
+async def station(session: AsyncSession, station_id: str) -> StationRow | None:
+    return await session.get(StationRow, station_id)
 
 
-async def homes(session: AsyncSession, home_ids: Iterable[str]) -> list[Home]:
+async def homes(session: AsyncSession, home_ids: Iterable[str]) -> list[HomeRow]:
     """The known homes among ``home_ids`` (unknown ids are left out), in no order."""
-    return list(await session.scalars(select(Home).where(Home.id.in_(set(home_ids)))))
+    return list(await session.scalars(select(HomeRow).where(HomeRow.id.in_(set(home_ids)))))
 
 
 async def timezones(session: AsyncSession) -> dict[str, str]:
     """Every home's IANA time zone."""
-    rows = (await session.execute(select(Home.id, Home.timezone))).all()
+    rows = (await session.execute(select(HomeRow.id, HomeRow.timezone))).all()
     return {home: timezone for home, timezone in rows}
 
 
 async def home_timezone(session: AsyncSession, home_id: str) -> str | None:
-    return await session.scalar(select(Home.timezone).where(Home.id == home_id))
+    return await session.scalar(select(HomeRow.timezone).where(HomeRow.id == home_id))
 
 
 async def stations_and_timezones(session: AsyncSession) -> dict[str, tuple[str | None, str]]:
     """Every home's station and time zone (response figures group by station and month)."""
-    rows = await session.execute(select(Home.id, Home.station_id, Home.timezone))
+    rows = await session.execute(select(HomeRow.id, HomeRow.station_id, HomeRow.timezone))
     return {home_id: (station_id, timezone) for home_id, station_id, timezone in rows}
 
 
 # --- people ---------------------------------------------------------------------------------
 
 
-async def residents(session: AsyncSession, home_id: str) -> list[Resident]:
+async def residents(session: AsyncSession, home_id: str) -> list[ResidentRow]:
     """The home's residents in registration order (the first is "the" resident)."""
     return await residents_of(session, [home_id])
 
 
-async def residents_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Resident]:
+async def residents_of(session: AsyncSession, home_ids: Iterable[str]) -> list[ResidentRow]:
     return list(
         await session.scalars(
-            select(Resident).where(Resident.home_id.in_(set(home_ids))).order_by(Resident.id)
+            select(ResidentRow)
+            .where(ResidentRow.home_id.in_(set(home_ids)))
+            .order_by(ResidentRow.id)
         )
     )
 
@@ -98,27 +103,29 @@ async def resident_names(session: AsyncSession, home_id: str) -> list[str]:
     return [row.name for row in await residents(session, home_id)]
 
 
-async def contacts(session: AsyncSession, home_id: str) -> list[Contact]:
+async def contacts(session: AsyncSession, home_id: str) -> list[ContactRow]:
     """The home's family contacts in the order they are called."""
     return await contacts_of(session, [home_id])
 
 
-async def contacts_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Contact]:
+async def contacts_of(session: AsyncSession, home_ids: Iterable[str]) -> list[ContactRow]:
     return list(
         await session.scalars(
-            select(Contact)
-            .where(Contact.home_id.in_(set(home_ids)))
-            .order_by(Contact.position, Contact.id)
+            select(ContactRow)
+            .where(ContactRow.home_id.in_(set(home_ids)))
+            .order_by(ContactRow.position, ContactRow.id)
         )
     )
 
 
-async def active_staff(session: AsyncSession, station_id: str, role: str) -> list[Staff]:
+async def active_staff(session: AsyncSession, station_id: str, role: str) -> list[StaffRow]:
     return list(
         await session.scalars(
-            select(Staff)
-            .where(Staff.station_id == station_id, Staff.role == role, Staff.active.is_(True))
-            .order_by(Staff.id)
+            select(StaffRow)
+            .where(
+                StaffRow.station_id == station_id, StaffRow.role == role, StaffRow.active.is_(True)
+            )
+            .order_by(StaffRow.id)
         )
     )
 
@@ -126,27 +133,29 @@ async def active_staff(session: AsyncSession, station_id: str, role: str) -> lis
 # --- devices --------------------------------------------------------------------------------
 
 
-async def devices_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Device]:
+async def devices_of(session: AsyncSession, home_ids: Iterable[str]) -> list[DeviceRow]:
     return list(
         await session.scalars(
-            select(Device).where(Device.home_id.in_(set(home_ids))).order_by(Device.id)
+            select(DeviceRow).where(DeviceRow.home_id.in_(set(home_ids))).order_by(DeviceRow.id)
         )
     )
 
 
-async def all_devices(session: AsyncSession) -> list[DeviceRow]:
+async def all_devices(session: AsyncSession) -> list[DevicePlace]:
     """Every registered device, without loading ORM objects (the detector loads them all)."""
-    rows = await session.execute(select(Device.home_id, Device.id, Device.kind, Device.room))
-    return [DeviceRow(*row) for row in rows]
+    rows = await session.execute(
+        select(DeviceRow.home_id, DeviceRow.id, DeviceRow.kind, DeviceRow.room)
+    )
+    return [DevicePlace(*row) for row in rows]
 
 
 async def device_rooms(
     session: AsyncSession, home_ids: Sequence[str] | None = None
 ) -> dict[tuple[str, str], str | None]:
     """(home, device) → room, for the given homes or all of them."""
-    query = select(Device.home_id, Device.id, Device.room)
+    query = select(DeviceRow.home_id, DeviceRow.id, DeviceRow.room)
     if home_ids is not None:
-        query = query.where(Device.home_id.in_(home_ids))
+        query = query.where(DeviceRow.home_id.in_(home_ids))
     return {(home_id, device_id): room for home_id, device_id, room in await session.execute(query)}
 
 
@@ -154,11 +163,11 @@ async def device_rooms(
 
 
 async def placement(session: AsyncSession, home_id: str) -> HomePlacement | None:
-    station_row = aliased(Station)
+    station_row = aliased(StationRow)
     query = (
-        select(Home.id, Home.station_id, station_row.centre_id)
-        .outerjoin(station_row, station_row.id == Home.station_id)
-        .where(Home.id == home_id)
+        select(HomeRow.id, HomeRow.station_id, station_row.centre_id)
+        .outerjoin(station_row, station_row.id == HomeRow.station_id)
+        .where(HomeRow.id == home_id)
     )
     row = (await session.execute(query)).first()
     return HomePlacement(*row) if row else None
@@ -173,14 +182,16 @@ async def home_ids(
 ) -> list[str]:
     """Home ids, sorted: all of them, or one home, a station's, or those ``under`` a station
     or centre (its own homes and those of the stations it supervises)."""
-    station_row = aliased(Station)
+    station_row = aliased(StationRow)
     query = (
-        select(Home.id).outerjoin(station_row, station_row.id == Home.station_id).order_by(Home.id)
+        select(HomeRow.id)
+        .outerjoin(station_row, station_row.id == HomeRow.station_id)
+        .order_by(HomeRow.id)
     )
     if home_id is not None:
-        query = query.where(Home.id == home_id)
+        query = query.where(HomeRow.id == home_id)
     if station_id is not None:
-        query = query.where(Home.station_id == station_id)
+        query = query.where(HomeRow.station_id == station_id)
     if under is not None:
-        query = query.where((station_row.centre_id == under) | (Home.station_id == under))
+        query = query.where((station_row.centre_id == under) | (HomeRow.station_id == under))
     return list((await session.scalars(query)).all())

@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eldercare.bounded import LruDict, SeqWindow
-from eldercare.bus import MqttConnection, Outgoing
+from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
@@ -45,10 +45,10 @@ from eldercare.models import (
     DeviceStatus,
     Event,
     Metric,
-    QuarantineRecord,
     RegistrationNeeded,
     Telemetry,
 )
+from eldercare.quarantine import payload_head, quarantine
 from eldercare.settings import Settings
 from eldercare.topics import Channel, TopicError
 from gateway.adapters import generic, zigbee2mqtt
@@ -66,7 +66,6 @@ log = get_logger("gateway")
 REGISTRY_REFRESH_S = 10.0
 LANE_CLIENT_ID = "eldercare-gateway-lane"
 LIVENESS_TICK_S = 5.0
-QUARANTINE_HEAD_BYTES = 512
 #: Unknown senders reported for registration; beyond this many, a flood is not worth memory.
 MAX_UNKNOWN_REPORTED = 10_000
 #: Devices whose reject count is kept (ids come from the network: most recent first).
@@ -114,6 +113,17 @@ class Gateway:
     def set_registry(self, snapshot: RegistrySnapshot) -> None:
         self.registry = snapshot
         self.liveness.sync(snapshot, self.clock.now())
+
+    def subscriptions(self) -> list[Subscription]:
+        """What the main session reads: every home's raw device channels and zigbee2mqtt's
+        bridge. (The lane's topics follow the registry: ``lane_topics``.)"""
+        return [
+            *(
+                Subscription(self.topics.raw_device_filter(channel), self.handle)
+                for channel in DEVICE_CHANNELS
+            ),
+            Subscription(f"{self.zigbee_base}/#", self.handle),
+        ]
 
     # Messages -----------------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
@@ -353,7 +363,7 @@ class Gateway:
             device=device,
             zigbee_name=zigbee_name,
             first_seen=self.clock.now(),
-            payload_head=_head(payload),
+            payload_head=payload_head(payload),
         )
         return [Outgoing(self.topics.registration, report.to_json(), qos=1)]
 
@@ -379,19 +389,17 @@ class Gateway:
             topic=topic,
             reason=rejected.reason,
         )
-        record = QuarantineRecord(
-            topic=topic,
-            reason=rejected.reason,
-            received_at=self.clock.now(),
-            size=len(payload),
-            payload_head=_head(payload),
+        # The per-device rate limit keeps a garbage flood from turning into a record flood.
+        return quarantine(
+            self.topics,
+            topic,
+            payload,
+            rejected.reason,
+            self.clock.now(),
             home=rejected.home,
             device=rejected.device,
             device_rejects=rejects,
         )
-        # QoS 1: the record is what operators (and the chaos run) count bad input by; the
-        # per-device rate limit keeps a garbage flood from turning into a record flood.
-        return Outgoing(self.topics.quarantine(topic), record.to_json(), qos=1)
 
     # Rate limits ----------------------------------------------------------------------------
     def _admit(self, home: str, device_id: str, device: DeviceInfo | None) -> Admission:
@@ -474,10 +482,6 @@ def _life_safety(message: ContractMessage) -> bool:
     return isinstance(message, Event) and message.type in LIFE_SAFETY_EVENTS
 
 
-def _head(payload: bytes) -> str:
-    return payload[:QUARANTINE_HEAD_BYTES].decode("utf-8", errors="replace")
-
-
 def load_mappings(path: Path | None) -> DeviceMappings:
     return DeviceMappings.load(path) if path else DeviceMappings()
 
@@ -487,9 +491,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     series = await device_series(settings, clock, engine)
     gateway = Gateway(settings, clock, load_mappings(settings.device_mappings), series)
     gateway.set_registry(await registry.snapshot())
-    subscriptions = [settings.topics.raw_device_filter(channel) for channel in DEVICE_CHANNELS]
-    subscriptions.append(f"{settings.zigbee_base_topic}/#")
-    connection = MqttConnection(settings, "eldercare-gateway", subscriptions, gateway.handle)
+    connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
     lane = MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
     log.info("gateway_started", devices=len(gateway.registry.devices if gateway.registry else ()))
     async with asyncio.TaskGroup() as group:

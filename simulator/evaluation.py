@@ -3,9 +3,10 @@
 One run holds every scenario's home (normal life for the learning days, then its incident)
 and N normal homes, all merged into one stream and replayed in-process on a
 ``SimulatedClock``: raw payloads go through ``Gateway.handle`` → ``Detector.handle``/``tick``
-→ ``AlertIntake.handle`` with a SQLite store in a temporary folder. What the detector raised
-is then compared with each scenario's expectations, and the normal homes give the false
-alarm rate after the learning period.
+→ ``AlertIntake.handle`` with a SQLite store in a temporary folder. Each service is wired by
+the subscriptions it declares (``subscriptions()``), the list its MQTT session reads too.
+What the detector raised is then compared with each scenario's expectations, and the
+normal homes give the false alarm rate after the learning period.
 
 An expected alert kind that no detector rule declares (``Rule.kinds``) and that nothing
 raised is reported as *pending*: the scenario is not hidden and not failed, and it is
@@ -22,20 +23,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from alerting.api import AlertingApi
-from alerting.service import AlertIntake
+from alerting.service import AlertingIntakes
 from detector.rules import Rule
 from detector.service import TICK_S, Detector
 from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
 from eldercare.db import prepared_engine
-from eldercare.models import Alert, AlertKind, Severity
+from eldercare.models import Alert, AlertKind, ConditionCleared, Severity
 from eldercare.settings import Settings
-from eldercare.topics import Channel
 from gateway.registry import Registry, register_home
-from gateway.service import DEVICE_CHANNELS, Gateway
+from gateway.service import Gateway
 from simulator.decline import DeclineScenario, load_declines
 from simulator.faults import FaultPlan
 from simulator.inprocess import InProcessBus
@@ -188,19 +188,13 @@ async def evaluate(
             gateway = Gateway(settings, clock)
             gateway.set_registry(await Registry(engine, clock).snapshot())
             detector = _detector(settings, clock, rules)
-            intake = AlertIntake(settings, clock, AlertingApi(engine, clock))
+            alerting = AlertingIntakes(settings, clock, AlertingApi(engine, clock))
             raised: list[Alert] = []
             bus = InProcessBus()
+            for service in (gateway, detector, alerting):
+                bus.serve(service.subscriptions())
             topics = settings.topics
-            for channel in DEVICE_CHANNELS:
-                bus.subscribe(topics.raw_device_filter(channel), gateway.handle)
-            for channel in (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS):
-                bus.subscribe(topics.normalised_filter(channel), detector.handle)
-            bus.subscribe(topics.all_alerts_filter, intake.handle)
-            bus.tap(
-                topics.all_alerts_filter,
-                lambda _topic, payload: raised.append(Alert.model_validate_json(payload)),
-            )
+            bus.tap(topics.all_alerts_filter, lambda _topic, payload: _collect(raised, payload))
             messages = await _replay(
                 bus,
                 [gateway.tick, detector.tick],
@@ -260,6 +254,14 @@ async def evaluate(
         wall_s=round(time.perf_counter() - started, 2),
         declines=decline_results,
     )
+
+
+def _collect(raised: list[Alert], payload: bytes) -> None:
+    """Keep each alert the detector raised; a ``ConditionCleared`` shares the alert topic."""
+    try:
+        raised.append(Alert.model_validate_json(payload))
+    except ValidationError:
+        ConditionCleared.model_validate_json(payload)  # anything else is a contract bug
 
 
 #: Simulated seconds between progress reports.

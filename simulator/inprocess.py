@@ -10,12 +10,12 @@ mosquitto — but the fastest honest way to run the decisions over a month of a 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
 
-from eldercare.bus import Handler
+from eldercare.bus import Handler, Subscription
 
 
 @dataclass
@@ -30,6 +30,11 @@ class InProcessBus:
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         self._subscriptions.append((topic_filter, handler))
         self._routes.clear()
+
+    def serve(self, subscriptions: Sequence[Subscription]) -> None:
+        """Route to a service's declared subscriptions, as its MQTT session would."""
+        for subscription in subscriptions:
+            self.subscribe(subscription.topic_filter, subscription.handler)
 
     def tap(self, topic_filter: str, observer: Callable[[str, bytes], None]) -> None:
         """Watch messages without answering them (what a test client subscribed would see)."""

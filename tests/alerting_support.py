@@ -13,11 +13,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
 
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerting.api import AlertingApi
 from chaos.sockets import LocalSocketServer
-from eldercare.db.models import Contact, Home, Resident, Staff, Station
+from dashboards.activity import ActivityBoard
+from dashboards.activity_log import ActivityLog
+from dashboards.context import DashboardContext, PublishUpdate
+from dashboards.routes import ack
+from dashboards.stream import Broadcaster
+from eldercare.clock import Clock
+from eldercare.db.models import ContactRow, HomeRow, ResidentRow, StaffRow, StationRow
 from eldercare.models import Alert, AlertKind, Evidence, LocalizedText, Severity
+from eldercare.topics import Topics
 
 #: The audit timeline of an alert that climbs station → family → centre and is then taken by
 #: the centre: raised, two station notices, five escalation notices, the ack and the three
@@ -102,19 +111,19 @@ async def seed_registry(
     """Station s-1 (centre c-1 above it), homes h-0001… each with a resident and two relatives."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     async with sessions.begin() as session:
-        session.add(Station(id="c-1", name="区域中心", kind="centre", created_at=now))
-        session.add(Station(id="s-1", name="和平驿站", centre_id="c-1", created_at=now))
+        session.add(StationRow(id="c-1", name="区域中心", kind="centre", created_at=now))
+        session.add(StationRow(id="s-1", name="和平驿站", centre_id="c-1", created_at=now))
     async with sessions.begin() as session:
         session.add_all(
             [
-                Staff(
+                StaffRow(
                     id="wang",
                     station_id="s-1",
                     name="王芳",
                     channels=[hooks.url("/station/wang")],
                     created_at=now,
                 ),
-                Staff(
+                StaffRow(
                     id="tech",
                     station_id="s-1",
                     name="赵工",
@@ -122,7 +131,7 @@ async def seed_registry(
                     channels=[hooks.url("/station/tech")],
                     created_at=now,
                 ),
-                Staff(
+                StaffRow(
                     id="zhou",
                     station_id="c-1",
                     name="周主任",
@@ -137,27 +146,29 @@ async def seed_registry(
 
 async def _seed_home(sessions: Any, hooks: WebhookReceiver, home_id: str, now: datetime) -> None:
     async with sessions.begin() as session:
-        home = await session.get(Home, home_id)
+        home = await session.get(HomeRow, home_id)
         if home is None:
-            home = Home(id=home_id, created_at=now)
+            home = HomeRow(id=home_id, created_at=now)
             session.add(home)
         home.name, home.station_id = "张阿姨家", "s-1"
         home.address = "和平路 12 号 3 单元 501"
         home.access_notes = "钥匙盒在门左侧，密码 4711"
         await session.flush()
         session.add(
-            Resident(home_id=home_id, name="张秀英", birth_year=1938, care_notes="华法林；助行器")
+            ResidentRow(
+                home_id=home_id, name="张秀英", birth_year=1938, care_notes="华法林；助行器"
+            )
         )
         session.add_all(
             [
-                Contact(
+                ContactRow(
                     home_id=home_id,
                     name="李明",
                     relation="son",
                     position=1,
                     channels=[hooks.url("/family/liming-push"), hooks.url("/family/liming-sms")],
                 ),
-                Contact(
+                ContactRow(
                     home_id=home_id,
                     name="Li Hua",
                     relation="daughter",
@@ -187,3 +198,21 @@ def make_alert(
         evidence=[Evidence(device=device, seq=1, type=kind.value)],
         explanation=LocalizedText(zh_cn="门厅呼叫按钮被按下", en="Hall call button pressed"),
     )
+
+
+def ack_link_app(
+    api: AlertingApi, publish: PublishUpdate, engine: AsyncEngine, clock: Clock
+) -> FastAPI:
+    """The dashboard's signed-link page alone (it needs no login), acting through ``api``."""
+    app = FastAPI()
+    app.state.context = DashboardContext(
+        api=api,
+        broadcaster=Broadcaster(),
+        publish_update=publish,
+        engine=engine,
+        clock=clock,
+        signing_key=b"k" * 32,
+        activity=ActivityBoard(Topics(), ActivityLog(engine, clock)),
+    )
+    app.include_router(ack.router)
+    return app

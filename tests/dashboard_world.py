@@ -28,7 +28,7 @@ from dashboards.service import web_server
 from dashboards.stream import Broadcaster
 from eldercare.broker import free_port
 from eldercare.clock import SimulatedClock
-from eldercare.db.models import Contact, Device, Home, Resident, Station
+from eldercare.db.models import ContactRow, DeviceRow, HomeRow, ResidentRow, StationRow
 from eldercare.models import Alert, AlertKind, AlertUpdate, Evidence, LocalizedText, Severity
 from eldercare.settings import Settings
 from simulator.demo_people import PEOPLE, STATION_PHONE, relative_phone
@@ -79,7 +79,7 @@ async def build_registry(engine: AsyncEngine, now: datetime) -> None:
     async with async_sessionmaker(engine, expire_on_commit=False).begin() as session:
         for station_id, kind, centre in STATIONS:
             session.add(
-                Station(
+                StationRow(
                     id=station_id,
                     name=f"{station_id} 驿站",
                     kind=kind,
@@ -90,7 +90,7 @@ async def build_registry(engine: AsyncEngine, now: datetime) -> None:
             await session.flush()
         for home_id, station_id in HOMES.items():
             session.add(
-                Home(
+                HomeRow(
                     id=home_id,
                     name=f"{home_id} 张奶奶家",
                     station_id=station_id,
@@ -100,15 +100,15 @@ async def build_registry(engine: AsyncEngine, now: datetime) -> None:
             )
             await session.flush()
             session.add(
-                Resident(home_id=home_id, name="张奶奶", birth_year=1940, care_notes="高血压")
+                ResidentRow(home_id=home_id, name="张奶奶", birth_year=1940, care_notes="高血压")
             )
-            session.add(Contact(home_id=home_id, name="张明", relation="儿子", position=1))
+            session.add(ContactRow(home_id=home_id, name="张明", relation="儿子", position=1))
             for device, kind, room in (
                 ("btn-hall", "call_button", "hall"),
                 ("pir-living", "motion", "living_room"),
             ):
                 session.add(
-                    Device(home_id=home_id, id=device, kind=kind, room=room, created_at=now)
+                    DeviceRow(home_id=home_id, id=device, kind=kind, room=room, created_at=now)
                 )
         await session.flush()
         for username, (role, station_id, home_id) in USERS.items():
@@ -196,11 +196,11 @@ async def seed_stations(
     try:
         await migrate(engine)
         async with async_sessionmaker(engine, expire_on_commit=False).begin() as session:
-            session.add(Station(id="c-east", name="东区中心", kind="centre", created_at=now))
+            session.add(StationRow(id="c-east", name="东区中心", kind="centre", created_at=now))
             await session.flush()
             for station_id in sorted(set(placements.values())):
                 session.add(
-                    Station(
+                    StationRow(
                         id=station_id,
                         name=f"{station_id} 驿站",
                         kind="station",
@@ -213,7 +213,7 @@ async def seed_stations(
             for index, (home_id, station_id) in enumerate(placements.items()):
                 resident, born, notes, street, relative, relation = PEOPLE[index % len(PEOPLE)]
                 session.add(
-                    Home(
+                    HomeRow(
                         id=home_id,
                         name=f"{resident}家",
                         station_id=station_id,
@@ -223,10 +223,10 @@ async def seed_stations(
                 )
                 await session.flush()
                 session.add(
-                    Resident(home_id=home_id, name=resident, birth_year=born, care_notes=notes)
+                    ResidentRow(home_id=home_id, name=resident, birth_year=born, care_notes=notes)
                 )
                 session.add(
-                    Contact(
+                    ContactRow(
                         home_id=home_id,
                         name=relative,
                         relation=relation,

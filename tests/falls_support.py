@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.falls.replay import downsample
-from detector.falls.sisfall import read_trial
 from eldercare.models import Metric, Telemetry
+from evaluation.falls.replay import downsample
+from evaluation.falls.sisfall import read_trial
 
 
 def shared_data() -> Path | None:

@@ -11,17 +11,20 @@ from pathlib import Path
 import aiomqtt
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from alerting.api import AlertingApi
-from alerting.links import router
 from eldercare.app.runtime import Service
 from eldercare.clock import SimulatedClock
 from eldercare.db import prepared_engine
 from eldercare.models import AlertUpdate, CommandKind
 from simulator.homes import make_homes
 from simulator.runner import Simulator
-from tests.alerting_support import CLIMB_TO_CENTRE_THEN_ACK, WebhookReceiver, seed_registry
+from tests.alerting_support import (
+    CLIMB_TO_CENTRE_THEN_ACK,
+    WebhookReceiver,
+    ack_link_app,
+    seed_registry,
+)
 from tests.harness import make_settings, running_system
 
 pytestmark = pytest.mark.integration
@@ -118,11 +121,8 @@ async def test_call_button_climbs_station_family_centre_until_acknowledged(
                     settings.topics.alert_updates(update.alert_id), update.to_json(), qos=1
                 )
 
-            app = FastAPI()
-            app.state.alerting = AlertingApi.from_settings(engine, clock, settings)
-            app.state.publish_update = publish
-            app.include_router(router)
-            api = app.state.alerting
+            api = AlertingApi.from_settings(engine, clock, settings)
+            app = ack_link_app(api, publish, engine, clock)
             await all_recorded_as_sent(api)
             await clock.advance(15)
             async with httpx.AsyncClient(

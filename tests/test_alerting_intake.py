@@ -12,7 +12,14 @@ from alerting.service import AlertIntake
 from eldercare import failures
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine, migrate
-from eldercare.models import Alert, AlertKind, CommandKind, DeviceCommand, Severity
+from eldercare.models import (
+    Alert,
+    AlertKind,
+    CommandKind,
+    DeviceCommand,
+    QuarantineRecord,
+    Severity,
+)
 from eldercare.settings import Settings
 from tests.alerting_support import make_alert
 
@@ -62,3 +69,22 @@ async def test_only_people_related_alerts_talk_back_to_the_home(api: AlertingApi
     # a redelivered alert (QoS 1 after a restart) is not a second trigger
     assert await intake.handle(settings.topics.home_alerts("h-0001"), smoke.to_json()) == []
     assert (await api.get("I2")).trigger_count == 1
+
+
+async def test_an_alert_that_fails_the_schema_is_quarantined_like_a_device_message(
+    api: AlertingApi,
+) -> None:
+    """One record builder for every service: the topic below ``_quarantine``, the home the
+    topic names, the reason, and the payload's size with only its first bytes."""
+    settings = Settings()
+    intake = AlertIntake(settings, SimulatedClock(START), api)
+    topic = settings.topics.home_alerts("h-0001")
+    payload = b'{"kind": "call_button", "pad": "' + "呼".encode() * 400 + b'"}'
+    [out] = await intake.handle(topic, payload)
+    assert (out.topic, out.qos) == ("eldercare/v1/_quarantine/h-0001/alerts", 1)
+    record = QuarantineRecord.model_validate_json(out.payload)
+    assert (record.home, record.topic, record.received_at) == ("h-0001", topic, START)
+    assert record.reason.startswith("alert schema: ")
+    assert record.size == len(payload) > 512
+    assert record.payload_head == payload[:512].decode("utf-8", errors="replace")
+    assert intake.rejected == 1

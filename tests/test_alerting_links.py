@@ -1,4 +1,5 @@
-"""Signed acknowledgement links, served by the router the dashboard mounts."""
+"""Signed acknowledgement links (``alerting.signed_links``), served by the dashboard's page
+(``dashboards/routes/ack.py``) through ``alerting.api``."""
 
 from __future__ import annotations
 
@@ -9,25 +10,22 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerting.api import AlertingApi
-from alerting.links import router
 from alerting.signed_links import AckClaim, AckLinks
-from eldercare.clock import SimulatedClock
+from eldercare.clock import Clock, SimulatedClock
 from eldercare.models import AlertStatus, AlertUpdate
-from tests.alerting_support import make_alert
+from tests.alerting_support import ack_link_app, make_alert
 
 START = datetime(2026, 11, 25, 0, 14, tzinfo=UTC)
 LINKS = AckLinks(b"s" * 32, "https://care.example", timedelta(hours=24))
 
 
-def app_for(api: AlertingApi, published: list[AlertUpdate]) -> FastAPI:
+def app_for(
+    api: AlertingApi, published: list[AlertUpdate], engine: AsyncEngine, clock: Clock
+) -> FastAPI:
     async def publish(update: AlertUpdate) -> None:
         published.append(update)
 
-    app = FastAPI()
-    app.state.alerting = api
-    app.state.publish_update = publish
-    app.include_router(router)
-    return app
+    return ack_link_app(api, publish, engine, clock)
 
 
 async def test_link_confirms_then_acknowledges_once(engine: AsyncEngine) -> None:
@@ -35,7 +33,7 @@ async def test_link_confirms_then_acknowledges_once(engine: AsyncEngine) -> None
     api = AlertingApi(engine, clock, links=LINKS)
     await api.record(make_alert("L1", START))
     published: list[AlertUpdate] = []
-    app = app_for(api, published)
+    app = app_for(api, published, engine, clock)
     url = LINKS.url(AckClaim("L1", "contact:1", "李明", "zh-CN"), clock.now())
     assert url.startswith("https://care.example/ack/")
     path = url.removeprefix("https://care.example")
@@ -78,7 +76,7 @@ async def test_tampered_and_expired_links_are_refused_with_a_clear_page(
     forged = f"{forged_claims.split('.')[0]}.{mac}"  # someone else's name under Wang's MAC
     other_key = AckLinks(b"x" * 32, "https://care.example", timedelta(hours=24))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app_for(api, published)),
+        transport=httpx.ASGITransport(app_for(api, published, engine, clock)),
         base_url="http://test",
         headers={"accept-language": "en"},
     ) as client:

@@ -18,7 +18,7 @@ from dashboards.day import resident_day
 from dashboards.stream import Broadcaster
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
-from eldercare.db.models import Device, Home, HomeActivityRow
+from eldercare.db.models import DeviceRow, HomeActivityRow, HomeRow
 from eldercare.models import Event, EventType
 from eldercare.topics import Topics
 from tests.dashboard_world import (
@@ -70,7 +70,7 @@ async def live_a_day(world: World, engine: AsyncEngine) -> None:
     """Install the devices, then feed the day through the bus consumer and store it."""
     async with async_sessionmaker(engine).begin() as session:
         for device, room in ROOMS.items():
-            session.add(Device(home_id="h-1", id=device, kind="k", room=room, created_at=START))
+            session.add(DeviceRow(home_id="h-1", id=device, kind="k", room=room, created_at=START))
     board = world.app.state.context.activity  # type: ignore[attr-defined]
     topics = Topics()
     for seq, (day, clock, device, kind) in enumerate(LIFE):
@@ -241,7 +241,7 @@ async def test_a_home_in_another_time_zone_has_its_own_days(engine) -> None:
     async with dashboard_world(engine) as world:
         async with async_sessionmaker(engine).begin() as session:
             await session.execute(
-                update(Home).where(Home.id == "h-1").values(timezone="Europe/Berlin")
+                update(HomeRow).where(HomeRow.id == "h-1").values(timezone="Europe/Berlin")
             )
         await live_a_day(world, engine)
         async with world.client(await world.token("staff1")) as client:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from dashboards.accounts import AccountError, add_user, authenticate
 from dashboards.family_links import LINK_LIFETIME, family_link, family_token
 from dashboards.principal import Role
-from eldercare.db.models import HomeMode, User
+from eldercare.db.models import HomeModeRow, UserRow
 from eldercare.signing import sign
 from tests.dashboard_world import PASSWORD, SECRET, dashboard_world, fast_hashing
 
@@ -68,7 +68,7 @@ async def test_sessions_expire_and_disabled_users_are_locked_out(engine) -> None
         token = await world.token("staff2")
         async with async_sessionmaker(engine).begin() as session:
             await session.execute(
-                User.__table__.update().where(User.username == "staff2").values(active=False)
+                UserRow.__table__.update().where(UserRow.username == "staff2").values(active=False)
             )
         async with world.client(token) as client:
             assert (await client.get("/api/me")).status_code == 401
@@ -91,7 +91,7 @@ async def test_users_need_their_place_and_a_real_password(engine) -> None:
                 with pytest.raises(AccountError, match=reason):
                     await add_user(session, **arguments)  # type: ignore[arg-type]
         async with sessions() as session:
-            stored = await session.scalar(select(User).where(User.username == "staff1"))
+            stored = await session.scalar(select(UserRow).where(UserRow.username == "staff1"))
             assert stored is not None
             assert PASSWORD not in str(stored.password_hash)
             assert stored.password_hash.startswith("$argon2id$")
@@ -163,7 +163,7 @@ async def test_home_mode_is_stored_for_the_inactivity_detector(engine) -> None:
         assert set_mode.status_code == 200, set_mode.text
         assert set_mode.json()["mode"] == "hospital"
         async with async_sessionmaker(engine)() as session:
-            row = await session.get(HomeMode, "h-1")
+            row = await session.get(HomeModeRow, "h-1")
             assert row is not None
             assert (row.mode, row.until, row.set_by) == ("hospital", until, "staff1 姓名")
         home = (await client.get("/api/homes/h-1")).json()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboards.login_throttle import LOCKOUT, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER
-from eldercare.db.models import LoginThrottle
+from eldercare.db.models import LoginThrottleRow
 from tests.dashboard_world import PASSWORD, World, dashboard_world, fast_hashing, served
 
 pytestmark = pytest.mark.usefixtures(fast_hashing.__name__)
@@ -130,5 +130,5 @@ async def test_x_forwarded_for_counts_only_from_a_configured_proxy(
         )
         assert response.status_code == 401
         async with AsyncSession(engine) as session:
-            keys = set(await session.scalars(select(LoginThrottle.key)))
+            keys = set(await session.scalars(select(LoginThrottleRow.key)))
     assert keys == {"user:staff1", counted}

@@ -19,7 +19,7 @@ from alerting import notes, store
 from dashboards import rendering
 from dashboards.family_links import family_token
 from dashboards.i18n import catalogue
-from eldercare.db.models import AlertEventRow, AlertRow, Contact, Device
+from eldercare.db.models import AlertEventRow, AlertRow, ContactRow, DeviceRow
 from eldercare.models import AlertStatus, Outcome, Severity
 from tests.dashboard_world import SECRET, World, call_button_alert, dashboard_world, fast_hashing
 from tests.dashboard_world import log_in as logged_in
@@ -97,11 +97,11 @@ async def seed(engine: AsyncEngine, world: World) -> None:
     now = world.clock.now()
     async with async_sessionmaker(engine, expire_on_commit=False).begin() as session:
         session.add(
-            Device(
+            DeviceRow(
                 home_id="h-1", id="mat-1", kind="bed_pressure", room="living_room", created_at=now
             )
         )
-        session.add(Contact(home_id="h-1", name="张丽", relation="child", position=2))
+        session.add(ContactRow(home_id="h-1", name="张丽", relation="child", position=2))
     await world.api.record(
         call_button_alert("h-1", now, number=2).model_copy(update={"alert_id": "a-h-1-2"})
     )
@@ -121,7 +121,7 @@ async def seed(engine: AsyncEngine, world: World) -> None:
             notes.not_needed("张明"),
             notes.service_back("detector", online=True),
         ):
-            session.add(store.audit(alert, AlertStatus.NOTIFIED, now, actor="alerting", note=note))
+            session.add(store.Step(AlertStatus.NOTIFIED, now, "alerting", note=note).audit(alert))
         session.add(AlertEventRow(alert_id="a-h-2-1", at=now, status="notified", note=LEGACY_NOTE))
     await world.api.acknowledge(ALERT, actor="张明 (family)", channel="family_link")
     await world.api.resolve(

@@ -9,10 +9,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from detector.falls.daily_stream import StreamFileError, read_stream_csv, run_stream, stream_batches
 from detector.falls.scoring import ThresholdRule
 from detector.falls.stream import FallConfig
 from eldercare.app.cli import app
+from evaluation.falls.daily_stream import (
+    StreamFileError,
+    read_stream_csv,
+    run_stream,
+    stream_batches,
+)
 
 UPRIGHT, LYING = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
 

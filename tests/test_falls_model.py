@@ -13,9 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from detector.falls import rule as fall_rule
-from detector.falls.evaluation import evaluate
 from detector.falls.features import FEATURE_NAMES
-from detector.falls.replay import replay
 from detector.falls.scoring import (
     BUNDLED_MODEL,
     CompiledTrees,
@@ -23,10 +21,12 @@ from detector.falls.scoring import (
     ThresholdRule,
     bundled_model,
 )
-from detector.falls.sisfall import find_trials
 from detector.falls.stream import FallConfig
-from detector.falls.training import TRAINING_RATES_HZ, fit_classifier, train
 from eldercare.app.cli import app
+from evaluation.falls.cross_validation import evaluate
+from evaluation.falls.replay import replay
+from evaluation.falls.sisfall import find_trials
+from evaluation.falls.training import TRAINING_RATES_HZ, fit_classifier, train
 from tests.falls_support import sisfall_dir
 
 REPORT_KEYS = {"sensitivity", "specificity", "precision", "f1", "false_alarms_per_hour"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.falls.sisfall import G_PER_COUNT, RecordingError, find_trials, read_trial
+from evaluation.falls.sisfall import G_PER_COUNT, RecordingError, find_trials, read_trial
 
 ROWS = [(-9, -257, -25), (4096, 0, -4096)]
 

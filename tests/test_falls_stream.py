@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.falls.features import FEATURE_NAMES
-from detector.falls.replay import downsample, rescore, stream_recording
 from detector.falls.resample import StreamResampler
 from detector.falls.scoring import ThresholdRule, bundled_model
 from detector.falls.stream import FallConfig, FallStream
+from evaluation.falls.replay import downsample, rescore, stream_recording
 from tests.falls_support import recording
 
 FALL = "SA01/F01_SA01_R01"

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from dashboards.family_links import LINK_LIFETIME, family_token
-from eldercare.db.models import Contact
+from eldercare.db.models import ContactRow
 from eldercare.signing import sign
 from tests.dashboard_world import SECRET, dashboard_world, fast_hashing
 
@@ -60,7 +60,7 @@ async def test_a_relative_removed_from_the_home_loses_their_links(engine) -> Non
         token = family_token(SECRET, "h-1", "张明", world.clock.now())
         assert (await anyone.get(f"/family/{token}")).status_code == 200
         async with async_sessionmaker(engine).begin() as session:
-            await session.execute(delete(Contact).where(Contact.home_id == "h-1"))
+            await session.execute(delete(ContactRow).where(ContactRow.home_id == "h-1"))
         assert (await anyone.get(f"/family/{token}")).status_code == 401
         ack = await anyone.post(f"/api/family/{token}/alerts/a-h-1-1/ack", json={})
         assert ack.status_code == 401

@@ -23,13 +23,21 @@ def test_import_contracts_are_kept() -> None:
 
 
 #: The registry's tables (DESIGN §1: written by the gateway's registry commands).
-REGISTRY_ROWS = {"Station", "Staff", "Home", "Resident", "Contact", "Device", "MqttCredential"}
+REGISTRY_ROWS = {
+    "StationRow",
+    "StaffRow",
+    "HomeRow",
+    "ResidentRow",
+    "ContactRow",
+    "DeviceRow",
+    "MqttCredentialRow",
+}
 #: Where registry rows may be imported: their owner, and the composition root and test world
 #: that seed the registry. Everyone else reads through ``gateway.registry_api``.
 MAY_IMPORT_REGISTRY_ROWS = ("gateway/", "eldercare/db/", "eldercare/app/", "chaos/")
 #: The newest activity per home is one ``LIMIT 1`` index descent per ``homes`` row (a
 #: correlated subquery): the registry table drives the activity log's own query there.
-ALLOWED = {"dashboards/activity_store.py": {"Home"}}
+ALLOWED = {"dashboards/activity_store.py": {"HomeRow"}}
 
 
 def test_registry_rows_are_read_only_through_the_registry_api() -> None:
@@ -46,3 +54,39 @@ def test_registry_rows_are_read_only_through_the_registry_api() -> None:
     assert offenders == [], "read the registry through gateway.registry_api:\n" + "\n".join(
         offenders
     )
+
+
+#: The alert tables (written by alerting): alerts, their triggers and timeline, escalation
+#: timers, the outbox and its delivery attempts.
+ALERT_ROWS = {
+    "AlertRow",
+    "AlertTriggerRow",
+    "AlertEventRow",
+    "EscalationTimerRow",
+    "NotificationRow",
+    "DeliveryAttemptRow",
+}
+STATEMENTS = {"select", "select_from", "join", "update", "sql_update", "delete", "insert", "get"}
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def test_alert_tables_are_queried_only_in_the_alert_store() -> None:
+    """``alerting/store.py`` holds every query on the alert tables (one place per table)."""
+    offenders = []
+    for package in ("alerting", "dashboards", "detector", "gateway", "simulator"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative == "alerting/store.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                arguments = set().union(*map(_names, [*node.args, *node.keywords]))
+                if name in ALERT_ROWS or (name in STATEMENTS and arguments & ALERT_ROWS):
+                    offenders.append(f"{relative}:{node.lineno}: {name}")
+    assert offenders == [], "query the alert tables in alerting/store.py:\n" + "\n".join(offenders)

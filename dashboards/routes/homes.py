@@ -62,7 +62,7 @@ async def list_homes(
 
 async def visible_home(
     session: AsyncSession, principal: Principal, home_id: str
-) -> registry_api.Home:
+) -> registry_api.HomeRow:
     """The registry row if the caller may see it; out of scope answers like missing."""
     await placement_or_404(session, principal, home_id)
     home = await registry_api.home(session, home_id)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import classify
-from eldercare.db.models import HomeMode
+from eldercare.db.models import HomeModeRow
 from gateway import registry_api
 
 #: "Away" without an end date: until staff set the home back.
@@ -28,7 +28,7 @@ async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: dat
     async with AsyncSession(engine) as session:
         homes = (await registry_api.timezones(session)).items()
         devices = await registry_api.all_devices(session)
-        modes = (await session.scalars(select(HomeMode))).all()
+        modes = (await session.scalars(select(HomeModeRow))).all()
     away = {
         row.home_id: (row.until or UNTIL_FURTHER_NOTICE, f"{row.mode} {row.note}".strip())
         for row in modes

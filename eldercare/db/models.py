@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -42,11 +43,35 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class TimerStatus(StrEnum):
+    """An escalation timer's state (``escalation_timers.status``)."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"  # the alert was acknowledged or closed first
+
+
+class NotificationStatus(StrEnum):
+    """An outbox row's state (``notifications.status``)."""
+
+    PENDING = "pending"  # waiting for its first try or its next retry
+    SENT = "sent"
+    FAILED = "failed"  # every try failed: the next tier is brought forward
+    CANCELLED = "cancelled"  # someone had the alert before it went out
+
+
+class NotificationPurpose(StrEnum):
+    """Why a notification goes out (``notifications.purpose``)."""
+
+    ALERT = "alert"  # asks for a response: dropped once someone acknowledged
+    TAKEN = "taken"  # tells those already asked that someone has it: sent regardless
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
 
 
-class Station(Base):
+class StationRow(Base):
     """Writer: gateway registry. A community station (驿站) or a regional service centre."""
 
     __tablename__ = "stations"
@@ -61,7 +86,7 @@ class Station(Base):
     created_at: Mapped[datetime]
 
 
-class Staff(Base):
+class StaffRow(Base):
     """Writer: gateway registry. People of a station or centre who respond to alerts."""
 
     __tablename__ = "staff"
@@ -77,7 +102,7 @@ class Staff(Base):
     created_at: Mapped[datetime]
 
 
-class Home(Base):
+class HomeRow(Base):
     """Writer: gateway registry."""
 
     __tablename__ = "homes"
@@ -93,7 +118,7 @@ class Home(Base):
     created_at: Mapped[datetime]
 
 
-class Resident(Base):
+class ResidentRow(Base):
     """Writer: gateway registry."""
 
     __tablename__ = "residents"
@@ -108,7 +133,7 @@ class Resident(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
 
 
-class Contact(Base):
+class ContactRow(Base):
     """Writer: gateway registry. Family members and neighbours, called in ``position`` order."""
 
     __tablename__ = "contacts"
@@ -126,7 +151,7 @@ class Contact(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
-class Device(Base):
+class DeviceRow(Base):
     """Writer: gateway registry."""
 
     __tablename__ = "devices"
@@ -148,7 +173,7 @@ class Device(Base):
     __table_args__ = (UniqueConstraint("zigbee_name", name="uq_devices_zigbee_name"),)
 
 
-class MqttCredential(Base):
+class MqttCredentialRow(Base):
     """Writer: gateway registry. Broker accounts: one per home terminal, one per service.
 
     Only the mosquitto PBKDF2 hash is stored, so the password and ACL files can be rebuilt
@@ -225,7 +250,7 @@ class AlertEventRow(Base):
     note_args: Mapped[dict[str, Any] | None]
 
 
-class User(Base):
+class UserRow(Base):
     """Writer: dashboards. A person who may log in, with the one scope their role gives.
 
     ``station_id`` is the station for staff and the centre for a supervisor; ``home_id`` is
@@ -249,7 +274,7 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
-class UserSession(Base):
+class UserSessionRow(Base):
     """Writer: dashboards. A login; the cookie holds a random token, the table its SHA-256."""
 
     __tablename__ = "user_sessions"
@@ -261,7 +286,7 @@ class UserSession(Base):
     expires_at: Mapped[datetime]
 
 
-class HomeMode(Base):
+class HomeModeRow(Base):
     """Writer: dashboards. "Away / in hospital until …": the inactivity detector reads this
     so an empty flat does not raise inactivity alerts; no row means the resident is home."""
 
@@ -281,7 +306,7 @@ class HomeMode(Base):
         return self.mode != "home" and (self.until is None or self.until > now)
 
 
-class FamilyLinkRevocation(Base):
+class FamilyLinkRevocationRow(Base):
     """Writer: dashboards. Staff revoked a relative's family links: every link issued to
     ``contact_name`` for the home up to ``revoked_at`` is refused from then on (a link is
     signed, not stored, so revoking is a date, checked on every family request)."""
@@ -295,7 +320,7 @@ class FamilyLinkRevocation(Base):
     revoked_by: Mapped[str] = mapped_column(String(100))
 
 
-class AlertResponse(Base):
+class AlertResponseRow(Base):
     """Writer: dashboards. Who is on the way to / on site for an alert, so nobody else goes
     and nobody assumes someone else did. Append-only; the newest row per alert is the state."""
 
@@ -327,7 +352,7 @@ class HomeActivityRow(Base):
     __table_args__ = (Index("ix_home_activity_at", "at"),)
 
 
-class LoginThrottle(Base):
+class LoginThrottleRow(Base):
     """Writer: dashboards. Failed logins per username and per client address, in the
     database so every dashboard instance counts the same guesses and a restart forgets none."""
 
@@ -356,7 +381,7 @@ class EscalationTimerRow(Base):
     tier: Mapped[int] = mapped_column(Integer)
     target: Mapped[str] = mapped_column(String(30))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    status: Mapped[str] = mapped_column(String(20), default=TimerStatus.PENDING.value)
     fired_at: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
@@ -377,9 +402,7 @@ class NotificationRow(Base):
         String(64), ForeignKey("alerts.id", ondelete="CASCADE"), index=True
     )
     tier: Mapped[int] = mapped_column(Integer)
-    #: alert: asks for a response (dropped once someone acknowledged); taken: tells those
-    #: already asked that someone has it (sent regardless).
-    purpose: Mapped[str] = mapped_column(String(20), default="alert")
+    purpose: Mapped[str] = mapped_column(String(20), default=NotificationPurpose.ALERT.value)
     #: Same key on every retry and after a restart, so receivers can drop duplicates.
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     recipient: Mapped[str] = mapped_column(String(100))  # staff:<id> | contact:<id> | emergency
@@ -389,9 +412,7 @@ class NotificationRow(Base):
     channels: Mapped[list[str]] = mapped_column(JSON)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(
-        String(20), default="pending"
-    )  # pending|sent|failed|cancelled
+    status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]

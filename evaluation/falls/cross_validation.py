@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from detector.falls.replay import Replay, rescore
 from detector.falls.scoring import Scorer
-from detector.falls.training import train
+from evaluation.falls.replay import Replay, rescore
+from evaluation.falls.training import train
 
 #: Pick the scorer for a subject: one model for all, or each fold's model in CV.
 ScorerFor = Callable[[str], Scorer]

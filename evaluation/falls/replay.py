@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from detector.falls.scoring import Scorer, ThresholdRule
-from detector.falls.sisfall import SISFALL_RATE_HZ, Trial, find_trials, read_trial
 from detector.falls.stream import Candidate, FallConfig, FallStream, alarm_flags
+from evaluation.falls.sisfall import SISFALL_RATE_HZ, Trial, find_trials, read_trial
 
 BATCH_S = 1.0
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
-from detector.falls.sisfall import SISFALL_RATE_HZ, find_trials
 from detector.falls.stream import FallConfig
 from eldercare.logs import configure_logging
+from evaluation.falls.sisfall import SISFALL_RATE_HZ, find_trials
 
 # Training and evaluation need scikit-learn; they are imported inside the commands so that
 # every other ``eldercare`` command (and the detector service) starts without it.
@@ -33,8 +33,8 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="where to write the model (.npz)")],
 ) -> None:
     """Train the fall classifier on every subject of DATA_DIR, at 200, 50 and 20 Hz."""
-    from detector.falls.replay import replay
-    from detector.falls.training import TRAINING_RATES_HZ, train
+    from evaluation.falls.replay import replay
+    from evaluation.falls.training import TRAINING_RATES_HZ, train
 
     trials = find_trials(data_dir)
     if not trials:
@@ -112,9 +112,9 @@ def eval_command(
         return
     if not data_dir.is_dir():
         raise typer.BadParameter(f"{data_dir} is a file: a SisFall folder, or use --stream")
-    from detector.falls.evaluation import cross_validated_scorers, evaluate
-    from detector.falls.replay import replay
-    from detector.falls.training import TRAINING_RATES_HZ
+    from evaluation.falls.cross_validation import cross_validated_scorers, evaluate
+    from evaluation.falls.replay import replay
+    from evaluation.falls.training import TRAINING_RATES_HZ
 
     trials = find_trials(data_dir)
     if not trials:
@@ -160,7 +160,7 @@ def _scorer(model: Path | None, rule: bool) -> tuple[Scorer, str, FallConfig]:
 
 def _eval_streams(path: Path, scorer: Scorer, name: str, config: FallConfig, as_json: bool) -> None:
     """Suspicions and confirmed alerts per hour of wear, per file and over all files."""
-    from detector.falls.daily_stream import StreamFileError, read_stream_csv, run_stream
+    from evaluation.falls.daily_stream import StreamFileError, read_stream_csv, run_stream
 
     configure_logging("WARNING", True)  # a suspicion an hour is the figure, not a log line
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]

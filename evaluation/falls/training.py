@@ -16,9 +16,9 @@ from dataclasses import asdict
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from detector.falls.replay import Replay, TrialRun
 from detector.falls.scoring import CompiledTrees, FallModel
 from detector.falls.stream import FallConfig
+from evaluation.falls.replay import Replay, TrialRun
 
 #: Rates the shipped model was trained on: a waist pendant at 200, 50 and 20 Hz.
 TRAINING_RATES_HZ = (200.0, 50.0, 20.0)
