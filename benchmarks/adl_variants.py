@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from detector.activity.replay import Reading, build_directory, evaluate, load_recording, to_events
+from evaluation.activity.replay import Reading, build_directory, evaluate, load_recording, to_events
 
 
 def untouched(readings: list[Reading]) -> list[Reading]:

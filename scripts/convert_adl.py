@@ -4,7 +4,7 @@ The detector must be developed on many homes, and real ones come in many formats
 converter writes one folder per home, OUTSIDE the repository (the licences allow use and
 citation, not redistribution): ``data`` with ``DATE TIME SENSOR LOCATION STATE`` lines, a
 ``sensors.yaml`` that says each sensor's room and kind where the names don't (see
-``detector.activity.replay.load_map``), and ``SOURCE.txt`` with the citation and caveats.
+``evaluation.activity.replay.load_map``), and ``SOURCE.txt`` with the citation and caveats.
 
 Formats:
 

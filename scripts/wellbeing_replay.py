@@ -22,17 +22,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from detector.activity.replay import (
+from detector.activity.rule import InactivitySettings
+from detector.wellbeing import WellbeingRule
+from eldercare.logs import configure_logging
+from eldercare.models import DailySummary
+from evaluation.activity.replay import (
     TICK,
     Replayer,
     build_directory,
     load_recording,
     to_events,
 )
-from detector.activity.rule import InactivitySettings
-from detector.wellbeing import WellbeingRule
-from eldercare.logs import configure_logging
-from eldercare.models import DailySummary
 
 SHARED_HOME = "casas-al-smarthome"
 #: Labelled toilet trips closer than this are one trip (as the summary's ``BATH_VISIT_GAP``).

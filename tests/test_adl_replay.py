@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from detector.activity.replay import (
+from eldercare.app.cli import app
+from evaluation.activity.replay import (
     Reading,
     build_directory,
     evaluate,
@@ -25,7 +26,6 @@ from detector.activity.replay import (
     parse_lines,
     to_events,
 )
-from eldercare.app.cli import app
 
 
 def _shared_data() -> Path | None:

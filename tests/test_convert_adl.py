@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from detector.activity.replay import build_directory, load_map, load_recording
 from detector.activity.sensors import Place, Role
+from evaluation.activity.replay import build_directory, load_map, load_recording
 from scripts import convert_adl
 
 START = datetime(2012, 1, 2)

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from detector.activity.home import HomeState
-from detector.activity.homes_eval import (
+from detector.activity.model import ActivityModel, ModelSettings
+from detector.activity.prior import BATH_INSTANT, COLUMNS, HomeLimits, QuietPrior, shipped_prior
+from detector.activity.rule import InactivityRule, InactivitySettings
+from detector.activity.sensors import Place, classify
+from eldercare.models import AlertKind, Event, EventType
+from evaluation.activity.homes_eval import (
     REAL,
     TWO_RESIDENT,
     discover,
@@ -18,11 +23,6 @@ from detector.activity.homes_eval import (
     learned_limits,
     population_prior,
 )
-from detector.activity.model import ActivityModel, ModelSettings
-from detector.activity.prior import BATH_INSTANT, COLUMNS, HomeLimits, QuietPrior, shipped_prior
-from detector.activity.rule import InactivityRule, InactivitySettings
-from detector.activity.sensors import Place, classify
-from eldercare.models import AlertKind, Event, EventType
 
 HOME = "h-prior"
 #: A prior that knows nothing: every context falls back to the general defaults.

@@ -10,7 +10,6 @@ import typer
 
 from alerting.cli import dead_letters_command, report_app
 from dashboards.cli import users_app
-from detector import cli as adl_cli
 from eldercare import __version__
 from eldercare.app.runtime import Service, run_services
 from eldercare.command_settings import command_settings
@@ -18,6 +17,7 @@ from eldercare.db import prepared_engine
 from eldercare.logs import configure_logging
 from eldercare.settings import Settings
 from eldercare.shutdown import run_until_stopped
+from evaluation.activity import cli as adl_cli
 from evaluation.falls import cli as falls_cli
 from gateway.cli import app as homes_app
 from simulator.cli import eval_scenarios, simulate

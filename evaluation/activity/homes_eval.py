@@ -21,7 +21,9 @@ import numpy as np
 
 from detector.activity.model import BLOCK_H, BLOCKS, ModelSettings
 from detector.activity.prior import BATH_INSTANT, COLUMNS, HomeLimits, QuietPrior, combine
-from detector.activity.replay import (
+from detector.activity.rule import InactivitySettings
+from detector.activity.sensors import PLACE_COUNT, Place
+from evaluation.activity.replay import (
     HOME,
     Reading,
     Replayer,
@@ -31,8 +33,6 @@ from detector.activity.replay import (
     load_recording,
     to_events,
 )
-from detector.activity.rule import InactivitySettings
-from detector.activity.sensors import PLACE_COUNT, Place
 
 #: A recording shorter than twice the learning days learns for half of it instead, so a
 #: 7-day home is scored at all (the model has a prior for its first days).
@@ -94,7 +94,7 @@ def discover(paths: Iterable[Path], map_file: Path | None = None) -> list[HomeSo
 
 def simulated(count: int, days: int, seed: int) -> list[HomeSource]:
     """The simulated development homes (imported here: the detector runs without them)."""
-    from simulator.adl_homes import describe, simulate_home
+    from evaluation.activity.adl_homes import describe, simulate_home
 
     return [
         HomeSource(

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from detector.activity.homes_eval import (
+from eldercare.logs import configure_logging
+from evaluation.activity.homes_eval import (
     Cuts,
     discover,
     learned_limits,
@@ -19,7 +20,6 @@ from detector.activity.homes_eval import (
     simulated,
     table,
 )
-from eldercare.logs import configure_logging
 
 
 def adl(

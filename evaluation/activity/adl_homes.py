@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from detector.activity.replay import Reading
 from eldercare.models import Event, EventType
+from evaluation.activity.replay import Reading
 from simulator.homes import SimulatedHome
 from simulator.layout import STANDARD_DEVICES, DeviceKind
 from simulator.life import DAY_S, HomeLife, LifeConfig, stable_seed
