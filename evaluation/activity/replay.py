@@ -31,7 +31,6 @@ import yaml
 from detector.activity.feedback import key_of
 from detector.activity.rule import InactivityRule, InactivitySettings
 from detector.activity.sensors import (
-    Place,
     Role,
     SensorDirectory,
     SensorInfo,
@@ -144,7 +143,7 @@ def build_directory(
         for device, reading in names.items():
             info = infos[device]
             if not info.presence and is_front_door_name(reading.sensor, reading.location):
-                infos[device] = SensorInfo(Role.FRONT_DOOR, Place.OUT, info.label)
+                infos[device] = classify(reading.sensor, "front_door", info.label)
     return infos
 
 
