@@ -241,6 +241,17 @@ def test_homes_of_two_are_their_own_group_and_not_in_the_prior(tmp_path: Path) -
     assert population_prior(homes).homes == (homes[0].name,)
 
 
+def test_a_recording_given_twice_is_one_home_and_never_in_its_own_prior(tmp_path: Path) -> None:
+    """Fails if a home reached through its folder and by itself is two homes: scored twice,
+    and with leave-one-home-out (by name) its twin would sit in its own prior."""
+    home = _recording(tmp_path, "M002", residents="1")
+    _recording(tmp_path, "M003", residents="1")
+    sources = discover([tmp_path, home, Path(f"{tmp_path}/../{tmp_path.name}/M003")])
+    assert sorted(s.name for s in sources) == [f"{tmp_path.name}/M002", f"{tmp_path.name}/M003"]
+    limits = [learned_limits(source) for source in sources]
+    assert population_prior(limits, leave_out=sources[0].name).homes == (sources[1].name,)
+
+
 def test_an_outing_longer_than_the_home_has_seen_is_judged_by_the_population() -> None:
     """Fails if an outing is judged by the home's own few weeks of outings: out for half an
     hour every afternoon, then one longer afternoon out (a visit, a doctor) was a false

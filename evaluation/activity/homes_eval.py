@@ -74,11 +74,19 @@ def is_recording(path: Path) -> bool:
 
 def discover(paths: Iterable[Path], map_file: Path | None = None) -> list[HomeSource]:
     """Homes in ``paths``: each a recording, or a folder whose sub-folders (at any depth)
-    are recordings. A ``sensors.yaml`` beside a recording is its map file."""
+    are recordings. A ``sensors.yaml`` beside a recording is its map file.
+
+    A recording reached twice (a folder and one of its homes both given) is one home: under
+    two names it would be scored twice and, leave-one-home-out, sit in its own prior (the
+    prior leaves out by name)."""
     found: list[HomeSource] = []
+    seen: set[Path] = set()
 
     def walk(path: Path, label: str) -> None:
         if is_recording(path):
+            if path.resolve() in seen:
+                return
+            seen.add(path.resolve())
             own = path / "sensors.yaml" if path.is_dir() else None
             mapping = map_file or (own if own is not None and own.is_file() else None)
             load = partial(load_recording, path)
