@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eldercare.clock import Clock, RealClock, ScaledClock
-from eldercare.topics import DEFAULT_PREFIX, Topics
+from eldercare.topics import DEFAULT_PREFIX, DEFAULT_SHARD_COUNT, Topics
 
 
 class Environment(StrEnum):
@@ -156,6 +156,26 @@ class Settings(BaseSettings):
         ["eldercare-gateway", "eldercare-detector"],
         description="services whose silence raises a system alert",
     )
+    shard_count: int = Field(
+        DEFAULT_SHARD_COUNT,
+        ge=1,
+        le=100,
+        description="shards homes are hashed into (topic level, leases); never change it live",
+    )
+    replicas: bool = Field(
+        False,
+        description="run detector and alerting as one of several instances: shards and the "
+        "alerting intake are owned through leases in the database (docs/scale-out.md)",
+    )
+    instance_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="this instance's lease owner name; default: the host name (a restarted "
+        "container keeps it, so it takes its own leases back at once)",
+    )
+    lease_ttl_s: float = Field(
+        15.0, gt=0, description="a lease lapses this many seconds after its last renewal"
+    )
     heartbeat_s: float = Field(
         30.0, gt=0, description="wall seconds between service heartbeats on _system/…/heartbeat"
     )
@@ -198,7 +218,7 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> Topics:
-        return Topics(self.topic_prefix)
+        return Topics(self.topic_prefix, self.shard_count)
 
     @property
     def broker(self) -> BrokerAddress:

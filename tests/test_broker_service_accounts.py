@@ -172,7 +172,7 @@ async def test_each_service_does_its_job_on_its_own_account_and_nothing_else(
     # presence; no raw device message, no alert, no other service's business.
     got = {topic for topic, _ in dashboard_seen}
     assert any(topics.is_alert_update(topic) for topic in got)
-    assert f"{p}/_normalised/{HOME}/btn-hall/event" in got
+    assert f"{p}/_normalised/09/{HOME}/btn-hall/event" in got
     own = topics.service_status(dashboard_id)
     assert {t for t in got if not t.startswith(f"{p}/_normalised/")} - {own} == {
         t for t in got if topics.is_alert_update(t)
@@ -182,14 +182,14 @@ async def test_each_service_does_its_job_on_its_own_account_and_nothing_else(
 #: Per service account, topics (below the prefix) it must not publish on.
 FORBIDDEN = {
     "_dashboard": [
-        f"_normalised/{HOME}/btn-hall/event",
+        f"_normalised/09/{HOME}/btn-hall/event",
         f"{HOME}/alerts",
         f"{HOME}/btn-hall/event",
         f"{HOME}/btn-hall/cmd",
         "_system/eldercare-detector/status",
     ],
     "_detector": [
-        f"_normalised/{HOME}/btn-hall/event",
+        f"_normalised/09/{HOME}/btn-hall/event",
         f"{HOME}/btn-hall/event",
         "alerts/x/updates",
         f"{HOME}/btn-hall/cmd",
@@ -202,7 +202,7 @@ FORBIDDEN = {
         "_system/eldercare-alerting/heartbeat",
     ],
     "_alerting": [
-        f"_normalised/{HOME}/btn-hall/event",
+        f"_normalised/09/{HOME}/btn-hall/event",
         f"{HOME}/alerts",
         f"{HOME}/btn-hall/event",
         "_registration",
