@@ -1,0 +1,106 @@
+"""Shard leases in the database (SQLite and PostgreSQL): acquire, renew, balance, takeover
+of a dead instance's shards, release on a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from eldercare.clock import SimulatedClock
+from eldercare.shard_leases import ShardLeases, serve_shards
+
+TTL = timedelta(seconds=15)
+
+
+def instance(engine, clock, owner: str, shards: int = 16) -> ShardLeases:  # type: ignore[no-untyped-def]
+    return ShardLeases(engine, clock, scope="detector", owner=owner, shard_count=shards, ttl=TTL)
+
+
+async def test_one_instance_owns_every_shard_and_keeps_them_on_renewal(engine) -> None:
+    clock = SimulatedClock()
+    alone = instance(engine, clock, "a")
+    first = await alone.round()
+    assert first.acquired == list(range(16)) and not first.lost and not first.surplus
+    clock.set(clock.now() + TTL * 0.9)  # renewed before lapsing: nobody else could take them
+    again = await alone.round()
+    assert (again.acquired, again.lost, again.surplus) == ([], [], [])
+    assert alone.owned == set(range(16))
+
+
+async def test_a_second_instance_gets_half_once_the_first_hands_its_surplus_back(engine) -> None:
+    clock = SimulatedClock()
+    a, b = instance(engine, clock, "a"), instance(engine, clock, "b")
+    await a.round()
+    joined = await b.round()  # all taken: b is live but owns nothing yet
+    assert joined.acquired == []
+    rebalance = await a.round()  # a sees two live instances: its share is ceil(16 / 2)
+    assert rebalance.surplus == list(range(8, 16))
+    await a.release(rebalance.surplus)
+    assert (await b.round()).acquired == list(range(8, 16))
+    assert a.owned.isdisjoint(b.owned) and len(a.owned) == len(b.owned) == 8
+
+
+async def test_at_most_a_fair_share_while_the_others_live(engine) -> None:
+    """Three instances, 16 shards: nobody holds more than ceil(16 / 3) = 6."""
+    clock = SimulatedClock()
+    members = [instance(engine, clock, name) for name in "abc"]
+    for _ in range(3):
+        for member in members:
+            change = await member.round()
+            await member.release(change.surplus)
+    assert max(len(m.owned) for m in members) == 6
+    assert set().union(*(m.owned for m in members)) == set(range(16))
+
+
+async def test_a_dead_instance_s_shards_are_taken_once_its_leases_lapse(engine) -> None:
+    clock = SimulatedClock()
+    a, b = instance(engine, clock, "a", shards=4), instance(engine, clock, "b", shards=4)
+    await a.round()
+    await b.round()
+    await a.release((await a.round()).surplus)
+    await b.round()
+    assert len(a.owned) == len(b.owned) == 2
+    # a dies (no more renewals); before its leases lapse b may not take them
+    clock.set(clock.now() + TTL * 0.5)
+    assert (await b.round()).acquired == []
+    clock.set(clock.now() + TTL * 0.6)
+    assert (await b.round()).acquired == sorted(a.owned)
+    assert b.owned == {0, 1, 2, 3}
+    # a comes back from a long pause: its shards are gone, and it learns so at once
+    assert (await a.round()).lost == [0, 1]
+
+
+async def test_two_instances_racing_for_a_free_shard_never_both_win(engine) -> None:
+    clock = SimulatedClock()
+    a, b = instance(engine, clock, "a", shards=1), instance(engine, clock, "b", shards=1)
+    rounds = await asyncio.gather(a.round(), b.round())
+    assert sorted(len(r.acquired) for r in rounds) == [0, 1]
+
+
+async def test_a_clean_stop_hands_every_shard_over_without_waiting_for_the_lease(
+    engine,
+) -> None:
+    clock = SimulatedClock()
+    a, b = instance(engine, clock, "a", shards=4), instance(engine, clock, "b", shards=4)
+    started: list[tuple[str, int]] = []
+    stopped: list[tuple[str, int]] = []
+
+    def worker(name: str):  # type: ignore[no-untyped-def]
+        async def run(shard: int) -> None:
+            started.append((name, shard))
+            try:
+                await asyncio.Event().wait()
+            finally:
+                stopped.append((name, shard))
+
+        return run
+
+    serving = asyncio.create_task(serve_shards(a, worker("a")))
+    async with asyncio.timeout(10):
+        while len(started) < 4:
+            await asyncio.sleep(0.01)
+    assert sorted(started) == [("a", n) for n in range(4)]
+    serving.cancel()
+    await asyncio.gather(serving, return_exceptions=True)
+    assert sorted(stopped) == sorted(started)
+    assert (await b.round()).acquired == [0, 1, 2, 3]  # at once: no lapse waited for
