@@ -8,6 +8,7 @@ a flat whose resident is in hospital raises no inactivity alarm at night.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -22,13 +23,21 @@ from gateway import registry_api
 UNTIL_FURTHER_NOTICE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: datetime) -> int:
+async def sync_from_registry(
+    engine: AsyncEngine,
+    rule: InactivityRule,
+    now: datetime,
+    keep: Callable[[str], bool] = lambda home: True,
+) -> int:
     """Load every registered device into the rule's directory and every home's mode into
-    the rule's holiday mode; returns how many devices."""
+    the rule's holiday mode; returns how many devices. ``keep`` picks the homes (a replica's
+    shard): a detector serving one shard holds nothing of the others'."""
     async with AsyncSession(engine) as session:
-        homes = (await registry_api.timezones(session)).items()
-        devices = await registry_api.all_devices(session)
-        modes = (await session.scalars(select(HomeModeRow))).all()
+        homes = [(h, tz) for h, tz in (await registry_api.timezones(session)).items() if keep(h)]
+        devices = [d for d in await registry_api.all_devices(session) if keep(d[0])]
+        modes = [
+            row for row in (await session.scalars(select(HomeModeRow))).all() if keep(row.home_id)
+        ]
     away = {
         row.home_id: (row.until or UNTIL_FURTHER_NOTICE, f"{row.mode} {row.note}".strip())
         for row in modes

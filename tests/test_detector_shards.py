@@ -1,0 +1,102 @@
+"""A detector replica per shard: it reads only its shard's topics and homes, and its state
+goes through the database to whichever instance owns the shard next (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from detector.checkpoint import ShardCheckpoints, pack
+from detector.rules import BaseRule, RuleOutput
+from detector.service import Detector
+from eldercare.clock import SimulatedClock
+from eldercare.models import AlertStatus, AlertUpdate, Event, EventType, Outcome
+from eldercare.settings import Settings
+from eldercare.shard_leases import ShardLeases
+from eldercare.topics import shard_of
+
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+SHARDS = 4
+HOME = "h-0042"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, shard_count=SHARDS)
+
+
+async def _motions(detector: Detector, clock: SimulatedClock, count: int) -> None:
+    for seq in range(1, count + 1):
+        clock.set(START + timedelta(minutes=seq))
+        event = Event(home=HOME, device="pir", seq=seq, ts=clock.now(), type=EventType.MOTION)
+        topic = detector.topics.normalised(HOME, "pir", "event")
+        await detector.handle(topic, event.to_json())
+
+
+def _leases(engine, clock, owner: str) -> ShardLeases:  # type: ignore[no-untyped-def]
+    return ShardLeases(
+        engine, clock, scope="detector", owner=owner, shard_count=SHARDS, ttl=timedelta(seconds=15)
+    )
+
+
+async def test_the_next_owner_of_a_shard_restores_its_state_and_the_old_one_cannot_overwrite(
+    engine, tmp_path: Path
+) -> None:
+    clock = SimulatedClock(START)
+    shard = shard_of(HOME, SHARDS)
+    first = _leases(engine, clock, "a")
+    await first.round()
+    assert shard in first.owned
+    before = Detector(_settings(tmp_path), clock, shard=shard)
+    await _motions(before, clock, 5)
+    assert await ShardCheckpoints(engine, "a").save(shard, before.rules, clock.now())
+
+    clock.set(clock.now() + timedelta(seconds=16))  # "a" died: its leases lapsed
+    second = _leases(engine, clock, "b")
+    assert shard in (await second.round()).acquired
+    after = Detector(_settings(tmp_path), clock, shard=shard)
+    assert pack(after.rules) != pack(before.rules)
+    assert await ShardCheckpoints(engine, "b").load(shard, after.rules)
+    assert pack(after.rules) == pack(before.rules)
+
+    # "a" wakes up with older state: its save is refused, the new owner's state stays.
+    stale = Detector(_settings(tmp_path), clock, shard=shard)
+    assert not await ShardCheckpoints(engine, "a").save(shard, stale.rules, clock.now())
+    again = Detector(_settings(tmp_path), clock, shard=shard)
+    assert await ShardCheckpoints(engine, "b").load(shard, again.rules)
+    assert pack(again.rules) == pack(before.rules)
+
+
+class _Verdicts(BaseRule):
+    name = "verdicts"
+
+    def __init__(self) -> None:
+        self.homes: list[str] = []
+
+    def on_verdict(self, update: AlertUpdate, now: datetime) -> RuleOutput:
+        self.homes.append(update.home)
+        return RuleOutput()
+
+
+async def test_a_shard_s_detector_reads_its_shard_alone_and_ignores_other_homes_verdicts(
+    tmp_path: Path,
+) -> None:
+    spy = _Verdicts()
+    detector = Detector(_settings(tmp_path), SimulatedClock(START), rules=[spy], shard=1)
+    filters = [s.topic_filter for s in detector.subscriptions()]
+    assert "eldercare/v1/_normalised/01/+/+/event" in filters
+    assert all("/_normalised/01/" in f for f in filters if "_normalised" in f)
+    lanes = [s.topic_filter for s in detector.lane_subscriptions()]
+    assert lanes == ["eldercare/v1/_lifesafety/01/+/+/event"]
+    homes = [f"h-{n:04d}" for n in range(100)]
+    ours = next(h for h in homes if shard_of(h, SHARDS) == 1)
+    other = next(h for h in homes if shard_of(h, SHARDS) != 1)
+    for home in (ours, other):
+        verdict = AlertUpdate(
+            alert_id="a1",
+            home=home,
+            status=AlertStatus.RESOLVED,
+            at=START,
+            outcome=Outcome.FALSE_ALARM,
+        )
+        await detector.handle(detector.topics.alert_updates("a1"), verdict.to_json())
+    assert spy.homes == [ours]  # every shard's session sees every verdict; one learns
