@@ -1,12 +1,20 @@
 """The alerting service: alerts from MQTT into the store, escalation and notifications out,
-lifecycle updates and resident confirmations back onto the bus."""
+lifecycle updates and resident confirmations back onto the bus.
+
+Replicas (``ELDERCARE_REPLICAS``, docs/scale-out.md): one instance at a time is active,
+the one that holds the single ``alerting`` lease in the database; the others wait for it.
+The active one reads under the fixed client id ``eldercare-alerting``, so when it dies the
+next one to take the lease takes over its persistent session and every alert queued there.
+Two instances therefore never store, escalate or notify side by side; escalation timers and
+the outbox would be safe anyway (leased rows, ``alerting/leases.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,6 +43,7 @@ from eldercare.models import (
 )
 from eldercare.quarantine import quarantine
 from eldercare.settings import Settings
+from eldercare.shard_leases import ShardLeases, instance_name, serve_shards
 
 log = get_logger("alerting")
 
@@ -257,6 +266,24 @@ class AlertingIntakes:
 
 
 async def run(
+    settings: Settings, clock: Clock, engine: AsyncEngine, notifier: Notifier | None = None
+) -> None:
+    """Serve alerting: at once, or, as one of several replicas, while holding its lease."""
+    if not settings.replicas:
+        return await serve(settings, clock, engine, notifier)
+    leases = ShardLeases(
+        engine,
+        clock,
+        scope="alerting",
+        owner=instance_name(settings),
+        shard_count=1,
+        ttl=timedelta(seconds=settings.lease_ttl_s),
+    )
+    log.info("alerting_replica_waiting", owner=leases.owner)
+    await serve_shards(leases, lambda _shard: serve(settings, clock, engine, notifier))
+
+
+async def serve(
     settings: Settings, clock: Clock, engine: AsyncEngine, notifier: Notifier | None = None
 ) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)

@@ -128,7 +128,7 @@ class ShardCheckpoints:
             "checkpoint_restored",
             shard=shard,
             saved_by=row.owner,
-            saved_at=row.saved_at,
+            saved_at=row.saved_at.isoformat(),
             rules=found,
         )
         return bool(found)
