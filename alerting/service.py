@@ -26,6 +26,7 @@ from alerting.feedback import commands
 from alerting.loop import work_loop
 from alerting.metrics import alerting_readings
 from alerting.outbox import Outbox
+from alerting.stalls import watched_sessions
 from alerting.watch import ServiceWatch
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
@@ -43,7 +44,7 @@ from eldercare.models import (
 )
 from eldercare.quarantine import quarantine
 from eldercare.settings import Settings
-from eldercare.shard_leases import ShardLeases, instance_name, serve_shards
+from eldercare.shard_leases import ShardLeases, serve_shards
 
 log = get_logger("alerting")
 
@@ -246,7 +247,8 @@ class AlertingIntakes:
         self.topics = settings.topics
         self.alerts = AlertIntake(settings, clock, api, escalate_now)
         self.feedback = AckFeedback(settings, api, send_now)
-        self.watch = ServiceWatch(self.topics, clock, api, settings.watched_services, escalate_now)
+        watched = watched_sessions(self.topics, settings.watched_services, settings.replicas)
+        self.watch = ServiceWatch(self.topics, clock, api, watched, escalate_now)
         self.dead_letters = DeadLetterIntake(api)
         self.summaries = SummaryIntake(api)
 
@@ -275,7 +277,7 @@ async def run(
         engine,
         clock,
         scope="alerting",
-        owner=instance_name(settings),
+        owner=settings.instance_name(),
         shard_count=1,
         ttl=timedelta(seconds=settings.lease_ttl_s),
     )

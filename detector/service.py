@@ -53,7 +53,7 @@ from eldercare.models import (
     Telemetry,
 )
 from eldercare.settings import Settings
-from eldercare.shard_leases import ShardLeases, instance_name, serve_shards
+from eldercare.shard_leases import ShardLeases, serve_shards
 from eldercare.timeseries import SeriesWriter, series_writer
 from eldercare.topics import Channel, TopicError, Topics, shard_client_id, shard_of
 
@@ -337,7 +337,7 @@ async def run(
 
 async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     """One of several detector instances: serve the shards whose leases this one holds."""
-    owner = instance_name(settings)
+    owner = settings.instance_name()
     leases = ShardLeases(
         engine,
         clock,

@@ -7,6 +7,7 @@ without them, so a forgotten variable fails loudly instead of running with a kno
 from __future__ import annotations
 
 import secrets
+import socket
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -235,9 +236,16 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'eldercare.db').resolve()}"
 
+    def instance_name(self) -> str:
+        """This instance among replicas (lease owner): configured, or the host name. Stable
+        across a restart of the same container, so it takes its own leases back at once."""
+        return self.instance_id or socket.gethostname()[:64]
+
     def spool_dir(self, service: str) -> Path:
-        """One spool per service: two writers never share (and reorder) one spool."""
-        return (self.series_spool_dir or self.data_dir / "spool") / service
+        """One spool per service (per instance among replicas, which may share a volume):
+        two writers never share (and reorder) one spool."""
+        folder = f"{service}-{self.instance_name()}" if self.replicas else service
+        return (self.series_spool_dir or self.data_dir / "spool") / folder
 
     def signing_key(self) -> bytes:
         """The HMAC key; outside production a missing key becomes a per-process random one."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import socket
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,18 +39,11 @@ from eldercare.clock import Clock
 from eldercare.db.models import LeaseMemberRow, ShardLeaseRow
 from eldercare.failures import is_transient
 from eldercare.logs import get_logger
-from eldercare.settings import Settings
 
 log = get_logger("shard_leases")
 
 #: "Never taken" and "released": any live instance may take the row at once.
 FREE = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def instance_name(settings: Settings) -> str:
-    """The lease owner: configured, or the host name. Stable across a restart of the same
-    container, so a restarted instance takes its own leases back without waiting them out."""
-    return settings.instance_id or socket.gethostname()[:64]
 
 
 @dataclass(slots=True)
