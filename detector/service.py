@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detector.activity.registry import sync_from_registry
+from detector.activity.registry import RegistryView, SharedRegistry, apply_registry, load_registry
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
@@ -278,18 +278,22 @@ async def tick_loop(
 
 
 async def registry_loop(
-    settings: Settings, engine: AsyncEngine | None, detector: Detector, clock: Clock
+    settings: Settings,
+    read: Callable[[], Awaitable[RegistryView]] | None,
+    detector: Detector,
+    clock: Clock,
 ) -> None:
     """Device kinds, rooms, home time zones and modes, and the families' routines for the
-    inactivity rule (only the homes this detector serves)."""
+    inactivity rule (only the homes this detector serves); ``read`` gets the registry."""
     watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
     applied: set[str] = set()  # homes whose routine came from a file last time
-    while engine is not None and watchers:
+    while read is not None and watchers:
         try:
             routines = load_routines(settings.routines_dir) if settings.routines_dir else {}
             routines = {home: r for home, r in routines.items() if detector.serves(home)}
+            view = await read()
             for rule in watchers:
-                await sync_from_registry(engine, rule, clock.now(), keep=detector.serves)
+                apply_registry(view, rule, clock.now(), keep=detector.serves)
                 apply_routines(rule, routines, applied)
             applied = set(routines)
         except Exception:
@@ -328,7 +332,8 @@ async def run(
                 )
             )
             group.create_task(tick_loop(detector, connection, clock, save))
-            group.create_task(registry_loop(settings, engine, detector, clock))
+            read = None if engine is None else lambda: load_registry(engine)
+            group.create_task(registry_loop(settings, read, detector, clock))
             if series:
                 group.create_task(series.run())
     finally:
@@ -347,11 +352,12 @@ async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> 
         ttl=timedelta(seconds=settings.lease_ttl_s),
     )
     checkpoints = ShardCheckpoints(engine, owner)
+    registry = SharedRegistry(engine, clock, REGISTRY_REFRESH_S)
     series = series_writer(settings, "detector", clock)
     log.info("detector_replica_started", owner=owner, shards=settings.shard_count)
 
     async def worker(shard: int) -> None:
-        await serve_shard(settings, clock, engine, shard, checkpoints, series)
+        await serve_shard(settings, clock, registry, shard, checkpoints, series)
 
     async with asyncio.TaskGroup() as group:
         if series:
@@ -362,7 +368,7 @@ async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> 
 async def serve_shard(
     settings: Settings,
     clock: Clock,
-    engine: AsyncEngine,
+    registry: SharedRegistry,
     shard: int,
     checkpoints: ShardCheckpoints,
     series: SeriesWriter | None,
@@ -396,6 +402,6 @@ async def serve_shard(
             group.create_task(lane.run())
             group.create_task(export(connection_readings(connection), connection_readings(lane)))
             group.create_task(tick_loop(detector, connection, clock, save))
-            group.create_task(registry_loop(settings, engine, detector, clock))
+            group.create_task(registry_loop(settings, registry.get, detector, clock))
     finally:
         await save()

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from detector.activity.registry import SharedRegistry, apply_registry
+from detector.activity.rule import InactivityRule
+from detector.activity.sensors import Place
 from detector.checkpoint import ShardCheckpoints, pack
 from detector.rules import BaseRule, RuleOutput
 from detector.service import Detector
@@ -14,6 +17,7 @@ from eldercare.models import AlertStatus, AlertUpdate, Event, EventType, Outcome
 from eldercare.settings import Settings
 from eldercare.shard_leases import ShardLeases
 from eldercare.topics import shard_of
+from gateway.registry import DeviceSpec, register_home
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 SHARDS = 4
@@ -100,3 +104,23 @@ async def test_a_shard_s_detector_reads_its_shard_alone_and_ignores_other_homes_
         )
         await detector.handle(detector.topics.alert_updates("a1"), verdict.to_json())
     assert spy.homes == [ours]  # every shard's session sees every verdict; one learns
+
+
+async def test_shards_of_one_instance_share_one_registry_read_and_keep_their_homes(
+    engine, tmp_path: Path
+) -> None:
+    homes = [f"h-{n:04d}" for n in range(1, 9)]
+    for home in homes:
+        await register_home(engine, home, [DeviceSpec("pir-1", "motion", "kitchen")], now=START)
+    clock = SimulatedClock(START)
+    registry = SharedRegistry(engine, clock, max_age_s=60)
+    first = await registry.get()
+    assert await registry.get() is first  # a second shard within the minute: no new read
+    clock.set(START + timedelta(seconds=61))
+    assert await registry.get() is not first
+    for shard in range(SHARDS):
+        rule = InactivityRule()
+        detector = Detector(_settings(tmp_path), clock, rules=[rule], shard=shard)
+        mine = [home for home in homes if shard_of(home, SHARDS) == shard]
+        assert apply_registry(first, rule, clock.now(), keep=detector.serves) == len(mine)
+        assert all(rule.directory.lookup(h, "pir-1").place is Place.KITCHEN for h in mine)
