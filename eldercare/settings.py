@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     shard_count: int = Field(
         DEFAULT_SHARD_COUNT,
         ge=1,
-        le=100,
+        le=4096,
         description="shards homes are hashed into (topic level, leases); never change it live",
     )
     replicas: bool = Field(

@@ -76,6 +76,7 @@ class ShardLeases:
         self.shard_count = shard_count
         self.ttl = ttl
         self.owned: set[int] = set()
+        self._rows_ready = False
 
     @property
     def renew_every(self) -> timedelta:
@@ -88,7 +89,8 @@ class ShardLeases:
         until = now + self.ttl
         result = Round()
         async with self._sessions.begin() as session:
-            await self._ensure_rows(session)
+            if not self._rows_ready:
+                await self._ensure_rows(session)
             await self._renew_membership(session, now, until)
             await session.execute(
                 update(ShardLeaseRow)
@@ -119,6 +121,7 @@ class ShardLeases:
         result.acquired.extend(sorted(held - self.owned - set(result.acquired)))
         result.surplus = sorted(held)[share:] if len(held) > share else []
         self.owned = held
+        self._rows_ready = True
         for name, shards in (("lease_lost", result.lost), ("lease_acquired", result.acquired)):
             if shards:
                 log.info(name, scope=self.scope, owner=self.owner, shards=shards)
