@@ -14,10 +14,8 @@ start, so a 40 clock-second lease lapses in 2 wall seconds; the whole test takes
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +36,7 @@ from eldercare.models import AlertKind, Event, EventType
 from eldercare.settings import Settings
 from eldercare.topics import Topics, shard_client_id
 from tests.alerting_support import WebhookReceiver, seed_registry
-from tests.harness import wait_for_services
+from tests.harness import service_process, wait_for_services
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,11 +50,12 @@ BUTTON = "btn-hall"
 def start(
     service: str, instance: str, broker_url: str, db_url: str, anchor: datetime, folder: Path
 ) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ELDERCARE_")}
-    env.update(
+    return service_process(
+        service,
+        folder / instance,
+        folder / f"{instance}.log",
         ELDERCARE_BROKER_URL=broker_url,
         ELDERCARE_DATABASE_URL=db_url,
-        ELDERCARE_DATA_DIR=str(folder / instance),
         ELDERCARE_CLOCK_SPEED=str(SPEED),
         ELDERCARE_CLOCK_ANCHOR=anchor.isoformat(),
         ELDERCARE_SECRET_KEY="scale-out-test-secret-of-at-least-32-chars",
@@ -66,15 +65,6 @@ def start(
         ELDERCARE_LEASE_TTL_S=str(LEASE_TTL_S),
         ELDERCARE_WATCHED_SERVICES="[]",  # no gateway here: its silence is not the subject
         ELDERCARE_LOG_LEVEL="INFO",
-    )
-    (folder / instance).mkdir()
-    log = (folder / f"{instance}.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-c", "from eldercare.app.cli import app; app()", "run", service],
-        env=env,
-        cwd=folder,
-        stdout=log,
-        stderr=log,
     )
 
 

@@ -104,3 +104,34 @@ async def test_a_clean_stop_hands_every_shard_over_without_waiting_for_the_lease
     await asyncio.gather(serving, return_exceptions=True)
     assert sorted(stopped) == sorted(started)
     assert (await b.round()).acquired == [0, 1, 2, 3]  # at once: no lapse waited for
+
+
+async def test_a_stalled_instance_stops_the_shards_taken_from_it_at_its_next_renewal(
+    engine,
+) -> None:
+    clock = SimulatedClock()
+    a, b = instance(engine, clock, "a", shards=2), instance(engine, clock, "b", shards=2)
+    running: set[int] = set()
+
+    async def work(shard: int) -> None:
+        running.add(shard)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            running.discard(shard)
+
+    serving = asyncio.create_task(serve_shards(a, work))
+    try:
+        async with asyncio.timeout(10):
+            while running != {0, 1}:
+                await asyncio.sleep(0.01)
+        clock.set(clock.now() + TTL * 1.1)  # "a" stalled past its leases (no renewal ran)
+        assert (await b.round()).acquired == [0, 1]
+        await clock.advance(0)  # "a" wakes up: its renewal finds the shards gone
+        async with asyncio.timeout(10):
+            while running:
+                await asyncio.sleep(0.01)
+        assert not serving.done() and a.owned == set()
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
