@@ -35,7 +35,7 @@ from detector.checkpoint import ShardCheckpoints, StateFile, must_save_now, seco
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
-from detector.metrics import detector_readings
+from detector.metrics import ShardTotals, detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
@@ -120,6 +120,10 @@ class Detector:
     def lane_subscriptions(self) -> list[Subscription]:
         """What the lane session reads: the life-safety events' second copies."""
         return [Subscription(self.topics.life_safety_shard_filter(self.shard), self.handle_lane)]
+
+    @property
+    def rule_names(self) -> list[str]:
+        return [rule.name for rule in self.rules]
 
     def serves(self, home: str) -> bool:
         """Whether this detector holds the home's state (its shard's, or all of them)."""
@@ -354,12 +358,14 @@ async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> 
     checkpoints = ShardCheckpoints(engine, owner)
     registry = SharedRegistry(engine, clock, REGISTRY_REFRESH_S)
     series = series_writer(settings, "detector", clock)
+    totals = ShardTotals()
     log.info("detector_replica_started", owner=owner, shards=settings.shard_count)
 
     async def worker(shard: int) -> None:
-        await serve_shard(settings, clock, registry, shard, checkpoints, series)
+        await serve_shard(settings, clock, registry, shard, checkpoints, series, totals)
 
     async with asyncio.TaskGroup() as group:
+        group.create_task(export(detector_readings(totals, series)))
         if series:
             group.create_task(series.run())
         group.create_task(serve_shards(leases, worker))
@@ -372,6 +378,7 @@ async def serve_shard(
     shard: int,
     checkpoints: ShardCheckpoints,
     series: SeriesWriter | None,
+    totals: ShardTotals,
 ) -> None:
     """One owned shard until cancelled: its state restored from the database, its two
     persistent sessions, its ticks and checkpoints. Cancelled (lease lost or handed over),
@@ -379,6 +386,7 @@ async def serve_shard(
     (refused if the shard is someone else's by now)."""
     detector = Detector(settings, clock, series=series, shard=shard)
     await checkpoints.load(shard, detector.rules)
+    totals.serving(shard, detector)
     connection = MqttConnection.serving(
         settings, shard_client_id(CLIENT_ID, shard), detector.subscriptions()
     )
@@ -404,4 +412,5 @@ async def serve_shard(
             group.create_task(tick_loop(detector, connection, clock, save))
             group.create_task(registry_loop(settings, registry.get, detector, clock))
     finally:
+        totals.retire(shard)
         await save()

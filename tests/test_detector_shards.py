@@ -10,9 +10,11 @@ from detector.activity.registry import SharedRegistry, apply_registry
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import Place
 from detector.checkpoint import ShardCheckpoints, pack
+from detector.metrics import ShardTotals, detector_readings
 from detector.rules import BaseRule, RuleOutput
 from detector.service import Detector
 from eldercare.clock import SimulatedClock
+from eldercare.metrics import ALERTS_RAISED, RULE_FAILURES
 from eldercare.models import AlertStatus, AlertUpdate, Event, EventType, Outcome
 from eldercare.settings import Settings
 from eldercare.shard_leases import ShardLeases
@@ -124,3 +126,29 @@ async def test_shards_of_one_instance_share_one_registry_read_and_keep_their_hom
         mine = [home for home in homes if shard_of(home, SHARDS) == shard]
         assert apply_registry(first, rule, clock.now(), keep=detector.serves) == len(mine)
         assert all(rule.directory.lookup(h, "pir-1").place is Place.KITCHEN for h in mine)
+
+
+def test_a_replica_s_counters_sum_its_shards_and_keep_a_handed_over_shard_s_counts(
+    tmp_path: Path,
+) -> None:
+    totals = ShardTotals()
+    first = Detector(_settings(tmp_path), SimulatedClock(START), shard=0)
+    second = Detector(_settings(tmp_path), SimulatedClock(START), shard=1)
+    first.alerts_raised["call_button"] += 2
+    second.alerts_raised["call_button"] += 1
+    second.rule_failures["fall"] = 1
+    totals.serving(0, first)
+    totals.serving(1, second)
+
+    def readings() -> dict[tuple[str, tuple[str, ...]], float]:
+        return {
+            (metric.name, labels): value
+            for metric, labels, value in detector_readings(totals, None)()
+        }
+
+    before = readings()
+    assert before[(ALERTS_RAISED.name, ("call_button",))] == 3
+    assert before[(RULE_FAILURES.name, ("fall",))] == 1
+    assert before[(RULE_FAILURES.name, ("call_button",))] == 0  # every rule, from 0
+    totals.retire(1)  # handed over: its counts stay, so no counter goes down
+    assert readings() == before

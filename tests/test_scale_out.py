@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -29,9 +31,11 @@ from alerting.service import CLIENT_ID as ALERTING_ID
 from detector.alerts import stable_alert_id
 from detector.service import CLIENT_ID as DETECTOR_ID
 from detector.service import LANE_CLIENT_ID as DETECTOR_LANE_ID
+from eldercare.broker import free_port
 from eldercare.clock import ScaledClock
 from eldercare.db import create_engine, migrate
 from eldercare.db.models import AlertRow, ShardLeaseRow
+from eldercare.metrics import ALERTS_RAISED, MQTT_CONNECTED
 from eldercare.models import AlertKind, Event, EventType
 from eldercare.settings import Settings
 from eldercare.topics import Topics, shard_client_id
@@ -48,7 +52,13 @@ BUTTON = "btn-hall"
 
 
 def start(
-    service: str, instance: str, broker_url: str, db_url: str, anchor: datetime, folder: Path
+    service: str,
+    instance: str,
+    broker_url: str,
+    db_url: str,
+    anchor: datetime,
+    folder: Path,
+    **extra: str,
 ) -> subprocess.Popen:
     return service_process(
         service,
@@ -65,6 +75,7 @@ def start(
         ELDERCARE_LEASE_TTL_S=str(LEASE_TTL_S),
         ELDERCARE_WATCHED_SERVICES="[]",  # no gateway here: its silence is not the subject
         ELDERCARE_LOG_LEVEL="INFO",
+        **extra,
     )
 
 
@@ -95,6 +106,7 @@ async def test_one_detector_and_one_alerting_killed_mid_stream_lose_and_repeat_n
     topics = Topics(shard_count=SHARDS)
     homes = [f"h-{n:04d}" for n in range(1, HOMES + 1)]
     processes: dict[str, subprocess.Popen] = {}
+    survivor_metrics = free_port()
     try:
         async with WebhookReceiver() as hooks:
             await seed_registry(engine, hooks, clock.now(), homes=HOMES)
@@ -104,8 +116,11 @@ async def test_one_detector_and_one_alerting_killed_mid_stream_lose_and_repeat_n
                 ("detector", "det-b"),
                 ("alerting", "alert-b"),
             ):
+                extra = (
+                    {"ELDERCARE_METRICS_PORT": str(survivor_metrics)} if instance == "det-b" else {}
+                )
                 processes[instance] = start(
-                    service, instance, mosquitto.url, postgres_url, anchor, tmp_path
+                    service, instance, mosquitto.url, postgres_url, anchor, tmp_path, **extra
                 )
             sessions = [
                 shard_client_id(base, n)
@@ -157,6 +172,20 @@ async def test_one_detector_and_one_alerting_killed_mid_stream_lose_and_repeat_n
             assert list((await owners(engine, "alerting")).values()) == [standby]
             keys = [r.key for r in hooks.received]
             assert len(keys) == len(set(keys)), "a notification was sent twice"
+
+            # The survivor reports its shards' sessions and the alerts its shards raised.
+            async with httpx.AsyncClient() as web:
+                scraped = await web.get(f"http://127.0.0.1:{survivor_metrics}/metrics")
+            samples = {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(scraped.text)
+                for sample in family.samples
+            }
+            for shard_session in sessions:
+                connected = (MQTT_CONNECTED.exposed_name, (("service", shard_session),))
+                assert samples[connected] == 1, shard_session
+            raised = samples[(ALERTS_RAISED.exposed_name, (("kind", "call_button"),))]
+            assert HOMES // 2 <= raised <= HOMES
     finally:
         for process in processes.values():
             if process.poll() is None:
