@@ -273,6 +273,8 @@ async def run(
     """Serve alerting: at once, or, as one of several replicas, while holding its lease."""
     if not settings.replicas:
         return await serve(settings, clock, engine, notifier)
+    # A broken policy file stops a standby's start too, not the take-over hours later.
+    AlertingApi.from_settings(engine, clock, settings).policies.check()
     leases = ShardLeases(
         engine,
         clock,

@@ -223,6 +223,12 @@ async def serve_shards(leases: ShardLeases, worker: Worker) -> None:
     workers: dict[int, asyncio.Task[None]] = {}
     last_renewal = leases.clock.now()
 
+    async def nap() -> None:
+        """Until the next renewal, or until a worker ends (its failure is raised at once)."""
+        sleeper = asyncio.ensure_future(leases.clock.sleep(leases.renew_every.total_seconds()))
+        await asyncio.wait({sleeper, *workers.values()}, return_when=asyncio.FIRST_COMPLETED)
+        sleeper.cancel()
+
     async def stop(shards: Iterable[int]) -> None:
         tasks = [workers.pop(shard) for shard in shards if shard in workers]
         for task in tasks:
@@ -247,14 +253,14 @@ async def serve_shards(leases: ShardLeases, worker: Worker) -> None:
                 if leases.clock.now() - last_renewal >= leases.ttl:
                     await stop(list(workers))
                     leases.owned.clear()
-                await leases.clock.sleep(leases.renew_every.total_seconds())
+                await nap()
                 continue
             await stop(change.lost)
             await stop(change.surplus)
             await leases.release(change.surplus)
             for shard in change.acquired:
                 workers[shard] = asyncio.create_task(worker(shard), name=f"shard-{shard}")
-            await leases.clock.sleep(leases.renew_every.total_seconds())
+            await nap()
     finally:
         await stop(list(workers))
         try:
