@@ -20,6 +20,7 @@ shard's rule state is checkpointed to the database instead of the local file.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -356,7 +357,9 @@ async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> 
         ttl=timedelta(seconds=settings.lease_ttl_s),
     )
     checkpoints = ShardCheckpoints(engine, owner)
-    registry = SharedRegistry(engine, clock, REGISTRY_REFRESH_S)
+    registry = SharedRegistry(
+        engine, clock, REGISTRY_REFRESH_S, settings.shard_count, lambda: leases.owned
+    )
     series = series_writer(settings, "detector", clock)
     totals = ShardTotals()
     log.info("detector_replica_started", owner=owner, shards=settings.shard_count)
@@ -410,7 +413,8 @@ async def serve_shard(
             group.create_task(lane.run())
             group.create_task(export(connection_readings(connection), connection_readings(lane)))
             group.create_task(tick_loop(detector, connection, clock, save))
-            group.create_task(registry_loop(settings, registry.get, detector, clock))
+            read = functools.partial(registry.get, shard)
+            group.create_task(registry_loop(settings, read, detector, clock))
     finally:
         totals.retire(shard)
         await save()

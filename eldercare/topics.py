@@ -59,10 +59,16 @@ def _check_level(name: str, value: str) -> str:
     return value
 
 
+def home_hash(home: str) -> int:
+    """CRC-32 of the home id: the same on every machine and Python run (``hash()`` is salted
+    per process), so every service agrees without a lookup. Stored with the home
+    (``homes.shard_hash``) so a replica can select its shards' homes in SQL."""
+    return zlib.crc32(home.encode())
+
+
 def shard_of(home: str, shard_count: int = DEFAULT_SHARD_COUNT) -> int:
-    """The shard a home belongs to: the same on every machine and Python run (``hash()`` is
-    salted per process, CRC-32 is not), so every service agrees without a lookup."""
-    return zlib.crc32(home.encode()) % shard_count
+    """The shard a home belongs to."""
+    return home_hash(home) % shard_count
 
 
 def shard_level(shard: int) -> str:

@@ -108,23 +108,30 @@ async def test_a_shard_s_detector_reads_its_shard_alone_and_ignores_other_homes_
     assert spy.homes == [ours]  # every shard's session sees every verdict; one learns
 
 
-async def test_shards_of_one_instance_share_one_registry_read_and_keep_their_homes(
+async def test_shards_of_one_instance_share_one_registry_read_of_their_own_homes(
     engine, tmp_path: Path
 ) -> None:
-    homes = [f"h-{n:04d}" for n in range(1, 9)]
+    homes = [f"h-{n:04d}" for n in range(1, 13)]
     for home in homes:
         await register_home(engine, home, [DeviceSpec("pir-1", "motion", "kitchen")], now=START)
     clock = SimulatedClock(START)
-    registry = SharedRegistry(engine, clock, max_age_s=60)
-    first = await registry.get()
-    assert await registry.get() is first  # a second shard within the minute: no new read
+    owned = {0, 2}
+    registry = SharedRegistry(engine, clock, 60, SHARDS, lambda: owned)
+    first = await registry.get(0)
+    assert await registry.get(2) is first  # a second owned shard within the minute: no read
+    read = {home for home, *_ in first.devices}
+    assert read == {h for h in homes if shard_of(h, SHARDS) in owned}  # selected in SQL
+    assert {home for home, _ in first.timezones} == read
+    owned.add(1)
+    taken_over = await registry.get(1)  # a shard acquired since: read again, with it
+    assert {h for h, *_ in taken_over.devices} == {h for h in homes if shard_of(h, SHARDS) < 3}
     clock.set(START + timedelta(seconds=61))
-    assert await registry.get() is not first
-    for shard in range(SHARDS):
+    assert await registry.get(0) is not taken_over
+    for shard in owned:
         rule = InactivityRule()
         detector = Detector(_settings(tmp_path), clock, rules=[rule], shard=shard)
         mine = [home for home in homes if shard_of(home, SHARDS) == shard]
-        assert apply_registry(first, rule, clock.now(), keep=detector.serves) == len(mine)
+        assert apply_registry(taken_over, rule, clock.now(), keep=detector.serves) == len(mine)
         assert all(rule.directory.lookup(h, "pir-1").place is Place.KITCHEN for h in mine)
 
 

@@ -9,7 +9,7 @@ a flat whose resident is in hospital raises no inactivity alarm at night.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +21,7 @@ from detector.activity.sensors import classify
 from eldercare.clock import Clock
 from eldercare.db.models import HomeModeRow
 from gateway import registry_api
-from gateway.registry_api import DevicePlace
+from gateway.registry_api import DevicePlace, Shards
 
 #: "Away" without an end date: until staff set the home back.
 UNTIL_FURTHER_NOTICE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -36,11 +36,12 @@ class RegistryView:
     modes: list[HomeModeRow]
 
 
-async def load_registry(engine: AsyncEngine) -> RegistryView:
+async def load_registry(engine: AsyncEngine, shards: Shards | None = None) -> RegistryView:
+    """Every home's registry entries, or only the given shards' homes'."""
     async with AsyncSession(engine) as session:
         return RegistryView(
-            list((await registry_api.timezones(session)).items()),
-            list(await registry_api.all_devices(session)),
+            list((await registry_api.timezones(session, shards)).items()),
+            list(await registry_api.all_devices(session, shards)),
             list((await session.scalars(select(HomeModeRow))).all()),
         )
 
@@ -82,20 +83,33 @@ async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: dat
 
 class SharedRegistry:
     """One registry read per interval for every shard an instance serves, instead of one per
-    shard: each shard's refresh gets the view read at most ``max_age_s`` (clock) ago."""
+    shard, and of those shards' homes only: each shard's refresh gets the view read at most
+    ``max_age_s`` (clock) ago, or a new one if its shard was not owned then."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, max_age_s: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        max_age_s: float,
+        shard_count: int,
+        owned: Callable[[], Collection[int]],
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_age = timedelta(seconds=max_age_s)
+        self._shard_count = shard_count
+        self._owned = owned
         self._view: RegistryView | None = None
-        self._read_at: datetime | None = None
+        self._read: Shards | None = None
+        self._read_at = datetime.min.replace(tzinfo=UTC)
         self._reading = asyncio.Lock()
 
-    async def get(self) -> RegistryView:
+    async def get(self, shard: int) -> RegistryView:
         async with self._reading:  # shards starting together share one read
             now = self._clock.now()
-            if self._view is None or self._read_at is None or now - self._read_at >= self._max_age:
-                self._view = await load_registry(self._engine)
+            stale = now - self._read_at >= self._max_age
+            if self._view is None or self._read is None or stale or shard not in self._read.owned:
+                self._read = Shards(self._shard_count, frozenset({*self._owned(), shard}))
+                self._view = await load_registry(self._engine, self._read)
                 self._read_at = now
             return self._view

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from eldercare.topics import home_hash
 from eldercare.vocabulary import DEFAULT_TIMEZONE
 
 
@@ -117,6 +119,13 @@ class HomeRow(Base):
     access_notes: Mapped[str] = mapped_column(Text, default="")
     timezone: Mapped[str] = mapped_column(String(50), default=DEFAULT_TIMEZONE)
     created_at: Mapped[datetime]
+    #: ``home_hash(id)``, set on insert: a detector replica reads only its shards' homes
+    #: (``shard_hash % shard_count IN owned``, ``registry_api.Shards``).
+    shard_hash: Mapped[int | None] = mapped_column(
+        BigInteger,
+        index=True,
+        default=lambda context: home_hash(context.get_current_parameters()["id"]),
+    )
 
 
 class ResidentRow(Base):

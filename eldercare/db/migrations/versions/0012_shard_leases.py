@@ -1,8 +1,11 @@
-"""Scale-out: shard leases, the live instances per service, detector state per shard.
+"""Scale-out: shard leases, the live instances per service, detector state per shard, and
+each home's shard hash (CRC-32 of its id) so a replica reads only its shards' homes.
 
 Revision ID: shard_leases
 Revises: wellbeing_summaries
 """
+
+import zlib
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,6 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("homes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("shard_hash", sa.BigInteger(), nullable=True))
+        batch_op.create_index("ix_homes_shard_hash", ["shard_hash"])
+    homes = sa.table("homes", sa.column("id", sa.String), sa.column("shard_hash", sa.BigInteger))
+    connection = op.get_bind()
+    for (home,) in connection.execute(sa.select(homes.c.id)).all():
+        # eldercare.topics.home_hash, written out: a migration must not change with the code
+        shard_hash = zlib.crc32(home.encode())
+        connection.execute(homes.update().where(homes.c.id == home).values(shard_hash=shard_hash))
     op.create_table(
         "shard_leases",
         sa.Column("scope", sa.String(length=40), nullable=False),
@@ -41,6 +53,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("homes", schema=None) as batch_op:
+        batch_op.drop_index("ix_homes_shard_hash")
+        batch_op.drop_column("shard_hash")
     op.drop_table("detector_checkpoints")
     op.drop_table("lease_members")
     op.drop_table("shard_leases")
