@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import make_url
+
 from eldercare.clock import SimulatedClock
+from eldercare.db import create_engine, migrate
 from eldercare.shard_leases import ShardLeases, serve_shards
+from tests.tcp_proxy import TcpProxy
 
 TTL = timedelta(seconds=15)
 
@@ -135,3 +139,46 @@ async def test_a_stalled_instance_stops_the_shards_taken_from_it_at_its_next_ren
     finally:
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
+
+
+async def test_a_database_outage_stops_the_shards_once_the_leases_would_have_lapsed(
+    postgres_url: str,
+) -> None:
+    """Past the lease's life another instance may own the shards: stop them, take them back
+    when the database answers again."""
+    async with TcpProxy(make_url(postgres_url).port or 5432) as proxy:
+        engine = create_engine(
+            make_url(postgres_url).set(port=proxy.port).render_as_string(hide_password=False)
+        )
+        await migrate(engine)
+        clock = SimulatedClock()
+        leases = instance(engine, clock, "a", shards=2)
+        running: set[int] = set()
+
+        async def work(shard: int) -> None:
+            running.add(shard)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                running.discard(shard)
+
+        async def wait_until(condition) -> None:  # type: ignore[no-untyped-def]
+            async with asyncio.timeout(10):
+                while not condition():
+                    await clock.advance(leases.renew_every.total_seconds())
+                    await asyncio.sleep(0.05)
+
+        serving = asyncio.create_task(serve_shards(leases, work))
+        try:
+            await wait_until(lambda: running == {0, 1})
+            proxy.cut()
+            outage = clock.now()
+            await wait_until(lambda: not running)
+            assert clock.now() - outage >= TTL  # kept working while the leases held
+            assert not serving.done()
+            await proxy.restore()
+            await wait_until(lambda: running == {0, 1})
+        finally:
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+            await engine.dispose()
