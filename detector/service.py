@@ -42,7 +42,7 @@ from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
-from eldercare.failures import is_transient
+from eldercare.failures import is_transient, until_the_database_answers
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import (
@@ -388,7 +388,9 @@ async def serve_shard(
     its sessions stop without acknowledging what was not handled, and its state is saved
     (refused if the shard is someone else's by now)."""
     detector = Detector(settings, clock, series=series, shard=shard)
-    await checkpoints.load(shard, detector.rules)
+    await until_the_database_answers(
+        lambda: checkpoints.load(shard, detector.rules), "checkpoint_load_retrying", shard=shard
+    )
     totals.serving(shard, detector)
     connection = MqttConnection.serving(
         settings, shard_client_id(CLIENT_ID, shard), detector.subscriptions()

@@ -257,7 +257,12 @@ async def serve_shards(leases: ShardLeases, worker: Worker) -> None:
                 continue
             await stop(change.lost)
             await stop(change.surplus)
-            await leases.release(change.surplus)
+            try:
+                await leases.release(change.surplus)
+            except Exception as error:  # they lapse instead, or come back at the next round
+                if not is_transient(error):
+                    raise
+                log.warning("lease_release_failed", scope=leases.scope, error=str(error))
             for shard in change.acquired:
                 workers[shard] = asyncio.create_task(worker(shard), name=f"shard-{shard}")
             await nap()
