@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from eldercare.db import insert_new
 from eldercare.db.models import DetectorCheckpointRow, ShardLeaseRow
 from eldercare.logs import get_logger
 
@@ -104,6 +105,13 @@ class StateFile:
         return True
 
 
+@runtime_checkable
+class Partitionable(Protocol):
+    """A stateful rule whose state can be cut down to some homes (a shard's)."""
+
+    def retain(self, keep: Callable[[str], bool]) -> None: ...
+
+
 class ShardCheckpoints:
     """Detector state per shard in the database (``detector_checkpoints``).
 
@@ -114,6 +122,7 @@ class ShardCheckpoints:
 
     def __init__(self, engine: AsyncEngine, owner: str, *, scope: str = "detector") -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._engine = engine
         self.owner = owner
         self.scope = scope
 
@@ -132,6 +141,14 @@ class ShardCheckpoints:
             rules=found,
         )
         return bool(found)
+
+    async def import_once(self, shard: int, rules: Sequence[object], now: datetime) -> bool:
+        """Store the shard's state unless it has some already (no lease needed: it only
+        fills an empty row); True if stored."""
+        row = {"shard": shard, "state": pack(rules), "owner": self.owner, "saved_at": now}
+        async with self._sessions.begin() as session:
+            stored = await session.execute(insert_new(self._engine, DetectorCheckpointRow, [row]))
+        return bool(stored.rowcount == 1)  # type: ignore[attr-defined]
 
     async def save(self, shard: int, rules: Sequence[object], now: datetime) -> bool:
         """Save the shard's state; False (nothing written) if the shard is not ours."""

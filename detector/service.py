@@ -20,6 +20,7 @@ shard's rule state is checkpointed to the database instead of the local file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,7 +33,13 @@ from detector.activity.registry import RegistryView, SharedRegistry, apply_regis
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
-from detector.checkpoint import ShardCheckpoints, StateFile, must_save_now, seconds_to_next_tick
+from detector.checkpoint import (
+    Partitionable,
+    ShardCheckpoints,
+    StateFile,
+    must_save_now,
+    seconds_to_next_tick,
+)
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
@@ -63,6 +70,7 @@ log = get_logger("detector")
 TICK_S = 10.0
 CHECKPOINT_S = 60.0
 REGISTRY_REFRESH_S = 60.0
+STATE_FILE = "detector-state.json"
 CLIENT_ID = "eldercare-detector"
 LANE_CLIENT_ID = "eldercare-detector-lane"
 
@@ -319,7 +327,7 @@ async def run(
     connection = MqttConnection.serving(settings, CLIENT_ID, detector.subscriptions())
     lane = MqttConnection.serving(settings, LANE_CLIENT_ID, detector.lane_subscriptions())
 
-    state = StateFile(settings.data_dir / "detector-state.json")
+    state = StateFile(settings.data_dir / STATE_FILE)
     state.load(detector.rules)
 
     async def save() -> None:
@@ -357,6 +365,7 @@ async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> 
         ttl=timedelta(seconds=settings.lease_ttl_s),
     )
     checkpoints = ShardCheckpoints(engine, owner)
+    await import_state_file(settings, clock, checkpoints)
     registry = SharedRegistry(
         engine, clock, REGISTRY_REFRESH_S, settings.shard_count, lambda: leases.owned
     )
@@ -372,6 +381,30 @@ async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> 
         if series:
             group.create_task(series.run())
         group.create_task(serve_shards(leases, worker))
+
+
+async def import_state_file(
+    settings: Settings, clock: Clock, checkpoints: ShardCheckpoints
+) -> None:
+    """Once, when a deployment switches to replicas: the single instance's state file is
+    split by shard into the database (a shard that has state there already keeps it), then
+    renamed, so the homes keep their learnt routines and running timers."""
+    path = settings.data_dir / STATE_FILE
+    if not path.exists():
+        return
+    imported = []
+    for shard in range(settings.shard_count):
+        detector = Detector(settings, clock, shard=shard)
+        if not StateFile(path).load(detector.rules):
+            return  # unreadable: logged, left in place for a person to look at
+        for rule in detector.rules:
+            if isinstance(rule, Partitionable):
+                rule.retain(detector.serves)
+        if await checkpoints.import_once(shard, detector.rules, clock.now()):
+            imported.append(shard)
+    with contextlib.suppress(FileNotFoundError):  # another replica was quicker
+        path.rename(path.with_suffix(".imported"))
+    log.info("state_file_imported", path=str(path), shards=imported)
 
 
 async def serve_shard(

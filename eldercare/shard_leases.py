@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eldercare.clock import Clock
+from eldercare.db import insert_new
 from eldercare.db.models import LeaseMemberRow, ShardLeaseRow
 from eldercare.failures import is_transient
 from eldercare.logs import get_logger
@@ -69,7 +69,7 @@ class ShardLeases:
         ttl: timedelta,
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._dialect = engine.dialect.name
+        self._engine = engine
         self.clock = clock
         self.scope = scope
         self.owner = owner
@@ -129,12 +129,11 @@ class ShardLeases:
 
     async def _ensure_rows(self, session: AsyncSession) -> None:
         """One row per shard, created by whoever comes first (a conflict is not an error)."""
-        dialect = postgresql if self._dialect == "postgresql" else sqlite
         rows = [
             {"scope": self.scope, "shard": n, "owner": "", "expires_at": FREE}
             for n in range(self.shard_count)
         ]
-        await session.execute(dialect.insert(ShardLeaseRow).values(rows).on_conflict_do_nothing())
+        await session.execute(insert_new(self._engine, ShardLeaseRow, rows))
 
     async def _renew_membership(
         self, session: AsyncSession, now: datetime, until: datetime

@@ -9,10 +9,10 @@ from pathlib import Path
 from detector.activity.registry import SharedRegistry, apply_registry
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import Place
-from detector.checkpoint import ShardCheckpoints, pack
+from detector.checkpoint import ShardCheckpoints, StateFile, pack
 from detector.metrics import ShardTotals, detector_readings
 from detector.rules import BaseRule, RuleOutput
-from detector.service import Detector
+from detector.service import STATE_FILE, Detector, import_state_file
 from eldercare.clock import SimulatedClock
 from eldercare.metrics import ALERTS_RAISED, RULE_FAILURES
 from eldercare.models import AlertStatus, AlertUpdate, Event, EventType, Outcome
@@ -159,3 +159,34 @@ def test_a_replica_s_counters_sum_its_shards_and_keep_a_handed_over_shard_s_coun
     assert before[(RULE_FAILURES.name, ("call_button",))] == 0  # every rule, from 0
     totals.retire(1)  # handed over: its counts stay, so no counter goes down
     assert readings() == before
+
+
+async def test_switching_to_replicas_splits_the_single_instance_s_state_file_by_shard(
+    engine, tmp_path: Path
+) -> None:
+    """The upgrade path: homes keep what the single instance learnt; a shard that has state
+    in the database already keeps it; the file is imported once."""
+    clock = SimulatedClock(START)
+    settings = Settings(data_dir=tmp_path, shard_count=SHARDS, replicas=True)
+    single = Detector(_settings(tmp_path), clock)  # no shard: every home, as before
+    homes = [f"h-{n:04d}" for n in range(1, 9)]
+    for seq, home in enumerate(homes, start=1):
+        clock.set(START + timedelta(minutes=seq))
+        event = Event(home=home, device="pir", seq=seq, ts=clock.now(), type=EventType.MOTION)
+        await single.handle(single.topics.normalised(home, "pir", "event"), event.to_json())
+    StateFile(tmp_path / STATE_FILE).save(single.rules)
+    checkpoints = ShardCheckpoints(engine, "a")
+    kept = Detector(settings, clock, shard=0)  # shard 0 was served by a replica already
+    assert await checkpoints.import_once(0, kept.rules, clock.now())
+
+    await import_state_file(settings, clock, checkpoints)
+
+    assert not (tmp_path / STATE_FILE).exists()
+    assert (tmp_path / STATE_FILE).with_suffix(".imported").exists()
+    for shard in range(SHARDS):
+        restored = Detector(settings, clock, shard=shard)
+        assert await checkpoints.load(shard, restored.rules)
+        inactivity = next(r for r in restored.rules if isinstance(r, InactivityRule))
+        expected = set() if shard == 0 else {h for h in homes if shard_of(h, SHARDS) == shard}
+        assert set(inactivity.homes) == expected, shard
+    assert any(shard_of(h, SHARDS) == 0 for h in homes)  # so "kept" meant something
