@@ -16,6 +16,28 @@ from tests.tcp_proxy import TcpProxy
 TTL = timedelta(seconds=15)
 
 
+class Workers:
+    """Shard workers that run until cancelled, recording which run."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.stopped: list[int] = []
+
+    async def work(self, shard: int) -> None:
+        self.running.add(shard)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.running.discard(shard)
+            self.stopped.append(shard)
+
+
+async def until(condition) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 def instance(engine, clock, owner: str, shards: int = 16) -> ShardLeases:  # type: ignore[no-untyped-def]
     return ShardLeases(engine, clock, scope="detector", owner=owner, shard_count=shards, ttl=TTL)
 
@@ -86,27 +108,12 @@ async def test_a_clean_stop_hands_every_shard_over_without_waiting_for_the_lease
 ) -> None:
     clock = SimulatedClock()
     a, b = instance(engine, clock, "a", shards=4), instance(engine, clock, "b", shards=4)
-    started: list[tuple[str, int]] = []
-    stopped: list[tuple[str, int]] = []
-
-    def worker(name: str):  # type: ignore[no-untyped-def]
-        async def run(shard: int) -> None:
-            started.append((name, shard))
-            try:
-                await asyncio.Event().wait()
-            finally:
-                stopped.append((name, shard))
-
-        return run
-
-    serving = asyncio.create_task(serve_shards(a, worker("a")))
-    async with asyncio.timeout(10):
-        while len(started) < 4:
-            await asyncio.sleep(0.01)
-    assert sorted(started) == [("a", n) for n in range(4)]
+    workers = Workers()
+    serving = asyncio.create_task(serve_shards(a, workers.work))
+    await until(lambda: workers.running == {0, 1, 2, 3})
     serving.cancel()
     await asyncio.gather(serving, return_exceptions=True)
-    assert sorted(stopped) == sorted(started)
+    assert sorted(workers.stopped) == [0, 1, 2, 3]
     assert (await b.round()).acquired == [0, 1, 2, 3]  # at once: no lapse waited for
 
 
@@ -115,26 +122,14 @@ async def test_a_stalled_instance_stops_the_shards_taken_from_it_at_its_next_ren
 ) -> None:
     clock = SimulatedClock()
     a, b = instance(engine, clock, "a", shards=2), instance(engine, clock, "b", shards=2)
-    running: set[int] = set()
-
-    async def work(shard: int) -> None:
-        running.add(shard)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            running.discard(shard)
-
-    serving = asyncio.create_task(serve_shards(a, work))
+    workers = Workers()
+    serving = asyncio.create_task(serve_shards(a, workers.work))
     try:
-        async with asyncio.timeout(10):
-            while running != {0, 1}:
-                await asyncio.sleep(0.01)
+        await until(lambda: workers.running == {0, 1})
         clock.set(clock.now() + TTL * 1.1)  # "a" stalled past its leases (no renewal ran)
         assert (await b.round()).acquired == [0, 1]
         await clock.advance(0)  # "a" wakes up: its renewal finds the shards gone
-        async with asyncio.timeout(10):
-            while running:
-                await asyncio.sleep(0.01)
+        await until(lambda: not workers.running)
         assert not serving.done() and a.owned == set()
     finally:
         serving.cancel()
@@ -153,14 +148,7 @@ async def test_a_database_outage_stops_the_shards_once_the_leases_would_have_lap
         await migrate(engine)
         clock = SimulatedClock()
         leases = instance(engine, clock, "a", shards=2)
-        running: set[int] = set()
-
-        async def work(shard: int) -> None:
-            running.add(shard)
-            try:
-                await asyncio.Event().wait()
-            finally:
-                running.discard(shard)
+        workers = Workers()
 
         async def wait_until(condition) -> None:  # type: ignore[no-untyped-def]
             async with asyncio.timeout(10):
@@ -168,16 +156,16 @@ async def test_a_database_outage_stops_the_shards_once_the_leases_would_have_lap
                     await clock.advance(leases.renew_every.total_seconds())
                     await asyncio.sleep(0.05)
 
-        serving = asyncio.create_task(serve_shards(leases, work))
+        serving = asyncio.create_task(serve_shards(leases, workers.work))
         try:
-            await wait_until(lambda: running == {0, 1})
+            await wait_until(lambda: workers.running == {0, 1})
             proxy.cut()
             outage = clock.now()
-            await wait_until(lambda: not running)
+            await wait_until(lambda: not workers.running)
             assert clock.now() - outage >= TTL  # kept working while the leases held
             assert not serving.done()
             await proxy.restore()
-            await wait_until(lambda: running == {0, 1})
+            await wait_until(lambda: workers.running == {0, 1})
         finally:
             serving.cancel()
             await asyncio.gather(serving, return_exceptions=True)
