@@ -1,12 +1,20 @@
 """The alerting service: alerts from MQTT into the store, escalation and notifications out,
-lifecycle updates and resident confirmations back onto the bus."""
+lifecycle updates and resident confirmations back onto the bus.
+
+Replicas (``ELDERCARE_REPLICAS``, docs/scale-out.md): one instance at a time is active,
+the one that holds the single ``alerting`` lease in the database; the others wait for it.
+The active one reads under the fixed client id ``eldercare-alerting``, so when it dies the
+next one to take the lease takes over its persistent session and every alert queued there.
+Two instances therefore never store, escalate or notify side by side; escalation timers and
+the outbox would be safe anyway (leased rows, ``alerting/leases.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +26,7 @@ from alerting.feedback import commands
 from alerting.loop import work_loop
 from alerting.metrics import alerting_readings
 from alerting.outbox import Outbox
+from alerting.stalls import watched_sessions
 from alerting.watch import ServiceWatch
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
@@ -35,6 +44,7 @@ from eldercare.models import (
 )
 from eldercare.quarantine import quarantine
 from eldercare.settings import Settings
+from eldercare.shard_leases import ShardLeases, serve_shards
 
 log = get_logger("alerting")
 
@@ -237,7 +247,8 @@ class AlertingIntakes:
         self.topics = settings.topics
         self.alerts = AlertIntake(settings, clock, api, escalate_now)
         self.feedback = AckFeedback(settings, api, send_now)
-        self.watch = ServiceWatch(self.topics, clock, api, settings.watched_services, escalate_now)
+        watched = watched_sessions(self.topics, settings.watched_services, settings.replicas)
+        self.watch = ServiceWatch(self.topics, clock, api, watched, escalate_now)
         self.dead_letters = DeadLetterIntake(api)
         self.summaries = SummaryIntake(api)
 
@@ -257,6 +268,26 @@ class AlertingIntakes:
 
 
 async def run(
+    settings: Settings, clock: Clock, engine: AsyncEngine, notifier: Notifier | None = None
+) -> None:
+    """Serve alerting: at once, or, as one of several replicas, while holding its lease."""
+    if not settings.replicas:
+        return await serve(settings, clock, engine, notifier)
+    # A broken policy file stops a standby's start too, not the take-over hours later.
+    AlertingApi.from_settings(engine, clock, settings).policies.check()
+    leases = ShardLeases(
+        engine,
+        clock,
+        scope="alerting",
+        owner=settings.instance_name(),
+        shard_count=1,
+        ttl=timedelta(seconds=settings.lease_ttl_s),
+    )
+    log.info("alerting_replica_waiting", owner=leases.owner)
+    await serve_shards(leases, lambda _shard: serve(settings, clock, engine, notifier))
+
+
+async def serve(
     settings: Settings, clock: Clock, engine: AsyncEngine, notifier: Notifier | None = None
 ) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from paho.mqtt.client import topic_matches_sub
 
-from eldercare.topics import Channel, Topics
+from eldercare.topics import Channel, Topics, shard_client_id
 
 #: Heartbeat intervals that input may wait unhandled before the service counts as stalled.
 STALL_AFTER_BEATS = 4
@@ -39,8 +39,26 @@ def input_feeds(topics: Topics, watched: Iterable[str]) -> dict[str, str]:
     known = {
         GATEWAY: topics.raw_device_filter(Channel.EVENT),
         DETECTOR: topics.normalised_filter(Channel.EVENT),
+        **{
+            shard_client_id(DETECTOR, n): topics.normalised_filter(Channel.EVENT, n)
+            for n in range(topics.shard_count)
+        },
     }
     return {service: known[service] for service in watched if service in known}
+
+
+def watched_sessions(topics: Topics, watched: Iterable[str], replicas: bool) -> list[str]:
+    """The client ids to watch for the services named. Replicas: the detector has no session
+    of its own but one per shard, under the same id whichever instance owns the shard, so
+    each of those is watched (a dead instance shows as its shards going offline, and
+    recovers when their next owner connects)."""
+    ids: list[str] = []
+    for service in watched:
+        if replicas and service == DETECTOR:
+            ids.extend(shard_client_id(DETECTOR, n) for n in range(topics.shard_count))
+        else:
+            ids.append(service)
+    return ids
 
 
 class Verdict(StrEnum):

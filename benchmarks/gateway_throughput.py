@@ -200,7 +200,7 @@ async def through_broker(count: int, messages: int) -> dict[str, float]:
         items = events_only + zigbee_motion
         async with aiomqtt.Client("127.0.0.1", broker.port) as sink:
             no_delay(sink)
-            await sink.subscribe("eldercare/v1/_normalised/+/+/event", qos=1)
+            await sink.subscribe("eldercare/v1/_normalised/+/+/+/event", qos=1)
             started = time.perf_counter()
             counter = asyncio.create_task(count_until(sink, len(items), 120))
             await flood(broker.port, items)

@@ -1,8 +1,10 @@
-"""Per-home detector state on disk, so a restart loses no timer and repeats no alert.
+"""Per-home detector state, kept so a restart loses no timer and repeats no alert.
 
-Rules that keep state implement ``snapshot() -> bytes`` and ``restore(bytes)``. The file is
-written atomically (temp file + rename) at intervals, right after any alert, and on
-shutdown; one JSON object maps rule name to its snapshot.
+Rules that keep state implement ``snapshot() -> bytes`` and ``restore(bytes)``; one JSON
+object maps rule name to its snapshot (``pack``/``unpack``). It is written at intervals,
+right after any alert, and on shutdown: to a local file (``StateFile``, atomically: temp
+file + rename) when one instance runs, or per shard to the database (``ShardCheckpoints``)
+when several do, so whichever instance takes a shard over restores its state.
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from eldercare.db import insert_new
+from eldercare.db.models import DetectorCheckpointRow, ShardLeaseRow
 from eldercare.logs import get_logger
 
 log = get_logger("detector.checkpoint")
@@ -54,32 +61,118 @@ def seconds_to_next_tick(rules: Sequence[object], now: datetime, tick_s: float) 
     return min(tick_s, max(MIN_TICK_S, (min(deadlines) - now).total_seconds()))
 
 
+def pack(rules: Sequence[object]) -> bytes:
+    """Every stateful rule's snapshot, by rule name."""
+    blobs = {
+        rule.name: base64.b64encode(rule.snapshot()).decode()
+        for rule in rules
+        if isinstance(rule, Checkpointable)
+    }
+    return json.dumps(blobs).encode()
+
+
+def unpack(rules: Sequence[object], data: bytes) -> list[str]:
+    """Restore every rule found in ``data``; the names found (none if it is unreadable)."""
+    try:
+        blobs = json.loads(data)
+    except ValueError:
+        return []
+    for rule in rules:
+        if isinstance(rule, Checkpointable) and rule.name in blobs:
+            rule.restore(base64.b64decode(blobs[rule.name]))
+    return sorted(blobs)
+
+
 class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def save(self, rules: Sequence[object]) -> None:
-        blobs = {
-            rule.name: base64.b64encode(rule.snapshot()).decode()
-            for rule in rules
-            if isinstance(rule, Checkpointable)
-        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(blobs))
+        temporary.write_bytes(pack(rules))
         os.replace(temporary, self.path)
 
     def load(self, rules: Sequence[object]) -> bool:
         """Restore every rule found in the file; False if there is no checkpoint yet."""
         if not self.path.exists():
             return False
-        try:
-            blobs = json.loads(self.path.read_text())
-        except ValueError:
+        found = unpack(rules, self.path.read_bytes())
+        if not found:
             log.error("checkpoint_unreadable", path=str(self.path))
             return False
-        for rule in rules:
-            if isinstance(rule, Checkpointable) and rule.name in blobs:
-                rule.restore(base64.b64decode(blobs[rule.name]))
-        log.info("checkpoint_restored", path=str(self.path), rules=sorted(blobs))
+        log.info("checkpoint_restored", path=str(self.path), rules=found)
+        return True
+
+
+@runtime_checkable
+class Partitionable(Protocol):
+    """A stateful rule whose state can be cut down to some homes (a shard's)."""
+
+    def retain(self, keep: Callable[[str], bool]) -> None: ...
+
+
+class ShardCheckpoints:
+    """Detector state per shard in the database (``detector_checkpoints``).
+
+    A save goes through only while this instance's name is on the shard's lease (checked in
+    the same transaction, the lease row locked on PostgreSQL): an instance that stalled and
+    lost the shard cannot overwrite what the new owner saved since.
+    """
+
+    def __init__(self, engine: AsyncEngine, owner: str, *, scope: str = "detector") -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._engine = engine
+        self.owner = owner
+        self.scope = scope
+
+    async def load(self, shard: int, rules: Sequence[object]) -> bool:
+        """Restore the shard's last saved state into ``rules``; False if there is none."""
+        async with self._sessions() as session:
+            row = await session.get(DetectorCheckpointRow, shard)
+        if row is None:
+            return False
+        found = unpack(rules, row.state)
+        log.info(
+            "checkpoint_restored",
+            shard=shard,
+            saved_by=row.owner,
+            saved_at=row.saved_at.isoformat(),
+            rules=found,
+        )
+        return bool(found)
+
+    async def import_once(self, shard: int, rules: Sequence[object], now: datetime) -> bool:
+        """Store the shard's state unless it has some already (no lease needed: it only
+        fills an empty row); True if stored."""
+        row = {"shard": shard, "state": pack(rules), "owner": self.owner, "saved_at": now}
+        async with self._sessions.begin() as session:
+            stored = await session.execute(insert_new(self._engine, DetectorCheckpointRow, [row]))
+        return bool(stored.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def save(self, shard: int, rules: Sequence[object], now: datetime) -> bool:
+        """Save the shard's state; False (nothing written) if the shard is not ours."""
+        state = pack(rules)
+        async with self._sessions.begin() as session:
+            lease = await session.scalar(
+                select(ShardLeaseRow.shard)
+                .where(
+                    ShardLeaseRow.scope == self.scope,
+                    ShardLeaseRow.shard == shard,
+                    ShardLeaseRow.owner == self.owner,
+                )
+                .with_for_update()
+            )
+            if lease is None:
+                log.warning("checkpoint_refused_not_owner", shard=shard, owner=self.owner)
+                return False
+            saved = await session.execute(
+                update(DetectorCheckpointRow)
+                .where(DetectorCheckpointRow.shard == shard)
+                .values(state=state, owner=self.owner, saved_at=now)
+            )
+            if saved.rowcount == 0:  # type: ignore[attr-defined]
+                session.add(
+                    DetectorCheckpointRow(shard=shard, state=state, owner=self.owner, saved_at=now)
+                )
         return True

@@ -8,6 +8,7 @@ kettle next to the sensor is not a heat wave) and re-arm only after it is back i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -131,6 +132,11 @@ class HazardRule(BaseRule):
         return output
 
     # -- checkpoint -----------------------------------------------------------------------
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the homes ``keep`` refuses (a single instance's state split by shard)."""
+        self._last = {key: at for key, at in self._last.items() if keep(key[0])}
+        self._temps = {key: episode for key, episode in self._temps.items() if keep(key[0])}
 
     def snapshot(self) -> bytes:
         """Running temperature episodes and recent hazard events: after a restart a heat

@@ -9,32 +9,47 @@ there delays a call press behind it. The gateway publishes each life-safety even
 time on ``{prefix}/_lifesafety/…``, read by a second session (``eldercare-detector-lane``).
 Rules see each event once: a window of (home, device → seq, time) shared by both sessions
 lets the first copy through and drops the other, and either session alone still delivers it.
+
+Replicas (``ELDERCARE_REPLICAS``, docs/scale-out.md): each instance owns shards through
+leases in the database and runs, per owned shard, a ``Detector`` of its own with its two
+sessions under per-shard client ids (``eldercare-detector-shard-07``), so the next owner of
+a shard connects under the same ids and receives what the broker queued meanwhile; the
+shard's rule state is checkpointed to the database instead of the local file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 from collections import Counter
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detector.activity.registry import sync_from_registry
+from detector.activity.registry import RegistryView, SharedRegistry, apply_registry, load_registry
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
-from detector.checkpoint import StateFile, must_save_now, seconds_to_next_tick
+from detector.checkpoint import (
+    Partitionable,
+    ShardCheckpoints,
+    StateFile,
+    must_save_now,
+    seconds_to_next_tick,
+)
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
-from detector.metrics import detector_readings
+from detector.metrics import ShardTotals, detector_readings
 from detector.rules import NoSeries, PointSink, Rule, RuleOutput
 from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
+from eldercare.failures import is_transient, until_the_database_answers
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import (
@@ -46,14 +61,17 @@ from eldercare.models import (
     Telemetry,
 )
 from eldercare.settings import Settings
-from eldercare.timeseries import series_writer
-from eldercare.topics import Channel, TopicError, Topics
+from eldercare.shard_leases import ShardLeases, serve_shards
+from eldercare.timeseries import SeriesWriter, series_writer
+from eldercare.topics import Channel, TopicError, Topics, shard_client_id, shard_of
 
 log = get_logger("detector")
 
 TICK_S = 10.0
 CHECKPOINT_S = 60.0
 REGISTRY_REFRESH_S = 60.0
+STATE_FILE = "detector-state.json"
+CLIENT_ID = "eldercare-detector"
 LANE_CLIENT_ID = "eldercare-detector-lane"
 
 
@@ -76,8 +94,11 @@ class Detector:
         clock: Clock,
         rules: Sequence[Rule] | None = None,
         series: PointSink | None = None,
+        shard: int | None = None,
     ) -> None:
         self.topics: Topics = settings.topics
+        #: The one shard this detector serves (replicas), or None: every home.
+        self.shard = shard
         self.clock = clock
         self.rules = list(default_rules() if rules is None else rules)
         self.series = series or NoSeries()
@@ -98,7 +119,7 @@ class Detector:
         staff's verdicts (QoS 1, kept while we are down)."""
         return [
             *(
-                Subscription(self.topics.normalised_filter(channel), self.handle)
+                Subscription(self.topics.normalised_filter(channel, self.shard), self.handle)
                 for channel in Channel
                 if channel is not Channel.CMD
             ),
@@ -107,7 +128,15 @@ class Detector:
 
     def lane_subscriptions(self) -> list[Subscription]:
         """What the lane session reads: the life-safety events' second copies."""
-        return [Subscription(self.topics.life_safety_filter, self.handle_lane)]
+        return [Subscription(self.topics.life_safety_shard_filter(self.shard), self.handle_lane)]
+
+    @property
+    def rule_names(self) -> list[str]:
+        return [rule.name for rule in self.rules]
+
+    def serves(self, home: str) -> bool:
+        """Whether this detector holds the home's state (its shard's, or all of them)."""
+        return self.shard is None or shard_of(home, self.topics.shard_count) == self.shard
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -117,6 +146,8 @@ class Detector:
                 # Staff's verdicts: only a resolve with an outcome teaches the rules anything.
                 message = AlertUpdate.model_validate_json(payload)
                 if message.status is not AlertStatus.RESOLVED or message.outcome is None:
+                    return []
+                if not self.serves(message.home):  # every shard's session sees every verdict
                     return []
             else:
                 channel = self.topics.parse_device(topic).channel
@@ -236,50 +267,71 @@ class Detector:
         ]
 
 
+async def tick_loop(
+    detector: Detector,
+    connection: MqttConnection,
+    clock: Clock,
+    save: Callable[[], Awaitable[object]],
+) -> None:
+    """Ticks (rules fire on silence), their alerts published, and checkpoints: at intervals,
+    right after any alert, and every tick while a short timer runs."""
+    since_checkpoint = 0.0
+    while True:
+        wait = seconds_to_next_tick(detector.rules, clock.now(), TICK_S)
+        await clock.sleep(wait)
+        messages = detector.tick()
+        for message in messages:
+            await connection.publish(message)
+        since_checkpoint += wait
+        if messages or since_checkpoint >= CHECKPOINT_S or must_save_now(detector.rules):
+            # After publishing: a crash in between re-raises the same alert (same id,
+            # which alerting deduplicates) rather than losing it.
+            await save()
+            since_checkpoint = 0.0
+
+
+async def registry_loop(
+    settings: Settings,
+    read: Callable[[], Awaitable[RegistryView]] | None,
+    detector: Detector,
+    clock: Clock,
+) -> None:
+    """Device kinds, rooms, home time zones and modes, and the families' routines for the
+    inactivity rule (only the homes this detector serves); ``read`` gets the registry."""
+    watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
+    applied: set[str] = set()  # homes whose routine came from a file last time
+    while read is not None and watchers:
+        try:
+            routines = load_routines(settings.routines_dir) if settings.routines_dir else {}
+            routines = {home: r for home, r in routines.items() if detector.serves(home)}
+            view = await read()
+            for rule in watchers:
+                apply_registry(view, rule, clock.now(), keep=detector.serves)
+                apply_routines(rule, routines, applied)
+            applied = set(routines)
+        except Exception:
+            log.exception("registry_sync_failed", shard=detector.shard)
+        await clock.sleep(REGISTRY_REFRESH_S)
+
+
 async def run(
     settings: Settings,
     clock: Clock,
     rules: Sequence[Rule] | None = None,
     engine: AsyncEngine | None = None,
 ) -> None:
+    if settings.replicas and engine is not None:
+        return await run_replica(settings, clock, engine)
     series = series_writer(settings, "detector", clock)
     detector = Detector(settings, clock, rules, series=series)
-    connection = MqttConnection.serving(settings, "eldercare-detector", detector.subscriptions())
+    connection = MqttConnection.serving(settings, CLIENT_ID, detector.subscriptions())
     lane = MqttConnection.serving(settings, LANE_CLIENT_ID, detector.lane_subscriptions())
 
-    state = StateFile(settings.data_dir / "detector-state.json")
+    state = StateFile(settings.data_dir / STATE_FILE)
     state.load(detector.rules)
 
-    async def ticks() -> None:
-        since_checkpoint = 0.0
-        while True:
-            wait = seconds_to_next_tick(detector.rules, clock.now(), TICK_S)
-            await clock.sleep(wait)
-            messages = detector.tick()
-            for message in messages:
-                await connection.publish(message)
-            since_checkpoint += wait
-            if messages or since_checkpoint >= CHECKPOINT_S or must_save_now(detector.rules):
-                # After publishing: a crash in between re-raises the same alert (same id,
-                # which alerting deduplicates) rather than losing it.
-                state.save(detector.rules)
-                since_checkpoint = 0.0
-
-    async def registry() -> None:
-        """Device kinds, rooms, home time zones and modes, and the families' routines for
-        the inactivity rule."""
-        watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
-        applied: set[str] = set()  # homes whose routine came from a file last time
-        while engine is not None and watchers:
-            try:
-                routines = load_routines(settings.routines_dir) if settings.routines_dir else {}
-                for rule in watchers:
-                    await sync_from_registry(engine, rule, clock.now())
-                    apply_routines(rule, routines, applied)
-                applied = set(routines)
-            except Exception:
-                log.exception("registry_sync_failed")
-            await clock.sleep(REGISTRY_REFRESH_S)
+    async def save() -> None:
+        state.save(detector.rules)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -292,9 +344,112 @@ async def run(
                     detector_readings(detector, series),
                 )
             )
-            group.create_task(ticks())
-            group.create_task(registry())
+            group.create_task(tick_loop(detector, connection, clock, save))
+            read = None if engine is None else lambda: load_registry(engine)
+            group.create_task(registry_loop(settings, read, detector, clock))
             if series:
                 group.create_task(series.run())
     finally:
         state.save(detector.rules)
+
+
+async def run_replica(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
+    """One of several detector instances: serve the shards whose leases this one holds."""
+    owner = settings.instance_name()
+    leases = ShardLeases(
+        engine,
+        clock,
+        scope="detector",
+        owner=owner,
+        shard_count=settings.shard_count,
+        ttl=timedelta(seconds=settings.lease_ttl_s),
+    )
+    checkpoints = ShardCheckpoints(engine, owner)
+    await import_state_file(settings, clock, checkpoints)
+    registry = SharedRegistry(
+        engine, clock, REGISTRY_REFRESH_S, settings.shard_count, lambda: leases.owned
+    )
+    series = series_writer(settings, "detector", clock)
+    totals = ShardTotals()
+    log.info("detector_replica_started", owner=owner, shards=settings.shard_count)
+
+    async def worker(shard: int) -> None:
+        await serve_shard(settings, clock, registry, shard, checkpoints, series, totals)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(export(detector_readings(totals, series)))
+        if series:
+            group.create_task(series.run())
+        group.create_task(serve_shards(leases, worker))
+
+
+async def import_state_file(
+    settings: Settings, clock: Clock, checkpoints: ShardCheckpoints
+) -> None:
+    """Once, when a deployment switches to replicas: the single instance's state file is
+    split by shard into the database (a shard that has state there already keeps it), then
+    renamed, so the homes keep their learnt routines and running timers."""
+    path = settings.data_dir / STATE_FILE
+    if not path.exists():
+        return
+    imported = []
+    for shard in range(settings.shard_count):
+        detector = Detector(settings, clock, shard=shard)
+        if not StateFile(path).load(detector.rules):
+            return  # unreadable: logged, left in place for a person to look at
+        for rule in detector.rules:
+            if isinstance(rule, Partitionable):
+                rule.retain(detector.serves)
+        if await checkpoints.import_once(shard, detector.rules, clock.now()):
+            imported.append(shard)
+    with contextlib.suppress(FileNotFoundError):  # another replica was quicker
+        path.rename(path.with_suffix(".imported"))
+    log.info("state_file_imported", path=str(path), shards=imported)
+
+
+async def serve_shard(
+    settings: Settings,
+    clock: Clock,
+    registry: SharedRegistry,
+    shard: int,
+    checkpoints: ShardCheckpoints,
+    series: SeriesWriter | None,
+    totals: ShardTotals,
+) -> None:
+    """One owned shard until cancelled: its state restored from the database, its two
+    persistent sessions, its ticks and checkpoints. Cancelled (lease lost or handed over),
+    its sessions stop without acknowledging what was not handled, and its state is saved
+    (refused if the shard is someone else's by now)."""
+    detector = Detector(settings, clock, series=series, shard=shard)
+    await until_the_database_answers(
+        lambda: checkpoints.load(shard, detector.rules), "checkpoint_load_retrying", shard=shard
+    )
+    totals.serving(shard, detector)
+    connection = MqttConnection.serving(
+        settings, shard_client_id(CLIENT_ID, shard), detector.subscriptions()
+    )
+    lane = MqttConnection.serving(
+        settings, shard_client_id(LANE_CLIENT_ID, shard), detector.lane_subscriptions()
+    )
+
+    async def save() -> bool:
+        """A database outage is waited out by the next save, not by stopping the shard."""
+        try:
+            return await checkpoints.save(shard, detector.rules, clock.now())
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            log.warning("checkpoint_save_failed", shard=shard, error=str(error))
+            return False
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(connection.run())
+            group.create_task(lane.run())
+            group.create_task(export(connection_readings(connection), connection_readings(lane)))
+            group.create_task(tick_loop(detector, connection, clock, save))
+            read = functools.partial(registry.get, shard)
+            group.create_task(registry_loop(settings, read, detector, clock))
+    finally:
+        totals.retire(shard)
+        await save()

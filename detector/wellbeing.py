@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
@@ -280,6 +281,10 @@ class WellbeingRule(BaseRule):
         return summary
 
     # -- checkpoint -----------------------------------------------------------------------
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the homes ``keep`` refuses (a single instance's state split by shard)."""
+        self.tallies = {home: tally for home, tally in self.tallies.items() if keep(home)}
 
     def snapshot(self) -> bytes:
         return json.dumps(

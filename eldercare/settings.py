@@ -7,6 +7,7 @@ without them, so a forgotten variable fails loudly instead of running with a kno
 from __future__ import annotations
 
 import secrets
+import socket
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eldercare.clock import Clock, RealClock, ScaledClock
-from eldercare.topics import DEFAULT_PREFIX, Topics
+from eldercare.topics import DEFAULT_PREFIX, DEFAULT_SHARD_COUNT, Topics
 
 
 class Environment(StrEnum):
@@ -156,6 +157,26 @@ class Settings(BaseSettings):
         ["eldercare-gateway", "eldercare-detector"],
         description="services whose silence raises a system alert",
     )
+    shard_count: int = Field(
+        DEFAULT_SHARD_COUNT,
+        ge=1,
+        le=4096,
+        description="shards homes are hashed into (topic level, leases); never change it live",
+    )
+    replicas: bool = Field(
+        False,
+        description="run detector and alerting as one of several instances: shards and the "
+        "alerting intake are owned through leases in the database (docs/scale-out.md)",
+    )
+    instance_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="this instance's lease owner name; default: the host name (a restarted "
+        "container keeps it, so it takes its own leases back at once)",
+    )
+    lease_ttl_s: float = Field(
+        15.0, gt=0, description="a lease lapses this many seconds after its last renewal"
+    )
     heartbeat_s: float = Field(
         30.0, gt=0, description="wall seconds between service heartbeats on _system/…/heartbeat"
     )
@@ -198,7 +219,7 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> Topics:
-        return Topics(self.topic_prefix)
+        return Topics(self.topic_prefix, self.shard_count)
 
     @property
     def broker(self) -> BrokerAddress:
@@ -215,9 +236,16 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'eldercare.db').resolve()}"
 
+    def instance_name(self) -> str:
+        """This instance among replicas (lease owner): configured, or the host name. Stable
+        across a restart of the same container, so it takes its own leases back at once."""
+        return self.instance_id or socket.gethostname()[:64]
+
     def spool_dir(self, service: str) -> Path:
-        """One spool per service: two writers never share (and reorder) one spool."""
-        return (self.series_spool_dir or self.data_dir / "spool") / service
+        """One spool per service (per instance among replicas, which may share a volume):
+        two writers never share (and reorder) one spool."""
+        folder = f"{service}-{self.instance_name()}" if self.replicas else service
+        return (self.series_spool_dir or self.data_dir / "spool") / folder
 
     def signing_key(self) -> bytes:
         """The HMAC key; outside production a missing key becomes a per-process random one."""

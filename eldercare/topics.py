@@ -1,14 +1,19 @@
 """Build and parse the MQTT topics of the contract (DESIGN §3).
 
 Homes publish raw device messages under ``{prefix}/{home}/{device}/{channel}``. The
-gateway republishes what passed validation under ``{prefix}/_normalised/...`` so that the
-detector only ever reads checked data, and a home's credentials (which may publish only
+gateway republishes what passed validation under ``{prefix}/_normalised/{shard}/...`` so that
+the detector only ever reads checked data, and a home's credentials (which may publish only
 below ``{prefix}/{home}/``) can never inject into the normalised stream or the alert topics.
+
+The shard level (``shard_of``: a stable hash of the home id, two digits) lets one detector
+instance subscribe to exactly the shards it owns (docs/scale-out.md); a single instance
+subscribes to ``+`` there and sees every home.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +28,9 @@ ALERTS = "alerts"
 #: ordinary traffic in its main queue cannot delay).
 LIFE_SAFETY = "_lifesafety"
 WELLBEING = "_wellbeing"
+
+#: Shards homes are spread over (``Settings.shard_count``); fixed for a deployment's life.
+DEFAULT_SHARD_COUNT = 16
 
 _LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -51,11 +59,38 @@ def _check_level(name: str, value: str) -> str:
     return value
 
 
+def home_hash(home: str) -> int:
+    """CRC-32 of the home id: the same on every machine and Python run (``hash()`` is salted
+    per process), so every service agrees without a lookup. Stored with the home
+    (``homes.shard_hash``) so a replica can select its shards' homes in SQL."""
+    return zlib.crc32(home.encode())
+
+
+def shard_of(home: str, shard_count: int = DEFAULT_SHARD_COUNT) -> int:
+    """The shard a home belongs to."""
+    return home_hash(home) % shard_count
+
+
+def shard_level(shard: int) -> str:
+    """A shard as a topic level and in client ids: ``07``."""
+    return f"{shard:02d}"
+
+
+def shard_client_id(base: str, shard: int) -> str:
+    """The MQTT client id of one shard's persistent session (``eldercare-detector-shard-07``):
+    whichever instance owns the shard connects under it and takes over what is queued."""
+    return f"{base}-shard-{shard_level(shard)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Topics:
     """All topic names for one prefix; services get one from settings."""
 
     prefix: str = DEFAULT_PREFIX
+    shard_count: int = DEFAULT_SHARD_COUNT
+
+    def _shard(self, home: str) -> str:
+        return shard_level(shard_of(home, self.shard_count))
 
     def device(self, home: str, device: str, channel: Channel | str) -> str:
         channel = Channel(channel)
@@ -64,11 +99,11 @@ class Topics:
         )
 
     def normalised(self, home: str, device: str, channel: Channel | str) -> str:
-        return f"{self.prefix}/{NORMALISED}/{home}/{device}/{Channel(channel)}"
+        return f"{self.prefix}/{NORMALISED}/{self._shard(home)}/{home}/{device}/{Channel(channel)}"
 
     def life_safety(self, home: str, device: str) -> str:
         """A normalised life-safety event's copy for the detector's lane."""
-        return f"{self.prefix}/{LIFE_SAFETY}/{home}/{device}/{Channel.EVENT}"
+        return f"{self.prefix}/{LIFE_SAFETY}/{self._shard(home)}/{home}/{device}/{Channel.EVENT}"
 
     def quarantine(self, original_topic: str) -> str:
         """Quarantined payloads keep their original topic below the quarantine root."""
@@ -125,12 +160,18 @@ class Topics:
     def raw_device_filter(self, channel: Channel | str) -> str:
         return f"{self.prefix}/+/+/{Channel(channel)}"
 
-    def normalised_filter(self, channel: Channel | str) -> str:
-        return f"{self.prefix}/{NORMALISED}/+/+/{Channel(channel)}"
+    def normalised_filter(self, channel: Channel | str, shard: int | None = None) -> str:
+        """Every home's checked messages of a channel, or one shard's."""
+        level = "+" if shard is None else shard_level(shard)
+        return f"{self.prefix}/{NORMALISED}/{level}/+/+/{Channel(channel)}"
 
     @property
     def life_safety_filter(self) -> str:
-        return f"{self.prefix}/{LIFE_SAFETY}/+/+/{Channel.EVENT}"
+        return self.life_safety_shard_filter(None)
+
+    def life_safety_shard_filter(self, shard: int | None) -> str:
+        level = "+" if shard is None else shard_level(shard)
+        return f"{self.prefix}/{LIFE_SAFETY}/{level}/+/+/{Channel.EVENT}"
 
     @property
     def all_alerts_filter(self) -> str:
@@ -168,7 +209,7 @@ class Topics:
             raise TopicError(f"topic {topic!r} is outside prefix {self.prefix!r}")
         levels = topic[len(self.prefix) + 1 :].split("/")
         if levels and levels[0] == NORMALISED:
-            levels = levels[1:]
+            levels = levels[2:]  # and the shard
         if len(levels) != 3:
             raise TopicError(f"topic {topic!r} is not {{home}}/{{device}}/{{channel}}")
         home, device, channel = levels

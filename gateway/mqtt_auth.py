@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from eldercare.db.models import DeviceRow, HomeRow, MqttCredentialRow
-from eldercare.topics import NORMALISED, QUARANTINE, Channel, Topics
+from eldercare.topics import QUARANTINE, Channel, Topics, shard_client_id
 from gateway.registry import Registry
 
 #: mosquitto_passwd's defaults (mosquitto 2.0): 12 bytes of salt, 101 PBKDF2 rounds.
@@ -85,10 +85,15 @@ SERVICE_CLIENT_IDS = {
 DEFAULT_DASHBOARD_PORTS = (8080,)
 
 
-def service_client_ids(service: str, dashboard_ports: Iterable[int]) -> tuple[str, ...]:
+def service_client_ids(
+    service: str, dashboard_ports: Iterable[int], shard_count: int
+) -> tuple[str, ...]:
     if service == "dashboard":
         return tuple(f"eldercare-dashboard-{port}" for port in sorted(set(dashboard_ports)))
-    return SERVICE_CLIENT_IDS[service]
+    ids = SERVICE_CLIENT_IDS[service]
+    if service == "detector":  # replicas: one session (and one lane) per shard
+        ids += tuple(shard_client_id(base, n) for base in ids for n in range(shard_count))
+    return ids
 
 
 def _own_rules(topics: Topics, client_ids: Iterable[str]) -> list[AclRule]:
@@ -115,12 +120,12 @@ def service_rules(
     normalised = (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS)
     if service == HEALTHCHECK:
         return [AclRule("read", "$SYS/broker/uptime")]
-    own = _own_rules(topics, service_client_ids(service, dashboard_ports))
+    own = _own_rules(topics, service_client_ids(service, dashboard_ports, topics.shard_count))
     if service == "gateway":
         return [
             *(AclRule("read", topics.raw_device_filter(channel)) for channel in HOME_PUBLISH),
             AclRule("read", f"{zigbee_base}/#"),
-            *(AclRule("write", f"{prefix}/{NORMALISED}/+/+/{c}") for c in normalised),
+            *(AclRule("write", topics.normalised_filter(c)) for c in normalised),
             AclRule("write", topics.life_safety_filter),  # the detector's lane
             AclRule("write", f"{prefix}/{QUARANTINE}/#"),
             AclRule("write", topics.registration),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,6 +30,7 @@ __all__ = [
     "HomePlacement",
     "HomeRow",
     "ResidentRow",
+    "Shards",
     "StaffRow",
     "StationRow",
 ]
@@ -65,10 +66,22 @@ async def homes(session: AsyncSession, home_ids: Iterable[str]) -> list[HomeRow]
     return list(await session.scalars(select(HomeRow).where(HomeRow.id.in_(set(home_ids)))))
 
 
-async def timezones(session: AsyncSession) -> dict[str, str]:
-    """Every home's IANA time zone."""
-    rows = (await session.execute(select(HomeRow.id, HomeRow.timezone))).all()
-    return {home: timezone for home, timezone in rows}
+class Shards(NamedTuple):
+    """Some of the shards homes are hashed into (a detector replica's)."""
+
+    count: int
+    owned: frozenset[int]
+
+    def holds(self) -> ColumnElement[bool]:
+        return (HomeRow.shard_hash % self.count).in_(sorted(self.owned))
+
+
+async def timezones(session: AsyncSession, shards: Shards | None = None) -> dict[str, str]:
+    """Every home's IANA time zone (the given shards' homes only)."""
+    query = select(HomeRow.id, HomeRow.timezone)
+    if shards is not None:
+        query = query.where(shards.holds())
+    return {home: timezone for home, timezone in (await session.execute(query)).all()}
 
 
 async def home_timezone(session: AsyncSession, home_id: str) -> str | None:
@@ -141,12 +154,13 @@ async def devices_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Dev
     )
 
 
-async def all_devices(session: AsyncSession) -> list[DevicePlace]:
-    """Every registered device, without loading ORM objects (the detector loads them all)."""
-    rows = await session.execute(
-        select(DeviceRow.home_id, DeviceRow.id, DeviceRow.kind, DeviceRow.room)
-    )
-    return [DevicePlace(*row) for row in rows]
+async def all_devices(session: AsyncSession, shards: Shards | None = None) -> list[DevicePlace]:
+    """Every registered device (of the given shards' homes), without loading ORM objects
+    (the detector loads them all)."""
+    query = select(DeviceRow.home_id, DeviceRow.id, DeviceRow.kind, DeviceRow.room)
+    if shards is not None:
+        query = query.join(HomeRow, HomeRow.id == DeviceRow.home_id).where(shards.holds())
+    return [DevicePlace(*row) for row in await session.execute(query)]
 
 
 async def device_rooms(

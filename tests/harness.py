@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
@@ -28,6 +31,24 @@ SERVICE_IDS = {
 }
 #: Second sessions for life-safety events, online once subscribed.
 LANE_IDS = {Service.GATEWAY: gateway_lane, Service.DETECTOR: detector_lane}
+
+
+def service_process(service: str, data_dir: Path, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``eldercare run <service>`` as its own process, as in compose: only the ``ELDERCARE_*``
+    variables given, output appended to ``log``."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("ELDERCARE_")}
+    clean.update(ELDERCARE_DATA_DIR=str(data_dir), ELDERCARE_LOG_LEVEL="WARNING")
+    clean.update(env)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    output = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-c", "from eldercare.app.cli import app; app()", "run", service],
+        env=clean,
+        cwd=data_dir,
+        stdout=output,
+        stderr=output,
+        start_new_session=True,
+    )
 
 
 def make_settings(broker: LocalMosquitto, data_dir: Path, **overrides: object) -> Settings:

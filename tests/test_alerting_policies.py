@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,12 @@ import pytest
 import yaml
 
 from alerting.policies import PolicyBook, PolicyError, PolicyFile, Target
+from alerting.service import run
+from eldercare.clock import SimulatedClock
+from eldercare.db import prepared_engine
 from eldercare.models import AlertKind, Severity
+from eldercare.settings import Settings
+from eldercare.shard_leases import ShardLeases
 
 T0 = datetime(2026, 11, 25, 0, 14, tzinfo=UTC)  # 08:14 in Shanghai
 NIGHT = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
@@ -197,3 +203,24 @@ def test_a_policy_file_is_parsed_once_until_it_changes(
         (Target.STATION, timedelta(0)),
         (Target.CENTRE, timedelta(minutes=1)),
     ]
+
+
+async def test_a_standby_replica_with_a_broken_policy_file_fails_at_start(
+    tmp_path: Path,
+) -> None:
+    """Not hours later, when it takes over from the active instance."""
+    (tmp_path / "policies" / "homes").mkdir(parents=True)
+    (tmp_path / "policies" / "homes" / "h-1.yaml").write_text("severities: [\n")
+    settings = Settings(data_dir=tmp_path, policies_dir=tmp_path / "policies", replicas=True)
+    engine = await prepared_engine(settings)
+    clock = SimulatedClock()
+    active = ShardLeases(
+        engine, clock, scope="alerting", owner="active", shard_count=1, ttl=timedelta(minutes=1)
+    )
+    try:
+        assert (await active.round()).acquired == [0]  # so this one waits as the standby
+        with pytest.raises(PolicyError, match=r"h-1\.yaml"):
+            async with asyncio.timeout(5):
+                await run(settings, clock, engine)
+    finally:
+        await engine.dispose()

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from alerting.stalls import DETECTOR, GATEWAY, STALL_AFTER_BEATS, InputStalls, Verdict, input_feeds
-from eldercare.topics import Topics
+from alerting.stalls import (
+    DETECTOR,
+    GATEWAY,
+    STALL_AFTER_BEATS,
+    InputStalls,
+    Verdict,
+    input_feeds,
+    watched_sessions,
+)
+from eldercare.topics import Topics, shard_of
 
 TOPICS = Topics()
 RAW = TOPICS.device("h-0001", "hub", "event")
@@ -66,3 +74,21 @@ def test_a_restart_resets_the_count_and_counts_as_progress() -> None:
     fresh = watch()
     fresh.saw_input(RAW, 0)
     assert set(beats(fresh, GATEWAY, 0, 1, 20)) == {None}
+
+
+def test_replicas_watch_the_detector_per_shard_each_on_its_shard_s_input() -> None:
+    topics = Topics(shard_count=4)
+    ids = watched_sessions(topics, [GATEWAY, DETECTOR], replicas=True)
+    assert ids == [GATEWAY, *(f"{DETECTOR}-shard-0{n}" for n in range(4))]
+    assert watched_sessions(topics, [GATEWAY, DETECTOR], replicas=False) == [GATEWAY, DETECTOR]
+    stalls = InputStalls(input_feeds(topics, ids))
+    shard = f"{DETECTOR}-shard-02"
+    homes = [f"h-{n:04d}" for n in range(50)]
+    ours = next(h for h in homes if shard_of(h, 4) == 2)
+    other = next(h for h in homes if shard_of(h, 4) != 2)
+    stalls.heartbeat(shard, 5, 30.0, 0.0)
+    stalls.saw_input(topics.normalised(other, "pir", "event"), 1.0)  # another shard's input
+    assert stalls.heartbeat(shard, 5, 30.0, 1000.0) is None
+    stalls.saw_input(topics.normalised(ours, "pir", "event"), 1001.0)
+    late = 1001.0 + STALL_AFTER_BEATS * 30 + 1
+    assert stalls.heartbeat(shard, 5, 30.0, late) is Verdict.STALLED

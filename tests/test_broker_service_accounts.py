@@ -25,6 +25,7 @@ from eldercare.clock import RealClock
 from eldercare.db import prepared_engine
 from eldercare.models import CommandKind, EventType
 from eldercare.settings import Settings
+from eldercare.topics import shard_client_id, shard_of
 from gateway.mqtt_auth import BrokerAccounts, broker_accounts, write_auth_files
 from gateway.registry import Registry, register_home
 from simulator.homes import make_homes
@@ -75,13 +76,19 @@ async def wait_for(seen: list[tuple[str, bytes]], topics: set[str], timeout: flo
 
 @contextlib.asynccontextmanager
 async def locked_system(
-    tmp_path: Path,
+    tmp_path: Path, **overrides: object
 ) -> AsyncIterator[tuple[Settings, LocalMosquitto, BrokerAccounts]]:
     """Registry, generated accounts, a broker enforcing them, and the four services each on
     its own account."""
     clock = RealClock()
     port = free_port()
-    settings = Settings(data_dir=tmp_path, http_port=port, log_level="WARNING", heartbeat_s=0.5)
+    settings = Settings(
+        data_dir=tmp_path,
+        http_port=port,
+        log_level="WARNING",
+        heartbeat_s=0.5,
+        **overrides,  # type: ignore[arg-type]
+    )
     await seed_stations(settings.db_url, {HOME: "s-1"}, {"wangfang": ("王芳", "s-1")}, clock.now())
     engine = await prepared_engine(settings)
     (home,) = make_homes(1)
@@ -172,24 +179,51 @@ async def test_each_service_does_its_job_on_its_own_account_and_nothing_else(
     # presence; no raw device message, no alert, no other service's business.
     got = {topic for topic, _ in dashboard_seen}
     assert any(topics.is_alert_update(topic) for topic in got)
-    assert f"{p}/_normalised/{HOME}/btn-hall/event" in got
+    assert f"{p}/_normalised/09/{HOME}/btn-hall/event" in got
     own = topics.service_status(dashboard_id)
     assert {t for t in got if not t.startswith(f"{p}/_normalised/")} - {own} == {
         t for t in got if topics.is_alert_update(t)
     }
 
 
+async def test_detector_replicas_work_on_the_detector_account_under_per_shard_ids(
+    tmp_path: Path,
+) -> None:
+    """The ACL knows every shard's session ids: each announces itself and beats, and a press
+    in a home of shard 1 (of 2) becomes an alert."""
+    async with contextlib.AsyncExitStack() as stack:
+        settings, broker, accounts = await stack.enter_async_context(
+            locked_system(tmp_path, replicas=True, shard_count=2)
+        )
+        topics = settings.topics
+        spy = await stack.enter_async_context(client(broker, accounts, SPY))
+        seen = await stack.enter_async_context(collecting(spy, "#"))
+        ids = [
+            shard_client_id(base, n)
+            for base in ("eldercare-detector", "eldercare-detector-lane")
+            for n in range(2)
+        ]
+        await wait_for(seen, {topics.service_status(i) for i in ids})
+        await wait_for(seen, {topics.service_heartbeat(i) for i in ids})
+        home = await stack.enter_async_context(client(broker, accounts, HOME))
+        (simulated,) = make_homes(1)
+        press = simulated.event("btn-hall", EventType.CALL_BUTTON, RealClock().now(), press="1")
+        await home.publish(topics.device(HOME, "btn-hall", "event"), press.to_json(), qos=1)
+        await wait_for(seen, {topics.home_alerts(HOME)})
+        assert shard_of(HOME, 2) == 1
+
+
 #: Per service account, topics (below the prefix) it must not publish on.
 FORBIDDEN = {
     "_dashboard": [
-        f"_normalised/{HOME}/btn-hall/event",
+        f"_normalised/09/{HOME}/btn-hall/event",
         f"{HOME}/alerts",
         f"{HOME}/btn-hall/event",
         f"{HOME}/btn-hall/cmd",
         "_system/eldercare-detector/status",
     ],
     "_detector": [
-        f"_normalised/{HOME}/btn-hall/event",
+        f"_normalised/09/{HOME}/btn-hall/event",
         f"{HOME}/btn-hall/event",
         "alerts/x/updates",
         f"{HOME}/btn-hall/cmd",
@@ -202,7 +236,7 @@ FORBIDDEN = {
         "_system/eldercare-alerting/heartbeat",
     ],
     "_alerting": [
-        f"_normalised/{HOME}/btn-hall/event",
+        f"_normalised/09/{HOME}/btn-hall/event",
         f"{HOME}/alerts",
         f"{HOME}/btn-hall/event",
         "_registration",

@@ -196,8 +196,15 @@ def test_prometheus_scrapes_every_service_on_its_metrics_port(compose: dict[str,
     targets = {
         job["job_name"]: target
         for job in config["scrape_configs"]
-        for static in job["static_configs"]
+        for static in job.get("static_configs", [])
         for target in static["targets"]
+    }
+    # replicas: every one of them, found by the service's name (one address per replica)
+    targets |= {
+        job["job_name"]: f"{name}:{found['port']}"
+        for job in config["scrape_configs"]
+        for found in job.get("dns_sd_configs", [])
+        for name in found["names"]
     }
     assert set(targets) == {component.value for component in Service}
     for component in Service:
@@ -205,6 +212,9 @@ def test_prometheus_scrapes_every_service_on_its_metrics_port(compose: dict[str,
         assert environment["ELDERCARE_METRICS_HOST"] == "0.0.0.0", component
         port = environment["ELDERCARE_METRICS_PORT"]
         assert targets[component.value] == f"{component.value}:{port}", component
+        replicas = services[component.value].get("deploy", {}).get("replicas", 1)
+        scraped = next(j for j in config["scrape_configs"] if j["job_name"] == component.value)
+        assert replicas == 1 or "dns_sd_configs" in scraped, f"{component}: one replica scraped"
     assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
     sources = yaml.safe_load(
         (ROOT / "dashboards/grafana/provisioning/datasources/eldercare.yaml").read_text()
@@ -221,3 +231,21 @@ def test_every_eldercare_variable_is_a_setting(compose: dict[str, Any]) -> None:
             if key.startswith("ELDERCARE_"):
                 field = key.removeprefix("ELDERCARE_").lower()
                 assert field in Settings.model_fields, f"{name}: {key} is not a setting"
+
+
+def test_two_detector_and_two_alerting_replicas_share_the_work_through_leases(
+    compose: dict[str, Any],
+) -> None:
+    """Issue 18: detector and alerting run twice; each container checks its own health (a
+    replica's MQTT presence is per shard or per lease holder, not per container)."""
+    services = compose["services"]
+    for name in ("detector", "alerting"):
+        service = services[name]
+        assert service["deploy"]["replicas"] == 2, name
+        assert _environment(service)["ELDERCARE_REPLICAS"] == "true", name
+        port = _environment(service)["ELDERCARE_METRICS_PORT"]
+        assert service["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/metrics", name
+        assert "container_name" not in service, f"{name}: a fixed name allows one replica"
+        assert "ELDERCARE_INSTANCE_ID" not in _environment(service), "one id for two replicas"
+    for name in ("gateway", "dashboard"):
+        assert services[name].get("deploy", {}).get("replicas", 1) == 1, name

@@ -37,8 +37,8 @@ async def test_activity_board_tracks_liveness_and_stores_real_activity_only() ->
     log = RecordedLog()
     board = ActivityBoard(TOPICS, log)  # type: ignore[arg-type]
     assert {(s.topic_filter, s.handler) for s in board.subscriptions()} == {
-        ("eldercare/v1/_normalised/+/+/status", board.handle),
-        ("eldercare/v1/_normalised/+/+/event", board.handle),
+        ("eldercare/v1/_normalised/+/+/+/status", board.handle),
+        ("eldercare/v1/_normalised/+/+/+/event", board.handle),
     }
     event_topic = TOPICS.normalised("h-1", "pir-living", "event")
     status_topic = TOPICS.normalised("h-1", "btn-hall", "status")

@@ -104,8 +104,8 @@ async def test_a_home_cannot_publish_for_another_home(
         forged = [
             f"{P}/h-b/btn/event",  # another home's device
             f"{P}/h-b/btn/status",
-            f"{P}/_normalised/h-b/btn/event",  # the stream the detector trusts
-            f"{P}/_normalised/h-a/btn/event",  # even for itself
+            f"{P}/_normalised/01/h-b/btn/event",  # the stream the detector trusts
+            f"{P}/_normalised/11/h-a/btn/event",  # even for itself
             f"{P}/h-b/alerts",  # alerts
             f"{P}/alerts/x/updates",
             f"{P}/h-a/btn/cmd",  # commands come from services only
@@ -172,5 +172,5 @@ async def test_gateway_on_its_service_account_normalises_a_homes_zigbee_message(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    assert message.topic.value == f"{P}/_normalised/h-a/pir/event"
+    assert message.topic.value == f"{P}/_normalised/11/h-a/pir/event"
     assert (event["home"], event["device"], event["type"]) == ("h-a", "pir", "motion")

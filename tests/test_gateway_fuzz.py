@@ -139,7 +139,7 @@ topics = st.sampled_from(
         f"eldercare/v1/{HOME}/ghost/event",
         f"eldercare/v1/{HOME}/btn-hall/cmd",
         "eldercare/v1/h-0001/x",
-        "eldercare/v1/_normalised/h-0001/pir/event",
+        "eldercare/v1/_normalised/09/h-0001/pir/event",
         "zigbee2mqtt/h-0001/pir",
         "zigbee2mqtt/door",
         "zigbee2mqtt/door/availability",

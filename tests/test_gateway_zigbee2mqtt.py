@@ -116,11 +116,11 @@ async def test_fixture_maps_to_contract(name: str) -> None:
     seqs = [m["seq"] for m in got_events + got_telemetry]
     assert len(set(seqs)) == len(seqs), "every adapted message has its own seq"
     events_topics = [o.topic for o in out if o.topic.endswith("/event")]
-    copies = [t for t in events_topics if t == f"eldercare/v1/_lifesafety/{HOME}/dev-1/event"]
+    copies = [t for t in events_topics if t == f"eldercare/v1/_lifesafety/07/{HOME}/dev-1/event"]
     life_safety = [e for e in got_events if EventType(e["type"]) in LIFE_SAFETY_EVENTS]
     assert len(copies) == len(life_safety), "each life-safety event copied to the detector's lane"
     normalised = [t for t in events_topics if t not in copies]
-    assert normalised == [f"eldercare/v1/_normalised/{HOME}/dev-1/event"] * len(got_events)
+    assert normalised == [f"eldercare/v1/_normalised/07/{HOME}/dev-1/event"] * len(got_events)
     assert all(o.qos == 1 for o in out if o.topic.endswith("/event"))
 
 

@@ -42,7 +42,7 @@ async def test_a_press_on_both_gateway_sessions_is_republished_once(lane_first: 
     first, second = handlers if lane_first else handlers[::-1]
     out = [*(await first(RAW, press(1))), *(await second(RAW, press(1)))]
     assert [e["seq"] for e in decoded(out, "event")] == [1]
-    assert lane_copies(out) == [f"eldercare/v1/_lifesafety/{HOME}/btn/event"]
+    assert lane_copies(out) == [f"eldercare/v1/_lifesafety/09/{HOME}/btn/event"]
     assert gateway.duplicates == 1 and gateway.lane_accepted == int(lane_first)
     # A new press (new seq) is new on either session.
     assert decoded(await gateway.handle(RAW, press(2)), "event")

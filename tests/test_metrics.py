@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +42,13 @@ from simulator.demo_people import registry_document, write_policies
 from simulator.homes import make_homes
 from simulator.layout import WALL_BUTTON
 from tests.alerting_support import WebhookReceiver
-from tests.harness import SERVICE_IDS, make_settings, running_system, wait_for_services
+from tests.harness import (
+    SERVICE_IDS,
+    make_settings,
+    running_system,
+    service_process,
+    wait_for_services,
+)
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -123,20 +128,6 @@ async def test_one_endpoint_serves_every_service_of_the_process(
 # --- every service as its own process, as in compose -----------------------------------------
 
 
-def _start(service: str, folder: Path, **env: str) -> subprocess.Popen[bytes]:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("ELDERCARE_")}
-    clean.update(ELDERCARE_DATA_DIR=str(folder), ELDERCARE_LOG_LEVEL="WARNING", **env)
-    log = (folder / f"{service}.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-c", "from eldercare.app.cli import app; app()", "run", service],
-        env=clean,
-        cwd=folder,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-
-
 async def _scrape_until(
     client: httpx.AsyncClient, port: int, done: Callable[[Samples], bool], timeout: float = 30
 ) -> Samples:
@@ -173,9 +164,10 @@ async def test_each_service_process_serves_metrics_that_count_real_traffic(
         http_port = free_port()
         ports = {service: free_port() for service in Service}
         processes = [
-            _start(
+            service_process(
                 service.value,
                 tmp_path,
+                tmp_path / f"{service.value}.log",
                 ELDERCARE_BROKER_URL=mosquitto.url,
                 ELDERCARE_HTTP_PORT=str(http_port),
                 ELDERCARE_METRICS_PORT=str(ports[service]),

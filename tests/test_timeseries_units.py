@@ -285,3 +285,8 @@ async def test_unreadable_spool_segment_is_counted_not_blocking(tmp_path: Path) 
         await writer.flush()
     assert (writer.dropped, writer.spool.points) == (3, 0)
     assert [entry["event"] for entry in logs] == ["series_spool_segment_unreadable"]
+
+
+def test_replicas_sharing_a_volume_each_spool_apart() -> None:
+    settings = Settings(data_dir=Path("/var/lib/ec"), replicas=True, instance_id="det-2")
+    assert settings.spool_dir("detector") == Path("/var/lib/ec/spool/detector-det-2")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from paho.mqtt.client import topic_matches_sub
 
 from eldercare.clock import SimulatedClock
-from eldercare.topics import Channel, TopicError, Topics
+from eldercare.topics import Channel, TopicError, Topics, shard_of
 
 topics = Topics("eldercare/v1")
 
@@ -87,3 +89,18 @@ def test_simulated_clock_refuses_going_backwards() -> None:
     clock = SimulatedClock()
     with pytest.raises(ValueError):
         clock.set(clock.now() - timedelta(seconds=1))
+
+
+def test_normalised_topics_carry_the_home_s_stable_shard() -> None:
+    """The shard is CRC-32 of the home id (not ``hash()``, salted per process), so the gateway
+    and every detector instance agree; a shard's filter matches its homes and no other."""
+    assert shard_of("h-0042") == 7 and shard_of("h-0042", 4) == zlib.crc32(b"h-0042") % 4
+    normalised = topics.normalised("h-0042", "pir", Channel.EVENT)
+    assert normalised == "eldercare/v1/_normalised/07/h-0042/pir/event"
+    assert topic_matches_sub(topics.normalised_filter(Channel.EVENT, 7), normalised)
+    assert not topic_matches_sub(topics.normalised_filter(Channel.EVENT, 8), normalised)
+    assert topic_matches_sub(topics.normalised_filter(Channel.EVENT), normalised)
+    lane = topics.life_safety("h-0042", "btn")
+    assert lane == "eldercare/v1/_lifesafety/07/h-0042/btn/event"
+    assert topic_matches_sub(topics.life_safety_shard_filter(7), lane)
+    assert not topic_matches_sub(topics.life_safety_shard_filter(6), lane)

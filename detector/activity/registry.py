@@ -8,38 +8,108 @@ a flat whose resident is in hospital raises no inactivity alarm at night.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from detector.activity.rule import InactivityRule
 from detector.activity.sensors import classify
+from eldercare.clock import Clock
 from eldercare.db.models import HomeModeRow
 from gateway import registry_api
+from gateway.registry_api import DevicePlace, Shards
 
 #: "Away" without an end date: until staff set the home back.
 UNTIL_FURTHER_NOTICE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: datetime) -> int:
-    """Load every registered device into the rule's directory and every home's mode into
-    the rule's holiday mode; returns how many devices."""
+@dataclass(frozen=True, slots=True)
+class RegistryView:
+    """What the rule needs from the registry, read in one session."""
+
+    timezones: list[tuple[str, str]]
+    devices: list[DevicePlace]
+    modes: list[HomeModeRow]
+
+
+async def load_registry(engine: AsyncEngine, shards: Shards | None = None) -> RegistryView:
+    """Every home's registry entries, or only the given shards' homes'."""
     async with AsyncSession(engine) as session:
-        homes = (await registry_api.timezones(session)).items()
-        devices = await registry_api.all_devices(session)
-        modes = (await session.scalars(select(HomeModeRow))).all()
+        return RegistryView(
+            list((await registry_api.timezones(session, shards)).items()),
+            list(await registry_api.all_devices(session, shards)),
+            list((await session.scalars(select(HomeModeRow))).all()),
+        )
+
+
+def apply_registry(
+    view: RegistryView,
+    rule: InactivityRule,
+    now: datetime,
+    keep: Callable[[str], bool] = lambda home: True,
+) -> int:
+    """Load every registered device into the rule's directory and every home's mode into
+    the rule's holiday mode; returns how many devices. ``keep`` picks the homes (a replica's
+    shard): a detector serving one shard holds nothing of the others'."""
     away = {
         row.home_id: (row.until or UNTIL_FURTHER_NOTICE, f"{row.mode} {row.note}".strip())
-        for row in modes
-        if row.in_force(now)
+        for row in view.modes
+        if keep(row.home_id) and row.in_force(now)
     }
     for home in set(rule.homes) | set(away):
         until, reason = away.get(home, (None, ""))
         rule.follow_away(home, until, reason, now)
-    for home, timezone in homes:
-        rule.set_timezone(home, timezone)
-    for home, device, kind, room in devices:
+    for home, timezone in view.timezones:
+        if keep(home):
+            rule.set_timezone(home, timezone)
+    applied = 0
+    for home, device, kind, room in view.devices:
+        if not keep(home):
+            continue
         contact = "door" in (kind or "").lower() or "contact" in (kind or "").lower()
         rule.directory.set(home, device, classify(device, kind, room, contact=contact))
-    return len(devices)
+        applied += 1
+    return applied
+
+
+async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: datetime) -> int:
+    """Read the registry and apply it to the rule (see ``apply_registry``)."""
+    return apply_registry(await load_registry(engine), rule, now)
+
+
+class SharedRegistry:
+    """One registry read per interval for every shard an instance serves, instead of one per
+    shard, and of those shards' homes only: each shard's refresh gets the view read at most
+    ``max_age_s`` (clock) ago, or a new one if its shard was not owned then."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        max_age_s: float,
+        shard_count: int,
+        owned: Callable[[], Collection[int]],
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._max_age = timedelta(seconds=max_age_s)
+        self._shard_count = shard_count
+        self._owned = owned
+        self._view: RegistryView | None = None
+        self._read: Shards | None = None
+        self._read_at = datetime.min.replace(tzinfo=UTC)
+        self._reading = asyncio.Lock()
+
+    async def get(self, shard: int) -> RegistryView:
+        async with self._reading:  # shards starting together share one read
+            now = self._clock.now()
+            stale = now - self._read_at >= self._max_age
+            if self._view is None or self._read is None or stale or shard not in self._read.owned:
+                self._read = Shards(self._shard_count, frozenset({*self._owned(), shard}))
+                self._view = await load_registry(self._engine, self._read)
+                self._read_at = now
+            return self._view

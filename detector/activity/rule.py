@@ -10,6 +10,7 @@ inactivity: while every device that reports liveness is quiet, the inactivity al
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -259,6 +260,10 @@ class InactivityRule(BaseRule):
         return output
 
     # -- checkpoint -----------------------------------------------------------------------
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the homes ``keep`` refuses (a single instance's state split by shard)."""
+        self.homes = {home: state for home, state in self.homes.items() if keep(home)}
 
     def snapshot(self) -> bytes:
         return json.dumps(

@@ -33,6 +33,7 @@ lost, as it would be if the pendant's connection dropped.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -254,6 +255,10 @@ class FallRule(BaseRule):
     def short_timers_open(self) -> bool:
         """A confirmation window is running (shorter than the checkpoint interval)."""
         return bool(self.suspected)
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the homes ``keep`` refuses (a single instance's state split by shard)."""
+        self.suspected = {home: s for home, s in self.suspected.items() if keep(home)}
 
     def snapshot(self) -> bytes:
         return json.dumps(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from eldercare.failures import until_the_database_answers
@@ -69,3 +70,10 @@ async def prepared_engine(settings: Settings, *, wait: bool = False) -> AsyncEng
     else:
         await migrate(engine)
     return engine
+
+
+def insert_new(engine: AsyncEngine, table: Any, rows: list[dict[str, Any]]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` on either database: rows whose key exists already
+    are left as they are (whoever came first wins, and a second writer is no error)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(rows).on_conflict_do_nothing()

@@ -8,11 +8,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -21,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from eldercare.topics import home_hash
 from eldercare.vocabulary import DEFAULT_TIMEZONE
 
 
@@ -116,6 +119,13 @@ class HomeRow(Base):
     access_notes: Mapped[str] = mapped_column(Text, default="")
     timezone: Mapped[str] = mapped_column(String(50), default=DEFAULT_TIMEZONE)
     created_at: Mapped[datetime]
+    #: ``home_hash(id)``, set on insert: a detector replica reads only its shards' homes
+    #: (``shard_hash % shard_count IN owned``, ``registry_api.Shards``).
+    shard_hash: Mapped[int | None] = mapped_column(
+        BigInteger,
+        index=True,
+        default=lambda context: home_hash(context.get_current_parameters()["id"]),
+    )
 
 
 class ResidentRow(Base):
@@ -504,3 +514,38 @@ class VisitRow(Base):
     outcome: Mapped[str] = mapped_column(String(40))
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime]
+
+
+class ShardLeaseRow(Base):
+    """Writer: the instances of one service (``scope``: ``detector``, ``alerting``), through
+    ``eldercare/shard_leases.py``. Who owns a shard until when; a lease that lapsed (its
+    owner died) is free for any live instance to take with one conditional UPDATE."""
+
+    __tablename__ = "shard_leases"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(64))  # "" while never taken
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime | None]
+
+
+class LeaseMemberRow(Base):
+    """Writer: each instance, for itself. The live instances of a scope (renewed like a
+    lease), so each takes only its fair share of shards: ceil(shards / live instances)."""
+
+    __tablename__ = "lease_members"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
+
+
+class DetectorCheckpointRow(Base):
+    """Writer: the detector instance that owns the shard (the write checks the lease). Its
+    rules' state (``detector/checkpoint.py``: rule name → snapshot), so the next owner of
+    the shard goes on where the last one stopped instead of starting every timer afresh."""
+
+    __tablename__ = "detector_checkpoints"
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    owner: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime]
