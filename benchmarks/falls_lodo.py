@@ -96,7 +96,8 @@ def run(
     """
     refractory_s = FallConfig().refractory_s
     rates = [rate_hz, *(r for r in TRAINING_RATES_HZ if r != rate_hz)]
-    training_rates = [r for r in rates if r in TRAINING_RATES_HZ]
+    # in the order ``eldercare train falls`` uses: the fit (early stopping) sees rows in order
+    training_rates = list(TRAINING_RATES_HZ)
     replays: dict[str, list[Replay]] = {}
     softened: dict[str, list[list[Replay]]] = {}  # per set, per k: replays at training_rates
     for name, folder in sets.items():
