@@ -1,7 +1,7 @@
 """Leave-one-dataset-out and leave-subjects-out figures over several fall data sets (issue 15).
 
     python benchmarks/falls_lodo.py sisfall=DIR mobifall=DIR [--rate 50] [--cv 5]
-        [--augment K ...] [--json]
+        [--augment K ...] [--thresholds T ...] [--json]
 
 Each ``NAME=DIR`` is a SisFall-format folder (``scripts/convert_falls.py`` writes other sets
 that way); subject names must not repeat across sets. Every set is replayed once at the
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -86,13 +87,18 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(
-    sets: dict[str, Path], rate_hz: float, folds: int, augment: Sequence[float] = ()
+    sets: dict[str, Path],
+    rate_hz: float,
+    folds: int,
+    augment: Sequence[float] = (),
+    thresholds: Sequence[float | None] = (None,),
 ) -> dict[str, dict[str, Any]]:
     """``{set: {"lodo" | "alone" | "combined": figures}}`` for every set.
 
     With ``augment``, every model is also trained on copies of its training recordings
     softened by each k (``evaluation.falls.augment``); evaluation is on the recordings as
-    they are.
+    they are. Each threshold t other than None adds rows ``"<kind>@t"``: the same models
+    deciding at score ≥ t.
     """
     refractory_s = FallConfig().refractory_s
     rates = [rate_hz, *(r for r in TRAINING_RATES_HZ if r != rate_hz)]
@@ -137,12 +143,23 @@ def run(
         lodo_model: Scorer = train(training(others))
         alone_for, _ = cross_validated_scorers(training([name]), subjects[name], folds)
         evaluated = replays[name][0]
+        scorers = {"lodo": everyone_by(lodo_model), "alone": alone_for, "combined": combined_for}
         results[name] = {
-            "lodo": figures(evaluate(evaluated, everyone_by(lodo_model), refractory_s)),
-            "alone": figures(evaluate(evaluated, alone_for, refractory_s)),
-            "combined": figures(evaluate(evaluated, combined_for, refractory_s)),
+            kind if threshold is None else f"{kind}@{threshold:g}": figures(
+                evaluate(evaluated, at_threshold(scorer_for, threshold), refractory_s)
+            )
+            for kind, scorer_for in scorers.items()
+            for threshold in thresholds
         }
     return results
+
+
+def at_threshold(scorer_for: ScorerFor, threshold: float | None) -> ScorerFor:
+    """The same models deciding at ``threshold`` (None: their own): compares detectors at
+    equal suspicions per hour, not only at the threshold each was shipped with."""
+    if threshold is None:
+        return scorer_for
+    return lambda subject: replace(scorer_for(subject), threshold=threshold)
 
 
 def _print(results: dict[str, dict[str, Any]]) -> None:
@@ -152,11 +169,12 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
     )
     for name, rows in results.items():
         for kind, row in rows.items():
+            base, _, threshold = kind.partition("@")
             label = {
                 "lodo": "other sets only",
                 "alone": "own set, other folds",
                 "combined": "all sets, other folds",
-            }[kind]
+            }[base] + (f" @{threshold}" if threshold else "")
             print(
                 f"{name:9} {label:24} {row['sensitivity']:.4f} ({row['missed']:3} missed) "
                 f"{row['specificity']:.4f} ({row['adl_alarmed']:3} fp) "
@@ -178,13 +196,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[],
         help="also train on every recording played k times slower and softer (each k)",
     )
+    parser.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also score every model at each of these thresholds (rows kind@t)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     configure_logging()
     sets = {name: Path(folder) for name, _, folder in (s.partition("=") for s in args.sets)}
     if len(sets) < 2:
         parser.error("leave-one-dataset-out needs two sets or more")
-    results = run(sets, args.rate, args.cv, args.augment)
+    results = run(sets, args.rate, args.cv, args.augment, [None, *args.thresholds])
     if args.json:
         print(json.dumps(results, indent=2))
     else:

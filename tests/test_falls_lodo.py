@@ -44,10 +44,20 @@ def test_each_set_is_scored_by_the_models_the_table_names(tmp_path: Path) -> Non
         "one": _set(tmp_path / "one", ["SA01", "SA02", "SA03"], seed=1),
         "two": _set(tmp_path / "two", ["MF01", "MF02", "MF03"], seed=2, inverted=True),
     }
-    results = falls_lodo.run(sets, 50.0, folds=3)
+    results = falls_lodo.run(sets, 50.0, folds=3, thresholds=(None, 1.01))
     assert set(results) == {"one", "two"}
     for rows in results.values():
-        assert set(rows) == {"lodo", "alone", "combined"}
+        assert set(rows) == {
+            "lodo",
+            "alone",
+            "combined",
+            "lodo@1.01",
+            "alone@1.01",
+            "combined@1.01",
+        }
+        # no score reaches 1.01: the same models at that threshold alarm on nothing
+        for kind in ("lodo@1.01", "alone@1.01", "combined@1.01"):
+            assert (rows[kind]["sensitivity"], rows[kind]["specificity"]) == (0.0, 1.0)
         for row in rows.values():
             assert (row["falls"], row["adl"]) == (12, 12)
             assert row["stream_hours"] == pytest.approx(3 * 4 * 12 / 3600, abs=1e-3)
