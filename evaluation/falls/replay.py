@@ -9,7 +9,7 @@ the alarms the streaming detector would have raised with that model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -83,10 +83,13 @@ def replay(
     scorer: Scorer | None = None,
     config: FallConfig | None = None,
     continuous: bool = True,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[Replay]:
     """Run the detector over every trial at each rate (each file is read once).
 
     With ``continuous``, each subject's activity recordings are also played back to back.
+    ``transform`` changes each recording (200 Hz samples in, 200 Hz out) before it is
+    played: training on augmented copies (``evaluation.falls.augment``).
     """
     trials = find_trials(data_dir) if isinstance(data_dir, Path) else list(data_dir)
     scorer = scorer or ThresholdRule()
@@ -95,6 +98,8 @@ def replay(
     adl: dict[tuple[float, str], list[np.ndarray]] = {}
     for trial in trials:
         raw = read_trial(trial.path)
+        if transform is not None:
+            raw = transform(raw)
         duration = len(raw) / SISFALL_RATE_HZ
         impact_at = float(np.linalg.norm(raw, axis=1).argmax()) / SISFALL_RATE_HZ
         for rate in rates_hz:

@@ -1,0 +1,220 @@
+"""Leave-one-dataset-out and leave-subjects-out figures over several fall data sets (issue 15).
+
+    python benchmarks/falls_lodo.py sisfall=DIR mobifall=DIR [--rate 50] [--cv 5]
+        [--augment K ...] [--thresholds T ...] [--json]
+
+Each ``NAME=DIR`` is a SisFall-format folder (``scripts/convert_falls.py`` writes other sets
+that way); subject names must not repeat across sets. Every set is replayed once at the
+evaluation rate and the training rates (candidates do not depend on the model), then scored:
+
+- ``lodo``: the model trained (as ``eldercare train falls`` trains: every subject, 200/50/20
+  Hz) on all the *other* sets, on this set — a lab, device and placement it never saw;
+- ``alone``: ``--cv`` folds of this set's subjects, trained on this set only;
+- ``combined``: ``--cv`` folds over the subjects of all sets together, so each subject is
+  scored by a model that saw the other sets whole and the other folds of its own set.
+
+For each: sensitivity, specificity, false alarms per hour over each subject's activity
+recordings joined into one stream (the suspicions per hour before confirmation), the slow
+falls (SisFall's low-energy codes and MobiFall's fall backwards onto a chair), and the codes
+that were missed or alarmed. The ``lodo`` rows equal ``eldercare eval falls DIR --model M``
+with M trained by ``eldercare train falls`` on the other set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from benchmarks.falls_daily_stream import SLOW_FALLS
+from detector.falls.scoring import Scorer
+from detector.falls.stream import FallConfig
+from eldercare.logs import configure_logging
+from evaluation.falls.augment import soften
+from evaluation.falls.cross_validation import ScorerFor, cross_validated_scorers, evaluate
+from evaluation.falls.replay import Replay, replay
+from evaluation.falls.sisfall import SISFALL_RATE_HZ, find_trials
+from evaluation.falls.training import TRAINING_RATES_HZ, train
+
+#: Low-energy falls of the other sets, counted with SisFall's: MobiFall BSC (backwards while
+#: trying to sit on a chair).
+OTHER_SLOW_FALLS = ("F23",)
+
+
+def merged(replays: Sequence[Replay]) -> Replay:
+    """Replays of several sets at one rate as one."""
+    return Replay(
+        replays[0].rate_hz,
+        [run for r in replays for run in r.trials],
+        [stream for r in replays for stream in r.streams],
+    )
+
+
+def everyone_by(scorer: Scorer) -> ScorerFor:
+    """One scorer for every subject."""
+    return lambda _subject: scorer
+
+
+def figures(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures the LODO table shows, from an ``evaluate`` report."""
+    by_code = report["by_code"]
+    slow = [c for c in (*SLOW_FALLS, *OTHER_SLOW_FALLS) if c in by_code]
+    return {
+        "sensitivity": report["sensitivity"],
+        "falls": report["tp"] + report["fn"],
+        "missed": report["fn"],
+        "specificity": report["specificity"],
+        "adl": report["fp"] + report["tn"],
+        "adl_alarmed": report["fp"],
+        "false_alarms_per_hour": report["false_alarms_per_hour"],
+        "stream_hours": report["stream_hours"],
+        "stream_false_alarms": report["stream_false_alarms"],
+        "slow_falls_detected": sum(by_code[c]["alarmed"] for c in slow),
+        "slow_falls": sum(by_code[c]["trials"] for c in slow),
+        "missed_by_code": {
+            c: row["trials"] - row["alarmed"]
+            for c, row in by_code.items()
+            if c[0] == "F" and row["alarmed"] < row["trials"]
+        },
+        "alarmed_adl_by_code": {
+            c: row["alarmed"] for c, row in by_code.items() if c[0] == "D" and row["alarmed"]
+        },
+    }
+
+
+def run(
+    sets: dict[str, Path],
+    rate_hz: float,
+    folds: int,
+    augment: Sequence[float] = (),
+    thresholds: Sequence[float | None] = (None,),
+) -> dict[str, dict[str, Any]]:
+    """``{set: {"lodo" | "alone" | "combined": figures}}`` for every set.
+
+    With ``augment``, every model is also trained on copies of its training recordings
+    softened by each k (``evaluation.falls.augment``); evaluation is on the recordings as
+    they are. Each threshold t other than None adds rows ``"<kind>@t"``: the same models
+    deciding at score ≥ t.
+    """
+    refractory_s = FallConfig().refractory_s
+    rates = [rate_hz, *(r for r in TRAINING_RATES_HZ if r != rate_hz)]
+    # in the order ``eldercare train falls`` uses: the fit (early stopping) sees rows in order
+    training_rates = list(TRAINING_RATES_HZ)
+    replays: dict[str, list[Replay]] = {}
+    softened: dict[str, list[list[Replay]]] = {}  # per set, per k: replays at training_rates
+    for name, folder in sets.items():
+        trials = find_trials(folder)
+        if not trials:
+            raise ValueError(f"{name}: no SisFall-format trials below {folder}")
+        replays[name] = replay(trials, rates)
+        softened[name] = [
+            replay(
+                trials,
+                training_rates,
+                continuous=False,
+                transform=partial(soften, rate_hz=SISFALL_RATE_HZ, k=k),
+            )
+            for k in augment
+        ]
+    subjects = {
+        name: sorted({run.trial.subject for run in rs[0].trials}) for name, rs in replays.items()
+    }
+    everyone = sorted(s for names in subjects.values() for s in names)
+    if len(everyone) != len(set(everyone)):
+        raise ValueError("a subject name occurs in two sets")
+
+    def training(names: Sequence[str]) -> list[Replay]:
+        return [
+            merged(
+                [replays[n][rates.index(rate)] for n in names]
+                + [copies[j] for n in names for copies in softened[n]]
+            )
+            for j, rate in enumerate(training_rates)
+        ]
+
+    combined_for, _ = cross_validated_scorers(training(list(sets)), everyone, folds)
+    results: dict[str, dict[str, Any]] = {}
+    for name in sets:
+        others = [n for n in sets if n != name]
+        lodo_model: Scorer = train(training(others))
+        alone_for, _ = cross_validated_scorers(training([name]), subjects[name], folds)
+        evaluated = replays[name][0]
+        scorers = {"lodo": everyone_by(lodo_model), "alone": alone_for, "combined": combined_for}
+        results[name] = {
+            kind if threshold is None else f"{kind}@{threshold:g}": figures(
+                evaluate(evaluated, at_threshold(scorer_for, threshold), refractory_s)
+            )
+            for kind, scorer_for in scorers.items()
+            for threshold in thresholds
+        }
+    return results
+
+
+def at_threshold(scorer_for: ScorerFor, threshold: float | None) -> ScorerFor:
+    """The same models deciding at ``threshold`` (None: their own): compares detectors at
+    equal suspicions per hour, not only at the threshold each was shipped with."""
+    if threshold is None:
+        return scorer_for
+    return lambda subject: replace(scorer_for(subject), threshold=threshold)
+
+
+def _print(results: dict[str, dict[str, Any]]) -> None:
+    print(
+        "test set  trained on                 sensitivity        specificity        "
+        "FA/h (stream h)     slow falls"
+    )
+    for name, rows in results.items():
+        for kind, row in rows.items():
+            base, _, threshold = kind.partition("@")
+            label = {
+                "lodo": "other sets only",
+                "alone": "own set, other folds",
+                "combined": "all sets, other folds",
+            }[base] + (f" @{threshold}" if threshold else "")
+            print(
+                f"{name:9} {label:24} {row['sensitivity']:.4f} ({row['missed']:3} missed) "
+                f"{row['specificity']:.4f} ({row['adl_alarmed']:3} fp) "
+                f"{row['false_alarms_per_hour']:5.2f} ({row['stream_hours']:.2f} h) "
+                f"{row['slow_falls_detected']}/{row['slow_falls']}"
+            )
+            print(f"{'':9}   missed {row['missed_by_code']}  adl {row['alarmed_adl_by_code']}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="+", help="NAME=DIR, SisFall-format folders")
+    parser.add_argument("--rate", type=float, default=50.0, help="evaluation rate (Hz)")
+    parser.add_argument("--cv", type=int, default=5, help="folds of subjects")
+    parser.add_argument(
+        "--augment",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also train on every recording played k times slower and softer (each k)",
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also score every model at each of these thresholds (rows kind@t)",
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    configure_logging()
+    sets = {name: Path(folder) for name, _, folder in (s.partition("=") for s in args.sets)}
+    if len(sets) < 2:
+        parser.error("leave-one-dataset-out needs two sets or more")
+    results = run(sets, args.rate, args.cv, args.augment, [None, *args.thresholds])
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        _print(results)
+
+
+if __name__ == "__main__":
+    main()

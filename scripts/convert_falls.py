@@ -1,0 +1,137 @@
+"""Turn other public fall data sets into SisFall-format folders for ``eldercare eval falls``.
+
+Issue 15 asks for fall data from other devices and placements, and for leave-one-dataset-out
+figures. Rather than teach every lab tool a new format, each converter writes what
+``evaluation.falls.sisfall`` already reads: one folder per subject, one gzipped file per
+trial named ``<code>_<subject>_R<nn>.txt.gz``, ``x,y,z;`` lines of ADXL345 counts
+(g × 256) at 200 Hz. Then ``eval falls``, ``train falls``, ``--cv`` and the daily-stream
+benchmark take the new set unchanged, and a folder of symlinks to both sets' subject folders
+is the combined set. The output goes OUTSIDE the repository (the licences allow research use
+and citation, not redistribution), with ``SOURCE.txt`` saying where it came from.
+
+Formats:
+
+- ``mobifall``: MobiFall v2.0 (Vavoulas et al., BHI 2014; the MobiAct paper, ICT4AWE 2016):
+  a Samsung Galaxy S3 in the subject's trouser pocket, ``<CODE>_acc_<subject>_<trial>.txt``
+  with a ``#`` header, ``@DATA``, then ``timestamp(ns), x, y, z`` in m/s² (gravity included),
+  ~87–99 Hz with irregular spacing and stalls up to ~1 s. Its accelerometer saturates at
+  about ±2 g per axis, so impacts are clipped. Activity codes become SisFall-style codes
+  numbered above SisFall's own (``MOBIFALL_CODES``), subjects ``MFnn``.
+
+The irregular samples are put on a 200 Hz grid by linear interpolation, so the lab tools'
+block means give 50 or 20 Hz as from any device; a 200 Hz replay of a converted set holds
+no more than the phone measured (≤ ~100 Hz), so figures are reported at 50 Hz and below.
+
+    python scripts/convert_falls.py mobifall MobiFall_Dataset_v2.0 /work/data-extra/mobifall-sisfmt
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.falls.sisfall import G_PER_COUNT, SISFALL_RATE_HZ
+
+STANDARD_GRAVITY = 9.80665
+
+#: MobiFall's codes as SisFall-style codes: falls F21–F24, activities D21–D29 (SisFall uses
+#: F01–F15 and D01–D19, so a combined folder keeps every code apart).
+MOBIFALL_CODES = {
+    "FOL": "F21",  # forward-lying: forward from standing, hands dampen the fall
+    "FKL": "F22",  # front-knees-lying: forward from standing, first impact on the knees
+    "BSC": "F23",  # back-sitting-chair: backward while trying to sit on a chair
+    "SDL": "F24",  # sideward-lying: sideways from standing, bending the legs
+    "STD": "D21",  # standing with subtle movements, 5 min
+    "WAL": "D22",  # normal walking, 5 min
+    "JOG": "D23",  # jogging, 30 s
+    "JUM": "D24",  # continuous jumping, 30 s
+    "STU": "D25",  # 10 stairs up
+    "STN": "D26",  # 10 stairs down
+    "SCH": "D27",  # sitting on a chair
+    "CSI": "D28",  # stepping into a car
+    "CSO": "D29",  # stepping out of a car
+}
+
+_MOBIFALL_NAME = re.compile(r"^(?P<code>[A-Z]{3})_acc_(?P<subject>\d+)_(?P<trial>\d+)\.txt$")
+
+
+class ConversionError(ValueError):
+    """A source file that does not hold what its format promises."""
+
+
+def read_mobifall(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Times in seconds (sorted, unique) and acceleration in g, shape (n, 3), of one file."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    _, marker, body = text.partition("@DATA")
+    if not marker:
+        raise ConversionError(f"{path}: no @DATA line")
+    try:
+        values = np.array(
+            [[float(v) for v in line.split(",")] for line in body.splitlines() if line.strip()]
+        )
+    except ValueError as error:
+        raise ConversionError(f"{path}: {error}") from None
+    if values.ndim != 2 or values.shape[1] != 4 or len(values) < 2:
+        raise ConversionError(f"{path}: expected at least two 'timestamp, x, y, z' lines")
+    times, first = np.unique(values[:, 0] * 1e-9, return_index=True)
+    return times, values[first, 1:] / STANDARD_GRAVITY
+
+
+def on_grid(times: np.ndarray, samples: np.ndarray, rate_hz: float) -> np.ndarray:
+    """``samples`` taken at irregular ``times``, linearly interpolated every 1/``rate_hz`` s."""
+    grid = times[0] + np.arange(int((times[-1] - times[0]) * rate_hz) + 1) / rate_hz
+    return np.column_stack([np.interp(grid, times, samples[:, axis]) for axis in range(3)])
+
+
+def write_sisfall(path: Path, samples_g: np.ndarray) -> None:
+    """``samples_g`` as a gzipped SisFall file: ``x,y,z;`` lines of ADXL345 counts."""
+    counts = np.rint(samples_g / G_PER_COUNT).astype(np.int64)
+    text = "".join(f"{x},{y},{z};\n" for x, y, z in counts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="ascii") as handle:
+        handle.write(text)
+
+
+def convert_mobifall(source: Path, out: Path) -> int:
+    """Every accelerometer file below ``source`` into ``out``; the number of trials written."""
+    written = 0
+    for path in sorted(source.rglob("*_acc_*.txt")):
+        match = _MOBIFALL_NAME.match(path.name)
+        if not match:
+            continue
+        code = MOBIFALL_CODES.get(match["code"])
+        if code is None:
+            raise ConversionError(f"{path}: unknown activity code {match['code']}")
+        subject = f"MF{int(match['subject']):02d}"
+        times, samples = read_mobifall(path)
+        target = out / subject / f"{code}_{subject}_R{int(match['trial']):02d}.txt.gz"
+        write_sisfall(target, on_grid(times, samples, SISFALL_RATE_HZ))
+        written += 1
+    (out / "SOURCE.txt").write_text(
+        "MobiFall Dataset v2.0 (Vavoulas, Pediaditis, Spanakis, Tsiknakis, BHI 2014), "
+        "accelerometer files only,\nconverted by scripts/convert_falls.py mobifall: "
+        "m/s^2 -> g, irregular ~87-99 Hz -> 200 Hz by linear\ninterpolation, codes: "
+        + ", ".join(f"{k}={v}" for k, v in MOBIFALL_CODES.items())
+        + ".\nSmartphone in a trouser pocket; its accelerometer clips at about 2 g per axis.\n",
+        encoding="utf-8",
+    )
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("format", choices=["mobifall"])
+    parser.add_argument("source", type=Path, help="the data set's folder as published")
+    parser.add_argument("out", type=Path, help="SisFall-format folder to write (not the repo)")
+    args = parser.parse_args(argv)
+    count = convert_mobifall(args.source, args.out)
+    print(f"{count} trials written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

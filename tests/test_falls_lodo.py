@@ -1,0 +1,78 @@
+"""Leave-one-dataset-out over two synthetic SisFall-format sets (benchmarks/falls_lodo.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import falls_lodo
+from evaluation.falls.sisfall import SISFALL_RATE_HZ
+from scripts.convert_falls import write_sisfall
+
+RATE = SISFALL_RATE_HZ
+
+
+def _recording(rng: np.random.Generator, fall: bool) -> np.ndarray:
+    """12 s upright; at 4 s and 8 s a 60 ms knock of ~2.5 g; a fall: one knock, then lying."""
+    n = int(12 * RATE)
+    samples = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0, 0.01, (n, 3))
+    lying = np.array([1.0, 0.0, 0.0])
+    for at in (4.0, 8.0) if not fall else (4.0,):
+        start = int(at * RATE)
+        samples[start : start + 12, 0] += rng.uniform(2.0, 3.0)
+    if fall:
+        samples[int(4.0 * RATE) + 12 :] = lying + rng.normal(0, 0.01, (n - 812, 3))
+    return samples
+
+
+def _set(root: Path, subjects: list[str], seed: int, inverted: bool = False) -> Path:
+    """Four falls and four activities per subject; ``inverted``: a lab whose "falls" look
+    like the other lab's activities and the other way round."""
+    rng = np.random.default_rng(seed)
+    for subject in subjects:
+        for trial in range(1, 5):
+            for code, lying in (("F01", not inverted), ("D01", inverted)):
+                path = root / subject / f"{code}_{subject}_R{trial:02d}.txt.gz"
+                write_sisfall(path, _recording(rng, lying))
+    return root
+
+
+def test_each_set_is_scored_by_the_models_the_table_names(tmp_path: Path) -> None:
+    sets = {
+        "one": _set(tmp_path / "one", ["SA01", "SA02", "SA03"], seed=1),
+        "two": _set(tmp_path / "two", ["MF01", "MF02", "MF03"], seed=2, inverted=True),
+    }
+    results = falls_lodo.run(sets, 50.0, folds=3, thresholds=(None, 1.01))
+    assert set(results) == {"one", "two"}
+    for rows in results.values():
+        assert set(rows) == {
+            "lodo",
+            "alone",
+            "combined",
+            "lodo@1.01",
+            "alone@1.01",
+            "combined@1.01",
+        }
+        # no score reaches 1.01: the same models at that threshold alarm on nothing
+        for kind in ("lodo@1.01", "alone@1.01", "combined@1.01"):
+            assert (rows[kind]["sensitivity"], rows[kind]["specificity"]) == (0.0, 1.0)
+        for row in rows.values():
+            assert (row["falls"], row["adl"]) == (12, 12)
+            assert row["stream_hours"] == pytest.approx(3 * 4 * 12 / 3600, abs=1e-3)
+        # trained on its own lab's other people: every recording right
+        assert (rows["alone"]["sensitivity"], rows["alone"]["specificity"]) == (1.0, 1.0)
+        # trained on the other lab only, whose labels are the opposite: every recording wrong
+        assert (rows["lodo"]["sensitivity"], rows["lodo"]["specificity"]) == (0.0, 0.0)
+        assert rows["lodo"]["missed_by_code"] == {"F01": 12}
+        assert rows["lodo"]["alarmed_adl_by_code"] == {"D01": 12}
+
+
+def test_a_person_in_two_sets_is_refused(tmp_path: Path) -> None:
+    sets = {
+        "one": _set(tmp_path / "one", ["SA01", "SA02"], seed=1),
+        "two": _set(tmp_path / "two", ["SA02", "MF01"], seed=2),
+    }
+    with pytest.raises(ValueError, match="two sets"):
+        falls_lodo.run(sets, 50.0, folds=2)
