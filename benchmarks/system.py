@@ -86,6 +86,11 @@ class System:
             ]
         )
 
+    def log_tail(self, service: str, lines: int = 40) -> str:
+        path = self.processes[service].log_path
+        text = path.read_text("utf-8", errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
     def crashed(self) -> list[str]:
         return [name for name, process in self.processes.items() if not process.running]
 
@@ -124,7 +129,9 @@ async def _wait_started(system: System, settings: Settings) -> None:
     waiting = list(SERVICES)
     while waiting and time.monotonic() < give_up:
         if crashed := system.crashed():
-            raise RuntimeError(f"{', '.join(crashed)} exited; logs in {system.folder}")
+            # The folder is removed when the run ends: the reason has to travel in the error.
+            tails = "\n".join(f"--- {name}:\n{system.log_tail(name)}" for name in crashed)
+            raise RuntimeError(f"{', '.join(crashed)} exited:\n{tails}")
         name = waiting[0]
         with contextlib.suppress(httpx.HTTPError):
             await system.scrape(name)
@@ -137,7 +144,8 @@ async def _wait_started(system: System, settings: Settings) -> None:
                 continue
         await asyncio.sleep(0.3)
     if waiting:
-        raise RuntimeError(f"{', '.join(waiting)} did not start; logs in {system.folder}")
+        tails = "\n".join(f"--- {name}:\n{system.log_tail(name)}" for name in waiting)
+        raise RuntimeError(f"{', '.join(waiting)} did not start:\n{tails}")
 
 
 @contextlib.asynccontextmanager

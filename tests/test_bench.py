@@ -35,7 +35,7 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
         timeout=110,
         cwd=tmp_path,
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
     result = json.loads(run.stdout)
     assert result["lost"] == 0
     assert result["counts"]["published"] == result["counts"]["gateway_accepted"] > 0
