@@ -37,6 +37,10 @@ WINDOW_MASK = (1 << SEQ_WINDOW) - 1
 LIVE = 1  # the device heartbeats (its silence means something)
 ONLINE = 2  # the gateway's last status said online
 FLAG_BITS = 2
+#: Bits of a ``HomeState.devices`` entry below its seq window: last heard (whole epoch
+#: seconds, 40 bits) and the flags. The checkpoint keeps the two parts apart, as before.
+HEARD_BITS = 40 + FLAG_BITS
+HEARD_MASK = (1 << HEARD_BITS) - 1
 
 
 @dataclass(slots=True)
@@ -86,12 +90,12 @@ class HomeState:
     away_until: datetime | None = None
     away_reason: str = ""
     away_marker: datetime | None = None  # last sign of life when holiday mode was set
-    #: device -> last heard (whole epoch seconds) << FLAG_BITS | LIVE | ONLINE: one integer
-    #: per device instead of a float and two sets (a set of five costs 728 bytes).
+    #: device -> (window + 1) << HEARD_BITS | last heard (whole epoch seconds) << FLAG_BITS
+    #: | LIVE | ONLINE, where window is the anti-replay window, highest seq << SEQ_WINDOW |
+    #: bitmap of the seqs below it (0: no seq yet). One integer per device instead of a float
+    #: and two sets (a set of five costs 728 bytes), and one dict instead of two (~420 B).
     devices: dict[str, int] = field(default_factory=dict)
     offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
-    #: device -> highest seq << SEQ_WINDOW | bitmap of the seqs below it: anti-replay window.
-    seqs: dict[str, int] = field(default_factory=dict)
     pending: Pending = field(default_factory=Pending)
     #: Last few motion signs as whole epoch seconds * 8 + place (one small array, not objects).
     recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
@@ -108,7 +112,7 @@ class HomeState:
         it, instead of a set (or a tuple of two): the state of 100 k homes has to fit in
         memory.
         """
-        packed = self.seqs.get(device)
+        packed = self.window(device)
         highest, seen = (-1, 0) if packed is None else (packed >> SEQ_WINDOW, packed & WINDOW_MASK)
         if seq > highest:
             # A jump past the window forgets the window instead of shifting into it: zigbee2mqtt
@@ -118,7 +122,7 @@ class HomeState:
                 seen = 0
             else:
                 seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK
-            self.seqs[device] = _pack(seq, seen)
+            self._set_window(device, _pack(seq, seen))
             return False
         if seq == highest:
             return True
@@ -126,22 +130,34 @@ class HomeState:
             # Far below the window: the device restarted and counts from 1 again (the
             # gateway already drops broker redeliveries). Treating it as a redelivery would
             # ignore the sensor until it reached its old count, and the home would look still.
-            self.seqs[device] = _pack(seq, 0)
+            self._set_window(device, _pack(seq, 0))
             return False
         bit = 1 << (highest - seq - 1)
         if seen & bit:
             return True
-        self.seqs[device] = _pack(highest, seen | bit)
+        self._set_window(device, _pack(highest, seen | bit))
         return False
+
+    def window(self, device: str) -> int | None:
+        """The device's anti-replay window (``_pack``), None before its first seq."""
+        window = self.devices.get(device, 0) >> HEARD_BITS
+        return window - 1 if window else None
+
+    def _set_window(self, device: str, window: int) -> None:
+        self.devices[device] = (window + 1) << HEARD_BITS | self.devices.get(device, 0) & HEARD_MASK
+
+    def _set_heard(self, device: str, now: datetime, flags: int) -> None:
+        window = self.devices.get(device, 0) >> HEARD_BITS << HEARD_BITS
+        self.devices[device] = window | int(now.timestamp()) << FLAG_BITS | flags
 
     def heard(self, device: str, now: datetime, *, liveness: bool = False) -> None:
         flags = self.devices.get(device, 0) & (LIVE | ONLINE) | (LIVE if liveness else 0)
-        self.devices[device] = int(now.timestamp()) << FLAG_BITS | flags
+        self._set_heard(device, now, flags)
 
     def status(self, device: str, now: datetime, *, online: bool, reason: str = "") -> None:
         """The gateway's liveness verdict; it outranks our own last-seen bookkeeping."""
         flags = self.devices.get(device, 0) & LIVE | (ONLINE if online else 0)
-        self.devices[device] = int(now.timestamp()) << FLAG_BITS | flags
+        self._set_heard(device, now, flags)
         if online:
             self.offline.pop(device, None)
         else:
@@ -347,7 +363,7 @@ class HomeState:
         packed = self.devices.get(device)
         if packed is None or packed & ONLINE:
             return True
-        return now.timestamp() - (packed >> FLAG_BITS) <= liveness.total_seconds()
+        return now.timestamp() - ((packed & HEARD_MASK) >> FLAG_BITS) <= liveness.total_seconds()
 
     def _reporters(self) -> set[str]:
         """Devices that can tell us they are alive: heartbeats or the gateway's statuses."""
@@ -399,9 +415,13 @@ class HomeState:
             "away_until": _iso(self.away_until),
             "away_reason": self.away_reason,
             "away_marker": _iso(self.away_marker),
-            "devices": self.devices,
+            "devices": {d: packed & HEARD_MASK for d, packed in self.devices.items()},
             "offline": self.offline,
-            "seqs": {d: [p >> SEQ_WINDOW, p & WINDOW_MASK] for d, p in self.seqs.items()},
+            "seqs": {
+                d: [p >> SEQ_WINDOW, p & WINDOW_MASK]
+                for d in self.devices
+                if (p := self.window(d)) is not None
+            },
             "pending": {
                 "inactivity": self.pending.inactivity,
                 "wake_day": self.pending.wake_day,
@@ -446,7 +466,8 @@ class HomeState:
             online = ONLINE if device in data.get("online", ()) else 0
             state.devices[device] = int(at) << FLAG_BITS | live | online
         state.offline = dict(data["offline"])
-        state.seqs = {d: _pack(int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
+        for device, (highest, seen) in data["seqs"].items():
+            state._set_window(device, _pack(int(highest), int(seen)))
         pending = data["pending"]
         state.pending = Pending(**{**pending, "expectations": pending["expectations"] or None})
         return state
