@@ -31,6 +31,8 @@ VISITOR_HOLD = timedelta(hours=1)
 DEEP_NIGHT_END_H = 5.0
 #: A home sees sleep while its bedroom or bed reported in the deep night this recently.
 SLEEP_SEEN_FOR = timedelta(days=7)
+#: Motion signs kept for telling a visitor (``_note_visitor``).
+RECENT = 8
 SEQ_WINDOW = 64
 WINDOW_MASK = (1 << SEQ_WINDOW) - 1
 #: Flags below the last-seen second in ``HomeState.devices``.
@@ -72,7 +74,12 @@ class HomeState:
     #: home cannot see sleep and the evening has reached its bedtime (``context_of``).
     context_place: Place = Place.OTHER
     threshold_h: float = 0.0
-    last_at: np.ndarray = field(default_factory=lambda: np.zeros(PLACE_COUNT, dtype=np.float64))
+    #: Epoch seconds of the last sign of life per place, then the last few motion signs as
+    #: whole epoch seconds * 8 + place (exact in float64): one array, not two (each numpy
+    #: array costs ~100 bytes of header); ``last_at`` and ``recent`` are views of it.
+    times: np.ndarray = field(
+        default_factory=lambda: np.zeros(PLACE_COUNT + RECENT, dtype=np.float64)
+    )
     bed: bool = False
     chair: bool = False
     #: Epoch seconds of the last sign of sleep: the bedroom or bed reporting in the deep
@@ -95,13 +102,22 @@ class HomeState:
     #: bitmap of the seqs below it (0: no seq yet). One integer per device instead of a float
     #: and two sets (a set of five costs 728 bytes), and one dict instead of two (~420 B).
     devices: dict[str, int] = field(default_factory=dict)
-    offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
+    #: Last status said offline: reason; None while none is (an empty dict costs 64 bytes).
+    offline: dict[str, str] | None = None
     pending: Pending = field(default_factory=Pending)
-    #: Last few motion signs as whole epoch seconds * 8 + place (one small array, not objects).
-    recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
     late_dropped: int = 0
     last_point: datetime | None = None
     next_check: datetime | None = None  # not checkpointed: a restart checks at once
+
+    @property
+    def last_at(self) -> np.ndarray:
+        """Epoch seconds of the last sign of life per place (0: never)."""
+        return self.times[:PLACE_COUNT]
+
+    @property
+    def recent(self) -> np.ndarray:
+        """The last ``RECENT`` motion signs, whole epoch seconds * 8 + place (0: none)."""
+        return self.times[PLACE_COUNT:]
 
     # -- message bookkeeping --------------------------------------------------------------
 
@@ -159,9 +175,11 @@ class HomeState:
         flags = self.devices.get(device, 0) & LIVE | (ONLINE if online else 0)
         self._set_heard(device, now, flags)
         if online:
-            self.offline.pop(device, None)
+            if self.offline is not None:
+                self.offline.pop(device, None)
+                self.offline = self.offline or None
         else:
-            self.offline[device] = reason or "offline"
+            self.offline = {**(self.offline or {}), device: reason or "offline"}
 
     def local(self, ts: datetime) -> datetime:
         return ts.astimezone(self.tz)
@@ -358,7 +376,7 @@ class HomeState:
     # -- liveness -------------------------------------------------------------------------
 
     def _alive(self, device: str, now: datetime, liveness: timedelta) -> bool:
-        if device in self.offline:
+        if device in (self.offline or ()):
             return False
         packed = self.devices.get(device)
         if packed is None or packed & ONLINE:
@@ -368,7 +386,7 @@ class HomeState:
     def _reporters(self) -> set[str]:
         """Devices that can tell us they are alive: heartbeats or the gateway's statuses."""
         return {d for d, packed in self.devices.items() if packed & (LIVE | ONLINE)} | set(
-            self.offline
+            self.offline or ()
         )
 
     def silent_devices(self, now: datetime, liveness: timedelta) -> list[str]:
@@ -380,7 +398,7 @@ class HomeState:
         A home whose devices never report liveness cannot be told apart, so it is never
         called offline here: a possibly false "inactive" beats a lost alert.
         """
-        if HOME_GATEWAY_DEVICE in self.offline:
+        if HOME_GATEWAY_DEVICE in (self.offline or ()):
             return True  # the gateway says the whole home is unreachable (hub down, power cut)
         reporters = self._reporters()
         return bool(reporters) and not any(self._alive(d, now, liveness) for d in reporters)
@@ -416,7 +434,7 @@ class HomeState:
             "away_reason": self.away_reason,
             "away_marker": _iso(self.away_marker),
             "devices": {d: packed & HEARD_MASK for d, packed in self.devices.items()},
-            "offline": self.offline,
+            "offline": self.offline or {},
             "seqs": {
                 d: [p >> SEQ_WINDOW, p & WINDOW_MASK]
                 for d in self.devices
@@ -445,7 +463,7 @@ class HomeState:
         state.context_hour = data["context_hour"]
         state.context_place = Place(data.get("context_place", data["last_place"]))
         state.threshold_h = data["threshold_h"]
-        state.last_at = np.array(data["last_at"], dtype=np.float64)
+        state.last_at[:] = data["last_at"]
         state.bed, state.chair = data["bed"], data["chair"]
         state.slept_at = float(data.get("slept_at", 0.0))
         state.bath_since = _time(data["bath_since"])
@@ -465,7 +483,7 @@ class HomeState:
             live = LIVE if device in data.get("live", ()) else 0
             online = ONLINE if device in data.get("online", ()) else 0
             state.devices[device] = int(at) << FLAG_BITS | live | online
-        state.offline = dict(data["offline"])
+        state.offline = dict(data["offline"]) or None
         for device, (highest, seen) in data["seqs"].items():
             state._set_window(device, _pack(int(highest), int(seen)))
         pending = data["pending"]

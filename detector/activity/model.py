@@ -40,6 +40,8 @@ RING = 14
 QUIET_STATS = ("peak", "count", "total", "squares")
 #: After them, the hour-of-day view: 24 hours × places is two more 12 × places rows.
 HOURLY_ROWS = 24 // BLOCKS
+QUIET_SHAPE = (len(QUIET_STATS) + HOURLY_ROWS, BLOCKS, PLACE_COUNT)
+QUIET_SIZE = QUIET_SHAPE[0] * BLOCKS * PLACE_COUNT
 EMPTY = 255  # ring-buffer slot not yet filled
 #: Rows of ``ActivityModel.wake``: weekday and weekend wake-ups, then bedtimes.
 BEDTIMES = 2
@@ -111,19 +113,28 @@ def is_asleep(hour: float, place: Place, settings: ModelSettings) -> bool:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "days", "last_day", "quiet", "wake", "widening")
+    __slots__ = ("days", "last_day", "stats", "wake", "widening")
 
     def __init__(self) -> None:
-        # One array for the four per-context statistics and the hour-of-day view: every
-        # numpy array costs ~100 bytes of header, and 100 k homes are kept in memory.
-        rows = len(QUIET_STATS) + HOURLY_ROWS
-        self.quiet = np.zeros((rows, BLOCKS, PLACE_COUNT), dtype=np.float16)
+        # One float16 array for the four per-context statistics, the hour-of-day view and
+        # the bathroom peaks (``quiet`` and ``bath`` are views of it): every numpy array
+        # costs ~100 bytes of header, and 100 k homes are kept in memory.
+        self.stats = np.zeros(QUIET_SIZE + 2, dtype=np.float16)
         # Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon.
         self.wake = np.full((3, RING), EMPTY, dtype=np.uint8)
-        self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
         self.widening: Widening | None = None  # staff verdicts (feedback.py); rarely any
+
+    @property
+    def quiet(self) -> np.ndarray:
+        """The per-context statistics (``QUIET_STATS``) then the hour-of-day view."""
+        return self.stats[:QUIET_SIZE].reshape(QUIET_SHAPE)
+
+    @property
+    def bath(self) -> np.ndarray:
+        """Decayed peak stay in the bathroom (minutes): day, night."""
+        return self.stats[QUIET_SIZE:]
 
     @property
     def peak(self) -> np.ndarray:
@@ -164,8 +175,7 @@ class ActivityModel:
         self.last_day = ordinal
         self.days += elapsed
         factor = settings.daily_decay ** min(elapsed, 365)
-        self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
-        self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
+        self.stats = (self.stats.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(
         self, hour: float, place: Place, quiet_h: float, *, visit_ended: bool = False
@@ -384,7 +394,7 @@ class ActivityModel:
                 model.quiet[index] = _unb64(data[name], np.float16, model.quiet[index].shape)
         wake = np.frombuffer(base64.b64decode(data["wake"]), dtype=np.uint8)
         model.wake[: wake.size // RING] = wake.reshape(-1, RING)  # older ones: no bedtimes
-        model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
+        model.bath[:] = _unb64(data["bath"], np.float16, model.bath.shape)
         if "hourly" in data:  # checkpoints from before it was kept learn it afresh
             model.hourly[:] = _unb64(data["hourly"], np.float16, model.hourly.shape)
         model.days = float(data["days"])
@@ -394,7 +404,7 @@ class ActivityModel:
 
     @property
     def nbytes(self) -> int:
-        return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+        return self.stats.nbytes + self.wake.nbytes + 16
 
 
 def _second_earliest(ring: np.ndarray) -> float | None:
