@@ -42,9 +42,12 @@ QUIET_STATS = ("peak", "count", "total", "squares")
 HOURLY_ROWS = 24 // BLOCKS
 QUIET_SHAPE = (len(QUIET_STATS) + HOURLY_ROWS, BLOCKS, PLACE_COUNT)
 QUIET_SIZE = QUIET_SHAPE[0] * BLOCKS * PLACE_COUNT
+#: The float16 numbers (``quiet``, then the two bathroom peaks) as bytes.
+STATS_BYTES = (QUIET_SIZE + 2) * 2
 EMPTY = 255  # ring-buffer slot not yet filled
 #: Rows of ``ActivityModel.wake``: weekday and weekend wake-ups, then bedtimes.
 BEDTIMES = 2
+WAKE_ROWS = BEDTIMES + 1
 #: Bedtimes are kept in 10-minute units after noon, so that 23:50 < 00:30.
 NOON = 12.0
 
@@ -113,18 +116,28 @@ def is_asleep(hour: float, place: Place, settings: ModelSettings) -> bool:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("days", "last_day", "stats", "wake", "widening")
+    __slots__ = ("buffer", "days", "last_day", "widening")
 
     def __init__(self) -> None:
-        # One float16 array for the four per-context statistics, the hour-of-day view and
-        # the bathroom peaks (``quiet`` and ``bath`` are views of it): every numpy array
-        # costs ~100 bytes of header, and 100 k homes are kept in memory.
-        self.stats = np.zeros(QUIET_SIZE + 2, dtype=np.float16)
-        # Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon.
-        self.wake = np.full((3, RING), EMPTY, dtype=np.uint8)
+        # One buffer for the four per-context statistics, the hour-of-day view, the bathroom
+        # peaks (float16) and the wake-up rings (uint8); ``stats``, ``quiet``, ``bath`` and
+        # ``wake`` are views of it: every numpy array costs ~100 bytes of header, and 100 k
+        # homes are kept in memory.
+        self.buffer = np.full(STATS_BYTES + WAKE_ROWS * RING, EMPTY, dtype=np.uint8)
+        self.buffer[:STATS_BYTES] = 0
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
         self.widening: Widening | None = None  # staff verdicts (feedback.py); rarely any
+
+    @property
+    def stats(self) -> np.ndarray:
+        """Every float16 number learned: ``quiet`` then ``bath``."""
+        return self.buffer[:STATS_BYTES].view(np.float16)
+
+    @property
+    def wake(self) -> np.ndarray:
+        """Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon."""
+        return self.buffer[STATS_BYTES:].reshape(WAKE_ROWS, RING)
 
     @property
     def quiet(self) -> np.ndarray:
@@ -175,7 +188,8 @@ class ActivityModel:
         self.last_day = ordinal
         self.days += elapsed
         factor = settings.daily_decay ** min(elapsed, 365)
-        self.stats = (self.stats.astype(np.float32) * factor).astype(np.float16)
+        stats = self.stats
+        stats[:] = (stats.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(
         self, hour: float, place: Place, quiet_h: float, *, visit_ended: bool = False
@@ -404,7 +418,7 @@ class ActivityModel:
 
     @property
     def nbytes(self) -> int:
-        return self.stats.nbytes + self.wake.nbytes + 16
+        return self.buffer.nbytes + 16
 
 
 def _second_earliest(ring: np.ndarray) -> float | None:
