@@ -204,20 +204,23 @@ class ActivityModel:
         time a collapse by the toilet should be noticed. A bathroom known only by switches
         is left as it was: a flush says nothing about when the resident left."""
         block = int(hour // BLOCK_H) % BLOCKS
+        # Each view of the statistics is made once here (they are made on demand).
+        peak, count, total, squares = self.quiet[: len(QUIET_STATS)]
         if quiet_h < MIN_QUIET_H:
             if visit_ended and place is Place.BATHROOM:
-                self.count[block, place] = float(self.count[block, place]) + 1.0
+                count[block, place] = float(count[block, place]) + 1.0
             return
-        self.peak[block, place] = max(float(self.peak[block, place]), min(quiet_h, 48.0))
-        self.count[block, place] = float(self.count[block, place]) + 1.0
-        self.total[block, place] = float(self.total[block, place]) + min(quiet_h, 24.0)
-        self.squares[block, place] = float(self.squares[block, place]) + min(quiet_h, 24.0) ** 2
+        peak[block, place] = max(float(peak[block, place]), min(quiet_h, 48.0))
+        count[block, place] = float(count[block, place]) + 1.0
+        total[block, place] = float(total[block, place]) + min(quiet_h, 24.0)
+        squares[block, place] = float(squares[block, place]) + min(quiet_h, 24.0) ** 2
         # The hours it lasted through: how long it had been quiet by the end of each.
+        hourly = self.hourly
         start = int(hour)
         for step in range(min(int(hour + quiet_h) - start + 1, 24)):
             ongoing = min(start + step + 1 - hour, quiet_h)
             slot = (start + step) % 24, place
-            self.hourly[slot] = max(float(self.hourly[slot]), ongoing)
+            hourly[slot] = max(float(hourly[slot]), ongoing)
 
     def learn_wake(self, weekend: bool, hour: float) -> None:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
