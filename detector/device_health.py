@@ -17,7 +17,7 @@ condition ends for the home, not per device).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from detector.alerts import make_alert
@@ -41,14 +41,24 @@ BATTERY_LOW_PCT = 15.0
 BATTERY_OK_PCT = 30.0
 
 
-@dataclass
-class _Device:
-    seen: datetime
-    heartbeats: bool = False
-    offline_reason: str = ""  # set while down
-    gateway_watched: bool = False  # the gateway reports this device's liveness
-    alerted: bool = False
-    battery_alerted: bool = False
+#: Flags below the last-heard time in ``DeviceHealthRule._homes`` (one integer per device:
+#: a dataclass and a datetime per device cost ~1.4 KB a home, and 100 k homes stay in memory).
+HEARTBEATS = 1  # the device heartbeats (its silence means something)
+WATCHED = 2  # the gateway reports this device's liveness
+ALERTED = 4  # its offline condition has been alerted
+BATTERY = 8  # its low battery has been alerted
+FLAG_BITS = 4
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _pack(heard: datetime, flags: int) -> int:
+    """Last heard as whole microseconds since the epoch (exact: ``_heard`` gives it back)."""
+    return (heard - _EPOCH) // _MICROSECOND << FLAG_BITS | flags
+
+
+def _heard(packed: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=packed >> FLAG_BITS)
 
 
 @dataclass
@@ -58,18 +68,34 @@ class DeviceHealthRule(BaseRule):
     kinds: ClassVar[frozenset[AlertKind]] = frozenset(
         {AlertKind.DEVICE_OFFLINE, AlertKind.HOME_OFFLINE, AlertKind.BATTERY_LOW}
     )
-    _homes: dict[str, dict[str, _Device]] = field(default_factory=dict)
+    #: home -> device -> last heard << FLAG_BITS | flags (``_pack``).
+    _homes: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: home -> device -> why it is down; only while some device of the home is down.
+    _down: dict[str, dict[str, str]] = field(default_factory=dict)
     _home_alerted: set[str] = field(default_factory=set)
     #: Per home, the devices named in its raised ``device_offline`` alerts and still down.
     _offline_alerted: dict[str, set[str]] = field(default_factory=dict)
 
-    def _device(self, home: str, device: str, now: datetime) -> _Device:
-        return self._homes.setdefault(home, {}).setdefault(device, _Device(seen=now))
+    def _device(self, home: str, device: str, now: datetime) -> int:
+        """The device's packed state, first heard ``now`` if it is new."""
+        devices = self._homes.setdefault(home, {})
+        packed = devices.get(device)
+        if packed is None:
+            packed = devices[device] = _pack(now, 0)
+        return packed
+
+    def _set_down(self, home: str, device: str, reason: str) -> None:
+        self._down.setdefault(home, {})[device] = reason
+
+    def _set_up(self, home: str, device: str) -> None:
+        down = self._down.get(home)
+        if down is not None and down.pop(device, None) is not None and not down:
+            del self._down[home]
 
     def _alive(self, home: str, device: str, now: datetime, *, heartbeat: bool) -> RuleOutput:
-        item = self._device(home, device, now)
-        item.seen, item.offline_reason, item.alerted = now, "", False
-        item.heartbeats = item.heartbeats or heartbeat
+        flags = self._device(home, device, now) & (HEARTBEATS | WATCHED | BATTERY)
+        self._homes[home][device] = _pack(now, flags | (HEARTBEATS if heartbeat else 0))
+        self._set_up(home, device)
         output = RuleOutput()
         if home in self._home_alerted:
             self._home_alerted.discard(home)
@@ -89,18 +115,18 @@ class DeviceHealthRule(BaseRule):
         output = self._alive(telemetry.home, telemetry.device, now, heartbeat=True)
         if telemetry.metric is not Metric.BATTERY or telemetry.value is None:
             return output
-        item = self._device(telemetry.home, telemetry.device, now)
-        if telemetry.value >= BATTERY_OK_PCT and item.battery_alerted:
-            item.battery_alerted = False
-            devices = self._homes[telemetry.home].values()
-            if not any(other.battery_alerted for other in devices):
+        devices = self._homes[telemetry.home]
+        packed = devices[telemetry.device]
+        if telemetry.value >= BATTERY_OK_PCT and packed & BATTERY:
+            devices[telemetry.device] = packed & ~BATTERY
+            if not any(other & BATTERY for other in devices.values()):
                 reason = f"battery: {telemetry.value:.0f}% on {telemetry.device}"
                 output.cleared.append(
                     _cleared(AlertKind.BATTERY_LOW, telemetry.home, telemetry.device, now, reason)
                 )
-        if telemetry.value > BATTERY_LOW_PCT or item.battery_alerted:
+        if telemetry.value > BATTERY_LOW_PCT or packed & BATTERY:
             return output
-        item.battery_alerted = True
+        devices[telemetry.device] = packed | BATTERY
         alert = make_alert(
             home=telemetry.home,
             kind=AlertKind.BATTERY_LOW,
@@ -115,50 +141,47 @@ class DeviceHealthRule(BaseRule):
         return output
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
-        self._device(status.home, status.device, now).gateway_watched = True
+        packed = self._device(status.home, status.device, now)
+        self._homes[status.home][status.device] = packed | WATCHED
         if status.state is DeviceState.ONLINE:
             return self._alive(status.home, status.device, now, heartbeat=True)
-        item = self._device(status.home, status.device, now)
-        item.heartbeats = True
-        item.offline_reason = status.reason or "offline"
+        self._homes[status.home][status.device] = packed | WATCHED | HEARTBEATS
+        self._set_down(status.home, status.device, status.reason or "offline")
         return self._check_home(status.home, now)
 
     def on_tick(self, now: datetime) -> RuleOutput:
         output = RuleOutput()
         for home, devices in self._homes.items():
-            for item in devices.values():
-                silent = now - item.seen > self.silence
+            for device, packed in devices.items():
                 if (
-                    item.heartbeats
-                    and not item.gateway_watched
-                    and not item.offline_reason
-                    and silent
+                    packed & (HEARTBEATS | WATCHED) == HEARTBEATS
+                    and device not in self._down.get(home, ())
+                    and now - _heard(packed) > self.silence
                 ):
-                    item.offline_reason = (
-                        f"no message for {int(self.silence.total_seconds() // 60)} min"
-                    )
+                    minutes = int(self.silence.total_seconds() // 60)
+                    self._set_down(home, device, f"no message for {minutes} min")
             output.extend(self._check_home(home, now))
         return output
 
     def _check_home(self, home: str, now: datetime) -> RuleOutput:
-        devices = self._homes.get(home, {})
-        down = {name: item for name, item in devices.items() if item.offline_reason}
-        watched = [item for item in devices.values() if item.heartbeats]
+        down = self._down.get(home)
         if not down:
             return RuleOutput()
+        devices = self._homes[home]
+        watched = [packed for packed in devices.values() if packed & HEARTBEATS]
         # The gateway's home-level status (hub's last will, everything quiet) settles it at once.
         if HOME_GATEWAY_DEVICE in down or (watched and len(down) == len(watched)):
             if home in self._home_alerted:
                 return RuleOutput()
             self._home_alerted.add(home)
-            for item in down.values():
-                item.alerted = True
+            for name in down:
+                devices[name] |= ALERTED
             return RuleOutput(alerts=[self._home_offline(home, sorted(down), now)])
         alerts: list[Alert] = []
-        for name, item in sorted(down.items()):
-            if item.alerted:
+        for name, reason in sorted(down.items()):
+            if devices[name] & ALERTED:
                 continue
-            item.alerted = True
+            devices[name] |= ALERTED
             self._offline_alerted.setdefault(home, set()).add(name)
             alerts.append(
                 make_alert(
@@ -166,10 +189,9 @@ class DeviceHealthRule(BaseRule):
                     kind=AlertKind.DEVICE_OFFLINE,
                     severity=Severity.LOW,
                     at=now,
-                    key=f"{name}|{item.seen.isoformat()}",
-                    zh=f"设备 {name} 离线（{item.offline_reason}），"
-                    "其余传感器仍在监测；请技术人员检查。",
-                    en=f"Device {name} offline ({item.offline_reason}); the other sensors "
+                    key=f"{name}|{_heard(devices[name]).isoformat()}",
+                    zh=f"设备 {name} 离线（{reason}），其余传感器仍在监测；请技术人员检查。",
+                    en=f"Device {name} offline ({reason}); the other sensors "
                     "are still watching. Technician to check.",
                     evidence=[Evidence(device=name, type="status")],
                 )

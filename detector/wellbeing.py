@@ -274,7 +274,7 @@ class WellbeingRule(BaseRule):
                 room.name.lower(): count
                 for room, count in zip(ROOMS, tally.room_counts(), strict=True)
             },
-            sensors_offline=sorted(state.offline)[:100],  # the gateway's verdict at midnight
+            sensors_offline=sorted(state.offline or ())[:100],  # the gateway's verdict at midnight
             away=bool(tally.flags & AWAY),
         )
         log.info("daily_summary", home=state.home, day=summary.day.isoformat())

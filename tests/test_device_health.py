@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from detector.alerts import stable_alert_id
 from detector.device_health import DeviceHealthRule
 from eldercare.models import AlertKind, Event, EventType, Metric, Severity, Telemetry
 
@@ -94,3 +95,20 @@ def test_the_home_back_and_a_new_battery_clear_their_alerts() -> None:
     assert rule.on_telemetry(battery(4, 20), back).cleared == [], "not yet back to OK"
     (cleared,) = rule.on_telemetry(battery(5, 100), back).cleared
     assert cleared.cleared is AlertKind.BATTERY_LOW and "100%" in cleared.reason
+
+
+def test_compact_state_keeps_the_last_heard_time_exactly_and_forgets_the_down() -> None:
+    """Per-device state is one packed integer (100 k homes are kept in memory): the alert id
+    still derives from the exact last-heard time, and the reason a device is down is kept
+    only while it is down."""
+    heard = AT + timedelta(seconds=7, microseconds=123457)
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    rule.on_event(heartbeat("pir-a", 1, heard), heard)
+    rule.on_event(heartbeat("pir-b", 1, AT + timedelta(minutes=20)), AT + timedelta(minutes=20))
+    tick = AT + timedelta(minutes=35)
+    (alert,) = rule.on_tick(tick).alerts
+    key = f"pir-a|{heard.isoformat()}"
+    assert alert.alert_id == stable_alert_id(tick, "h-1", AlertKind.DEVICE_OFFLINE, key)
+    assert rule._down == {"h-1": {"pir-a": "no message for 30 min"}}
+    rule.on_event(heartbeat("pir-a", 2, tick), tick)
+    assert rule._down == {}

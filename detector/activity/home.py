@@ -31,12 +31,18 @@ VISITOR_HOLD = timedelta(hours=1)
 DEEP_NIGHT_END_H = 5.0
 #: A home sees sleep while its bedroom or bed reported in the deep night this recently.
 SLEEP_SEEN_FOR = timedelta(days=7)
+#: Motion signs kept for telling a visitor (``_note_visitor``).
+RECENT = 8
 SEQ_WINDOW = 64
 WINDOW_MASK = (1 << SEQ_WINDOW) - 1
 #: Flags below the last-seen second in ``HomeState.devices``.
 LIVE = 1  # the device heartbeats (its silence means something)
 ONLINE = 2  # the gateway's last status said online
 FLAG_BITS = 2
+#: Bits of a ``HomeState.devices`` entry below its seq window: last heard (whole epoch
+#: seconds, 40 bits) and the flags. The checkpoint keeps the two parts apart, as before.
+HEARD_BITS = 40 + FLAG_BITS
+HEARD_MASK = (1 << HEARD_BITS) - 1
 
 
 @dataclass(slots=True)
@@ -68,7 +74,12 @@ class HomeState:
     #: home cannot see sleep and the evening has reached its bedtime (``context_of``).
     context_place: Place = Place.OTHER
     threshold_h: float = 0.0
-    last_at: np.ndarray = field(default_factory=lambda: np.zeros(PLACE_COUNT, dtype=np.float64))
+    #: Epoch seconds of the last sign of life per place, then the last few motion signs as
+    #: whole epoch seconds * 8 + place (exact in float64): one array, not two (each numpy
+    #: array costs ~100 bytes of header); ``last_at`` and ``recent`` are views of it.
+    times: np.ndarray = field(
+        default_factory=lambda: np.zeros(PLACE_COUNT + RECENT, dtype=np.float64)
+    )
     bed: bool = False
     chair: bool = False
     #: Epoch seconds of the last sign of sleep: the bedroom or bed reporting in the deep
@@ -86,18 +97,27 @@ class HomeState:
     away_until: datetime | None = None
     away_reason: str = ""
     away_marker: datetime | None = None  # last sign of life when holiday mode was set
-    #: device -> last heard (whole epoch seconds) << FLAG_BITS | LIVE | ONLINE: one integer
-    #: per device instead of a float and two sets (a set of five costs 728 bytes).
+    #: device -> (window + 1) << HEARD_BITS | last heard (whole epoch seconds) << FLAG_BITS
+    #: | LIVE | ONLINE, where window is the anti-replay window, highest seq << SEQ_WINDOW |
+    #: bitmap of the seqs below it (0: no seq yet). One integer per device instead of a float
+    #: and two sets (a set of five costs 728 bytes), and one dict instead of two (~420 B).
     devices: dict[str, int] = field(default_factory=dict)
-    offline: dict[str, str] = field(default_factory=dict)  # last status said offline: reason
-    #: device -> highest seq << SEQ_WINDOW | bitmap of the seqs below it: anti-replay window.
-    seqs: dict[str, int] = field(default_factory=dict)
+    #: Last status said offline: reason; None while none is (an empty dict costs 64 bytes).
+    offline: dict[str, str] | None = None
     pending: Pending = field(default_factory=Pending)
-    #: Last few motion signs as whole epoch seconds * 8 + place (one small array, not objects).
-    recent: np.ndarray = field(default_factory=lambda: np.zeros(8, dtype=np.int64))
     late_dropped: int = 0
     last_point: datetime | None = None
     next_check: datetime | None = None  # not checkpointed: a restart checks at once
+
+    @property
+    def last_at(self) -> np.ndarray:
+        """Epoch seconds of the last sign of life per place (0: never)."""
+        return self.times[:PLACE_COUNT]
+
+    @property
+    def recent(self) -> np.ndarray:
+        """The last ``RECENT`` motion signs, whole epoch seconds * 8 + place (0: none)."""
+        return self.times[PLACE_COUNT:]
 
     # -- message bookkeeping --------------------------------------------------------------
 
@@ -108,7 +128,7 @@ class HomeState:
         it, instead of a set (or a tuple of two): the state of 100 k homes has to fit in
         memory.
         """
-        packed = self.seqs.get(device)
+        packed = self.window(device)
         highest, seen = (-1, 0) if packed is None else (packed >> SEQ_WINDOW, packed & WINDOW_MASK)
         if seq > highest:
             # A jump past the window forgets the window instead of shifting into it: zigbee2mqtt
@@ -118,7 +138,7 @@ class HomeState:
                 seen = 0
             else:
                 seen = ((seen << shift) | (1 << (shift - 1))) & WINDOW_MASK
-            self.seqs[device] = _pack(seq, seen)
+            self._set_window(device, _pack(seq, seen))
             return False
         if seq == highest:
             return True
@@ -126,26 +146,40 @@ class HomeState:
             # Far below the window: the device restarted and counts from 1 again (the
             # gateway already drops broker redeliveries). Treating it as a redelivery would
             # ignore the sensor until it reached its old count, and the home would look still.
-            self.seqs[device] = _pack(seq, 0)
+            self._set_window(device, _pack(seq, 0))
             return False
         bit = 1 << (highest - seq - 1)
         if seen & bit:
             return True
-        self.seqs[device] = _pack(highest, seen | bit)
+        self._set_window(device, _pack(highest, seen | bit))
         return False
+
+    def window(self, device: str) -> int | None:
+        """The device's anti-replay window (``_pack``), None before its first seq."""
+        window = self.devices.get(device, 0) >> HEARD_BITS
+        return window - 1 if window else None
+
+    def _set_window(self, device: str, window: int) -> None:
+        self.devices[device] = (window + 1) << HEARD_BITS | self.devices.get(device, 0) & HEARD_MASK
+
+    def _set_heard(self, device: str, now: datetime, flags: int) -> None:
+        window = self.devices.get(device, 0) >> HEARD_BITS << HEARD_BITS
+        self.devices[device] = window | int(now.timestamp()) << FLAG_BITS | flags
 
     def heard(self, device: str, now: datetime, *, liveness: bool = False) -> None:
         flags = self.devices.get(device, 0) & (LIVE | ONLINE) | (LIVE if liveness else 0)
-        self.devices[device] = int(now.timestamp()) << FLAG_BITS | flags
+        self._set_heard(device, now, flags)
 
     def status(self, device: str, now: datetime, *, online: bool, reason: str = "") -> None:
         """The gateway's liveness verdict; it outranks our own last-seen bookkeeping."""
         flags = self.devices.get(device, 0) & LIVE | (ONLINE if online else 0)
-        self.devices[device] = int(now.timestamp()) << FLAG_BITS | flags
+        self._set_heard(device, now, flags)
         if online:
-            self.offline.pop(device, None)
+            if self.offline is not None:
+                self.offline.pop(device, None)
+                self.offline = self.offline or None
         else:
-            self.offline[device] = reason or "offline"
+            self.offline = {**(self.offline or {}), device: reason or "offline"}
 
     def local(self, ts: datetime) -> datetime:
         return ts.astimezone(self.tz)
@@ -342,17 +376,17 @@ class HomeState:
     # -- liveness -------------------------------------------------------------------------
 
     def _alive(self, device: str, now: datetime, liveness: timedelta) -> bool:
-        if device in self.offline:
+        if device in (self.offline or ()):
             return False
         packed = self.devices.get(device)
         if packed is None or packed & ONLINE:
             return True
-        return now.timestamp() - (packed >> FLAG_BITS) <= liveness.total_seconds()
+        return now.timestamp() - ((packed & HEARD_MASK) >> FLAG_BITS) <= liveness.total_seconds()
 
     def _reporters(self) -> set[str]:
         """Devices that can tell us they are alive: heartbeats or the gateway's statuses."""
         return {d for d, packed in self.devices.items() if packed & (LIVE | ONLINE)} | set(
-            self.offline
+            self.offline or ()
         )
 
     def silent_devices(self, now: datetime, liveness: timedelta) -> list[str]:
@@ -364,7 +398,7 @@ class HomeState:
         A home whose devices never report liveness cannot be told apart, so it is never
         called offline here: a possibly false "inactive" beats a lost alert.
         """
-        if HOME_GATEWAY_DEVICE in self.offline:
+        if HOME_GATEWAY_DEVICE in (self.offline or ()):
             return True  # the gateway says the whole home is unreachable (hub down, power cut)
         reporters = self._reporters()
         return bool(reporters) and not any(self._alive(d, now, liveness) for d in reporters)
@@ -399,9 +433,13 @@ class HomeState:
             "away_until": _iso(self.away_until),
             "away_reason": self.away_reason,
             "away_marker": _iso(self.away_marker),
-            "devices": self.devices,
-            "offline": self.offline,
-            "seqs": {d: [p >> SEQ_WINDOW, p & WINDOW_MASK] for d, p in self.seqs.items()},
+            "devices": {d: packed & HEARD_MASK for d, packed in self.devices.items()},
+            "offline": self.offline or {},
+            "seqs": {
+                d: [p >> SEQ_WINDOW, p & WINDOW_MASK]
+                for d in self.devices
+                if (p := self.window(d)) is not None
+            },
             "pending": {
                 "inactivity": self.pending.inactivity,
                 "wake_day": self.pending.wake_day,
@@ -425,7 +463,7 @@ class HomeState:
         state.context_hour = data["context_hour"]
         state.context_place = Place(data.get("context_place", data["last_place"]))
         state.threshold_h = data["threshold_h"]
-        state.last_at = np.array(data["last_at"], dtype=np.float64)
+        state.last_at[:] = data["last_at"]
         state.bed, state.chair = data["bed"], data["chair"]
         state.slept_at = float(data.get("slept_at", 0.0))
         state.bath_since = _time(data["bath_since"])
@@ -445,8 +483,9 @@ class HomeState:
             live = LIVE if device in data.get("live", ()) else 0
             online = ONLINE if device in data.get("online", ()) else 0
             state.devices[device] = int(at) << FLAG_BITS | live | online
-        state.offline = dict(data["offline"])
-        state.seqs = {d: _pack(int(w[0]), int(w[1])) for d, w in data["seqs"].items()}
+        state.offline = dict(data["offline"]) or None
+        for device, (highest, seen) in data["seqs"].items():
+            state._set_window(device, _pack(int(highest), int(seen)))
         pending = data["pending"]
         state.pending = Pending(**{**pending, "expectations": pending["expectations"] or None})
         return state

@@ -40,9 +40,14 @@ RING = 14
 QUIET_STATS = ("peak", "count", "total", "squares")
 #: After them, the hour-of-day view: 24 hours × places is two more 12 × places rows.
 HOURLY_ROWS = 24 // BLOCKS
+QUIET_SHAPE = (len(QUIET_STATS) + HOURLY_ROWS, BLOCKS, PLACE_COUNT)
+QUIET_SIZE = QUIET_SHAPE[0] * BLOCKS * PLACE_COUNT
+#: The float16 numbers (``quiet``, then the two bathroom peaks) as bytes.
+STATS_BYTES = (QUIET_SIZE + 2) * 2
 EMPTY = 255  # ring-buffer slot not yet filled
 #: Rows of ``ActivityModel.wake``: weekday and weekend wake-ups, then bedtimes.
 BEDTIMES = 2
+WAKE_ROWS = BEDTIMES + 1
 #: Bedtimes are kept in 10-minute units after noon, so that 23:50 < 00:30.
 NOON = 12.0
 
@@ -111,19 +116,38 @@ def is_asleep(hour: float, place: Place, settings: ModelSettings) -> bool:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("bath", "days", "last_day", "quiet", "wake", "widening")
+    __slots__ = ("buffer", "days", "last_day", "widening")
 
     def __init__(self) -> None:
-        # One array for the four per-context statistics and the hour-of-day view: every
-        # numpy array costs ~100 bytes of header, and 100 k homes are kept in memory.
-        rows = len(QUIET_STATS) + HOURLY_ROWS
-        self.quiet = np.zeros((rows, BLOCKS, PLACE_COUNT), dtype=np.float16)
-        # Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon.
-        self.wake = np.full((3, RING), EMPTY, dtype=np.uint8)
-        self.bath = np.zeros(2, dtype=np.float16)  # decayed peak stay (min): day, night
+        # One buffer for the four per-context statistics, the hour-of-day view, the bathroom
+        # peaks (float16) and the wake-up rings (uint8); ``stats``, ``quiet``, ``bath`` and
+        # ``wake`` are views of it: every numpy array costs ~100 bytes of header, and 100 k
+        # homes are kept in memory.
+        self.buffer = np.full(STATS_BYTES + WAKE_ROWS * RING, EMPTY, dtype=np.uint8)
+        self.buffer[:STATS_BYTES] = 0
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
         self.widening: Widening | None = None  # staff verdicts (feedback.py); rarely any
+
+    @property
+    def stats(self) -> np.ndarray:
+        """Every float16 number learned: ``quiet`` then ``bath``."""
+        return self.buffer[:STATS_BYTES].view(np.float16)
+
+    @property
+    def wake(self) -> np.ndarray:
+        """Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon."""
+        return self.buffer[STATS_BYTES:].reshape(WAKE_ROWS, RING)
+
+    @property
+    def quiet(self) -> np.ndarray:
+        """The per-context statistics (``QUIET_STATS``) then the hour-of-day view."""
+        return self.stats[:QUIET_SIZE].reshape(QUIET_SHAPE)
+
+    @property
+    def bath(self) -> np.ndarray:
+        """Decayed peak stay in the bathroom (minutes): day, night."""
+        return self.stats[QUIET_SIZE:]
 
     @property
     def peak(self) -> np.ndarray:
@@ -164,8 +188,8 @@ class ActivityModel:
         self.last_day = ordinal
         self.days += elapsed
         factor = settings.daily_decay ** min(elapsed, 365)
-        self.quiet = (self.quiet.astype(np.float32) * factor).astype(np.float16)
-        self.bath = (self.bath.astype(np.float32) * factor).astype(np.float16)
+        stats = self.stats
+        stats[:] = (stats.astype(np.float32) * factor).astype(np.float16)
 
     def learn_quiet(
         self, hour: float, place: Place, quiet_h: float, *, visit_ended: bool = False
@@ -180,20 +204,23 @@ class ActivityModel:
         time a collapse by the toilet should be noticed. A bathroom known only by switches
         is left as it was: a flush says nothing about when the resident left."""
         block = int(hour // BLOCK_H) % BLOCKS
+        # Each view of the statistics is made once here (they are made on demand).
+        peak, count, total, squares = self.quiet[: len(QUIET_STATS)]
         if quiet_h < MIN_QUIET_H:
             if visit_ended and place is Place.BATHROOM:
-                self.count[block, place] = float(self.count[block, place]) + 1.0
+                count[block, place] = float(count[block, place]) + 1.0
             return
-        self.peak[block, place] = max(float(self.peak[block, place]), min(quiet_h, 48.0))
-        self.count[block, place] = float(self.count[block, place]) + 1.0
-        self.total[block, place] = float(self.total[block, place]) + min(quiet_h, 24.0)
-        self.squares[block, place] = float(self.squares[block, place]) + min(quiet_h, 24.0) ** 2
+        peak[block, place] = max(float(peak[block, place]), min(quiet_h, 48.0))
+        count[block, place] = float(count[block, place]) + 1.0
+        total[block, place] = float(total[block, place]) + min(quiet_h, 24.0)
+        squares[block, place] = float(squares[block, place]) + min(quiet_h, 24.0) ** 2
         # The hours it lasted through: how long it had been quiet by the end of each.
+        hourly = self.hourly
         start = int(hour)
         for step in range(min(int(hour + quiet_h) - start + 1, 24)):
             ongoing = min(start + step + 1 - hour, quiet_h)
             slot = (start + step) % 24, place
-            self.hourly[slot] = max(float(self.hourly[slot]), ongoing)
+            hourly[slot] = max(float(hourly[slot]), ongoing)
 
     def learn_wake(self, weekend: bool, hour: float) -> None:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
@@ -384,7 +411,7 @@ class ActivityModel:
                 model.quiet[index] = _unb64(data[name], np.float16, model.quiet[index].shape)
         wake = np.frombuffer(base64.b64decode(data["wake"]), dtype=np.uint8)
         model.wake[: wake.size // RING] = wake.reshape(-1, RING)  # older ones: no bedtimes
-        model.bath = _unb64(data["bath"], np.float16, model.bath.shape)
+        model.bath[:] = _unb64(data["bath"], np.float16, model.bath.shape)
         if "hourly" in data:  # checkpoints from before it was kept learn it afresh
             model.hourly[:] = _unb64(data["hourly"], np.float16, model.hourly.shape)
         model.days = float(data["days"])
@@ -394,7 +421,7 @@ class ActivityModel:
 
     @property
     def nbytes(self) -> int:
-        return self.quiet.nbytes + self.wake.nbytes + self.bath.nbytes + 16
+        return self.buffer.nbytes + 16
 
 
 def _second_earliest(ring: np.ndarray) -> float | None:
