@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from typer.testing import CliRunner
 
+from detector.falls.scoring import FallModel
+from eldercare.app.cli import app
 from evaluation.falls.augment import with_softened
 from evaluation.falls.replay import replay
 from evaluation.falls.sisfall import SISFALL_RATE_HZ, find_trials
@@ -16,6 +19,7 @@ from evaluation.falls.threshold import (
     pick,
     threshold_from_folds,
 )
+from evaluation.falls.training import TRAINING_RATES_HZ
 from scripts.convert_falls import write_sisfall
 
 RATE = SISFALL_RATE_HZ
@@ -74,3 +78,25 @@ def test_the_held_out_people_cannot_change_the_chosen_threshold(tmp_path: Path) 
     assert set(first.suspicions) == set(THRESHOLD_GRID)
     assert first.stream_hours == round(4 * 3 * 12 / 3600, 4)  # the four insiders' streams only
     assert second == first
+
+
+def test_train_falls_stores_the_threshold_chosen_in_folds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    for subject in INSIDE:
+        _write(tmp_path / "data", subject, rng, inverted=False)
+    out = tmp_path / "model.npz"
+    args = ["train", "falls", str(tmp_path / "data"), "--out", str(out), "--augment", "1.25"]
+    result = CliRunner().invoke(app, [*args, "--threshold-from-folds", "2"])
+    assert result.exit_code == 0, result.output
+    model = FallModel.load(out)
+    trials = find_trials(tmp_path / "data")
+    plain = replay(trials, TRAINING_RATES_HZ)
+    expected = threshold_from_folds(
+        plain, with_softened(trials, plain, [1.25]), INSIDE, folds=2, refractory_s=10.0
+    )
+    assert model.threshold == expected.threshold
+    assert model.trained_on["augment"] == [1.25]
+    recorded = model.trained_on["threshold_from_folds"]
+    assert recorded["reference_suspicions"] == expected.reference_suspicions
+    assert recorded["suspicions"] == {f"{t:g}": n for t, n in expected.suspicions.items()}
+    assert out.stat().st_size <= 1_000_000
