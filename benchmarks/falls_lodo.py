@@ -1,7 +1,7 @@
 """Leave-one-dataset-out and leave-subjects-out figures over several fall data sets (issue 15).
 
     python benchmarks/falls_lodo.py sisfall=DIR mobifall=DIR [--rate 50] [--cv 5]
-        [--augment K ...] [--thresholds T ...] [--nested INNER] [--json]
+        [--augment K ...] [--thresholds T ...] [--nested INNER] [--also-rates HZ ...] [--json]
 
 Each ``NAME=DIR`` is a SisFall-format folder (``scripts/convert_falls.py`` writes other sets
 that way); subject names must not repeat across sets. Every set is replayed once at the
@@ -84,6 +84,7 @@ def run(
     augment: Sequence[float] = (),
     thresholds: Sequence[float | None] = (None,),
     inner_folds: int = 0,
+    also_rates: Sequence[float] = (),
 ) -> dict[str, dict[str, Any]]:
     """``{set: {"lodo" | "alone" | "combined": figures}}`` for every set.
 
@@ -93,9 +94,12 @@ def run(
     deciding at score ≥ t. With ``inner_folds``, rows ``"lodo~nested"`` and ``"alone~nested"``:
     the same models at the threshold each one's own training subjects give by the rule of
     ``evaluation.falls.threshold`` (inner leave-subjects-out folds), never the held-out data.
+    Each rate of ``also_rates`` adds every row again, evaluated at that rate (``"<row>/20Hz"``):
+    the models do not depend on the evaluation rate, so they are trained once.
     """
     refractory_s = FallConfig().refractory_s
-    rates = [rate_hz, *(r for r in TRAINING_RATES_HZ if r != rate_hz)]
+    evaluation_rates = list(dict.fromkeys([rate_hz, *also_rates]))
+    rates = [*evaluation_rates, *(r for r in TRAINING_RATES_HZ if r not in evaluation_rates)]
     # in the order ``eldercare train falls`` uses: the fit (early stopping) sees rows in order
     training_rates = list(TRAINING_RATES_HZ)
     replays: dict[str, list[Replay]] = {}
@@ -142,33 +146,34 @@ def run(
         others = [n for n in sets if n != name]
         lodo_model: Scorer = train(training(others))
         alone_for, alone_folds = cross_validated_scorers(training([name]), subjects[name], folds)
-        evaluated = replays[name][0]
         scorers = {"lodo": everyone_by(lodo_model), "alone": alone_for, "combined": combined_for}
-        results[name] = {
-            kind if threshold is None else f"{kind}@{threshold:g}": figures(
-                evaluate(evaluated, at_threshold(scorer_for, threshold), refractory_s)
+        rows = {
+            kind if threshold is None else f"{kind}@{threshold:g}": at_threshold(
+                scorer_for, threshold
             )
             for kind, scorer_for in scorers.items()
             for threshold in thresholds
         }
+        chosen: dict[str, list[Any]] = {}
         if inner_folds:
             for kind, names, outer in (
                 ("lodo", others, [subjects[name]]),
                 ("alone", [name], alone_folds),
             ):
                 threshold_for, choices = nested(names, outer)
-                results[name][f"{kind}~nested"] = {
-                    **figures(
-                        evaluate(
-                            evaluated,
-                            lambda s, by=scorers[kind], t=threshold_for: replace(
-                                by(s), threshold=t(s)
-                            ),
-                            refractory_s,
-                        )
-                    ),
-                    "thresholds": [asdict(c) for c in choices],
-                }
+                rows[f"{kind}~nested"] = lambda s, by=scorers[kind], t=threshold_for: replace(
+                    by(s), threshold=t(s)
+                )
+                chosen[f"{kind}~nested"] = [asdict(c) for c in choices]
+        results[name] = {}
+        for i, rate in enumerate(evaluation_rates):
+            suffix = "" if i == 0 else f"/{rate:g}Hz"
+            for row, scorer_for in rows.items():
+                results[name][row + suffix] = figures(
+                    evaluate(replays[name][i], scorer_for, refractory_s)
+                )
+                if row in chosen:
+                    results[name][row + suffix]["thresholds"] = chosen[row]
     return results
 
 
@@ -187,6 +192,7 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
     )
     for name, rows in results.items():
         for kind, row in rows.items():
+            kind, _, at_rate = kind.partition("/")
             base, _, threshold = kind.partition("@")
             base, nested, _ = base.partition("~")
             label = (
@@ -197,6 +203,7 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
                 }[base]
                 + (f" @{threshold}" if threshold else "")
                 + (" @nested" if nested else "")
+                + (f" {at_rate}" if at_rate else "")
             )
             print(
                 f"{name:9} {label:24} {row['sensitivity']:.4f} ({row['missed']:3} missed) "
@@ -213,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="NAME=DIR, SisFall-format folders")
     parser.add_argument("--rate", type=float, default=50.0, help="evaluation rate (Hz)")
+    parser.add_argument(
+        "--also-rates", type=float, nargs="*", default=[], help="every row also at these rates"
+    )
     parser.add_argument("--cv", type=int, default=5, help="folds of subjects")
     parser.add_argument(
         "--augment",
@@ -241,7 +251,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     sets = {name: Path(folder) for name, _, folder in (s.partition("=") for s in args.sets)}
     if len(sets) < 2:
         parser.error("leave-one-dataset-out needs two sets or more")
-    results = run(sets, args.rate, args.cv, args.augment, [None, *args.thresholds], args.nested)
+    results = run(
+        sets,
+        args.rate,
+        args.cv,
+        args.augment,
+        [None, *args.thresholds],
+        args.nested,
+        args.also_rates,
+    )
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -84,7 +84,9 @@ def test_nested_rows_decide_at_thresholds_chosen_inside_each_training_set(tmp_pa
         "one": _set(tmp_path / "one", ["SA01", "SA02", "SA03", "SA04"], seed=1),
         "two": _set(tmp_path / "two", ["MF01", "MF02", "MF03", "MF04"], seed=2),
     }
-    results = falls_lodo.run(sets, 50.0, folds=2, augment=(1.25,), inner_folds=2)
+    results = falls_lodo.run(
+        sets, 50.0, folds=2, augment=(1.25,), inner_folds=2, also_rates=(20.0,)
+    )
     for name, rows in results.items():
         for kind, outer_folds in (("lodo", 1), ("alone", 2)):
             row = rows[f"{kind}~nested"]
@@ -95,3 +97,5 @@ def test_nested_rows_decide_at_thresholds_chosen_inside_each_training_set(tmp_pa
                 scored = set(sets[name].iterdir()) if kind == "lodo" else set()
                 assert not {p.name for p in scored} & set(choice["subjects"])
             assert (row["falls"], row["adl"]) == (16, 16)
+            # one choice per training set, whatever rate the row is evaluated at
+            assert rows[f"{kind}~nested/20Hz"]["thresholds"] == row["thresholds"]
