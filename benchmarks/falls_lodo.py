@@ -1,7 +1,7 @@
 """Leave-one-dataset-out and leave-subjects-out figures over several fall data sets (issue 15).
 
     python benchmarks/falls_lodo.py sisfall=DIR mobifall=DIR [--rate 50] [--cv 5]
-        [--augment K ...] [--thresholds T ...] [--json]
+        [--augment K ...] [--thresholds T ...] [--nested INNER] [--also-rates HZ ...] [--json]
 
 Each ``NAME=DIR`` is a SisFall-format folder (``scripts/convert_falls.py`` writes other sets
 that way); subject names must not repeat across sets. Every set is replayed once at the
@@ -25,8 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from dataclasses import replace
-from functools import partial
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +33,16 @@ from benchmarks.falls_daily_stream import SLOW_FALLS
 from detector.falls.scoring import Scorer
 from detector.falls.stream import FallConfig
 from eldercare.logs import configure_logging
-from evaluation.falls.augment import soften
+from evaluation.falls.augment import softened_replays
 from evaluation.falls.cross_validation import ScorerFor, cross_validated_scorers, evaluate
-from evaluation.falls.replay import Replay, replay
-from evaluation.falls.sisfall import SISFALL_RATE_HZ, find_trials
+from evaluation.falls.replay import Replay, merged, replay
+from evaluation.falls.sisfall import find_trials
+from evaluation.falls.threshold import ThresholdChoice, threshold_from_folds
 from evaluation.falls.training import TRAINING_RATES_HZ, train
 
 #: Low-energy falls of the other sets, counted with SisFall's: MobiFall BSC (backwards while
 #: trying to sit on a chair).
 OTHER_SLOW_FALLS = ("F23",)
-
-
-def merged(replays: Sequence[Replay]) -> Replay:
-    """Replays of several sets at one rate as one."""
-    return Replay(
-        replays[0].rate_hz,
-        [run for r in replays for run in r.trials],
-        [stream for r in replays for stream in r.streams],
-    )
 
 
 def everyone_by(scorer: Scorer) -> ScorerFor:
@@ -92,16 +83,23 @@ def run(
     folds: int,
     augment: Sequence[float] = (),
     thresholds: Sequence[float | None] = (None,),
+    inner_folds: int = 0,
+    also_rates: Sequence[float] = (),
 ) -> dict[str, dict[str, Any]]:
     """``{set: {"lodo" | "alone" | "combined": figures}}`` for every set.
 
     With ``augment``, every model is also trained on copies of its training recordings
     softened by each k (``evaluation.falls.augment``); evaluation is on the recordings as
     they are. Each threshold t other than None adds rows ``"<kind>@t"``: the same models
-    deciding at score ≥ t.
+    deciding at score ≥ t. With ``inner_folds``, rows ``"lodo~nested"`` and ``"alone~nested"``:
+    the same models at the threshold each one's own training subjects give by the rule of
+    ``evaluation.falls.threshold`` (inner leave-subjects-out folds), never the held-out data.
+    Each rate of ``also_rates`` adds every row again, evaluated at that rate (``"<row>/20Hz"``):
+    the models do not depend on the evaluation rate, so they are trained once.
     """
     refractory_s = FallConfig().refractory_s
-    rates = [rate_hz, *(r for r in TRAINING_RATES_HZ if r != rate_hz)]
+    evaluation_rates = list(dict.fromkeys([rate_hz, *also_rates]))
+    rates = [*evaluation_rates, *(r for r in TRAINING_RATES_HZ if r not in evaluation_rates)]
     # in the order ``eldercare train falls`` uses: the fit (early stopping) sees rows in order
     training_rates = list(TRAINING_RATES_HZ)
     replays: dict[str, list[Replay]] = {}
@@ -111,15 +109,7 @@ def run(
         if not trials:
             raise ValueError(f"{name}: no SisFall-format trials below {folder}")
         replays[name] = replay(trials, rates)
-        softened[name] = [
-            replay(
-                trials,
-                training_rates,
-                continuous=False,
-                transform=partial(soften, rate_hz=SISFALL_RATE_HZ, k=k),
-            )
-            for k in augment
-        ]
+        softened[name] = [softened_replays(trials, training_rates, k) for k in augment]
     subjects = {
         name: sorted({run.trial.subject for run in rs[0].trials}) for name, rs in replays.items()
     }
@@ -127,30 +117,63 @@ def run(
     if len(everyone) != len(set(everyone)):
         raise ValueError("a subject name occurs in two sets")
 
-    def training(names: Sequence[str]) -> list[Replay]:
+    def training(names: Sequence[str], augmented: bool = True) -> list[Replay]:
         return [
             merged(
                 [replays[n][rates.index(rate)] for n in names]
-                + [copies[j] for n in names for copies in softened[n]]
+                + [copies[j] for n in names for copies in softened[n] if augmented]
             )
             for j, rate in enumerate(training_rates)
         ]
+
+    def nested(names: Sequence[str], outer: list[list[str]]) -> tuple[ScorerFor, list[Any]]:
+        """Each outer fold's model at the threshold the rule picks inside its training
+        subjects (``evaluation.falls.threshold``); ``outer``: the held-out subjects."""
+        plain, augmented = training(names, augmented=False), training(names)
+        choices: list[ThresholdChoice] = []
+        chosen: dict[str, float] = {}
+        for held_out in outer:
+            inside = sorted({s for n in names for s in subjects[n]} - set(held_out))
+            choices.append(
+                threshold_from_folds(plain, augmented, inside, inner_folds, refractory_s)
+            )
+            chosen.update((s, choices[-1].threshold) for s in held_out)
+        return chosen.__getitem__, choices
 
     combined_for, _ = cross_validated_scorers(training(list(sets)), everyone, folds)
     results: dict[str, dict[str, Any]] = {}
     for name in sets:
         others = [n for n in sets if n != name]
         lodo_model: Scorer = train(training(others))
-        alone_for, _ = cross_validated_scorers(training([name]), subjects[name], folds)
-        evaluated = replays[name][0]
+        alone_for, alone_folds = cross_validated_scorers(training([name]), subjects[name], folds)
         scorers = {"lodo": everyone_by(lodo_model), "alone": alone_for, "combined": combined_for}
-        results[name] = {
-            kind if threshold is None else f"{kind}@{threshold:g}": figures(
-                evaluate(evaluated, at_threshold(scorer_for, threshold), refractory_s)
+        rows = {
+            kind if threshold is None else f"{kind}@{threshold:g}": at_threshold(
+                scorer_for, threshold
             )
             for kind, scorer_for in scorers.items()
             for threshold in thresholds
         }
+        chosen: dict[str, list[Any]] = {}
+        if inner_folds:
+            for kind, names, outer in (
+                ("lodo", others, [subjects[name]]),
+                ("alone", [name], alone_folds),
+            ):
+                threshold_for, choices = nested(names, outer)
+                rows[f"{kind}~nested"] = lambda s, by=scorers[kind], t=threshold_for: replace(
+                    by(s), threshold=t(s)
+                )
+                chosen[f"{kind}~nested"] = [asdict(c) for c in choices]
+        results[name] = {}
+        for i, rate in enumerate(evaluation_rates):
+            suffix = "" if i == 0 else f"/{rate:g}Hz"
+            for row, scorer_for in rows.items():
+                results[name][row + suffix] = figures(
+                    evaluate(replays[name][i], scorer_for, refractory_s)
+                )
+                if row in chosen:
+                    results[name][row + suffix]["thresholds"] = chosen[row]
     return results
 
 
@@ -169,12 +192,19 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
     )
     for name, rows in results.items():
         for kind, row in rows.items():
+            kind, _, at_rate = kind.partition("/")
             base, _, threshold = kind.partition("@")
-            label = {
-                "lodo": "other sets only",
-                "alone": "own set, other folds",
-                "combined": "all sets, other folds",
-            }[base] + (f" @{threshold}" if threshold else "")
+            base, nested, _ = base.partition("~")
+            label = (
+                {
+                    "lodo": "other sets only",
+                    "alone": "own set, other folds",
+                    "combined": "all sets, other folds",
+                }[base]
+                + (f" @{threshold}" if threshold else "")
+                + (" @nested" if nested else "")
+                + (f" {at_rate}" if at_rate else "")
+            )
             print(
                 f"{name:9} {label:24} {row['sensitivity']:.4f} ({row['missed']:3} missed) "
                 f"{row['specificity']:.4f} ({row['adl_alarmed']:3} fp) "
@@ -182,12 +212,17 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
                 f"{row['slow_falls_detected']}/{row['slow_falls']}"
             )
             print(f"{'':9}   missed {row['missed_by_code']}  adl {row['alarmed_adl_by_code']}")
+            if nested:
+                print(f"{'':9}   thresholds {[c['threshold'] for c in row['thresholds']]}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="NAME=DIR, SisFall-format folders")
     parser.add_argument("--rate", type=float, default=50.0, help="evaluation rate (Hz)")
+    parser.add_argument(
+        "--also-rates", type=float, nargs="*", default=[], help="every row also at these rates"
+    )
     parser.add_argument("--cv", type=int, default=5, help="folds of subjects")
     parser.add_argument(
         "--augment",
@@ -203,13 +238,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[],
         help="also score every model at each of these thresholds (rows kind@t)",
     )
+    parser.add_argument(
+        "--nested",
+        type=int,
+        default=0,
+        metavar="INNER",
+        help="also rows with the threshold chosen in INNER folds of each training set",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     configure_logging()
     sets = {name: Path(folder) for name, _, folder in (s.partition("=") for s in args.sets)}
     if len(sets) < 2:
         parser.error("leave-one-dataset-out needs two sets or more")
-    results = run(sets, args.rate, args.cv, args.augment, [None, *args.thresholds])
+    results = run(
+        sets,
+        args.rate,
+        args.cv,
+        args.augment,
+        [None, *args.thresholds],
+        args.nested,
+        args.also_rates,
+    )
     if args.json:
         print(json.dumps(results, indent=2))
     else:

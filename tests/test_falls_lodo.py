@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks import falls_lodo
 from evaluation.falls.sisfall import SISFALL_RATE_HZ
+from evaluation.falls.threshold import THRESHOLD_GRID
 from scripts.convert_falls import write_sisfall
 
 RATE = SISFALL_RATE_HZ
@@ -76,3 +77,25 @@ def test_a_person_in_two_sets_is_refused(tmp_path: Path) -> None:
     }
     with pytest.raises(ValueError, match="two sets"):
         falls_lodo.run(sets, 50.0, folds=2)
+
+
+def test_nested_rows_decide_at_thresholds_chosen_inside_each_training_set(tmp_path: Path) -> None:
+    sets = {
+        "one": _set(tmp_path / "one", ["SA01", "SA02", "SA03", "SA04"], seed=1),
+        "two": _set(tmp_path / "two", ["MF01", "MF02", "MF03", "MF04"], seed=2),
+    }
+    results = falls_lodo.run(
+        sets, 50.0, folds=2, augment=(1.25,), inner_folds=2, also_rates=(20.0,)
+    )
+    for name, rows in results.items():
+        for kind, outer_folds in (("lodo", 1), ("alone", 2)):
+            row = rows[f"{kind}~nested"]
+            assert len(row["thresholds"]) == outer_folds
+            for choice in row["thresholds"]:
+                assert choice["threshold"] in THRESHOLD_GRID
+                # chosen only on training subjects: never one the row scores
+                scored = set(sets[name].iterdir()) if kind == "lodo" else set()
+                assert not {p.name for p in scored} & set(choice["subjects"])
+            assert (row["falls"], row["adl"]) == (16, 16)
+            # one choice per training set, whatever rate the row is evaluated at
+            assert rows[f"{kind}~nested/20Hz"]["thresholds"] == row["thresholds"]

@@ -11,7 +11,13 @@ orientation-independent (tested). Lower rates are covered by training at 200, 50
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+
 import numpy as np
+
+from evaluation.falls.replay import Replay, merged, replay
+from evaluation.falls.sisfall import SISFALL_RATE_HZ, Trial
 
 #: The window over which the mean acceleration is taken as gravity's direction.
 GRAVITY_WINDOW_S = 0.5
@@ -42,3 +48,19 @@ def soften(samples: np.ndarray, rate_hz: float, k: float) -> np.ndarray:
     movement = samples - gravity
     softened = _stretch(gravity, k) + _stretch(movement, k) / (k * k)
     return softened.astype(np.float32)
+
+
+def softened_replays(trials: Sequence[Trial], rates_hz: Sequence[float], k: float) -> list[Replay]:
+    """Every trial softened by ``k``, replayed at each rate for training (no streams)."""
+    return replay(
+        trials, rates_hz, continuous=False, transform=partial(soften, rate_hz=SISFALL_RATE_HZ, k=k)
+    )
+
+
+def with_softened(
+    trials: Sequence[Trial], plain: Sequence[Replay], ks: Sequence[float]
+) -> list[Replay]:
+    """The training replays ``plain`` (one per rate) plus the trials softened by each k."""
+    rates = [r.rate_hz for r in plain]
+    copies = [softened_replays(trials, rates, k) for k in ks]
+    return [merged([r, *(c[i] for c in copies)]) for i, r in enumerate(plain)]

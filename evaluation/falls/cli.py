@@ -31,21 +31,59 @@ DataPath = Annotated[
 def train_command(
     data_dir: DataDir,
     out: Annotated[Path, typer.Option("--out", help="where to write the model (.npz)")],
+    augment: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--augment",
+            min=1.0,
+            help="also train on every recording played k times slower and softer (repeatable)",
+        ),
+    ] = None,
+    threshold_from_folds: Annotated[
+        int | None,
+        typer.Option(
+            "--threshold-from-folds",
+            min=2,
+            help="choose the decision threshold in K leave-subjects-out folds of DATA_DIR: the "
+            "lowest at which the model raises no more suspicions than one without --augment "
+            "at 0.5",
+        ),
+    ] = None,
 ) -> None:
     """Train the fall classifier on every subject of DATA_DIR, at 200, 50 and 20 Hz."""
+    from evaluation.falls.augment import with_softened
     from evaluation.falls.replay import replay
+    from evaluation.falls.threshold import threshold_from_folds as choose
     from evaluation.falls.training import TRAINING_RATES_HZ, train
 
     trials = find_trials(data_dir)
     if not trials:
         raise typer.BadParameter(f"no SisFall trials below {data_dir}")
-    model = train(replay(trials, TRAINING_RATES_HZ, continuous=False))
+    augment = augment or []
+    # activity streams only where the threshold is chosen on them
+    plain = replay(trials, TRAINING_RATES_HZ, continuous=threshold_from_folds is not None)
+    training = with_softened(trials, plain, augment) if augment else plain
+    model = train(training)
     model.trained_on["data"] = data_dir.name
+    if augment:
+        model.trained_on["augment"] = augment
+    if threshold_from_folds:
+        subjects = sorted({t.subject for t in trials})
+        choice = choose(plain, training, subjects, threshold_from_folds, FallConfig().refractory_s)
+        model.threshold = choice.threshold
+        model.trained_on["threshold_from_folds"] = {
+            "folds": threshold_from_folds,
+            "rule": "lowest threshold of the grid whose inner-fold suspicions do not exceed "
+            "the plain (not augmented) inner models' at 0.5",
+            "stream_hours": choice.stream_hours,
+            "reference_suspicions": choice.reference_suspicions,
+            "suspicions": {f"{t:g}": n for t, n in choice.suspicions.items()},
+        }
     model.save(out)
     typer.echo(
         f"trained on {len(model.trained_on['subjects'])} subjects, "
-        f"{model.trained_on['windows']} windows ({model.trained_on['fall_windows']} falls): "
-        f"{out} ({out.stat().st_size} bytes)"
+        f"{model.trained_on['windows']} windows ({model.trained_on['fall_windows']} falls), "
+        f"threshold {model.threshold:g}: {out} ({out.stat().st_size} bytes)"
     )
 
 

@@ -119,6 +119,15 @@ def replay(
     return [Replay(rate, runs[rate], streams[rate]) for rate in rates_hz]
 
 
+def merged(replays: Sequence[Replay]) -> Replay:
+    """Replays at one rate (of several sets, or of recordings and their softened copies) as one."""
+    return Replay(
+        replays[0].rate_hz,
+        [run for r in replays for run in r.trials],
+        [stream for r in replays for stream in r.streams],
+    )
+
+
 def rescore(
     candidates: Iterable[Candidate], scorer: Scorer, refractory_s: float
 ) -> list[Candidate]:
