@@ -151,12 +151,15 @@ class DeviceHealthRule(BaseRule):
 
     def on_tick(self, now: datetime) -> RuleOutput:
         output = RuleOutput()
+        # Silent: last heard before this, compared as the packed integers are (every device
+        # of every home each tick; no datetime made per device).
+        heard_before = _pack(now - self.silence, 0) >> FLAG_BITS
         for home, devices in self._homes.items():
             for device, packed in devices.items():
                 if (
                     packed & (HEARTBEATS | WATCHED) == HEARTBEATS
                     and device not in self._down.get(home, ())
-                    and now - _heard(packed) > self.silence
+                    and packed >> FLAG_BITS < heard_before
                 ):
                     minutes = int(self.silence.total_seconds() // 60)
                     self._set_down(home, device, f"no message for {minutes} min")
