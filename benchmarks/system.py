@@ -86,10 +86,15 @@ class System:
             ]
         )
 
-    def log_tail(self, service: str, lines: int = 40) -> str:
-        path = self.processes[service].log_path
-        text = path.read_text("utf-8", errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+    def log_tails(self, services: list[str], lines: int = 40) -> str:
+        """The last lines of each service's log: the run's folder is removed afterwards, so
+        the reason a service failed has to travel in the error."""
+        tails = []
+        for service in services:
+            path = self.processes[service].log_path
+            text = path.read_text("utf-8", errors="replace") if path.exists() else ""
+            tails.append(f"--- {service}:\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(tails)
 
     def crashed(self) -> list[str]:
         return [name for name, process in self.processes.items() if not process.running]
@@ -129,9 +134,7 @@ async def _wait_started(system: System, settings: Settings) -> None:
     waiting = list(SERVICES)
     while waiting and time.monotonic() < give_up:
         if crashed := system.crashed():
-            # The folder is removed when the run ends: the reason has to travel in the error.
-            tails = "\n".join(f"--- {name}:\n{system.log_tail(name)}" for name in crashed)
-            raise RuntimeError(f"{', '.join(crashed)} exited:\n{tails}")
+            raise RuntimeError(f"{', '.join(crashed)} exited:\n{system.log_tails(crashed)}")
         name = waiting[0]
         with contextlib.suppress(httpx.HTTPError):
             await system.scrape(name)
@@ -144,8 +147,7 @@ async def _wait_started(system: System, settings: Settings) -> None:
                 continue
         await asyncio.sleep(0.3)
     if waiting:
-        tails = "\n".join(f"--- {name}:\n{system.log_tail(name)}" for name in waiting)
-        raise RuntimeError(f"{', '.join(waiting)} did not start:\n{tails}")
+        raise RuntimeError(f"{', '.join(waiting)} did not start:\n{system.log_tails(waiting)}")
 
 
 @contextlib.asynccontextmanager
