@@ -7,15 +7,17 @@ the device's registered heartbeat) is the authority: a fixed ``silence`` shorter
 device's heartbeat interval would flood the technician with false "offline" alerts.
 When every device of a home is down, one ``home_offline`` alert replaces the per-device ones.
 
-A condition that ends by itself ends its alert: when the home is heard from again, when the
-last of its devices named in ``device_offline`` alerts is back, when the last low battery is
-back above the OK level, a ``ConditionCleared`` says so, and alerting resolves the alert as
-recovered (one alerting alert per home and kind stays open, triggers attached, so the
-condition ends for the home, not per device).
+The checkpoint keeps only the homes with a condition open (a device down or alerted, a low
+battery alerted, the home offline), with all their devices: without it a device that came
+back after a restart never cleared its alert, and a retained "offline" status raised the
+same condition again. Healthy homes are not kept (they are most of the state, and the next
+message or the gateway's retained status gives them back).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -200,6 +202,46 @@ class DeviceHealthRule(BaseRule):
                 )
             )
         return RuleOutput(alerts=alerts)
+
+    # -- checkpoint -----------------------------------------------------------------------
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the homes ``keep`` refuses (a single instance's state split by shard)."""
+        self._homes = {home: devices for home, devices in self._homes.items() if keep(home)}
+        self._down = {home: down for home, down in self._down.items() if keep(home)}
+        self._home_alerted = {home for home in self._home_alerted if keep(home)}
+        self._offline_alerted = {
+            home: names for home, names in self._offline_alerted.items() if keep(home)
+        }
+
+    def snapshot(self) -> bytes:
+        """The homes with a condition open, with all their devices."""
+        open_homes = {*self._down, *self._home_alerted, *self._offline_alerted}
+        open_homes.update(
+            home
+            for home, devices in self._homes.items()
+            if any(packed & (ALERTED | BATTERY) for packed in devices.values())
+        )
+        saved = {}
+        for home in sorted(open_homes):
+            saved[home] = {
+                # every device of the home: with only the down ones known, the first tick
+                # after the restart would take them for the whole home (``home_offline``)
+                "devices": self._homes.get(home, {}),
+                "down": self._down.get(home, {}),
+                "offline": sorted(self._offline_alerted.get(home, ())),
+                "home_offline": home in self._home_alerted,
+            }
+        return json.dumps(saved, separators=(",", ":")).encode()
+
+    def restore(self, data: bytes) -> None:
+        loaded = json.loads(data)
+        self._homes = {home: dict(item["devices"]) for home, item in loaded.items()}
+        self._down = {home: dict(item["down"]) for home, item in loaded.items() if item["down"]}
+        self._home_alerted = {home for home, item in loaded.items() if item["home_offline"]}
+        self._offline_alerted = {
+            home: set(item["offline"]) for home, item in loaded.items() if item["offline"]
+        }
 
     def _home_offline(self, home: str, devices: list[str], now: datetime) -> Alert:
         names = ", ".join(devices[:8])

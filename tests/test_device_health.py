@@ -112,3 +112,68 @@ def test_compact_state_keeps_the_last_heard_time_exactly_and_forgets_the_down() 
     assert rule._down == {"h-1": {"pir-a": "no message for 30 min"}}
     rule.on_event(heartbeat("pir-a", 2, tick), tick)
     assert rule._down == {}
+
+
+def restarted(rule: DeviceHealthRule) -> DeviceHealthRule:
+    fresh = DeviceHealthRule(silence=rule.silence)
+    fresh.restore(rule.snapshot())
+    return fresh
+
+
+def test_open_conditions_survive_a_restart_and_clear_when_they_end() -> None:
+    """A device that came back after a detector restart used to leave its device_offline
+    alert open for ever, and a low battery replaced after it was never cleared."""
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    for device in ("pir-a", "pir-b"):
+        rule.on_event(heartbeat(device, 1, AT), AT)
+    later = AT + timedelta(minutes=20)
+    rule.on_event(heartbeat("pir-b", 2, later), later)
+    low = Telemetry(home="h-1", device="pir-b", seq=3, ts=later, metric=Metric.BATTERY, value=9)
+    assert [a.kind for a in rule.on_telemetry(low, later).alerts] == [AlertKind.BATTERY_LOW]
+    assert [a.kind for a in rule.on_tick(AT + timedelta(minutes=35)).alerts] == [
+        AlertKind.DEVICE_OFFLINE
+    ]
+
+    rule = restarted(rule)
+    tick = AT + timedelta(minutes=40)
+    assert rule.on_tick(tick).alerts == [], "the condition is still the one alerted"
+    back = AT + timedelta(minutes=45)
+    (cleared,) = rule.on_event(heartbeat("pir-a", 2, back), back).cleared
+    assert (cleared.cleared, cleared.devices) == (AlertKind.DEVICE_OFFLINE, ["pir-a"])
+    new = Telemetry(home="h-1", device="pir-b", seq=4, ts=back, metric=Metric.BATTERY, value=100)
+    (cleared,) = rule.on_telemetry(new, back).cleared
+    assert cleared.cleared is AlertKind.BATTERY_LOW
+
+
+def test_a_whole_home_offline_survives_a_restart_and_only_open_homes_are_saved() -> None:
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    rule.on_event(heartbeat("pir-a", 1, AT), AT)
+    healthy = Event(home="h-2", device="pir-x", seq=1, ts=AT, type=EventType.HEARTBEAT)
+    rule.on_event(healthy, AT)
+    late = AT + timedelta(minutes=35)
+    rule.on_event(healthy.model_copy(update={"seq": 2, "ts": late}), late)
+    assert [a.kind for a in rule.on_tick(late).alerts] == [AlertKind.HOME_OFFLINE]
+    assert b"h-2" not in rule.snapshot(), "a healthy home costs the checkpoint nothing"
+
+    rule = restarted(rule)
+    assert rule.on_tick(late + timedelta(minutes=5)).alerts == []
+    back = late + timedelta(minutes=10)
+    assert [c.cleared for c in rule.on_event(heartbeat("pir-a", 2, back), back).cleared] == [
+        AlertKind.HOME_OFFLINE
+    ]
+    rule.retain(lambda home: home != "h-1")
+    assert rule._homes == {} and rule._down == {} and rule._home_alerted == set()
+
+
+def test_after_a_restart_one_device_down_is_not_the_whole_home() -> None:
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    for device in ("pir-a", "pir-b", "pir-c"):
+        rule.on_event(heartbeat(device, 1, AT), AT)
+    later = AT + timedelta(minutes=20)
+    for device in ("pir-b", "pir-c"):
+        rule.on_event(heartbeat(device, 2, later), later)
+    assert [a.kind for a in rule.on_tick(AT + timedelta(minutes=35)).alerts] == [
+        AlertKind.DEVICE_OFFLINE
+    ]
+    rule = restarted(rule)
+    assert rule.on_tick(AT + timedelta(minutes=40)).alerts == [], "b and c were heard"
