@@ -77,9 +77,18 @@ class DeviceHealthRule(BaseRule):
     _home_alerted: set[str] = field(default_factory=set)
     #: Per home, the devices named in its raised ``device_offline`` alerts and still down.
     _offline_alerted: dict[str, set[str]] = field(default_factory=dict)
+    #: When this process first heard anything, and the homes where, in the ``silence`` after
+    #: it, a device was first heard of as already offline (see ``_whole_home_down``).
+    _started: datetime | None = None
+    _met_down: set[str] = field(default_factory=set)
+
+    def _begin(self, now: datetime) -> None:
+        if self._started is None:
+            self._started = now
 
     def _device(self, home: str, device: str, now: datetime) -> int:
         """The device's packed state, first heard ``now`` if it is new."""
+        self._begin(now)
         devices = self._homes.setdefault(home, {})
         packed = devices.get(device)
         if packed is None:
@@ -143,6 +152,12 @@ class DeviceHealthRule(BaseRule):
         return output
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
+        if (
+            status.state is not DeviceState.ONLINE
+            and not self._settled(now)
+            and status.device not in self._homes.get(status.home, {})
+        ):
+            self._met_down.add(status.home)
         packed = self._device(status.home, status.device, now)
         self._homes[status.home][status.device] = packed | WATCHED
         if status.state is DeviceState.ONLINE:
@@ -152,6 +167,9 @@ class DeviceHealthRule(BaseRule):
         return self._check_home(status.home, now)
 
     def on_tick(self, now: datetime) -> RuleOutput:
+        self._begin(now)
+        if self._met_down and self._settled(now):
+            self._met_down.clear()
         output = RuleOutput()
         # Silent: last heard before this, compared as the packed integers are (every device
         # of every home each tick; no datetime made per device).
@@ -173,9 +191,8 @@ class DeviceHealthRule(BaseRule):
         if not down:
             return RuleOutput()
         devices = self._homes[home]
-        watched = [packed for packed in devices.values() if packed & HEARTBEATS]
         # The gateway's home-level status (hub's last will, everything quiet) settles it at once.
-        if HOME_GATEWAY_DEVICE in down or (watched and len(down) == len(watched)):
+        if HOME_GATEWAY_DEVICE in down or self._whole_home_down(home, devices, now):
             if home in self._home_alerted:
                 return RuleOutput()
             self._home_alerted.add(home)
@@ -202,6 +219,23 @@ class DeviceHealthRule(BaseRule):
                 )
             )
         return RuleOutput(alerts=alerts)
+
+    def _settled(self, now: datetime) -> bool:
+        return self._started is not None and now - self._started >= self.silence
+
+    def _whole_home_down(self, home: str, devices: dict[str, int], now: datetime) -> bool:
+        """Every device we watch is down, and we know them all.
+
+        Just after a (re)start the broker hands over the retained statuses one by one: a
+        home's one dead sensor, heard before its live ones, would be the whole home, and
+        every restart would page the station with a false ``home_offline`` for each home with
+        a device down. So a device first heard of as offline in the ``silence`` after the
+        start is only itself until then.
+        """
+        if home in self._met_down and not self._settled(now):
+            return False
+        watched = sum(1 for packed in devices.values() if packed & HEARTBEATS)
+        return watched > 0 and len(self._down[home]) == watched
 
     # -- checkpoint -----------------------------------------------------------------------
 

@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 from detector.alerts import stable_alert_id
 from detector.device_health import DeviceHealthRule
-from eldercare.models import AlertKind, Event, EventType, Metric, Severity, Telemetry
+from eldercare.models import (
+    HOME_GATEWAY_DEVICE,
+    AlertKind,
+    DeviceState,
+    DeviceStatus,
+    Event,
+    EventType,
+    Metric,
+    Severity,
+    Telemetry,
+)
 
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -177,3 +187,38 @@ def test_after_a_restart_one_device_down_is_not_the_whole_home() -> None:
     ]
     rule = restarted(rule)
     assert rule.on_tick(AT + timedelta(minutes=40)).alerts == [], "b and c were heard"
+
+
+def status(device: str, state: DeviceState, at: datetime) -> DeviceStatus:
+    return DeviceStatus(home="h-1", device=device, ts=at, state=state, reason="deadline")
+
+
+def test_a_retained_offline_status_heard_first_after_a_start_is_one_device_not_the_home() -> None:
+    """A (re)started detector gets the retained statuses one by one: one dead sensor heard
+    before the home's live ones made a false home_offline for every such home."""
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    first = rule.on_status(status("pir-a", DeviceState.OFFLINE, AT), AT)
+    assert [a.kind for a in first.alerts] == [AlertKind.DEVICE_OFFLINE]
+    for device in ("pir-b", "pir-c"):
+        assert rule.on_status(status(device, DeviceState.ONLINE, AT), AT).alerts == []
+    assert rule.on_tick(AT + timedelta(minutes=35)).alerts == []
+
+
+def test_a_home_found_all_down_at_start_is_offline_once_the_start_has_settled() -> None:
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    kinds = [
+        a.kind
+        for device in ("pir-a", "pir-b")
+        for a in rule.on_status(status(device, DeviceState.OFFLINE, AT), AT).alerts
+    ]
+    assert kinds == [AlertKind.DEVICE_OFFLINE] * 2
+    assert rule.on_tick(AT + timedelta(minutes=10)).alerts == []
+    assert [a.kind for a in rule.on_tick(AT + timedelta(minutes=30)).alerts] == [
+        AlertKind.HOME_OFFLINE
+    ]
+
+
+def test_the_hubs_own_offline_status_is_the_whole_home_at_once_even_at_start() -> None:
+    rule = DeviceHealthRule(silence=timedelta(minutes=30))
+    hub = rule.on_status(status(HOME_GATEWAY_DEVICE, DeviceState.OFFLINE, AT), AT)
+    assert [a.kind for a in hub.alerts] == [AlertKind.HOME_OFFLINE]
