@@ -79,7 +79,7 @@ def default_rules() -> list[Rule]:
     inactivity = InactivityRule()
     return [
         CallButtonRule(),
-        FallRule(),
+        FallRule(beds=inactivity),  # a suspicion while the bed mat says "in bed" is no fall
         inactivity,
         WellbeingRule(inactivity),  # after it: it reads what inactivity made of each event
         HazardRule(),

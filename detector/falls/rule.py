@@ -20,6 +20,15 @@ early or late gets the same grace period.
 - no movement for ``confirm_s``   → ``fall`` alert, critical
 - movement within ``confirm_s``   → ``fall`` alert, medium ("check in with the resident")
 - cancel press within ``confirm_s`` → ``fall`` alert, low ("cancelled by the resident")
+- no movement, but the bed mat says the resident is in bed and still says so ``bed_grace_s``
+  later → ``fall`` alert, medium ("in bed: check in")
+
+Why the bed: turning over in bed is the activity most often taken for a fall (SisFall D14,
+docs/falls.md), and a sleeper lies still after it, so at night it became a critical alert.
+A resident whose weight is still on the bed mat is not on the floor. A fall *out of* bed
+empties the mat; mats report that with some delay, hence the grace before deciding, and
+the mat only counts while the home's last sign of life is the bed or bedroom (a mat stuck
+at "occupied" is contradicted by activity elsewhere).
 
 Every outcome is also a ``fall`` series point. Deadlines are checked on every message
 and on the service's clock tick, so a silent home still gets its alert on time.
@@ -40,6 +49,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from detector.activity.rule import InactivityRule
+from detector.activity.sensors import Place
 from detector.alerts import stable_alert_id
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
 from detector.falls.stream import FallConfig, FallStream
@@ -64,6 +75,13 @@ log = get_logger("detector.falls")
 MOVEMENT_EVENTS = frozenset(
     {EventType.MOTION, EventType.DOOR_OPEN, EventType.DOOR_CLOSE, EventType.TOILET_FLUSH}
 )
+
+#: What each severity of a resolved suspicion says happened (``in_bed`` is named apart).
+_OUTCOMES = {
+    Severity.CRITICAL: "confirmed",
+    Severity.MEDIUM: "movement",
+    Severity.LOW: "cancelled",
+}
 
 
 @lru_cache(maxsize=1)
@@ -90,6 +108,8 @@ class SuspectedFall:
     deadline: datetime
     evidence: list[Evidence] = field(default_factory=list)
     score: float | None = None
+    #: The deadline came while the bed mat said "in bed": waiting ``bed_grace`` for the mat.
+    in_bed: bool = False
 
 
 @dataclass
@@ -112,6 +132,8 @@ class FallRule(BaseRule):
         movement_g: float = 0.1,
         posture_deg: float = 30.0,
         idle_s: float = 600.0,
+        beds: InactivityRule | None = None,
+        bed_grace_s: float = 60.0,
     ) -> None:
         if scorer is None:
             scorer, default_config = default_scorer()
@@ -122,6 +144,10 @@ class FallRule(BaseRule):
         self.movement_g = movement_g
         self.posture_deg = posture_deg
         self.idle = timedelta(seconds=idle_s)
+        #: Where the home's bed mat and last sign of life are known (the detector's own
+        #: inactivity rule); None: no bed is consulted.
+        self.beds = beds
+        self.bed_grace = timedelta(seconds=bed_grace_s)
         self.pendants: dict[tuple[str, str], _Pendant] = {}
         self.suspected: dict[str, SuspectedFall] = {}
 
@@ -162,6 +188,9 @@ class FallRule(BaseRule):
             return output
         if event.type is EventType.CANCEL_BUTTON:
             output.extend(self._resolve(suspicion, now, Severity.LOW, event.device))
+        elif event.type is EventType.BED_EMPTY and suspicion.in_bed:
+            # Out of bed after all (a fall from it, or getting up): the usual window from now.
+            suspicion.deadline = min(suspicion.deadline, now + self.confirm)
         elif event.type in MOVEMENT_EVENTS and self._after_aftermath(event.ts, suspicion):
             output.extend(self._resolve(suspicion, now, Severity.MEDIUM, event.device))
         return output
@@ -206,18 +235,31 @@ class FallRule(BaseRule):
     def _confirm_due(self, now: datetime) -> RuleOutput:
         output = RuleOutput()
         for suspicion in [s for s in self.suspected.values() if s.deadline <= now]:
-            output.extend(self._resolve(suspicion, now, Severity.CRITICAL, None))
+            if not self._in_bed(suspicion.home):
+                output.extend(self._resolve(suspicion, now, Severity.CRITICAL, None))
+            elif suspicion.in_bed:
+                output.extend(self._resolve(suspicion, now, Severity.MEDIUM, None, "in_bed"))
+            else:
+                suspicion.in_bed = True
+                suspicion.deadline = now + self.bed_grace
+                log.info("fall_in_bed_waiting", home=suspicion.home)
         return output
 
+    def _in_bed(self, home: str) -> bool:
+        """The bed mat says occupied and nothing since has been seen outside the bedroom."""
+        state = self.beds.homes.get(home) if self.beds is not None else None
+        return state is not None and state.bed and state.last_place in (Place.BED, Place.BEDROOM)
+
     def _resolve(
-        self, suspicion: SuspectedFall, now: datetime, severity: Severity, by: str | None
+        self,
+        suspicion: SuspectedFall,
+        now: datetime,
+        severity: Severity,
+        by: str | None,
+        outcome: str | None = None,
     ) -> RuleOutput:
         del self.suspected[suspicion.home]
-        outcome = {
-            Severity.CRITICAL: "confirmed",
-            Severity.MEDIUM: "movement",
-            Severity.LOW: "cancelled",
-        }[severity]
+        outcome = outcome or _OUTCOMES[severity]
         alert = Alert(
             # One suspicion, one id: raised again after a crash before the checkpoint, it
             # is the same alert to alerting, not a second call-out.
@@ -270,6 +312,7 @@ class FallRule(BaseRule):
                     "deadline": s.deadline.isoformat(),
                     "evidence": [e.model_dump(mode="json") for e in s.evidence],
                     "score": s.score,
+                    "in_bed": s.in_bed,
                 }
                 for s in self.suspected.values()
             ]
@@ -284,6 +327,7 @@ class FallRule(BaseRule):
                 deadline=datetime.fromisoformat(item["deadline"]),
                 evidence=[Evidence.model_validate(e) for e in item["evidence"]],
                 score=item["score"],
+                in_bed=item.get("in_bed", False),  # absent in checkpoints before it
             )
             for item in json.loads(data)
         }
@@ -307,6 +351,13 @@ def _explanation(
         return LocalizedText(
             zh_cn=f"{source} 检测到跌倒，之后 {seconds} 秒内家中无任何活动",
             en=f"Fall detected by {source}; no movement in the home for {seconds} s since",
+        )
+    if outcome == "in_bed":
+        return LocalizedText(
+            zh_cn=f"{source} 检测到疑似跌倒，但床垫传感器显示老人仍在床上（可能是翻身）："
+            "请联系老人确认",
+            en=f"Possible fall detected by {source}, but the bed mat says the resident is "
+            "still in bed (turning over?): check in",
         )
     if outcome == "movement":
         return LocalizedText(
