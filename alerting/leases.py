@@ -15,9 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from eldercare.db.models import TimerStatus
+from eldercare.db.models import EscalationTimerRow, NotificationRow, TimerStatus
+from eldercare.logs import get_logger
+
+log = get_logger("alerting.leases")
 
 #: Rows waiting for work: the same word in both tables (``NotificationStatus.PENDING``).
 PENDING = TimerStatus.PENDING
@@ -70,3 +73,29 @@ async def next_due(
     )
     times = [t for t in (due, lapse) if t is not None]
     return min(times) if times else None
+
+
+async def take_over(session: AsyncSession, table: Any, owner: str) -> int:
+    """Free the pending rows other instances hold; how many.
+
+    Only for the one instance that works these rows (a single alerting process, or the
+    holder of the ``alerting`` lease): whoever claimed them is gone, and its leases would
+    hold a call-button alert's first notification back for their whole length (2 min)
+    after a crash. If the old holder was only stalled and sends after all, the receiver gets
+    the same idempotency key twice, as after a lapse.
+    """
+    result = await session.execute(
+        update(table)
+        .where(table.status == PENDING, table.owner.is_not(None), table.owner != owner)
+        .values(owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def take_over_all(engine: AsyncEngine, owner: str) -> None:
+    """``take_over`` the escalation timers and the outbox, in one transaction."""
+    async with async_sessionmaker(engine).begin() as session:
+        for table in (EscalationTimerRow, NotificationRow):
+            if freed := await take_over(session, table, owner):
+                log.warning("leases_taken_over", table=table.__tablename__, rows=freed)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alerting import leases
 from alerting.api import AlertingApi, AlertNotFound
 from alerting.channels import AppriseNotifier, Notifier
 from alerting.escalation import Escalator, instance_owner
@@ -331,6 +332,11 @@ async def serve(
             for update in await watch.check_silence():
                 updates.put_nowait(update)
 
+    # The only instance working timers and outbox now: what a dead predecessor had claimed
+    # is ours at once, not when its leases lapse.
+    await until_the_database_answers(
+        lambda: leases.take_over_all(engine, owner), "lease_take_over_failed_retrying"
+    )
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())

@@ -21,7 +21,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerting import leases
+from alerting.api import AlertingApi
+from alerting.escalation import Escalator
 from alerting.service import CLIENT_ID
+from alerting.signed_links import AckLinks
 from eldercare.clock import ScaledClock
 from eldercare.db import create_engine, migrate
 from eldercare.db.models import AlertRow, EscalationTimerRow, NotificationRow
@@ -147,4 +151,43 @@ async def test_killed_between_tiers_the_restarted_process_fires_the_next_tier_on
         for process in processes:
             if process.poll() is None:
                 kill(process)
+        await engine.dispose()
+
+
+async def test_a_restarted_process_sends_at_once_what_the_dead_one_had_claimed(
+    mosquitto, tmp_path
+) -> None:
+    """The killed process had claimed the station's notification (a lease of its own) and
+    died before sending it: the next process frees it when it starts, instead of leaving the
+    call unannounced until the lease lapses (here an hour)."""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'eldercare.db'}"
+    engine = create_engine(db_url)
+    await migrate(engine)
+    anchor = datetime.now(UTC)
+    clock = ScaledClock(anchor, SPEED)
+    process = None
+    try:
+        async with WebhookReceiver() as hooks:
+            await seed_registry(engine, hooks, clock.now(), homes=1)
+            links = AckLinks(b"k" * 32, "https://care.example", timedelta(hours=1))
+            api = AlertingApi(engine, clock, links=links)
+            alert = make_alert("01JCRASH0000000000000000C3", clock.now())
+            await api.record(alert)
+            await Escalator(engine, clock, api.policies, links, "dead").run_once()
+            async with async_sessionmaker(engine).begin() as session:
+                claimed = await leases.claim_due(
+                    session,
+                    NotificationRow,
+                    NotificationRow.next_attempt_at,
+                    owner="dead",
+                    now=clock.now(),
+                    lease=timedelta(hours=1),
+                )
+            assert claimed, "the station's notification is held by the dead process"
+            process = start_alerting(mosquitto.url, db_url, anchor, tmp_path)
+            [station] = await hooks.wait_for("/station/wang", timeout=20)
+            assert station.key == f"{alert.alert_id}.t0.staff:wang"
+    finally:
+        if process is not None and process.poll() is None:
+            kill(process)
         await engine.dispose()

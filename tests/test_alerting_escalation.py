@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerting import leases
 from alerting.api import AlertingApi
 from alerting.channels import Delivery
 from alerting.escalation import Escalator
@@ -444,3 +445,31 @@ async def test_a_database_outage_after_a_send_is_waited_out_not_sent_again(
     assert rig.notifier.delivered_to() == ["wang"]
     [station] = await rig.api.notifications("R1")
     assert (station.status, station.attempts) == ("sent", 1)
+
+
+async def test_the_next_instance_takes_over_what_a_dead_one_had_claimed(
+    engine: AsyncEngine,
+) -> None:
+    """A crash between claiming and finishing left timers and outbox rows leased to a dead
+    process: the station's first notification of a call waited for the lease to lapse. The
+    one instance that works them now (``serve`` at start) frees them at once; a live other
+    instance's claims are left alone until then (test above: two instances share safely)."""
+    rig = await rig_with_registry(engine)
+    await rig.api.record(make_alert("T1", START))
+    dead = Escalator(engine, rig.clock, rig.api.policies, LINKS, "dead")
+    await dead.run_once()  # tier 0 fired: the station's notification queued
+    rig.clock.set(START + timedelta(seconds=120))  # and the family tier is due
+    async with async_sessionmaker(engine).begin() as session:
+        for table, due in (
+            (NotificationRow, NotificationRow.next_attempt_at),
+            (EscalationTimerRow, EscalationTimerRow.due_at),
+        ):
+            await leases.claim_due(
+                session, table, due, owner="dead", now=rig.clock.now(), lease=timedelta(hours=1)
+            )
+    await rig.step()
+    assert rig.notifier.sent == [], "all of it held by the dead instance"
+
+    await leases.take_over_all(engine, "one")
+    await rig.step()
+    assert sorted(rig.notifier.delivered_to()) == ["lihua", "liming-push", "wang"]
