@@ -14,7 +14,7 @@ from its ``/metrics``), which says where the machine's time goes; it rises with 
 jobs on the machine too, so compare runs made side by side. With (3) go the alerts the
 detector raised during the run, by kind: between the homes' wake-up deadline and 16:00
 local time its first tick raises ``no_wake_up`` for every home not yet seen in a day room
-since it started (46-180 of 1 000 homes in a run), and every one of them costs alerting and
+since it started (14-252 of 1 000 homes in a run), and every one of them costs alerting and
 the dashboard far more than a message, so runs with different bursts do not compare.
 
 The raw rate and the pipeline share the broker and the machine, in the same run, so the
