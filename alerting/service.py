@@ -7,6 +7,15 @@ The active one reads under the fixed client id ``eldercare-alerting``, so when i
 next one to take the lease takes over its persistent session and every alert queued there.
 Two instances therefore never store, escalate or notify side by side; escalation timers and
 the outbox would be safe anyway (leased rows, ``alerting/leases.py``).
+
+Life-safety lane: the main session stores alerts one at a time, in order, so a call-button
+alert that arrives behind a burst (the first tick after a detector start can raise a
+``no_wake_up`` for hundreds of homes) waited for all of them: seconds (issue 18). A second
+persistent session (``eldercare-alerting-lane``) reads the same alert topics and stores only
+the life-safety kinds, at once; the main session's copy of such an alert then finds it
+stored and does nothing. Every store takes one lock, so the two never store side by side
+(the same as one session). These kinds are never cleared by a ``ConditionCleared``, so the
+lane moving one ahead of the home's other messages cannot reorder a raise and its clear.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import (
     Alert,
+    AlertKind,
     AlertStatus,
     AlertUpdate,
     CommandKind,
@@ -50,6 +60,11 @@ from eldercare.shard_leases import ShardLeases, serve_shards
 log = get_logger("alerting")
 
 CLIENT_ID = "eldercare-alerting"
+LANE_CLIENT_ID = "eldercare-alerting-lane"
+#: What the lane stores ahead of the queue: someone may be hurt or in danger now.
+LANE_KINDS = frozenset(
+    {AlertKind.CALL_BUTTON, AlertKind.FALL, AlertKind.SMOKE, AlertKind.GAS, AlertKind.WATER_LEAK}
+)
 
 
 class AlertIntake:
@@ -65,6 +80,7 @@ class AlertIntake:
         self.api = api
         self.on_stored = on_stored
         self.rejected = 0
+        self._storing = asyncio.Lock()  # the main session and the lane store one at a time
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -78,9 +94,24 @@ class AlertIntake:
             # the home named in the topic: whose alert it was, for operators
             home = self.topics.alerts_home(topic)
             return [quarantine(self.topics, topic, payload, reason, self.clock.now(), home=home)]
+        return await self._take(alert)
+
+    async def handle_lane(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """The lane's copy: life-safety alerts stored at once, anything else left to the main
+        session (which also rejects what does not parse)."""
+        try:
+            alert = Alert.model_validate_json(payload)
+        except ValidationError:
+            return []
+        if alert.kind not in LANE_KINDS:
+            return []
+        return await self._take(alert)
+
+    async def _take(self, alert: Alert) -> Sequence[Outgoing]:
         # Storing (with the escalation plan) happens before the broker gets its PUBACK, so an
         # alert is either in the database or still queued in our persistent session.
-        update = await self._store(alert)
+        async with self._storing:
+            update = await self._store(alert)
         if update is None:
             log.info("alert_redelivered", alert_id=alert.alert_id, home=alert.home)
             return []
@@ -108,13 +139,14 @@ class AlertIntake:
 
     async def _cleared(self, cleared: ConditionCleared) -> Sequence[Outgoing]:
         """A condition ended by itself: its open alert is resolved as recovered."""
-        update = await until_the_database_answers(
-            lambda: self.api.resolve_recovered(
-                cleared.home, cleared.cleared, actor="detector", reason=cleared.reason
-            ),
-            "alert_store_failed_retrying",
-            home=cleared.home,
-        )
+        async with self._storing:
+            update = await until_the_database_answers(
+                lambda: self.api.resolve_recovered(
+                    cleared.home, cleared.cleared, actor="detector", reason=cleared.reason
+                ),
+                "alert_store_failed_retrying",
+                home=cleared.home,
+            )
         log.info(
             "condition_cleared",
             home=cleared.home,
@@ -263,6 +295,10 @@ class AlertingIntakes:
             Subscription(self.topics.all_daily_summaries_filter, self.summaries.handle),
         ]
 
+    def lane_subscriptions(self) -> list[Subscription]:
+        """What the life-safety lane reads: every alert (it keeps only the urgent kinds)."""
+        return [Subscription(self.topics.all_alerts_filter, self.alerts.handle_lane)]
+
     def input_subscriptions(self) -> list[Subscription]:
         """The services' input feeds that the watch samples for stalls (its own session)."""
         return [Subscription(f, self.watch.handle_input) for f in self.watch.stalls.filters]
@@ -304,6 +340,7 @@ async def serve(
     )
     watch = intakes.watch
     connection = MqttConnection.serving(settings, CLIENT_ID, intakes.subscriptions())
+    lane = MqttConnection.serving(settings, LANE_CLIENT_ID, intakes.lane_subscriptions())
     # The services' input, seen on a connection of its own: a clean session at QoS 0, so it
     # never queues device traffic for us while we are down, nor delays an alert behind it.
     inputs = MqttConnection.serving(
@@ -340,8 +377,10 @@ async def serve(
     log.info("alerting_started", owner=owner, policies=str(settings.policies_dir or "built-in"))
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
+        group.create_task(lane.run())
         readings = [
             connection_readings(connection),
+            connection_readings(lane),
             alerting_readings(intakes.alerts, escalator, outbox),
         ]
         if watch.stalls.filters:

@@ -9,6 +9,14 @@
    ``p50``, ``p95``, ``p99`` in ms;
 4. RSS per service, and detector state per home at 1 k, 10 k and 100 k homes.
 
+With (2) go each service's CPU per message in that phase (``process_cpu_seconds_total``
+from its ``/metrics``), which says where the machine's time goes; it rises with the other
+jobs on the machine too, so compare runs made side by side. With (3) go the alerts the
+detector raised during the run, by kind: between the homes' wake-up deadline and 16:00
+local time its first tick raises ``no_wake_up`` for every home not yet seen in a day room
+since it started (14-252 of 1 000 homes in a run), and every one of them costs alerting and
+the dashboard far more than a message, so runs with different bursts do not compare.
+
 The raw rate and the pipeline share the broker and the machine, in the same run, so the
 ratio holds whatever else runs on the machine; the absolute figures do not.
 """
@@ -83,6 +91,28 @@ async def _counts(system: System, traffic: DeviceTraffic) -> dict[str, int]:
     return counts
 
 
+async def _cpu_s(system: System) -> dict[str, float]:
+    return {
+        name: (await system.scrape(name)).total("process_cpu_seconds_total") for name in SERVICES
+    }
+
+
+def cpu_ms_per_message(
+    before: dict[str, float], after: dict[str, float], messages: int
+) -> dict[str, float]:
+    """Each service's CPU between two readings, in ms per message handled in between."""
+    return {
+        name: round(1000 * (after[name] - before[name]) / max(1, messages), 3) for name in after
+    }
+
+
+async def _alerts_raised(system: System) -> dict[str, int]:
+    """Alerts the detector raised so far, by kind."""
+    scrape = await system.scrape("detector")
+    raised = [s for s in scrape.samples if s.name == "eldercare_detector_alerts_raised_total"]
+    return {s.labels["kind"]: int(s.value) for s in sorted(raised, key=lambda s: s.labels["kind"])}
+
+
 async def _rss(system: System) -> dict[str, float]:
     return {
         name: round((await system.scrape(name)).total("process_resident_memory_bytes") / MIB, 1)
@@ -106,7 +136,9 @@ async def bench(
         raw = await raw_rate(broker.port, [payload for _, payload in sample.batch(RAW_MESSAGES)])
         result["raw_per_s"], result["raw_client"] = round(raw.messages_per_s), raw.client
         async with running_system(names, broker) as system, Publisher(broker.port) as publisher:
+            cpu_before = await _cpu_s(system)
             flat_out = await sustained(system, traffic, publisher, seconds / 2)
+            cpu = cpu_ms_per_message(cpu_before, await _cpu_s(system), flat_out.messages)
             per_s = PER_HOME_PER_S * homes
             load = asyncio.create_task(background(traffic, publisher, per_s))
             try:
@@ -117,11 +149,13 @@ async def bench(
                 load.cancel()
             await drained(system, traffic)
             counts = await _counts(system, traffic)
+            alerts = await _alerts_raised(system)
             result["rss_mib"] = await _rss(system)
             crashed = system.crashed()
     result.update(
         pipeline_per_s=round(flat_out.per_s),
         ratio=round(flat_out.per_s / raw.messages_per_s, 3),
+        cpu_ms_per_msg=cpu,
         background_per_s=per_s,
         presses=len(latencies) + missed,
         presses_missed=missed,
@@ -132,6 +166,7 @@ async def bench(
             for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
         },
         max_ms=round(1000 * max(latencies), 1) if latencies else None,
+        alerts_raised=alerts,
         counts=counts,
         lost=counts["lost"],
         crashed=crashed,

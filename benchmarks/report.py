@@ -25,11 +25,16 @@ def as_table(result: dict[str, Any]) -> str:
             f"telemetry {counts['telemetry_received']}/{counts['telemetry_published']}",
         ),
         ("  lost", str(result["lost"])),
+        ("  CPU ms / message", "  ".join(f"{k} {v}" for k, v in result["cpu_ms_per_msg"].items())),
         (
             "3 press -> wall (ms)",
             f"p50 {result['p50']}  p95 {result['p95']}  p99 {result['p99']}  "
             f"max {result['max_ms']}  ({result['presses']} presses, "
             f"{result['presses_missed']} missed, background {result['background_per_s']:g}/s)",
+        ),
+        (
+            "  alerts raised",
+            "  ".join(f"{kind} {n}" for kind, n in result["alerts_raised"].items()) or "none",
         ),
         ("4 RSS (MiB)", "  ".join(f"{k} {v}" for k, v in result["rss_mib"].items())),
         (

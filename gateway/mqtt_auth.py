@@ -77,10 +77,10 @@ def home_rules(
 #: aside on ``_deadletter/<client id>``, so an account may write those for its own ids only.
 #: A dashboard's id carries its HTTP port (several may run on one host).
 SERVICE_CLIENT_IDS = {
-    # The second sessions are the life-safety lanes (gateway/service.py, detector/service.py).
+    # The "-lane" sessions are the life-safety lanes (gateway/, detector/, alerting/service.py).
     "gateway": ("eldercare-gateway", "eldercare-gateway-lane"),
     "detector": ("eldercare-detector", "eldercare-detector-lane"),
-    "alerting": ("eldercare-alerting", "eldercare-alerting-inputs"),
+    "alerting": ("eldercare-alerting", "eldercare-alerting-lane", "eldercare-alerting-inputs"),
 }
 DEFAULT_DASHBOARD_PORTS = (8080,)
 

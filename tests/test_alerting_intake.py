@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -88,3 +89,64 @@ async def test_an_alert_that_fails_the_schema_is_quarantined_like_a_device_messa
     assert record.size == len(payload) > 512
     assert record.payload_head == payload[:512].decode("utf-8", errors="replace")
     assert intake.rejected == 1
+
+
+async def test_the_lane_stores_a_call_button_alert_the_main_session_has_not_reached(
+    api: AlertingApi,
+) -> None:
+    """Issue 18: a press queued behind a burst of alerts on the main session waited seconds;
+    the lane stores it at once, and the main session's copy then changes nothing."""
+    settings = Settings()
+    intake = AlertIntake(settings, SimulatedClock(START), api)
+    topic = settings.topics.home_alerts("h-0001")
+    press = make_alert("L1", START)
+    [received, update] = await intake.handle_lane(topic, press.to_json())
+    assert DeviceCommand.model_validate_json(received.payload).alert_id == "L1"
+    assert update.topic == "eldercare/v1/alerts/L1/updates"
+    assert await intake.handle(topic, press.to_json()) == []  # the main session's copy
+    assert (await api.get("L1")).trigger_count == 1
+
+
+async def test_the_lane_leaves_other_kinds_and_unreadable_payloads_to_the_main_session(
+    api: AlertingApi,
+) -> None:
+    settings = Settings()
+    intake = AlertIntake(settings, SimulatedClock(START), api)
+    topic = settings.topics.home_alerts("h-0001")
+    late = make_alert("L2", START, kind=AlertKind.NO_WAKE_UP, severity=Severity.HIGH)
+    assert await intake.handle_lane(topic, late.to_json()) == []
+    assert await intake.handle_lane(topic, b'{"kind": "call_button"}') == []
+    assert intake.rejected == 0  # rejecting (and quarantining) is the main session's
+    assert len(await intake.handle(topic, late.to_json())) == 1  # stored by the main session
+
+
+async def test_the_lane_and_the_main_session_never_store_side_by_side(
+    api: AlertingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both may hold the same alert at once; one store at a time keeps the second copy a
+    no-op (as with one session) instead of two transactions racing to insert it."""
+    real_record, order = api.record, []
+    go_on = asyncio.Event()
+
+    async def slow(alert: Alert):  # type: ignore[no-untyped-def]
+        order.append(f"start {alert.alert_id}")
+        if alert.alert_id == "L3":
+            await go_on.wait()
+        try:
+            return await real_record(alert)
+        finally:
+            order.append(f"end {alert.alert_id}")
+
+    monkeypatch.setattr(api, "record", slow)
+    settings = Settings()
+    intake = AlertIntake(settings, SimulatedClock(START), api)
+    topic = settings.topics.home_alerts("h-0001")
+    press = make_alert("L3", START)
+    main = asyncio.create_task(intake.handle(topic, press.to_json()))
+    await asyncio.sleep(0.01)
+    lane = asyncio.create_task(intake.handle_lane(topic, press.to_json()))
+    await asyncio.sleep(0.01)
+    go_on.set()
+    assert len(await main) == 2 and await lane == []
+    assert order == ["start L3", "end L3", "start L3", "end L3"]
+    assert (await api.get("L3")).trigger_count == 1

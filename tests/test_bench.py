@@ -42,6 +42,11 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
     assert result["raw_per_s"] > 0 and result["ratio"] > 0
     assert result["presses"] > 0 and result["presses_missed"] == 0
     assert 0 < result["p50"] <= result["p95"] <= result["p99"]
-    assert set(result["rss_mib"]) == {"gateway", "detector", "alerting", "dashboard"}
+    services = {"gateway", "detector", "alerting", "dashboard"}
+    assert set(result["rss_mib"]) == services
+    # CPU per message, comparable on a busy machine, and the alerts that loaded alerting
+    assert set(result["cpu_ms_per_msg"]) == services
+    assert all(ms > 0 for ms in result["cpu_ms_per_msg"].values())
+    assert result["alerts_raised"].get("call_button", 0) >= result["presses"]
     assert set(result["state_bytes_per_home"]) == {"20", "40"}
     assert all(size > 0 for size in result["state_bytes_per_home"].values())

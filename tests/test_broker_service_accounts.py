@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures(fast_hashing.__na
 
 HOME = "h-0001"
 CLIENT_IDS = ("eldercare-gateway", "eldercare-detector", "eldercare-alerting")
-CLIENT_IDS += ("eldercare-alerting-inputs",)
+CLIENT_IDS += ("eldercare-alerting-lane", "eldercare-alerting-inputs")
 
 
 async def next_frame(stream: asyncio.Queue, status: str) -> dict:
