@@ -166,6 +166,19 @@ def test_normal_nights_raise_nothing_and_a_missed_wake_up_raises_once() -> None:
     assert day + timedelta(hours=7) < wake.raised_at <= day + timedelta(hours=9)
 
 
+def test_a_home_first_heard_of_in_the_morning_gets_no_wake_up_alarm_that_day() -> None:
+    """A detector started mid-morning without its state knows nothing of the night: a home
+    heard only in the bedroom since then is not "not up" (it raised one per home, at once)."""
+    home = Home(InactivityRule(SETTINGS))
+    day = START + timedelta(days=3)
+    home.send("pir-bedroom", EventType.MOTION, day + timedelta(hours=9))
+    alerts = home.tick_until(day + timedelta(hours=9), day + timedelta(hours=15))
+    assert AlertKind.NO_WAKE_UP not in [a.kind for a in alerts]
+    next_day = day + timedelta(days=1)  # the night after it was watched: judged as usual
+    alerts = home.tick_until(day + timedelta(hours=15), next_day + timedelta(hours=12))
+    assert [a.kind for a in alerts].count(AlertKind.NO_WAKE_UP) == 1
+
+
 def test_duplicates_and_too_late_events_do_not_move_the_context() -> None:
     rule = InactivityRule(SETTINGS)
     home = Home(rule)

@@ -364,14 +364,27 @@ class HomeState:
             self.model.learn_bath(night, (ts - self.bath_since).total_seconds() / 60)
             self.bath_since = None
 
-    def up_since_night(self, now: datetime) -> bool:
-        """Active in a day room since 03:00 local today (the day has begun)."""
+    def _night_end(self, now: datetime) -> float:
+        """03:00 local today (yesterday's before 03:00): where "since the night" begins."""
         local = self.local(now)
         start = local.replace(hour=3, minute=0, second=0, microsecond=0)
         if local < start:
             start -= timedelta(days=1)
+        return start.timestamp()
+
+    def up_since_night(self, now: datetime) -> bool:
+        """Active in a day room since 03:00 local today (the day has begun)."""
         latest = max(self.last_at[p] for p in DAY_PLACES)
-        return bool(latest >= start.timestamp())
+        return bool(latest >= self._night_end(now))
+
+    def watched_the_night(self, now: datetime) -> bool:
+        """Some place's last sign of life is from before 03:00 today: the detector (or the
+        checkpoint it restored) has watched this home through the night, so "nothing in a
+        day room since" means something. A home first heard of this morning — a detector
+        started without its state — has no night to judge: every one of them used to get a
+        ``no_wake_up`` at the first tick (hundreds at once, issue 18's bench)."""
+        known = self.last_at[self.last_at > 0]
+        return bool((known < self._night_end(now)).any())
 
     # -- liveness -------------------------------------------------------------------------
 
