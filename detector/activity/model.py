@@ -113,6 +113,15 @@ def is_asleep(hour: float, place: Place, settings: ModelSettings) -> bool:
     return place in (Place.BEDROOM, Place.BED) and (hour >= settings.bedtime_from_h or hour < 8)
 
 
+def is_resting(hour: float, place: Place, settings: ModelSettings) -> bool:
+    """Asleep, or sitting on a seat mat (at any hour). Either way the quiet is a spell
+    between interruptions that come at random (a toilet visit, the kettle): an evening of
+    television without one is a sitting of the whole evening, as a night without one is a
+    night slept through, so both are judged with the spread of their spells, not the peak
+    of a few weeks' (seat-mat homes raised "no activity since 18:10 in the chair" at 21:16)."""
+    return place is Place.CHAIR or is_asleep(hour, place, settings)
+
+
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
@@ -292,9 +301,9 @@ class ActivityModel:
             # Seen often enough and never quiet for long (bathroom visits): the floor.
             return (settings.floor_h if evidence >= settings.min_evidence else None), evidence
         threshold = learned * settings.margin_factor + settings.margin_h
-        if is_asleep(hour, place, settings) and evidence >= settings.min_evidence:
-            # The peak of a few nights misses the night slept through without a toilet
-            # visit; mean and spread see it coming.
+        if is_resting(hour, place, settings) and evidence >= settings.min_evidence:
+            # The peak of a few nights (or evenings in the armchair) misses the one without
+            # a toilet visit; mean and spread see it coming.
             blocks = [before, block, after]
             mean = float(self.total[blocks, place].astype(np.float32).sum()) / evidence
             square = float(self.squares[blocks, place].astype(np.float32).sum()) / evidence
@@ -345,15 +354,16 @@ class ActivityModel:
         by 14:00. Here the quiet counts as unusual when it is both longer than any quiet
         after this context (without the margin) and longer than any quiet seen still going
         on around this hour there. Returns the longest quiet seen around this hour (for the
-        explanation) when both hold, else None. Not asleep and not at night: sleep has its
-        own, wider rule. Not out of home either: an outing lasts as long as the errand, the
-        visit or the weather, and "longer than any outing seen around 17:00" was a false alarm
-        in most homes that had one; the outing's own context still has its limit.
+        explanation) when both hold, else None. Not resting (asleep, or on a seat mat) and
+        not at night: those have their own, wider rule. Not out of home either: an outing
+        lasts as long as the errand, the visit or the weather, and "longer than any outing
+        seen around 17:00" was a false alarm in most homes that had one; the outing's own
+        context still has its limit.
         """
         if (
             self.days < settings.hourly_after_days
             or place is Place.OUT
-            or is_asleep(since_hour, place, settings)
+            or is_resting(since_hour, place, settings)
             or is_night(now_hour, settings)
         ):
             return None

@@ -158,6 +158,8 @@ class InactivityRule(BaseRule):
             place = Place.BATHROOM
         elif state.bed and place is Place.BEDROOM:
             place = Place.BED  # the bedroom sensor sees the sleeper turn: still in bed
+        elif state.chair and place is Place.LIVING:
+            place = Place.CHAIR  # a drawer by the armchair, the seat still occupied
         elif not contact and place is Place.OUT:
             place = Place.OTHER  # a non-contact device at the door: someone in the hall
         if front_door:
