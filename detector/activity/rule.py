@@ -203,7 +203,9 @@ class InactivityRule(BaseRule):
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit
-            state.threshold_h = state.limit_h(self.settings.model)
+            info = self.directory.lookup(update.home, state.last_device)
+            spell = not info.presence and state.last_place is not Place.OUT
+            state.threshold_h = state.limit_h(self.settings.model, spell=spell)
         return RuleOutput()
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:

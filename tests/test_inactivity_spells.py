@@ -1,6 +1,7 @@
-"""A seat pressure mat (issue 20's homes A and B watch the living room by it alone): an
-evening in the armchair is a long quiet with the seat occupied, judged as a rest, not as
-the awake living room."""
+"""Quiet that is a spell between interruptions, judged by the spread of such spells as sleep
+is (issue 20, round 7): an evening in the armchair with the seat mat occupied (homes A and B
+watch the living room by it alone), and the quiet after an instant (a cupboard, a door, a
+switch) in homes that see their resident only by what they touch."""
 
 from __future__ import annotations
 
@@ -72,3 +73,30 @@ def test_a_drawer_by_the_occupied_seat_keeps_the_chair_context() -> None:
         Event(home=HOME, device="drawer-living", seq=10, ts=ts, type=EventType.DOOR_OPEN), ts
     )
     assert rule.homes[HOME].last_place is Place.LIVING
+
+
+def test_quiet_after_a_cupboard_is_judged_by_the_spread_of_such_quiets() -> None:
+    """Fails if the quiet after an instant (a cupboard, a door, a switch, a flush) is judged
+    by a week's peak alone, like the quiet after someone seen moving: in a contacts-only home
+    the next thing touched comes at random, and a longer gap than the week's longest was most
+    of the remaining false alarms (round 7). After a motion sensor the limit stays as it was."""
+    rule = InactivityRule(InactivitySettings(model=SETTINGS, default_tz="UTC"))
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    seq = 0
+
+    def sign(device: str, kind: EventType, at: datetime) -> None:
+        nonlocal seq
+        seq += 1
+        rule.on_event(Event(home=HOME, device=device, seq=seq, ts=at, type=kind), at)
+
+    for day, gap in enumerate(SITTINGS_H):
+        at = start + timedelta(days=day)
+        sign("cupboard-kitchen", EventType.DOOR_OPEN, at)
+        sign("cupboard-kitchen", EventType.DOOR_OPEN, at + timedelta(hours=gap))
+        sign("pir-bedroom", EventType.MOTION, at + timedelta(hours=2.5))  # then elsewhere
+    at = start + timedelta(days=len(SITTINGS_H))
+    sign("cupboard-kitchen", EventType.DOOR_OPEN, at)
+    after_cupboard = rule.homes[HOME].threshold_h
+    sign("pir-kitchen", EventType.MOTION, at + timedelta(minutes=1))
+    after_motion = rule.homes[HOME].threshold_h
+    assert after_motion < 3.4 < 4.0 < after_cupboard
