@@ -140,9 +140,10 @@ def _readings(*lines: str) -> list[Reading]:
 
 
 def test_both_edges_of_a_switch_or_mat_are_someone_there() -> None:
-    """An evening on a seat mat ends when the resident stands up (OFF), and a cupboard shut
-    or a tap turned off is a hand on it: the replay must not take the OFF for a sensor timing
-    out (it did, and the quiet ran from sitting down at 19:00 to the next other sensor)."""
+    """An evening on a seat mat ends when the resident stands up (OFF: the chair empty), and
+    a cupboard shut or a tap turned off is a hand on it: the replay must not take the OFF for
+    a sensor timing out (it did, and the quiet ran from sitting down at 19:00 to the next
+    other sensor)."""
     readings = _readings(
         "2011-01-03 19:00:00 Seat Living ON",
         "2011-01-03 22:10:00 Seat Living OFF",
@@ -156,7 +157,12 @@ def test_both_edges_of_a_switch_or_mat_are_someone_there() -> None:
         "22:12:00",
         "22:12:04",
     ]
-    assert {e.type.value for e in events} == {"motion"}
+    assert [e.type.value for e in events] == [
+        "chair_occupied",
+        "chair_empty",
+        "motion",
+        "motion",
+    ]
 
 
 def test_a_door_switch_named_for_the_entrance_is_the_front_door_where_no_contact_is() -> None:

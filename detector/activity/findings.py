@@ -43,6 +43,8 @@ class Check:
     config: HomeConfig
     model: ModelSettings
     silent: Sequence[str] = ()
+    #: The last sign was an instant, not presence (``InactivityRule._after_instant``).
+    after_instant: bool = False
 
 
 def state_name(state: HomeState, now: datetime, model: ModelSettings) -> str:
@@ -68,6 +70,8 @@ def inactivity(state: HomeState, check: Check) -> Alert | None:
         return None
     seen_h = None
     if quiet_h < state.threshold_h:
+        if check.after_instant:
+            return None  # a spell to the next thing touched: no hour-of-day view, as asleep
         seen_h = state.model.unusual_now(
             state.context_hour,
             state.context_place,

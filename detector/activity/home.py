@@ -240,14 +240,19 @@ class HomeState:
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
         self.context_place = self.context_of(ts, hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
-        self.threshold_h = self.limit_h(settings)
+        self.threshold_h = self.limit_h(settings, spell=not presence and place is not Place.OUT)
         self.pending.inactivity = ""
 
-    def limit_h(self, settings: ModelSettings) -> float:
+    def limit_h(self, settings: ModelSettings, *, spell: bool = False) -> float:
         """The limit for the quiet going on now: in the bathroom without a stay (switches
-        only), the population's limit is that of bathrooms known by instants."""
+        only), the population's limit is that of bathrooms known by instants; ``spell``: the
+        last sign was an instant (``ActivityModel.quiet_threshold_h``)."""
         return self.model.quiet_threshold_h(
-            self.context_hour, self.context_place, settings, instant=self.bath_since is None
+            self.context_hour,
+            self.context_place,
+            settings,
+            instant=self.bath_since is None,
+            spell=spell,
         )
 
     def context_of(self, ts: datetime, hour: float, place: Place, settings: ModelSettings) -> Place:

@@ -113,6 +113,15 @@ def is_asleep(hour: float, place: Place, settings: ModelSettings) -> bool:
     return place in (Place.BEDROOM, Place.BED) and (hour >= settings.bedtime_from_h or hour < 8)
 
 
+def is_resting(hour: float, place: Place, settings: ModelSettings) -> bool:
+    """Asleep, or sitting on a seat mat (at any hour). Either way the quiet is a spell
+    between interruptions that come at random (a toilet visit, the kettle): an evening of
+    television without one is a sitting of the whole evening, as a night without one is a
+    night slept through, so both are judged with the spread of their spells, not the peak
+    of a few weeks' (seat-mat homes raised "no activity since 18:10 in the chair" at 21:16)."""
+    return place is Place.CHAIR or is_asleep(hour, place, settings)
+
+
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
@@ -282,9 +291,10 @@ class ActivityModel:
         return self._own_limit(hour, place, settings)[0]
 
     def _own_limit(
-        self, hour: float, place: Place, settings: ModelSettings
+        self, hour: float, place: Place, settings: ModelSettings, spell: bool = False
     ) -> tuple[float | None, float]:
-        """(the home's own limit or None, the evidence: decayed quiet periods seen here)."""
+        """(the home's own limit or None, the evidence: decayed quiet periods seen here).
+        ``spell``: judge the quiet as a spell between interruptions (``quiet_threshold_h``)."""
         block = int(hour // BLOCK_H) % BLOCKS
         before, after = (block - 1) % BLOCKS, (block + 1) % BLOCKS
         learned, evidence = self._learned_h(block, place, settings)
@@ -292,9 +302,9 @@ class ActivityModel:
             # Seen often enough and never quiet for long (bathroom visits): the floor.
             return (settings.floor_h if evidence >= settings.min_evidence else None), evidence
         threshold = learned * settings.margin_factor + settings.margin_h
-        if is_asleep(hour, place, settings) and evidence >= settings.min_evidence:
-            # The peak of a few nights misses the night slept through without a toilet
-            # visit; mean and spread see it coming.
+        if (spell or is_resting(hour, place, settings)) and evidence >= settings.min_evidence:
+            # The peak of a few nights (or evenings in the armchair) misses the one without
+            # a toilet visit; mean and spread see it coming.
             blocks = [before, block, after]
             mean = float(self.total[blocks, place].astype(np.float32).sum()) / evidence
             square = float(self.squares[blocks, place].astype(np.float32).sum()) / evidence
@@ -305,7 +315,13 @@ class ActivityModel:
         return float(threshold), evidence
 
     def quiet_threshold_h(
-        self, hour: float, place: Place, settings: ModelSettings, *, instant: bool = False
+        self,
+        hour: float,
+        place: Place,
+        settings: ModelSettings,
+        *,
+        instant: bool = False,
+        spell: bool = False,
     ) -> float:
         """How long quiet may last after a sign of life at ``hour`` in ``place``: the home's
         own limit, but not below the population's (``prior.py``) weighted by what the prior
@@ -313,14 +329,19 @@ class ActivityModel:
         ``prior_quiets / (prior_quiets + evidence)``: a new home's first days are the
         population's, a context seen a few times is not a few days' peak alone, and a
         sleeper whose turns the bedroom sees every half hour soon has a limit of its own.
-        ``instant``: the bathroom is known only from switches, not seen (``BATH_INSTANT``)."""
+        ``instant``: the bathroom is known only from switches, not seen (``BATH_INSTANT``).
+        ``spell``: the last sign was an instant (a cupboard, a door, a switch, a flush), not
+        someone seen there: the quiet after it is the time to the next thing touched, which
+        comes at random, not how long someone kept still, so like sleep it is also judged by
+        the spread of such quiets (contacts-only homes raised most of the remaining false
+        alarms, round 7)."""
         block = int(hour // BLOCK_H) % BLOCKS
         column = BATH_INSTANT if instant and place is Place.BATHROOM else place
         population = float(settings.prior.limit[block, column])
         if np.isnan(population):
             night = is_asleep(hour, place, settings) or place is Place.OUT
             population = settings.cap_h if night else settings.unknown_awake_h
-        own, evidence = self._own_limit(hour, place, settings)
+        own, evidence = self._own_limit(hour, place, settings, spell)
         worth = settings.prior_quiets + evidence
         weight = settings.prior_quiets / worth if worth > 0 else 0.0
         # An outing lasts as long as the errand or the visit: no home's few weeks of them
@@ -345,15 +366,16 @@ class ActivityModel:
         by 14:00. Here the quiet counts as unusual when it is both longer than any quiet
         after this context (without the margin) and longer than any quiet seen still going
         on around this hour there. Returns the longest quiet seen around this hour (for the
-        explanation) when both hold, else None. Not asleep and not at night: sleep has its
-        own, wider rule. Not out of home either: an outing lasts as long as the errand, the
-        visit or the weather, and "longer than any outing seen around 17:00" was a false alarm
-        in most homes that had one; the outing's own context still has its limit.
+        explanation) when both hold, else None. Not resting (asleep, or on a seat mat) and
+        not at night: those have their own, wider rule. Not out of home either: an outing
+        lasts as long as the errand, the visit or the weather, and "longer than any outing
+        seen around 17:00" was a false alarm in most homes that had one; the outing's own
+        context still has its limit.
         """
         if (
             self.days < settings.hourly_after_days
             or place is Place.OUT
-            or is_asleep(since_hour, place, settings)
+            or is_resting(since_hour, place, settings)
             or is_night(now_hour, settings)
         ):
             return None

@@ -158,6 +158,8 @@ class InactivityRule(BaseRule):
             place = Place.BATHROOM
         elif state.bed and place is Place.BEDROOM:
             place = Place.BED  # the bedroom sensor sees the sleeper turn: still in bed
+        elif state.chair and place is Place.LIVING:
+            place = Place.CHAIR  # a drawer by the armchair, the seat still occupied
         elif not contact and place is Place.OUT:
             place = Place.OTHER  # a non-contact device at the door: someone in the hall
         if front_door:
@@ -201,7 +203,7 @@ class InactivityRule(BaseRule):
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit
-            state.threshold_h = state.limit_h(self.settings.model)
+            state.threshold_h = state.limit_h(self.settings.model, spell=self._after_instant(state))
         return RuleOutput()
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
@@ -236,12 +238,24 @@ class InactivityRule(BaseRule):
         liveness = self.settings.liveness
         if state.offline_home(now, liveness):
             return self._point(state, now, output, "offline")
-        check = Check(now, config, self.settings.model, state.silent_devices(now, liveness))
+        check = Check(
+            now,
+            config,
+            self.settings.model,
+            state.silent_devices(now, liveness),
+            after_instant=self._after_instant(state),
+        )
         found = [finding(state, check) for finding in FINDINGS]
         # The detector service logs every alert it emits.
         output.alerts.extend(alert for alert in found if alert is not None)
         output.alerts.extend(missed_expectations(state, check))
         return self._point(state, now, output, state_name(state, now, self.settings.model))
+
+    def _after_instant(self, state: HomeState) -> bool:
+        """The last sign of life was an instant (a cupboard, a door, a switch, a flush), not
+        someone seen there: the quiet since is a spell to the next thing touched."""
+        info = self.directory.lookup(state.home, state.last_device)
+        return not info.presence and state.last_place is not Place.OUT
 
     def _point(self, state: HomeState, now: datetime, output: RuleOutput, name: str) -> RuleOutput:
         if state.last_point is not None and now - state.last_point < POINT_EVERY:

@@ -85,6 +85,9 @@ _SWITCH_WORDS = re.compile(
 )
 _BED_PRESSURE = re.compile(r"bed(?!room)", re.IGNORECASE)
 _CHAIR_PRESSURE = re.compile(r"chair|couch|sofa|seat", re.IGNORECASE)
+#: A chair word alone names a place, not a mat: CASAS calls its area motion sensors over a
+#: chair "LoungeChair" or "Couch". A seat, or a chair word with pressure or cushion, is a mat.
+_PRESSURE_WORDS = re.compile(r"seat|pressure|cushion", re.IGNORECASE)
 
 
 def place_of(*names: str | None) -> Place:
@@ -103,6 +106,14 @@ def is_front_door_name(*names: str | None) -> bool:
     """Door + front/outside/main/entry…, or an entry/hall door named only by its room."""
     text = " ".join(name.lower() for name in names if name)
     return "door" in text and any(word in text for word in _FRONT_WORDS)
+
+
+def _is_seat_mat(device: str, room: str | None) -> bool:
+    """A seat pressure mat by its name ("Seat", "ChairPressure"); a toilet seat is not one."""
+    return (
+        bool(_CHAIR_PRESSURE.search(device) and _PRESSURE_WORDS.search(device))
+        and place_of(room, device) is not Place.BATHROOM
+    )
 
 
 def classify(
@@ -125,7 +136,9 @@ def classify(
         kind_l not in {"motion", "light"} and not contact and _BED_PRESSURE.search(device)
     ):
         return SensorInfo(Role.BED, Place.BED, label)
-    if kind_l in {"chair", "chair_pressure"}:
+    if kind_l in {"chair", "chair_pressure"} or (
+        not kind_l and not contact and _is_seat_mat(device, room)
+    ):
         return SensorInfo(Role.CHAIR, Place.CHAIR, label)
     if contact or "door" in kind_l or "contact" in kind_l or "cabinet" in kind_l:
         return SensorInfo(Role.DOOR, place_of(room, device), label, presence=False)

@@ -17,12 +17,20 @@ from datetime import UTC, date, datetime, timedelta
 from eldercare.models import Event, EventType
 from evaluation.activity.replay import Reading
 from simulator.homes import SimulatedHome
-from simulator.layout import STANDARD_DEVICES, DeviceKind
+from simulator.layout import STANDARD_DEVICES, DeviceKind, Room
 from simulator.life import DAY_S, HomeLife, LifeConfig, stable_seed
 from simulator.profiles import profile
+from simulator.routine import Act, DayPlan
 
 #: Sensor layouts, by what a home does *not* have (the standard flat has everything).
-LAYOUTS = ("full", "no_bed_mat", "no_bedroom_sensor", "contacts_only", "bed_mat_only")
+LAYOUTS = (
+    "full",
+    "no_bed_mat",
+    "no_bedroom_sensor",
+    "contacts_only",
+    "bed_mat_only",
+    "seat_mat",
+)
 PROFILES = ("typical", "active", "frail")
 _STATE = {
     EventType.MOTION: "ON",
@@ -36,6 +44,9 @@ _STATE = {
 #: In a contacts-only home, movement in these rooms is seen only when the resident opens a
 #: cupboard, the fridge or a wardrobe: kept with this probability per motion reading.
 _CONTACT_SHARE = {"kitchen": 0.35, "living_room": 0.08, "bedroom": 0.0, "hall": 0.0}
+#: ``seat_mat`` (the issue's homes A and B): motion only where these are, a pressure mat on
+#: the living-room seat and one on the bed, door and cupboard contacts elsewhere.
+_SEAT_MAT_MOTION = ("kitchen", "bathroom")
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ def _keep(layout: str, kind: str, room: str, rng: random.Random) -> str | None:
         return None if layout in ("no_bed_mat", "no_bedroom_sensor", "contacts_only") else "Bed"
     if kind != DeviceKind.MOTION:
         return "Door" if kind == DeviceKind.DOOR else "Flush"
-    if layout == "contacts_only":
+    if layout == "contacts_only" or (layout == "seat_mat" and room not in _SEAT_MAT_MOTION):
         return "Cupboard" if rng.random() < _CONTACT_SHARE.get(room, 0.0) else None
     if room == "bedroom" and layout in ("no_bedroom_sensor", "bed_mat_only"):
         return None
@@ -66,10 +77,14 @@ def _keep(layout: str, kind: str, room: str, rng: random.Random) -> str | None:
 
 
 def _variant(index: int, seed: int) -> tuple[random.Random, str, str, float]:
-    """Home number ``index``: its profile and layout follow from the index (so every layout
-    meets every profile: 3 and 5 are coprime), its bedtime shift and life from the seed."""
+    """Home number ``index``: its profile and layout follow from the index, its bedtime
+    shift and life from the seed. The layout cycles with the index; the profile cycles too
+    but moves on by one after each round of layouts, so every profile meets every layout
+    (within 18 homes) although 3 profiles and 6 layouts are not coprime."""
     rng = random.Random(stable_seed(seed, "adl-home", index))
-    return rng, PROFILES[index % len(PROFILES)], LAYOUTS[index % len(LAYOUTS)], rng.uniform(-75, 75)
+    layout = LAYOUTS[index % len(LAYOUTS)]
+    name = PROFILES[(index + index // len(LAYOUTS)) % len(PROFILES)]
+    return rng, name, layout, rng.uniform(-75, 75)
 
 
 def describe(index: int, seed: int) -> str:
@@ -92,7 +107,8 @@ def simulate_home(index: int, days: int, seed: int) -> SimHome:
         }
     )
     home = SimulatedHome(f"sim-{index:02d}")
-    life = HomeLife(home, varied, seed=seed + index, config=LifeConfig())
+    seat = layout == "seat_mat"
+    life = HomeLife(home, varied, seed=seed + index, config=LifeConfig(), keep_plans=seat)
     end = life.config.start + days * DAY_S
     readings: list[Reading] = []
     for emission in life.emissions(until=end):
@@ -113,8 +129,46 @@ def simulate_home(index: int, days: int, seed: int) -> SimHome:
         if sensor == "Cupboard":
             closed = ts + timedelta(seconds=2)
             readings.append(Reading(closed, f"{sensor}_{room}", room, "CLOSE"))
+    if seat:
+        offset = timedelta(seconds=life.config.utc_offset_s)
+        readings += [
+            Reading(ts + offset, "Seat_living_room", "living_room", state)
+            for ts, state in seat_readings(life.plans, end)
+        ]
     readings.sort(key=lambda reading: reading.ts)
     return SimHome(home.home_id, name, layout, round(shift), readings)
+
+
+#: What the resident does sitting in the living room (the armchair): the TV evening, rest
+#: and visits.
+_SEATED = frozenset({Act.TV, Act.REST})
+_MIN_SITTING_S = 60.0
+
+
+def seat_readings(plans: list[DayPlan], until: float) -> list[tuple[datetime, str]]:
+    """The living-room seat mat's PRESENT / ABSENT (UTC) over the plans' segments: occupied
+    from sitting down to getting up, one session for back-to-back seated activities (an
+    evening of TV is one sitting until the resident gets up for the toilet or bed).
+
+    The simulator's own devices have no seat mat (its scenarios are unchanged); the mat
+    reads the same life the other sensors do."""
+    sessions: list[list[float]] = []
+    for plan in plans:
+        for segment in plan.segments:
+            if segment.room is not Room.LIVING_ROOM or segment.act not in _SEATED:
+                continue
+            if sessions and abs(segment.start - sessions[-1][1]) < 1:
+                sessions[-1][1] = segment.end
+            else:
+                sessions.append([segment.start, segment.end])
+    readings: list[tuple[datetime, str]] = []
+    for start, end in sessions:
+        if end - start < _MIN_SITTING_S:
+            continue  # a seat touched in passing (a segment cut short by a walk)
+        for at, state in ((start + 5, "PRESENT"), (end - 3, "ABSENT")):
+            if at < until:
+                readings.append((datetime.fromtimestamp(at, UTC), state))
+    return readings
 
 
 def simulated_homes(count: int, days: int = 21, seed: int = 0) -> list[SimHome]:
