@@ -5,6 +5,8 @@ switch) in homes that see their resident only by what they touch."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -75,6 +77,16 @@ def test_a_drawer_by_the_occupied_seat_keeps_the_chair_context() -> None:
     assert rule.homes[HOME].last_place is Place.LIVING
 
 
+def _signs(rule: InactivityRule) -> Callable[[str, EventType, datetime], None]:
+    """Feeds ``rule`` signs of life of HOME, numbering them."""
+    numbers = itertools.count(1)
+
+    def sign(device: str, kind: EventType, at: datetime) -> None:
+        rule.on_event(Event(home=HOME, device=device, seq=next(numbers), ts=at, type=kind), at)
+
+    return sign
+
+
 def test_quiet_after_a_cupboard_is_judged_by_the_spread_of_such_quiets() -> None:
     """Fails if the quiet after an instant (a cupboard, a door, a switch, a flush) is judged
     by a week's peak alone, like the quiet after someone seen moving: in a contacts-only home
@@ -82,12 +94,7 @@ def test_quiet_after_a_cupboard_is_judged_by_the_spread_of_such_quiets() -> None
     of the remaining false alarms (round 7). After a motion sensor the limit stays as it was."""
     rule = InactivityRule(InactivitySettings(model=SETTINGS, default_tz="UTC"))
     start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-    seq = 0
-
-    def sign(device: str, kind: EventType, at: datetime) -> None:
-        nonlocal seq
-        seq += 1
-        rule.on_event(Event(home=HOME, device=device, seq=seq, ts=at, type=kind), at)
+    sign = _signs(rule)
 
     for day, gap in enumerate(SITTINGS_H):
         at = start + timedelta(days=day)
@@ -108,12 +115,7 @@ def _first_alert_after_a_kitchen_sign(device: str, kind: EventType) -> tuple[flo
     its text."""
     rule = InactivityRule(InactivitySettings(model=SETTINGS, default_tz="UTC"))
     start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-    seq = 0
-
-    def sign(device: str, kind: EventType, at: datetime) -> None:
-        nonlocal seq
-        seq += 1
-        rule.on_event(Event(home=HOME, device=device, seq=seq, ts=at, type=kind), at)
+    sign = _signs(rule)
 
     for day in range(20):
         at = start + timedelta(days=day)
