@@ -178,6 +178,11 @@ def test_a_home_first_heard_of_in_the_morning_gets_no_wake_up_alarm_that_day() -
     alerts = home.tick_until(day + timedelta(hours=15), next_day + timedelta(hours=12))
     assert [a.kind for a in alerts].count(AlertKind.NO_WAKE_UP) == 1
 
+    in_bed = Home(InactivityRule(SETTINGS))  # but a bed mat that says "in bed" is seen
+    in_bed.send("bed-main", EventType.BED_OCCUPIED, day + timedelta(hours=9))
+    alerts = in_bed.tick_until(day + timedelta(hours=9), day + timedelta(hours=15))
+    assert [a.kind for a in alerts].count(AlertKind.NO_WAKE_UP) == 1
+
 
 def test_duplicates_and_too_late_events_do_not_move_the_context() -> None:
     rule = InactivityRule(SETTINGS)

@@ -154,7 +154,7 @@ def no_wake_up(state: HomeState, check: Check) -> Alert | None:
         or state.pending.wake_day == day
         or state.last_place is Place.OUT
         or state.up_since_night(now)
-        or not state.watched_the_night(now)
+        or not (state.watched_the_night(now) or state.bed)
     ):
         return None
     state.pending.wake_day = day

@@ -387,7 +387,8 @@ class HomeState:
         checkpoint it restored) has watched this home through the night, so "nothing in a
         day room since" means something. A home first heard of this morning — a detector
         started without its state — has no night to judge: every one of them used to get a
-        ``no_wake_up`` at the first tick (hundreds at once, issue 18's bench)."""
+        ``no_wake_up`` at the first tick (hundreds at once, issue 18's bench). A bed mat that
+        says "in bed" now is judged all the same (``findings.no_wake_up``): that is seen."""
         known = self.last_at[self.last_at > 0]
         return bool((known < self._night_end(now)).any())
 
