@@ -18,8 +18,12 @@ from detector.activity.sensors import Place
 from eldercare.models import Event, EventType
 
 HOME = "h-chair"
-#: A prior that knows nothing: the home's own evenings decide.
-SETTINGS = ModelSettings(prior=QuietPrior(np.full((12, COLUMNS), np.nan, dtype=np.float32)))
+#: A prior that knows nothing: the home's own evenings decide. The hour-of-day view's margin
+#: these cases were built on (the shipped one is wider): what is tested is which quiets the
+#: view judges at all, not its margin.
+SETTINGS = ModelSettings(
+    prior=QuietPrior(np.full((12, COLUMNS), np.nan, dtype=np.float32)), hourly_margin_h=0.5
+)
 #: Ten evenings of television from 18:30, each sitting ended by a toilet visit at random.
 SITTINGS_H = (0.5, 1.5, 0.8, 2.0, 0.4, 1.2, 0.6, 1.8, 0.9, 1.0)
 

@@ -94,7 +94,7 @@ class ModelSettings:
     tight_factor: float = 1.0
     tight_margin_h: float = 0.25
     hourly_factor: float = 1.3
-    hourly_margin_h: float = 0.5
+    hourly_margin_h: float = 1.0
     hourly_after_days: float = 14.0
     #: Sleep without a bed or bedroom sensor (see ``ActivityModel.settling``): quiet that
     #: starts after the home's earliest usual bedtime, less this tolerance, is the night.
