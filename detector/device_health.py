@@ -7,6 +7,12 @@ the device's registered heartbeat) is the authority: a fixed ``silence`` shorter
 device's heartbeat interval would flood the technician with false "offline" alerts.
 When every device of a home is down, one ``home_offline`` alert replaces the per-device ones.
 
+A condition that ends by itself ends its alert: when the home is heard from again, when the
+last of its devices named in ``device_offline`` alerts is back, when the last low battery is
+back above the OK level, a ``ConditionCleared`` says so, and alerting resolves the alert as
+recovered (one alerting alert per home and kind stays open, triggers attached, so the
+condition ends for the home, not per device).
+
 The checkpoint keeps only the homes with a condition open (a device down or alerted, a low
 battery alerted, the home offline), with all their devices: without it a device that came
 back after a restart never cleared its alert, and a retained "offline" status raised the
