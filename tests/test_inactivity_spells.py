@@ -108,6 +108,10 @@ def test_quiet_after_a_cupboard_is_judged_by_the_spread_of_such_quiets() -> None
     at = start + timedelta(days=len(SITTINGS_H))
     sign("cupboard-kitchen", EventType.DOOR_OPEN, at)
     after_cupboard = rule.homes[HOME].threshold_h
+    restarted = InactivityRule(InactivitySettings(model=SETTINGS, default_tz="UTC"))
+    restarted.restore(rule.snapshot())  # a restart keeps what the last sign was
+    assert restarted.homes[HOME].after_instant
+    assert restarted.homes[HOME].limit_h(SETTINGS) == after_cupboard
     sign("pir-kitchen", EventType.MOTION, at + timedelta(minutes=1))
     after_motion = rule.homes[HOME].threshold_h
     assert after_motion < 3.4 < 4.0 < after_cupboard

@@ -43,7 +43,7 @@ class Check:
     config: HomeConfig
     model: ModelSettings
     silent: Sequence[str] = ()
-    #: The last sign was an instant, not presence (``InactivityRule._after_instant``).
+    #: The last sign was an instant, not presence (``HomeState.after_instant``).
     after_instant: bool = False
 
 

@@ -74,6 +74,9 @@ class HomeState:
     #: home cannot see sleep and the evening has reached its bedtime (``context_of``).
     context_place: Place = Place.OTHER
     threshold_h: float = 0.0
+    #: The last sign of life was an instant (a cupboard, a door, a switch, a flush), not
+    #: someone seen there: the quiet since is a spell to the next thing touched.
+    after_instant: bool = False
     #: Epoch seconds of the last sign of life per place, then the last few motion signs as
     #: whole epoch seconds * 8 + place (exact in float64): one array, not two (each numpy
     #: array costs ~100 bytes of header); ``last_at`` and ``recent`` are views of it.
@@ -240,19 +243,20 @@ class HomeState:
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
         self.context_place = self.context_of(ts, hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
-        self.threshold_h = self.limit_h(settings, spell=not presence and place is not Place.OUT)
+        self.after_instant = not presence and place is not Place.OUT
+        self.threshold_h = self.limit_h(settings)
         self.pending.inactivity = ""
 
-    def limit_h(self, settings: ModelSettings, *, spell: bool = False) -> float:
+    def limit_h(self, settings: ModelSettings) -> float:
         """The limit for the quiet going on now: in the bathroom without a stay (switches
-        only), the population's limit is that of bathrooms known by instants; ``spell``: the
-        last sign was an instant (``ActivityModel.quiet_threshold_h``)."""
+        only), the population's limit is that of bathrooms known by instants; after an
+        instant, that of a spell (``ActivityModel.quiet_threshold_h``)."""
         return self.model.quiet_threshold_h(
             self.context_hour,
             self.context_place,
             settings,
             instant=self.bath_since is None,
-            spell=spell,
+            spell=self.after_instant,
         )
 
     def context_of(self, ts: datetime, hour: float, place: Place, settings: ModelSettings) -> Place:
@@ -467,6 +471,8 @@ class HomeState:
                 "wander": self.pending.wander,
                 "expectations": self.pending.expectations or {},
             },
+            # only when set: most quiets follow someone seen, and older checkpoints lack it
+            **({"after_instant": True} if self.after_instant else {}),
         }
 
     @classmethod
@@ -482,6 +488,7 @@ class HomeState:
         state.context_hour = data["context_hour"]
         state.context_place = Place(data.get("context_place", data["last_place"]))
         state.threshold_h = data["threshold_h"]
+        state.after_instant = data.get("after_instant", False)
         state.last_at[:] = data["last_at"]
         state.bed, state.chair = data["bed"], data["chair"]
         state.slept_at = float(data.get("slept_at", 0.0))

@@ -203,7 +203,7 @@ class InactivityRule(BaseRule):
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit
-            state.threshold_h = state.limit_h(self.settings.model, spell=self._after_instant(state))
+            state.threshold_h = state.limit_h(self.settings.model)
         return RuleOutput()
 
     def on_status(self, status: DeviceStatus, now: datetime) -> RuleOutput:
@@ -243,19 +243,13 @@ class InactivityRule(BaseRule):
             config,
             self.settings.model,
             state.silent_devices(now, liveness),
-            after_instant=self._after_instant(state),
+            after_instant=state.after_instant,
         )
         found = [finding(state, check) for finding in FINDINGS]
         # The detector service logs every alert it emits.
         output.alerts.extend(alert for alert in found if alert is not None)
         output.alerts.extend(missed_expectations(state, check))
         return self._point(state, now, output, state_name(state, now, self.settings.model))
-
-    def _after_instant(self, state: HomeState) -> bool:
-        """The last sign of life was an instant (a cupboard, a door, a switch, a flush), not
-        someone seen there: the quiet since is a spell to the next thing touched."""
-        info = self.directory.lookup(state.home, state.last_device)
-        return not info.presence and state.last_place is not Place.OUT
 
     def _point(self, state: HomeState, now: datetime, output: RuleOutput, name: str) -> RuleOutput:
         if state.last_point is not None and now - state.last_point < POINT_EVERY:
