@@ -39,6 +39,8 @@ QUIET = "quiet"  # the first line: quiet longer than learned after this context
 HOURLY = "hourly"  # the hour-of-day view: longer than ever seen around this hour
 NO_WAKE_UP = "no_wake_up"  # not up by the usual time
 BATH_STAY = "bath_stay"  # still busy in the bathroom for longer than usual
+#: The views whose alert is about silence: one stands until the resident is seen again.
+SILENCE = frozenset({QUIET, HOURLY, NO_WAKE_UP})
 
 
 def quiet_context(view: str, block: int, place: Place, state: str) -> dict[str, Any]:

@@ -68,6 +68,8 @@ def inactivity(state: HomeState, check: Check) -> Alert | None:
     key = state.last_ts.isoformat()
     if state.pending.inactivity == key or quiet_h < check.model.floor_h:
         return None
+    if state.alarm_standing:
+        return None  # the silence alert raised before still stands: one incident, one alert
     seen_h = None
     if quiet_h < state.threshold_h:
         if check.after_instant:
@@ -118,6 +120,7 @@ def inactivity(state: HomeState, check: Check) -> Alert | None:
             f"({state.last_label}){learned_en}."
         )
     zh, en = _with_silent(zh, en, silent)
+    state.alarm_standing = True
     view = feedback.QUIET if seen_h is None else feedback.HOURLY
     block = int(state.context_hour // BLOCK_H) % BLOCKS
     return make_alert(
@@ -158,6 +161,8 @@ def no_wake_up(state: HomeState, check: Check) -> Alert | None:
     ):
         return None
     state.pending.wake_day = day
+    if state.alarm_standing:
+        return None  # still the silence the standing alert is about
     due = f"{int(deadline):02d}:{round(deadline % 1 * 60):02d}"
     zh, en = _with_silent(
         f"到 {due} 仍未起床：今天还没有在{_day_rooms_zh()}检测到活动（通常此前已起床）。",

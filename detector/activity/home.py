@@ -25,6 +25,8 @@ DOOR_SETTLE = timedelta(seconds=90)
 #: Door events this soon after coming home belong to the arrival, not to leaving again.
 ARRIVAL_GRACE = timedelta(minutes=5)
 RETURN_CONFIRM = timedelta(minutes=5)
+#: One device firing again this long after its last sign is a second sign, not the same one.
+REFIRE = timedelta(seconds=30)
 VISITOR_WINDOW = timedelta(seconds=60)
 VISITOR_HOLD = timedelta(hours=1)
 #: The hours of the night when someone who went to bed is asleep, not getting ready for it.
@@ -77,6 +79,11 @@ class HomeState:
     #: The last sign of life was an instant (a cupboard, a door, a switch, a flush), not
     #: someone seen there: the quiet since is a spell to the next thing touched.
     after_instant: bool = False
+    #: A silence alert (``findings.inactivity``) was raised and nothing since has looked
+    #: like the resident: a lone sign (one sensor once, hours apart) does not end the
+    #: incident, two close together do (``_confirms``), and so does staff's verdict.
+    #: While it stands, neither that finding nor ``no_wake_up`` raises the silence again.
+    alarm_standing: bool = False
     #: Epoch seconds of the last sign of life per place, then the last few motion signs as
     #: whole epoch seconds * 8 + place (exact in float64): one array, not two (each numpy
     #: array costs ~100 bytes of header); ``last_at`` and ``recent`` are views of it.
@@ -224,6 +231,8 @@ class HomeState:
             # Late but within bounds: it happened, yet it does not move the context.
             self.last_at[place] = max(self.last_at[place], ts.timestamp())
             return
+        if self.alarm_standing and self._confirms(ts, device, settings):
+            self.alarm_standing = False
         hour = self.hour(ts)
         place = self._place_after(ts, place, front_door, hour, settings)
         self._note_visitor(ts, place)
@@ -246,6 +255,18 @@ class HomeState:
         self.after_instant = not presence and place is not Place.OUT
         self.threshold_h = self.limit_h(settings)
         self.pending.inactivity = ""
+
+    def _confirms(self, ts: datetime, device: str, settings: ModelSettings) -> bool:
+        """This sign and the one before it are someone about, not a sensor's lone blip: two
+        signs closer than any limit can be (``floor_h``), so no silence lay between them,
+        from two devices or from one that fired again. A motion sensor's ON and OFF a second
+        apart (a recording's two edges) are one blip, such as a PIR gives now and then in an
+        empty flat (tm000's two-day absence: a trigger every 2 to 16 hours)."""
+        if self.last_ts is None:
+            return True
+        gap = ts - self.last_ts
+        again = device != self.last_device or gap >= REFIRE
+        return again and gap.total_seconds() <= settings.floor_h * 3600
 
     def limit_h(self, settings: ModelSettings) -> float:
         """The limit for the quiet going on now: in the bathroom without a stay (switches
@@ -473,6 +494,7 @@ class HomeState:
             },
             # only when set: most quiets follow someone seen, and older checkpoints lack it
             **({"after_instant": True} if self.after_instant else {}),
+            **({"alarm_standing": True} if self.alarm_standing else {}),
         }
 
     @classmethod
@@ -489,6 +511,7 @@ class HomeState:
         state.context_place = Place(data.get("context_place", data["last_place"]))
         state.threshold_h = data["threshold_h"]
         state.after_instant = data.get("after_instant", False)
+        state.alarm_standing = data.get("alarm_standing", False)
         state.last_at[:] = data["last_at"]
         state.bed, state.chair = data["bed"], data["chair"]
         state.slept_at = float(data.get("slept_at", 0.0))

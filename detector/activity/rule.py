@@ -200,6 +200,8 @@ class InactivityRule(BaseRule):
         state = self.homes.get(update.home)
         if state is None or update.outcome is None or not update.context:
             return RuleOutput()
+        if update.context.get("rule") in feedback.SILENCE:
+            state.alarm_standing = False  # staff have closed the incident: watch afresh
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit

@@ -201,6 +201,9 @@ def pooled(rows: list[dict[str, Any]], cuts: Cuts) -> dict[str, Any]:
         out.update(
             collapses=len(cuts),
             detected_within_12h_pct=round(100 * within / len(cuts), 1),
+            cut_while_alerted=sum(
+                (r.get("collapses") or {}).get("cut_while_alerted", 0) for r in rows
+            ),
             median_day_h=round(statistics.median(day), 2) if day else None,
             median_night_h=round(statistics.median(night), 2) if night else None,
         )
@@ -216,7 +219,7 @@ def table(rows: list[dict[str, Any]], pools: dict[str, dict[str, Any]]) -> str:
     ]
     for row in rows:
         c = row.get("collapses") or {}
-        caught = f"{c['detected_within_12h_pct']} %" if c else "–"
+        caught = _caught(c) if c else "–"
         delays = f"{c['day_08_22']['median_h']} / {c['night']['median_h']}" if c else "–"
         kinds = ", ".join(f"{k} {v}" for k, v in row["false_alarm_kinds"].items()) or "–"
         lines.append(
@@ -224,7 +227,7 @@ def table(rows: list[dict[str, Any]], pools: dict[str, dict[str, Any]]) -> str:
             f"{row['false_alarms_per_100_days']} | {kinds} | {caught} | {delays} |"
         )
     for group, pool in pools.items():
-        caught = f"{pool['detected_within_12h_pct']} %" if "collapses" in pool else "–"
+        caught = _caught(pool) if "collapses" in pool else "–"
         delays = (
             f"{pool['median_day_h']} / {pool['median_night_h']}" if "collapses" in pool else "–"
         )
@@ -235,3 +238,10 @@ def table(rows: list[dict[str, Any]], pools: dict[str, dict[str, Any]]) -> str:
             f"{pool['false_alarms']} | {caught} | {delays} |"
         )
     return "\n".join(lines)
+
+
+def _caught(figures: dict[str, Any]) -> str:
+    """The share caught, and how many copies were cut inside a silence already alarmed."""
+    alerted = figures.get("cut_while_alerted", 0)
+    note = f" ({alerted} cut while alerted)" if alerted else ""
+    return f"{figures['detected_within_12h_pct']} %{note}"

@@ -196,6 +196,9 @@ class ReplayResult:
     false_alarms: list[Found] = field(default_factory=list)
     delays_h: list[tuple[datetime, float | None]] = field(default_factory=list)
     cut_places: list[str] = field(default_factory=list)  # context at each collapse
+    #: Collapses cut while a silence alert of the recording already stood unanswered
+    #: (``HomeState.alarm_standing``): one incident, so no second alert comes for them.
+    cut_alerted: int = 0
     devices: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -218,6 +221,7 @@ class ReplayResult:
         }
         if self.delays_h:
             out["collapses"] = _collapse_summary(self.delays_h)
+            out["collapses"]["cut_while_alerted"] = self.cut_alerted
             by_place: dict[str, list[float]] = {}
             for place, (_, delay) in zip(self.cut_places, self.delays_h, strict=True):
                 by_place.setdefault(place, []).append(24.0 if delay is None else delay)
@@ -365,6 +369,7 @@ def evaluate(
         for now, found in copy_events.run(copy, start, cut + timedelta(hours=24), snap_at):
             if now > cut and not place:
                 place = copy.homes[HOME].last_place.name.lower()
+                result.cut_alerted += copy.homes[HOME].alarm_standing
             hits = [a for a in found if now > cut and a.kind in {k.value for k in COLLAPSE_KINDS}]
             if hits:
                 delay = (hits[0].at - cut).total_seconds() / 3600
