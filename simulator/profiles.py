@@ -28,6 +28,11 @@ def minutes(clock: time) -> float:
     return clock.hour * 60 + clock.minute + clock.second / 60
 
 
+DAY_MIN = 24 * 60.0
+#: The shortest usual night a profile may describe (bedtime mean to wake mean).
+MIN_NIGHT_MIN = 4 * 60.0
+
+
 class TimeOfDay(_Section):
     """A habit's time: the population mean, how much people differ from each other
     (``person_sd_min``) and how much one person varies from day to day (``day_sd_min``)."""
@@ -95,10 +100,22 @@ class ResidentProfile(_Section):
     pendant_worn: float = Field(0.95, ge=0, le=1, description="share of days worn while awake")
 
     @model_validator(mode="after")
-    def _wake_before_bed(self) -> Self:
-        if minutes(self.wake.mean) >= minutes(self.bedtime.mean):
-            raise ValueError("wake.mean must be before bedtime.mean")
+    def _night_before_wake(self) -> Self:
+        if minutes(self.wake.mean) + DAY_MIN - self.bedtime_min < MIN_NIGHT_MIN:
+            raise ValueError(
+                f"bedtime.mean must leave at least {MIN_NIGHT_MIN / 60:.0f} h of night before "
+                "wake.mean (a bedtime after midnight is read as the following night's)"
+            )
         return self
+
+    @property
+    def bedtime_min(self) -> float:
+        """The usual bedtime in minutes after midnight of the day the resident got up: one
+        earlier on the clock than the wake-up (00:15) is the following night's (1455), not
+        the small hours before that wake-up, which the day plan can only clamp to an
+        afternoon bedtime."""
+        bedtime = minutes(self.bedtime.mean)
+        return bedtime + DAY_MIN if bedtime <= minutes(self.wake.mean) else bedtime
 
     @classmethod
     def load(cls, path: Path) -> ResidentProfile:
@@ -137,7 +154,7 @@ class Resident:
         return cls(
             profile=profile,
             wake_min=personal(profile.wake),
-            bedtime_min=personal(profile.bedtime),
+            bedtime_min=profile.bedtime_min + rng.gauss(0, profile.bedtime.person_sd_min),
             breakfast_min=personal(profile.meals.breakfast.at),
             lunch_min=personal(profile.meals.lunch.at),
             dinner_min=personal(profile.meals.dinner.at),

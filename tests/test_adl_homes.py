@@ -6,12 +6,15 @@ seat; no other development home has one, so the model's chair context was never 
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 from detector.activity.sensors import Place, Role, classify
 from eldercare.models import EventType
-from evaluation.activity.adl_homes import LAYOUTS, PROFILES, describe, simulate_home
+from evaluation.activity.adl_homes import LAYOUTS, PROFILES, describe, home_life, simulate_home
 from evaluation.activity.replay import build_directory, to_events
+from simulator.profiles import minutes, profile
+from simulator.routine import Act
 
 
 def test_every_profile_meets_every_layout() -> None:
@@ -20,6 +23,26 @@ def test_every_profile_meets_every_layout() -> None:
     rounds = len(PROFILES) * len(LAYOUTS)
     pairs = {tuple(describe(index, 0).split()[1:3]) for index in range(rounds)}
     assert pairs == {(p, layout) for p in PROFILES for layout in LAYOUTS}
+
+
+def test_every_simulated_resident_goes_to_bed_at_night() -> None:
+    """Issue 20: an active resident's bedtime moved 65 min past 23:00 read 00:05, the small
+    hours *before* the day's wake-up, and the day plan clamped it to wake + 10 h: in bed at
+    16:30 every day, no dinner, a 12 h "inactivity" false alarm a day. Every home of seeds
+    0–20 (every profile × layout) must go to bed within 5 sd of its own moved bedtime."""
+    days = 21
+    for seed in range(21):
+        for index in range(len(PROFILES) * len(LAYOUTS)):
+            _, name, _, moved = describe(index, seed).split()
+            habit = profile(name).bedtime
+            mean = minutes(habit.mean) + int(moved.removeprefix("bed").removesuffix("m"))
+            spread = 5 * math.hypot(habit.person_sd_min, habit.day_sd_min) + 1
+            routine = home_life(index, seed)[0].routine
+            for day in range(days):
+                plan = routine.next_plan()
+                night = next(s.start for s in plan.segments if s.act is Act.SLEEP)
+                bedtime = (night - routine.local_midnight(day)) / 60
+                assert abs(bedtime - mean) <= spread, (seed, index, day, bedtime / 60)
 
 
 def test_a_seat_mat_is_a_chair_and_a_chair_word_alone_is_not() -> None:

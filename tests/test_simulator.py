@@ -14,7 +14,7 @@ import pytest
 from eldercare.models import DeviceStatus, Event, Telemetry
 from eldercare.topics import Channel, Topics
 from simulator.faults import FaultPlan
-from simulator.homes import Emission
+from simulator.homes import Emission, SimulatedHome
 from simulator.layout import PIR, ROOM_OF_PIR, Room, adjacent
 from simulator.life import HomeLife, LifeConfig
 from simulator.profiles import bundled_profiles, profile
@@ -290,6 +290,25 @@ def test_profiles_reject_typos() -> None:
     data["wake_up"] = data.pop("wake")
     with pytest.raises(ValueError, match="wake"):
         type(profile("typical")).model_validate(data)
+
+
+def test_a_bedtime_after_midnight_is_the_following_nights() -> None:
+    """A bedtime of 00:30 is the small hours after the day, not those before its 06:15
+    wake-up (read that way, the day plan could only clamp it to an afternoon bedtime); a
+    bedtime that leaves no night before the wake-up is a mistake."""
+    data = profile("active").model_dump(mode="json")
+    data["bedtime"]["mean"] = "00:30"
+    late = type(profile("active")).model_validate(data)
+    assert late.bedtime_min == 24 * 60 + 30
+    life = HomeLife(SimulatedHome("late"), late, seed=5)
+    for day in range(14):
+        plan = life.routine.next_plan()
+        night = next(s.start for s in plan.segments if s.act is Act.SLEEP)
+        hour = (night - life.routine.local_midnight(day)) / 3600
+        assert 21 < hour < 28, (day, hour)
+    data["bedtime"]["mean"] = "04:00"
+    with pytest.raises(ValueError, match="h of night"):
+        type(profile("active")).model_validate(data)
 
 
 def test_pir_names_cover_every_room() -> None:

@@ -18,8 +18,8 @@ from eldercare.models import Event, EventType
 from evaluation.activity.replay import Reading
 from simulator.homes import SimulatedHome
 from simulator.layout import STANDARD_DEVICES, DeviceKind, Room
-from simulator.life import DAY_S, HomeLife, LifeConfig, stable_seed
-from simulator.profiles import profile
+from simulator.life import DAY_S, HomeLife, stable_seed
+from simulator.profiles import ResidentProfile, profile
 from simulator.routine import Act, DayPlan
 
 #: Sensor layouts, by what a home does *not* have (the standard flat has everything).
@@ -92,23 +92,34 @@ def describe(index: int, seed: int) -> str:
     return f"sim-{index:02d} {name} {layout} bed{shift:+.0f}m"
 
 
-def simulate_home(index: int, days: int, seed: int) -> SimHome:
-    """The development set's home number ``index`` as readings (see ``_variant``)."""
+def home_life(index: int, seed: int) -> tuple[HomeLife, random.Random]:
+    """Home number ``index``'s life, and the generator that goes on to thin its readings
+    to the layout's sensors (see ``_variant``).
+
+    The moved bedtime is a clock time, so one moved past midnight (23:00 + 65 min) reads
+    00:05; the profile takes that as the following night's. The varied profile is
+    validated like a YAML one (``model_copy`` alone would not check it)."""
     rng, name, layout, shift = _variant(index, seed)
     base = profile(name)
     moved = datetime.combine(date(2000, 1, 1), base.bedtime.mean) + timedelta(minutes=shift)
     nap = base.nap.model_copy(update={"probability": rng.uniform(0.1, 0.9)}) if base.nap else None
-    varied = base.model_copy(
-        update={
-            "bedtime": base.bedtime.model_copy(
-                update={"mean": moved.time().replace(second=0, microsecond=0)}
-            ),
-            "nap": nap,
-        }
+    bedtime = base.bedtime.model_copy(
+        update={"mean": moved.time().replace(second=0, microsecond=0)}
+    )
+    varied = ResidentProfile.model_validate(
+        base.model_copy(update={"bedtime": bedtime, "nap": nap}).model_dump()
     )
     home = SimulatedHome(f"sim-{index:02d}")
-    seat = layout == "seat_mat"
-    life = HomeLife(home, varied, seed=seed + index, config=LifeConfig(), keep_plans=seat)
+    keep_plans = layout == "seat_mat"  # the seat mat is read from the plans
+    return HomeLife(home, varied, seed=seed + index, keep_plans=keep_plans), rng
+
+
+def simulate_home(index: int, days: int, seed: int) -> SimHome:
+    """The development set's home number ``index`` as readings (see ``_variant``)."""
+    _, name, layout, shift = _variant(index, seed)
+    life, rng = home_life(index, seed)
+    home = life.home
+    seat = life.keep_plans
     end = life.config.start + days * DAY_S
     readings: list[Reading] = []
     for emission in life.emissions(until=end):
