@@ -12,6 +12,7 @@ import json
 import os
 import re
 import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,36 @@ def test_a_door_switch_named_for_the_entrance_is_the_front_door_where_no_contact
     )
     roles = {d: i.role.value for d, i in build_directory(with_contact, {}).items()}
     assert roles == {"OutsideDoor-Entry": "motion", "OutsideDoor-FrontDoor": "front_door"}
+
+
+def _life_with_an_absence() -> list[Reading]:
+    """Nine ordinary days (kitchen, living room and bedroom motion every 10 minutes from
+    07:00 to 22:00), then three days away without a door sensor during which one motion
+    sensor or another fires alone every five hours (tm000's absence), then two days home."""
+    lines = []
+    start = datetime(2016, 7, 1)
+    rooms = ("Kitchen", "LivingRoom", "Bedroom")
+    for day in range(14):
+        base = start + timedelta(days=day)
+        if 9 <= day < 12:
+            for n, hour in enumerate(range(2, 24, 5)):
+                at = base + timedelta(hours=hour, minutes=17)
+                room = rooms[n % 3]
+                lines += [f"{at:%Y-%m-%d %H:%M:%S} {room} {room} ON"]
+                lines += [f"{at + timedelta(seconds=1):%Y-%m-%d %H:%M:%S} {room} {room} OFF"]
+            continue
+        for step in range(90):
+            at = base + timedelta(hours=7, minutes=10 * step)
+            lines.append(f"{at:%Y-%m-%d %H:%M:%S} {rooms[step % 3]} {rooms[step % 3]} ON")
+    return _readings(*lines)
+
+
+def test_an_absence_with_lone_blips_is_one_incident_and_its_copies_are_counted() -> None:
+    """Fails if each lone blip of the empty home starts a quiet that is alarmed again (a
+    second alert for the same silence), or if ``eval adl`` stops saying how many
+    collapse copies were cut inside the silence already alarmed (they get no second alert,
+    and counting them as plainly missed would hide why detection fell)."""
+    summary = replay(_life_with_an_absence(), collapses=10, seed=3)
+    [alarm] = summary["false_alarm_list"]  # without the standing alert: one more at 20:56
+    assert alarm.startswith("2016-07-10")
+    assert summary["collapses"]["cut_while_alerted"] > 0
