@@ -29,6 +29,7 @@ import platform
 from datetime import UTC, datetime
 from typing import Any
 
+from benchmarks.hops import HOPS, HopListener, PressTimes
 from benchmarks.phases import (
     PER_HOME_PER_S,
     background,
@@ -43,6 +44,7 @@ from benchmarks.state_size import state_size
 from benchmarks.system import SERVICES, System, running_system
 from eldercare.broker import LocalMosquitto
 from eldercare.topics import Channel
+from simulator.layout import WALL_BUTTON
 from simulator.load import DeviceTraffic
 
 RAW_MESSAGES = 50_000
@@ -55,6 +57,21 @@ def percentile(values: list[float], share: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def hop_summary(presses: list[PressTimes]) -> dict[str, dict[str, float | None]]:
+    """Per hop, ms spent from the previous hop's output to its own (p50, p99, max), over the
+    presses seen at every hop; ``seen`` counts those."""
+    spans = [s for press in presses if (s := press.spans()) is not None]
+    summary: dict[str, dict[str, float | None]] = {}
+    for hop in HOPS:
+        values = [s[hop] for s in spans]
+        summary[hop] = {
+            name: _ms(percentile(values, share))
+            for name, share in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
+        }
+    summary["seen"] = {"presses": len(spans)}
+    return summary
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -142,9 +159,10 @@ async def bench(
             per_s = PER_HOME_PER_S * homes
             load = asyncio.create_task(background(traffic, publisher, per_s))
             try:
-                latencies, missed = await press_latencies(
-                    system, traffic, publisher, names, seconds / 2
-                )
+                with HopListener(broker.port, traffic.topics, WALL_BUTTON) as listener:
+                    presses, missed = await press_latencies(
+                        system, traffic, publisher, names, seconds / 2, listener
+                    )
             finally:
                 load.cancel()
             await drained(system, traffic)
@@ -152,6 +170,7 @@ async def bench(
             alerts = await _alerts_raised(system)
             result["rss_mib"] = await _rss(system)
             crashed = system.crashed()
+    latencies = [press.hops["dashboard"] - press.pressed for press in presses]
     result.update(
         pipeline_per_s=round(flat_out.per_s),
         ratio=round(flat_out.per_s / raw.messages_per_s, 3),
@@ -166,6 +185,7 @@ async def bench(
             for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
         },
         max_ms=round(1000 * max(latencies), 1) if latencies else None,
+        press_hops_ms=hop_summary(presses),
         alerts_raised=alerts,
         counts=counts,
         lost=counts["lost"],
