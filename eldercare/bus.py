@@ -30,6 +30,7 @@ from paho.mqtt.client import topic_matches_sub
 from eldercare.failures import dead_letter, is_transient
 from eldercare.logs import get_logger
 from eldercare.models import DeviceState, ServiceHeartbeat, ServiceStatus
+from eldercare.mqtt_writes import coalesce_writes
 from eldercare.settings import Settings
 
 log = get_logger("bus")
@@ -46,6 +47,11 @@ POISON_PAUSE_S = 0.1
 #: Inputs handled whose outputs are not all at the broker yet. Enough to hide the round
 #: trip; few enough that a reconnect redelivers (and re-publishes) little.
 MAX_PENDING_INPUTS = 64
+#: aiomqtt logs a warning on every publish made while more than this many await their PUBACK
+#: (its default is 10). Here many in flight is the design (``MAX_PENDING_INPUTS`` inputs,
+#: each with its outputs): at the default, a busy gateway wrote a log line per message
+#: (3 % of its CPU at 10 000 homes, issue 18). Past this many, something is stuck.
+PENDING_PUBLISHES_WARNING = 10_000
 #: Topic filters per SUBSCRIBE/UNSUBSCRIBE packet (the lane may follow thousands of devices).
 SUBSCRIBE_BATCH = 500
 
@@ -185,6 +191,8 @@ class MqttConnection:
         # broker: a crash mid-message then means redelivery, never a lost alert. aiomqtt has
         # no switch for this, so it is set on the paho client it wraps.
         client._client.manual_ack_set(True)
+        client.pending_calls_threshold = PENDING_PUBLISHES_WARNING
+        coalesce_writes(client._client)
         return client
 
     async def run(self) -> None:
