@@ -299,10 +299,6 @@ class AlertingIntakes:
         """What the life-safety lane reads: every alert (it keeps only the urgent kinds)."""
         return [Subscription(self.topics.all_alerts_filter, self.alerts.handle_lane)]
 
-    def input_subscriptions(self) -> list[Subscription]:
-        """The services' input feeds that the watch samples for stalls (its own session)."""
-        return [Subscription(f, self.watch.handle_input) for f in self.watch.stalls.filters]
-
 
 async def run(
     settings: Settings, clock: Clock, engine: AsyncEngine, notifier: Notifier | None = None
@@ -343,8 +339,9 @@ async def serve(
     lane = MqttConnection.serving(settings, LANE_CLIENT_ID, intakes.lane_subscriptions())
     # The services' input, seen on a connection of its own: a clean session at QoS 0, so it
     # never queues device traffic for us while we are down, nor delays an alert behind it.
-    inputs = MqttConnection.serving(
-        settings, f"{CLIENT_ID}-inputs", intakes.input_subscriptions(), persistent=False, qos=0
+    # Its subscriptions follow what the stall watch wants to see (``watch.follow_inputs``).
+    inputs = MqttConnection(
+        settings, f"{CLIENT_ID}-inputs", (), watch.handle_input, persistent=False, qos=0
     )
     # Escalation must never wait for the broker: updates queue up here while it is away.
     updates: asyncio.Queue[Outgoing] = asyncio.Queue()
@@ -385,6 +382,7 @@ async def serve(
         ]
         if watch.stalls.filters:
             group.create_task(inputs.run())
+            group.create_task(watch.follow_inputs(inputs))
             readings.append(connection_readings(inputs))
         group.create_task(export(*readings))
         group.create_task(publish_updates())

@@ -14,6 +14,7 @@ or simulated clock must not make a healthy service look silent.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from alerting.api import AlertingApi
 from alerting.lifecycle import TransitionRefused
 from alerting.stalls import InputStalls, Verdict, input_feeds
 from alerting.store import ALERTING
-from eldercare.bus import Outgoing
+from eldercare.bus import MqttConnection, Outgoing
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.models import (
@@ -116,7 +117,9 @@ class ServiceWatch:
         self.watched = frozenset(watched)
         self.on_raised = on_raised
         self.services: dict[str, _Liveness] = {}
-        self.stalls = InputStalls(input_feeds(topics, self.watched))
+        #: Set when the witness should read other feeds than it does (``follow_inputs``).
+        self.inputs_changed = asyncio.Event()
+        self.stalls = InputStalls(input_feeds(topics, self.watched), self.inputs_changed.set)
 
     async def handle_status(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
@@ -156,6 +159,15 @@ class ServiceWatch:
         """A message on a watched service's input (sampled at QoS 0 on its own connection)."""
         self.stalls.saw_input(topic, time.monotonic())
         return []
+
+    async def follow_inputs(self, inputs: MqttConnection) -> None:
+        """Until cancelled: ``inputs`` (the witness's session, ``handle_input``) subscribed to
+        the feeds the stall watch wants now (``InputStalls.wanted``), a few messages per
+        service per heartbeat instead of every home's events."""
+        while True:
+            self.inputs_changed.clear()
+            await inputs.set_subscriptions(self.stalls.wanted)
+            await self.inputs_changed.wait()
 
     async def check_silence(self) -> Sequence[Outgoing]:
         """Called every heartbeat interval: services whose heartbeats stopped."""

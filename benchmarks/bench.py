@@ -24,11 +24,14 @@ ratio holds whatever else runs on the machine; the absolute figures do not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from benchmarks.hops import HOPS, HopListener, PressTimes
 from benchmarks.phases import (
     PER_HOME_PER_S,
     background,
@@ -42,7 +45,9 @@ from benchmarks.raw_broker import raw_rate
 from benchmarks.state_size import state_size
 from benchmarks.system import SERVICES, System, running_system
 from eldercare.broker import LocalMosquitto
+from eldercare.heap import keep_heap_frozen
 from eldercare.topics import Channel
+from simulator.layout import WALL_BUTTON
 from simulator.load import DeviceTraffic
 
 RAW_MESSAGES = 50_000
@@ -55,6 +60,33 @@ def percentile(values: list[float], share: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@contextlib.asynccontextmanager
+async def _frozen_heap() -> AsyncIterator[None]:
+    """The load generator's own heap frozen too (``eldercare.heap``): its full collections
+    (0.14 s once its 10 000 homes' counters were made) held the press's publish and the
+    hop listener's stamps, and counted as the gateway's time."""
+    task = asyncio.create_task(keep_heap_frozen())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def hop_summary(presses: list[PressTimes]) -> dict[str, dict[str, float | None]]:
+    """Per hop, ms spent from the previous hop's output to its own (p50, p99, max), over the
+    presses seen at every hop; ``seen`` counts those."""
+    spans = [s for press in presses if (s := press.spans()) is not None]
+    summary: dict[str, dict[str, float | None]] = {}
+    for hop in HOPS:
+        values = [s[hop] for s in spans]
+        summary[hop] = {
+            name: _ms(percentile(values, share))
+            for name, share in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
+        }
+    summary["seen"] = {"presses": len(spans)}
+    return summary
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -135,16 +167,21 @@ async def bench(
         sample = DeviceTraffic(names, seed=1)  # same mix and sizes, counted apart
         raw = await raw_rate(broker.port, [payload for _, payload in sample.batch(RAW_MESSAGES)])
         result["raw_per_s"], result["raw_client"] = round(raw.messages_per_s), raw.client
-        async with running_system(names, broker) as system, Publisher(broker.port) as publisher:
+        async with (
+            running_system(names, broker) as system,
+            Publisher(broker.port) as publisher,
+            _frozen_heap(),
+        ):
             cpu_before = await _cpu_s(system)
             flat_out = await sustained(system, traffic, publisher, seconds / 2)
             cpu = cpu_ms_per_message(cpu_before, await _cpu_s(system), flat_out.messages)
             per_s = PER_HOME_PER_S * homes
             load = asyncio.create_task(background(traffic, publisher, per_s))
             try:
-                latencies, missed = await press_latencies(
-                    system, traffic, publisher, names, seconds / 2
-                )
+                with HopListener(broker.port, traffic.topics, WALL_BUTTON) as listener:
+                    presses, missed = await press_latencies(
+                        system, traffic, publisher, names, seconds / 2, listener
+                    )
             finally:
                 load.cancel()
             await drained(system, traffic)
@@ -152,6 +189,7 @@ async def bench(
             alerts = await _alerts_raised(system)
             result["rss_mib"] = await _rss(system)
             crashed = system.crashed()
+    latencies = [press.hops["dashboard"] - press.pressed for press in presses]
     result.update(
         pipeline_per_s=round(flat_out.per_s),
         ratio=round(flat_out.per_s / raw.messages_per_s, 3),
@@ -166,6 +204,7 @@ async def bench(
             for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
         },
         max_ms=round(1000 * max(latencies), 1) if latencies else None,
+        press_hops_ms=hop_summary(presses),
         alerts_raised=alerts,
         counts=counts,
         lost=counts["lost"],

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchmarks.hops import HOPS, HopListener, PressTimes
 from benchmarks.publisher import WINDOW, Publisher
 from benchmarks.system import System
 from eldercare.topics import Channel
@@ -117,10 +118,12 @@ async def press_latencies(
     publisher: Publisher,
     homes: Sequence[str],
     seconds: float,
-) -> tuple[list[float], int]:
-    """Seconds from each press to its alert on the wall; and how many never showed."""
+    listener: HopListener | None = None,
+) -> tuple[list[PressTimes], int]:
+    """Each press seen on the wall, with when it passed each hop the ``listener`` saw; and
+    how many never showed."""
     count = max(1, min(len(homes), int(seconds / PRESS_EVERY_S)))
-    latencies: list[float] = []
+    presses: list[PressTimes] = []
     missed = 0
     for home in homes[:count]:
         topic, payload = traffic.press(home, WALL_BUTTON)
@@ -130,6 +133,10 @@ async def press_latencies(
         if seen is None:
             missed += 1
         else:
-            latencies.append(seen - pressed)
+            press = PressTimes(pressed, {"dashboard": seen})
+            for hop in HOPS[:-1]:
+                if listener is not None and (at := listener.seen(hop, home)) is not None:
+                    press.hops[hop] = at
+            presses.append(press)
         await asyncio.sleep(max(0.0, pressed + PRESS_EVERY_S - time.monotonic()))
-    return latencies, missed
+    return presses, missed

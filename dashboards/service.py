@@ -35,6 +35,11 @@ from eldercare.web import GRACEFUL_S, EmbeddedServer
 log = get_logger("dashboard")
 
 
+def activity_client_id(client_id: str) -> str:
+    """The activity feed's session, beside the dashboard's own (``client_id``)."""
+    return f"{client_id}-activity"
+
+
 class UpdateFeed:
     """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view,
     tagged with the home's placement so each stream can keep it to those allowed to see it."""
@@ -93,11 +98,20 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     activity = ActivityBoard(settings.topics, activity_log)
 
     # Not persistent: a screen wants what happens from now on; it reloads the list on connect.
+    client_id = f"eldercare-dashboard-{settings.http_port}"
     connection = MqttConnection.serving(
+        settings, client_id, feed.subscriptions(settings.topics), persistent=False
+    )
+    # Every home's events and presence, on a session of their own at QoS 0: behind them in
+    # one session an alert's update waited for the whole backlog at 10 000 homes, and a
+    # PUBACK per event was the largest part of the dashboard's CPU (issue 18). A clean
+    # session redelivers nothing after a reconnect anyway, so QoS 1 bought nothing here.
+    activity_feed = MqttConnection.serving(
         settings,
-        f"eldercare-dashboard-{settings.http_port}",
-        [*feed.subscriptions(settings.topics), *activity.subscriptions()],
+        activity_client_id(client_id),
+        activity.subscriptions(),
         persistent=False,
+        qos=0,
     )
 
     async def publish_update(update: AlertUpdate) -> None:
@@ -120,6 +134,9 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     log.info("dashboard_started", url=f"http://{settings.http_host}:{settings.http_port}/")
     async with asyncio.TaskGroup() as group:
         group.create_task(connection.run())
-        group.create_task(export(connection_readings(connection)))
+        group.create_task(activity_feed.run())
+        group.create_task(
+            export(connection_readings(connection), connection_readings(activity_feed))
+        )
         group.create_task(server.serve_until_cancelled())
         group.create_task(activity_log.run())

@@ -17,6 +17,7 @@ Pure and clock-free: callers pass ``now``; the service calls ``check`` on its cl
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,8 @@ BATTERY_OK_PCT = 25.0
 #: A device of this registry kind is the home's terminal (its MQTT connection, zigbee
 #: coordinator): its last will means every device behind it is cut off, now, not in hours.
 HUB_KIND = "hub"
+#: Devices checked between two chances for the event loop to run other work.
+CHECK_PART = 5_000
 
 
 def deadline_for(device: DeviceInfo) -> timedelta:
@@ -112,17 +115,25 @@ class LivenessTracker:
     # Clock -----------------------------------------------------------------------------
     def check(self, now: datetime) -> list[DeviceStatus]:
         """Everything whose deadline passed or whose battery aged out since the last check."""
-        changes: list[DeviceStatus] = []
-        for tracked in self._devices.values():
-            silent = now - tracked.last_seen
-            if tracked.state is not DeviceState.OFFLINE and silent > tracked.deadline:
-                reason = (
-                    f"heartbeat: silent for {silent.total_seconds():.0f} s, "
-                    f"deadline {tracked.deadline.total_seconds():.0f} s"
-                )
-                changes += self._set_state(tracked, DeviceState.OFFLINE, now, reason)
-            changes += self._battery_check(tracked, now)
-        return changes
+        return [status for part in self.check_in_parts(now) for status in part]
+
+    def check_in_parts(self, now: datetime, size: int = CHECK_PART) -> Iterator[list[DeviceStatus]]:
+        """``check``, ``size`` devices at a time, so that the caller can let other work run
+        in between: 160 000 devices in one go held the gateway's event loop for about
+        0.2 s every tick at 10 000 homes, and a call press waited behind it (issue 18)."""
+        devices = list(self._devices.values())
+        for start in range(0, len(devices), size):
+            changes: list[DeviceStatus] = []
+            for tracked in devices[start : start + size]:
+                silent = now - tracked.last_seen
+                if tracked.state is not DeviceState.OFFLINE and silent > tracked.deadline:
+                    reason = (
+                        f"heartbeat: silent for {silent.total_seconds():.0f} s, "
+                        f"deadline {tracked.deadline.total_seconds():.0f} s"
+                    )
+                    changes += self._set_state(tracked, DeviceState.OFFLINE, now, reason)
+                changes += self._battery_check(tracked, now)
+            yield changes
 
     # Decisions ---------------------------------------------------------------------------
     def _battery_check(self, tracked: _Device, now: datetime) -> list[DeviceStatus]:

@@ -88,8 +88,12 @@ DEFAULT_DASHBOARD_PORTS = (8080,)
 def service_client_ids(
     service: str, dashboard_ports: Iterable[int], shard_count: int
 ) -> tuple[str, ...]:
-    if service == "dashboard":
-        return tuple(f"eldercare-dashboard-{port}" for port in sorted(set(dashboard_ports)))
+    if service == "dashboard":  # its alert updates, and its activity feed (QoS 0) apart
+        return tuple(
+            client_id
+            for port in sorted(set(dashboard_ports))
+            for client_id in (f"eldercare-dashboard-{port}", f"eldercare-dashboard-{port}-activity")
+        )
     ids = SERVICE_CLIENT_IDS[service]
     if service == "detector":  # replicas: one session (and one lane) per shard
         ids += tuple(shard_client_id(base, n) for base in ids for n in range(shard_count))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,6 +64,8 @@ from gateway.validation import Rejected, check_message, check_size, parse_native
 log = get_logger("gateway")
 
 REGISTRY_REFRESH_S = 10.0
+#: Devices compared between two chances for the event loop to run other work.
+COMPARE_PART = 5_000
 LANE_CLIENT_ID = "eldercare-gateway-lane"
 LIVENESS_TICK_S = 5.0
 #: Unknown senders reported for registration; beyond this many, a flood is not worth memory.
@@ -442,17 +444,26 @@ class Gateway:
     def tick(self) -> list[Outgoing]:
         """Liveness deadlines and battery ages, evaluated at the clock's now; the tails of
         floods whose summary window has passed."""
+        return [message for part in self.tick_in_parts() for message in part]
+
+    def tick_in_parts(self) -> Iterator[list[Outgoing]]:
+        """``tick``, a few thousand devices at a time (``LivenessTracker.check_in_parts``)."""
         now = self.clock.now()
-        out = [self._status_out(status) for status in self.liveness.check(now)]
+        for statuses in self.liveness.check_in_parts(now):
+            yield [self._status_out(status) for status in statuses]
+        out: list[Outgoing] = []
         for excess in self.rate_limiter.due(now.timestamp()):
             out += self._excess_out(excess)
-        return out
+        yield out
 
     async def watch_liveness(self, publish: Callable[[Outgoing], Awaitable[None]]) -> None:
+        """Ticks, letting messages (a call press in the lane) through between the parts."""
         while True:
             await self.clock.sleep(LIVENESS_TICK_S)
-            for message in self.tick():
-                await publish(message)
+            for part in self.tick_in_parts():
+                for message in part:
+                    await publish(message)
+                await asyncio.sleep(0)
 
     async def refresh_registry(
         self, registry: Registry, lane: MqttConnection | None = None
@@ -468,7 +479,7 @@ class Gateway:
         while True:
             try:
                 infos = await registry.device_infos()
-                if infos != last:
+                if not await _same(infos, last):
                     self.set_registry(RegistrySnapshot.of(infos))
                     if lane is not None:
                         await lane.set_subscriptions(self.lane_topics())
@@ -476,6 +487,17 @@ class Gateway:
             except Exception:
                 log.exception("registry_refresh_failed")
             await self.clock.sleep(REGISTRY_REFRESH_S)
+
+
+async def _same(infos: list[DeviceInfo], last: list[DeviceInfo] | None) -> bool:
+    """``infos == last``, compared in parts with the event loop free in between."""
+    if last is None or len(infos) != len(last):
+        return False
+    for start in range(0, len(infos), COMPARE_PART):
+        if infos[start : start + COMPARE_PART] != last[start : start + COMPARE_PART]:
+            return False
+        await asyncio.sleep(0)
+    return True
 
 
 def _life_safety(message: ContractMessage) -> bool:

@@ -127,6 +127,7 @@ async def test_each_service_does_its_job_on_its_own_account_and_nothing_else(
         settings, broker, accounts = await stack.enter_async_context(locked_system(tmp_path))
         topics, p = settings.topics, settings.topics.prefix
         dashboard_id = f"eldercare-dashboard-{settings.http_port}"
+        activity_id = f"{dashboard_id}-activity"  # its activity feed's session (issue 18)
         spy = await stack.enter_async_context(client(broker, accounts, SPY))
         seen = await stack.enter_async_context(collecting(spy, "#"))
         # The dashboard's account asking for everything: what does it get?
@@ -134,7 +135,7 @@ async def test_each_service_does_its_job_on_its_own_account_and_nothing_else(
         dashboard_seen = await stack.enter_async_context(collecting(as_dashboard, f"{p}/#"))
 
         # Every connection of every service could announce itself and beat.
-        ids = (*CLIENT_IDS, dashboard_id)
+        ids = (*CLIENT_IDS, dashboard_id, activity_id)
         await wait_for(seen, {topics.service_status(i) for i in ids})
         await wait_for(seen, {topics.service_heartbeat(i) for i in ids})
 
@@ -180,8 +181,8 @@ async def test_each_service_does_its_job_on_its_own_account_and_nothing_else(
     got = {topic for topic, _ in dashboard_seen}
     assert any(topics.is_alert_update(topic) for topic in got)
     assert f"{p}/_normalised/09/{HOME}/btn-hall/event" in got
-    own = topics.service_status(dashboard_id)
-    assert {t for t in got if not t.startswith(f"{p}/_normalised/")} - {own} == {
+    own = {topics.service_status(dashboard_id), topics.service_status(activity_id)}
+    assert {t for t in got if not t.startswith(f"{p}/_normalised/")} - own == {
         t for t in got if topics.is_alert_update(t)
     }
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
 from eldercare.models import HOME_GATEWAY_DEVICE, Event, EventType
-from gateway.liveness import GRACE_S, MISSED_HEARTBEATS, deadline_for
+from gateway.liveness import CHECK_PART, GRACE_S, MISSED_HEARTBEATS, deadline_for
 from gateway.registry import RegistrySnapshot
 from gateway.service import LIVENESS_TICK_S
 from tests.gateway_support import START, decoded, device, make_gateway
@@ -180,3 +180,34 @@ async def test_silence_since_the_start_is_offline_even_if_never_heard() -> None:
     gateway = make_gateway([device(HOME, "btn", "call_button", heartbeat_s=60)], clock)
     clock.set(START + timedelta(seconds=181))
     assert states(gateway.tick()) == {("btn", "offline"), (HOME_GATEWAY_DEVICE, "offline")}
+
+
+async def test_a_tick_over_many_devices_lets_other_work_run_between_its_parts() -> None:
+    """Issue 18: at 160 000 devices one tick held the event loop ~0.2 s and a call press in
+    the lane waited behind it; the tick now lets the loop run every ``CHECK_PART`` devices."""
+    clock = SimulatedClock(START)
+    devices = [
+        device(f"h-{n // 10:05d}", f"d{n % 10}", "motion", heartbeat_s=60)
+        for n in range(3 * CHECK_PART)
+    ]
+    gateway = make_gateway(devices, clock)
+    order: list[str] = []
+    first_status = asyncio.Event()
+
+    async def publish(message: Outgoing) -> None:
+        order.append("status")
+        first_status.set()
+
+    async def press() -> None:
+        await first_status.wait()
+        order.append("press")
+
+    pressing = asyncio.create_task(press())
+    task = asyncio.create_task(gateway.watch_liveness(publish))
+    try:
+        await clock.advance(60 * MISSED_HEARTBEATS + GRACE_S + LIVENESS_TICK_S * 2)
+        await pressing
+    finally:
+        task.cancel()
+    assert order.count("status") >= len(devices)
+    assert order.index("press") < len(order) - CHECK_PART, "the press waited for the whole tick"

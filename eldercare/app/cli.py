@@ -14,6 +14,7 @@ from eldercare import __version__
 from eldercare.app.runtime import Service, run_services
 from eldercare.command_settings import command_settings
 from eldercare.db import prepared_engine
+from eldercare.heap import keep_heap_frozen
 from eldercare.logs import configure_logging
 from eldercare.settings import Settings
 from eldercare.shutdown import run_until_stopped
@@ -76,7 +77,8 @@ def run_service(
     except ValueError:
         raise typer.BadParameter(f"unknown service {service!r}") from None
     settings = command_settings(broker_url=broker)
-    run_until_stopped(run_services(settings, settings.clock(), [chosen]))
+    # One service per process, as deployed: its heap is frozen as it settles (eldercare/heap.py).
+    run_until_stopped(run_services(settings, settings.clock(), [chosen], keep_heap_frozen()))
 
 
 app.command()(simulate)

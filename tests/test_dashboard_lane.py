@@ -1,0 +1,88 @@
+"""Issue 18: a call press reaches the wall while every home's events flood the dashboard.
+
+The dashboard hears two things over MQTT: alert updates (what the wall shows) and every
+home's normalised events and presence (the activity behind the homes overview). In one
+session an update waited behind the whole backlog of events: at 10 000 homes that was the
+largest share of a press's time on its last hop. The activity feed has a session of its
+own now. Real mosquitto, every service in-process; the flood is normalised events of one
+home published straight to the gateway's output topic, as fast as a separate process can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+import aiomqtt
+import httpx
+import pytest
+
+from eldercare.clock import RealClock
+from gateway.specs import DeviceSpec
+from simulator.homes import SimulatedHome
+from tests.dashboard_world import fast_hashing, log_in, seed_stations
+from tests.harness import make_settings, running_system
+from tests.presses import press_each, until
+from tests.sse import sse_events
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures(fast_hashing.__name__)]
+
+FLOOD_S = 8.0
+PRESSES = 8
+PRESS_EVERY_S = 0.5
+#: Well under what the backlog cost a press in one session (seconds on this machine).
+WALL_BOUND_S = 2.0
+
+
+async def test_presses_reach_the_wall_past_a_flood_of_activity(mosquitto, tmp_path) -> None:
+    settings = make_settings(mosquitto, tmp_path)
+    button = (DeviceSpec("btn", "call_button", "hall"),)
+    homes = [SimulatedHome(f"h-{n:04d}", devices=button) for n in range(1, PRESSES + 1)]
+    placements = {home.home_id: "s-1" for home in homes}
+    await seed_stations(settings.db_url, placements, {"wang": ("王芳", "s-1")}, RealClock().now())
+    topics = settings.topics
+    flood_home = "h-flood"
+    # The flood publisher writes {prefix}/{home}/{device}/event: here the gateway's output.
+    flood_prefix = topics.normalised(flood_home, "pir", "event").rsplit("/", 3)[0]
+    base = f"http://127.0.0.1:{settings.http_port}"
+    async with (
+        running_system(settings, homes),
+        httpx.AsyncClient(base_url=base) as wall,
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as client,
+    ):
+        await log_in(wall, "wang")
+        async with sse_events(wall, "/api/alerts/stream") as stream:
+            seen: dict[str, float] = {}
+
+            async def watch() -> None:
+                while True:
+                    frame = await stream.get()
+                    seen.setdefault(frame["alert"]["home"], time.monotonic())
+
+            watcher = asyncio.create_task(watch())
+            flood = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "tests.flood_publisher", str(mosquitto.port)),
+                *(flood_prefix, flood_home, "pir", "0", str(FLOOD_S)),  # as fast as it goes
+                stdout=asyncio.subprocess.PIPE,
+            )
+            try:
+                await asyncio.sleep(1.5)  # the flood is under way and the backlog growing
+                pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
+                await until(lambda: len(seen) >= len(pressed), WALL_BOUND_S)
+                output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
+            finally:
+                if flood.returncode is None:
+                    flood.kill()
+                    await flood.wait()
+                watcher.cancel()
+    report = json.loads(output)
+    rate = report["published"] / report["seconds"]
+    waited = {
+        home: round(seen[home] - at, 2) if home in seen else None for home, at in pressed.items()
+    }
+    late = {home: s for home, s in waited.items() if s is None or s > WALL_BOUND_S}
+    assert not late, (
+        f"presses missing (None) or later than {WALL_BOUND_S} s at {rate:.0f}/s: {late}"
+    )
