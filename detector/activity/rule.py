@@ -164,6 +164,7 @@ class InactivityRule(BaseRule):
             place = Place.OTHER  # a non-contact device at the door: someone in the hall
         if front_door:
             self._front_door(state, event, ts)
+        standing = state.alarm_standing
         state.activity(
             ts,
             place,
@@ -174,6 +175,8 @@ class InactivityRule(BaseRule):
             settings=self.settings.model,
             presence=info.presence and event.type is not EventType.TOILET_FLUSH,
         )
+        if standing and not state.alarm_standing:
+            log.info("silence_incident_over", home=event.home, device=event.device)
         return RuleOutput()
 
     @staticmethod
@@ -200,8 +203,9 @@ class InactivityRule(BaseRule):
         state = self.homes.get(update.home)
         if state is None or update.outcome is None or not update.context:
             return RuleOutput()
-        if update.context.get("rule") in feedback.SILENCE:
+        if update.context.get("rule") in feedback.SILENCE and state.alarm_standing:
             state.alarm_standing = False  # staff have closed the incident: watch afresh
+            log.info("silence_incident_closed", home=update.home, alert_id=update.alert_id)
         day = state.local(update.at).toordinal()
         state.model.widening = feedback.judge(state.model.widening, update, day)
         if state.last_ts is not None:  # the quiet going on now is judged by the new limit
