@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import aiomqtt
 
@@ -42,3 +45,27 @@ async def until(done: Callable[[], bool], timeout_s: float) -> None:
         async with asyncio.timeout(timeout_s):
             while not done():
                 await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def flooding(port: int, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``tests.flood_publisher`` running against the broker on ``port`` (its arguments after
+    the port), the backlog already growing when the body starts; killed if still going."""
+    flood = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tests.flood_publisher", str(port), *args),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.sleep(1.5)  # the flood is under way and the backlog growing
+        yield flood
+    finally:
+        if flood.returncode is None:
+            flood.kill()
+            await flood.wait()
+
+
+async def flood_report(flood: asyncio.subprocess.Process) -> dict[str, Any]:
+    """The flood publisher's report once it ends, with its rate (``rate``, messages/s)."""
+    output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
+    report = json.loads(output)
+    return {**report, "rate": report["published"] / report["seconds"]}

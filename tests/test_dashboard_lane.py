@@ -11,8 +11,6 @@ home published straight to the gateway's output topic, as fast as a separate pro
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import time
 
 import aiomqtt
@@ -24,7 +22,7 @@ from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.dashboard_world import fast_hashing, log_in, seed_stations
 from tests.harness import make_settings, running_system
-from tests.presses import press_each, until
+from tests.presses import flood_report, flooding, press_each, until
 from tests.sse import sse_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures(fast_hashing.__name__)]
@@ -62,23 +60,14 @@ async def test_presses_reach_the_wall_past_a_flood_of_activity(mosquitto, tmp_pa
                     seen.setdefault(frame["alert"]["home"], time.monotonic())
 
             watcher = asyncio.create_task(watch())
-            flood = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "tests.flood_publisher", str(mosquitto.port)),
-                *(flood_prefix, flood_home, "pir", "0", str(FLOOD_S)),  # as fast as it goes
-                stdout=asyncio.subprocess.PIPE,
-            )
+            flood_args = (flood_prefix, flood_home, "pir", "0", str(FLOOD_S))  # flat out
             try:
-                await asyncio.sleep(1.5)  # the flood is under way and the backlog growing
-                pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
-                await until(lambda: len(seen) >= len(pressed), WALL_BOUND_S)
-                output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
+                async with flooding(mosquitto.port, *flood_args) as flood:
+                    pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
+                    await until(lambda: len(seen) >= len(pressed), WALL_BOUND_S)
+                    rate = (await flood_report(flood))["rate"]
             finally:
-                if flood.returncode is None:
-                    flood.kill()
-                    await flood.wait()
                 watcher.cancel()
-    report = json.loads(output)
-    rate = report["published"] / report["seconds"]
     waited = {
         home: round(seen[home] - at, 2) if home in seen else None for home, at in pressed.items()
     }

@@ -25,8 +25,6 @@ from eldercare.clock import SimulatedClock
 from eldercare.models import (
     Alert,
     AlertKind,
-    AlertStatus,
-    AlertUpdate,
     DeviceState,
     DeviceStatus,
     Event,
@@ -35,6 +33,7 @@ from eldercare.models import (
 )
 from eldercare.settings import Settings
 from gateway.registry import DeviceSpec, register_home
+from tests.verdicts import verdict
 
 HOME = "h-0001"
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday; the homes below live in UTC
@@ -178,7 +177,7 @@ def test_a_home_first_heard_of_in_the_morning_gets_no_wake_up_alarm_that_day() -
     alerts = home.tick_until(day + timedelta(hours=9), day + timedelta(hours=15))
     assert AlertKind.NO_WAKE_UP not in [a.kind for a in alerts]
     for alert in alerts:  # staff closed the day's silence alert (else it stands: one incident)
-        home.rule.on_verdict(_resolved(alert, Outcome.FALSE_ALARM), alert.raised_at)
+        home.rule.on_verdict(verdict(alert, Outcome.FALSE_ALARM), alert.raised_at)
     next_day = day + timedelta(days=1)  # the night after it was watched: judged as usual
     alerts = home.tick_until(day + timedelta(hours=15), next_day + timedelta(hours=12))
     assert [a.kind for a in alerts].count(AlertKind.NO_WAKE_UP) == 1
@@ -649,14 +648,3 @@ def test_each_finding_is_a_function_of_the_state_and_the_check_and_raises_once()
     state.door_open_since = opened + timedelta(hours=1)
     again = Check(opened + timedelta(hours=1, minutes=20), check.config, check.model)
     assert door_left_open(state, again) is not None
-
-
-def _resolved(alert: Alert, outcome: Outcome) -> AlertUpdate:
-    return AlertUpdate(
-        alert_id=alert.alert_id,
-        home=alert.home,
-        status=AlertStatus.RESOLVED,
-        at=alert.raised_at,
-        outcome=outcome,
-        context=alert.context,
-    )

@@ -24,6 +24,7 @@ from eldercare.models import (
 )
 from eldercare.settings import Settings
 from tests.test_inactivity import HOME, SETTINGS, START, Home, routine_day
+from tests.verdicts import verdict
 
 MODEL = SETTINGS.model
 KITCHEN_9 = (9.0, Place.KITCHEN)
@@ -45,19 +46,6 @@ def learned_home() -> Home:
     for day in range(8):
         routine_day(home, START + timedelta(days=day))
     return home
-
-
-def verdict(alert: Alert, outcome: Outcome) -> AlertUpdate:
-    return AlertUpdate(
-        alert_id=alert.alert_id,
-        home=alert.home,
-        status=AlertStatus.RESOLVED,
-        at=alert.raised_at + timedelta(minutes=20),
-        actor="王芳",
-        channel="dashboard",
-        outcome=outcome,
-        context=alert.context,
-    )
 
 
 def limits(rule: InactivityRule) -> dict[tuple[float, Place], float]:

@@ -11,12 +11,11 @@ from detector.activity.rule import InactivityRule, InactivitySettings
 from eldercare.models import (
     Alert,
     AlertKind,
-    AlertStatus,
-    AlertUpdate,
     Event,
     EventType,
     Outcome,
 )
+from tests.verdicts import verdict
 
 HOME = "h-incident"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -102,14 +101,7 @@ def test_staff_closing_the_alert_ends_the_incident() -> None:
     it, the next silence, however it began, is a new incident."""
     home = Home()
     alert = _silent_until_alert(home)
-    update = AlertUpdate(
-        alert_id=alert.alert_id,
-        home=HOME,
-        status=AlertStatus.RESOLVED,
-        at=home.now,
-        outcome=Outcome.FALSE_ALARM,
-        context=alert.context,
-    )
+    update = verdict(alert, Outcome.FALSE_ALARM)
     home.rule.on_verdict(update, home.now)
     assert not home.rule.homes[HOME].alarm_standing
     home.sign("pir-hall")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 import time
 from collections import Counter
 
@@ -24,7 +23,7 @@ from eldercare.app.runtime import Service
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.harness import make_settings, running_system
-from tests.presses import press_each, until
+from tests.presses import flood_report, flooding, press_each, until
 
 pytestmark = pytest.mark.integration
 
@@ -65,22 +64,16 @@ async def test_call_buttons_take_the_lane_past_a_flood_at_full_speed(mosquitto, 
         await client.subscribe(topics.normalised_filter("event"), qos=1)
         await client.subscribe(topics.life_safety_filter, qos=1)
         watcher = asyncio.create_task(watch(client))
-        flood = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "tests.flood_publisher", str(mosquitto.port), topics.prefix),
-            *("h-flood", "pir", "0", str(FLOOD_S)),  # rate 0: as fast as it goes
-            stdout=asyncio.subprocess.PIPE,
-        )
+        flood_args = (topics.prefix, "h-flood", "pir", "0", str(FLOOD_S))  # rate 0: flat out
         try:
-            await asyncio.sleep(1.5)  # the flood is under way and the backlog growing
-            pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
-            await until(lambda: len(alerted_at) >= len(pressed), LIFE_SAFETY_BOUND_S)
-            waited = {
-                home: round(alerted_at[home] - at, 2) if home in alerted_at else None
-                for home, at in pressed.items()
-            }
-            output, _ = await asyncio.wait_for(flood.communicate(), timeout=60)
-            report = json.loads(output)
-            rate = report["published"] / report["seconds"]
+            async with flooding(mosquitto.port, *flood_args) as flood:
+                pressed = await press_each(client, topics, homes, PRESS_EVERY_S)
+                await until(lambda: len(alerted_at) >= len(pressed), LIFE_SAFETY_BOUND_S)
+                waited = {
+                    home: round(alerted_at[home] - at, 2) if home in alerted_at else None
+                    for home, at in pressed.items()
+                }
+                rate = (await flood_report(flood))["rate"]
             late = {home: s for home, s in waited.items() if s is None or s > LIFE_SAFETY_BOUND_S}
             assert not late, f"presses lost (None) or later than 5 s at {rate:.0f}/s: {late}"
 
@@ -95,7 +88,4 @@ async def test_call_buttons_take_the_lane_past_a_flood_at_full_speed(mosquitto, 
             assert set(lane_copies.values()) == {1} and len(lane_copies) == PRESSES
             assert set(alerts.values()) == {1} and len(alerts) == PRESSES, alerts
         finally:
-            if flood.returncode is None:
-                flood.kill()
-                await flood.wait()
             watcher.cancel()
