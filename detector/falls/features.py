@@ -6,32 +6,19 @@ the impact itself (how hard, after how much free fall, how abruptly) and its aft
 computed from the signal magnitude or from angles between mean acceleration vectors, so
 it does not matter how the pendant hangs. Nothing depends on where the window lies in a
 recording or on how long the recording is: the window is the only input.
-
-Every feature sees the acceleration through a common ceiling (``CEILING_G``): a vector
-longer than that is shortened to it. Devices differ most in how far up they measure —
-a phone saturates at about ±2 g per axis, a pendant's ADXL345 at ±16 g — and a model
-that learned "a fall peaks at 6 g" on one calls the other's clipped falls hard sitting
-(issue 15, MobiFall). Seen through a 2 g ceiling, a device that clips each axis at ±2 g
-and one that does not give the same magnitudes: an axis clips only when |a| ≥ 2 g
-anyway. How long the impact stays at the ceiling (``ceiling_s``) is kept: the length
-of a hard impact survives clipping, its height does not.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: The lowest full-scale range of common accelerometers (phones, many pendants): ±2 g.
-CEILING_G = 2.0
-
 FEATURE_NAMES = (
-    "peak_g",  # signal-magnitude (SVM) peak at the impact, at most the ceiling
+    "peak_g",  # signal-magnitude (SVM) peak at the impact
     "dip_g",  # lowest SVM in the second before it: free fall
     "free_fall_gs",  # area of the dip below 1 g, i.e. the speed gained falling
     "jerk_gps",  # largest change of the acceleration vector around the impact
     "impact_energy_g",  # mean |SVM - 1 g| in the second around the impact
     "impact_width_s",  # time SVM spends above 1.6 g around the impact
-    "ceiling_s",  # time SVM spends at the ceiling around the impact: how long it hit hard
     "pre_activity_g",  # SVM spread before the event: walking vs sitting
     "post_activity_g",  # SVM spread after it: stillness
     "post_mean_g",  # mean SVM after it (≈ 1 g when resting)
@@ -69,9 +56,7 @@ def impact_features(window: np.ndarray, impact: int, rate_hz: float, pre_s: floa
     def n(seconds: float) -> int:
         return round(seconds * rate_hz)
 
-    raw = np.linalg.norm(window, axis=1)
-    svm = np.minimum(raw, CEILING_G)
-    window = window * (svm / np.maximum(raw, 1e-9))[:, None]
+    svm = np.linalg.norm(window, axis=1)
     steps = np.linalg.norm(np.diff(window, axis=0), axis=1) * rate_hz
 
     def span(a: float, b: float) -> slice:
@@ -90,7 +75,6 @@ def impact_features(window: np.ndarray, impact: int, rate_hz: float, pre_s: floa
             _stat(steps[span(-0.5, 0.5)], "max"),
             _stat(np.abs(svm[around] - 1.0), "mean"),
             float((svm[span(-1.0, 1.0)] > 1.6).sum() / rate_hz),
-            float((svm[span(-1.0, 1.0)] >= CEILING_G).sum() / rate_hz),
             _stat(svm[pre], "std"),
             _stat(svm[post], "std"),
             _stat(svm[post], "mean"),

@@ -43,7 +43,6 @@ class Candidate:
     features: np.ndarray
     score: float
     alarm: bool
-    peak_g: float  # the impact's SVM as measured, above any feature ceiling: how hard it hit
 
 
 class FallStream:
@@ -124,11 +123,10 @@ class FallStream:
 
     def _decide(self, ready: list[int]) -> list[Candidate]:
         offset = self._count - self._capacity
-        rows, peaks = [], []
+        rows = []
         for peak in ready:
             start = max(peak - self._pre, offset, 0)
             segment = self.window[start - offset : peak + self._post + 1 - offset]
-            peaks.append(float(np.linalg.norm(segment[peak - start])))
             rows.append(
                 impact_features(segment, peak - start, self.config.rate_hz, self.config.pre_s)
             )
@@ -143,10 +141,8 @@ class FallStream:
             if flag:
                 self.last_alarm_at = impact_at
         return [
-            Candidate(impact_at, decided_at, row, float(score), flag, peak_g)
-            for impact_at, row, score, flag, peak_g in zip(
-                impacts, features, scores, flags, peaks, strict=True
-            )
+            Candidate(impact_at, decided_at, row, float(score), flag)
+            for impact_at, row, score, flag in zip(impacts, features, scores, flags, strict=True)
         ]
 
 

@@ -33,7 +33,7 @@ def labelled_windows(runs: Iterable[TrialRun]) -> tuple[np.ndarray, np.ndarray]:
         if not run.candidates:
             continue
         if run.trial.is_fall:
-            hardest = max(run.candidates, key=lambda c: c.peak_g)
+            hardest = max(run.candidates, key=lambda c: c.features[0])
             rows.append(hardest.features)
             labels.append(1)
         else:
