@@ -21,20 +21,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from benchmarks.falls_lodo import figures
 from detector.falls.stream import FallConfig
 from eldercare.logs import configure_logging
+from evaluation.falls.augment import clip_axes
 from evaluation.falls.cross_validation import cross_validated_scorers, evaluate
 from evaluation.falls.replay import replay
 from evaluation.falls.sisfall import find_trials
 from evaluation.falls.training import TRAINING_RATES_HZ
-
-
-def clip_axes(samples: np.ndarray, range_g: float) -> np.ndarray:
-    """What an accelerometer with a ±``range_g`` full scale reports: each axis saturates."""
-    return np.clip(samples, -range_g, range_g)
 
 
 def run(data_dir: Path, range_g: float, rate_hz: float, folds: int) -> dict[str, Any]:
