@@ -33,7 +33,7 @@ from benchmarks.falls_daily_stream import SLOW_FALLS
 from detector.falls.scoring import Scorer
 from detector.falls.stream import FallConfig
 from eldercare.logs import configure_logging
-from evaluation.falls.augment import softened_replays
+from evaluation.falls.augment import clipped_replays, softened_replays
 from evaluation.falls.cross_validation import ScorerFor, cross_validated_scorers, evaluate
 from evaluation.falls.replay import Replay, merged, replay
 from evaluation.falls.sisfall import find_trials
@@ -85,6 +85,7 @@ def run(
     thresholds: Sequence[float | None] = (None,),
     inner_folds: int = 0,
     also_rates: Sequence[float] = (),
+    clip_g: Sequence[float] = (),
 ) -> dict[str, dict[str, Any]]:
     """``{set: {"lodo" | "alone" | "combined": figures}}`` for every set.
 
@@ -94,6 +95,8 @@ def run(
     deciding at score ≥ t. With ``inner_folds``, rows ``"lodo~nested"`` and ``"alone~nested"``:
     the same models at the threshold each one's own training subjects give by the rule of
     ``evaluation.falls.threshold`` (inner leave-subjects-out folds), never the held-out data.
+    With ``clip_g``, every model is also trained on copies of its training recordings with
+    each axis clipped at ± each range (a phone's accelerometer: ± 2 g).
     Each rate of ``also_rates`` adds every row again, evaluated at that rate (``"<row>/20Hz"``):
     the models do not depend on the evaluation rate, so they are trained once.
     """
@@ -109,7 +112,9 @@ def run(
         if not trials:
             raise ValueError(f"{name}: no SisFall-format trials below {folder}")
         replays[name] = replay(trials, rates)
-        softened[name] = [softened_replays(trials, training_rates, k) for k in augment]
+        softened[name] = [softened_replays(trials, training_rates, k) for k in augment] + [
+            clipped_replays(trials, training_rates, g) for g in clip_g
+        ]
     subjects = {
         name: sorted({run.trial.subject for run in rs[0].trials}) for name, rs in replays.items()
     }
@@ -245,6 +250,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="INNER",
         help="also rows with the threshold chosen in INNER folds of each training set",
     )
+    parser.add_argument(
+        "--clip-augment",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="G",
+        help="also train on every recording clipped at ± G per axis (each G)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     configure_logging()
@@ -259,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         [None, *args.thresholds],
         args.nested,
         args.also_rates,
+        args.clip_augment,
     )
     if args.json:
         print(json.dumps(results, indent=2))

@@ -11,7 +11,8 @@ import pytest
 
 from eldercare.models import Metric, Telemetry
 from evaluation.falls.replay import downsample
-from evaluation.falls.sisfall import read_trial
+from evaluation.falls.sisfall import SISFALL_RATE_HZ, read_trial
+from scripts.convert_falls import write_sisfall
 
 
 def shared_data() -> Path | None:
@@ -57,3 +58,28 @@ def telemetry_batches(
         )
         for index, begin in enumerate(range(0, len(samples), step))
     ]
+
+
+def synthetic_recording(rng: np.random.Generator, fall: bool) -> np.ndarray:
+    """12 s upright; at 4 s and 8 s a 60 ms knock of ~2.5 g; a fall: one knock, then lying."""
+    n = int(12 * SISFALL_RATE_HZ)
+    samples = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0, 0.01, (n, 3))
+    lying = np.array([1.0, 0.0, 0.0])
+    for at in (4.0, 8.0) if not fall else (4.0,):
+        start = int(at * SISFALL_RATE_HZ)
+        samples[start : start + 12, 0] += rng.uniform(2.0, 3.0)
+    if fall:
+        samples[int(4.0 * SISFALL_RATE_HZ) + 12 :] = lying + rng.normal(0, 0.01, (n - 812, 3))
+    return samples
+
+
+def synthetic_lab(root: Path, subjects: list[str], seed: int, inverted: bool = False) -> Path:
+    """Four falls and four activities per subject; ``inverted``: a lab whose "falls" look
+    like the other lab's activities and the other way round."""
+    rng = np.random.default_rng(seed)
+    for subject in subjects:
+        for trial in range(1, 5):
+            for code, lying in (("F01", not inverted), ("D01", inverted)):
+                path = root / subject / f"{code}_{subject}_R{trial:02d}.txt.gz"
+                write_sisfall(path, synthetic_recording(rng, lying))
+    return root

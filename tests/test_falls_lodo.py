@@ -4,46 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks import falls_lodo
-from evaluation.falls.sisfall import SISFALL_RATE_HZ
 from evaluation.falls.threshold import THRESHOLD_GRID
-from scripts.convert_falls import write_sisfall
-
-RATE = SISFALL_RATE_HZ
-
-
-def _recording(rng: np.random.Generator, fall: bool) -> np.ndarray:
-    """12 s upright; at 4 s and 8 s a 60 ms knock of ~2.5 g; a fall: one knock, then lying."""
-    n = int(12 * RATE)
-    samples = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0, 0.01, (n, 3))
-    lying = np.array([1.0, 0.0, 0.0])
-    for at in (4.0, 8.0) if not fall else (4.0,):
-        start = int(at * RATE)
-        samples[start : start + 12, 0] += rng.uniform(2.0, 3.0)
-    if fall:
-        samples[int(4.0 * RATE) + 12 :] = lying + rng.normal(0, 0.01, (n - 812, 3))
-    return samples
-
-
-def _set(root: Path, subjects: list[str], seed: int, inverted: bool = False) -> Path:
-    """Four falls and four activities per subject; ``inverted``: a lab whose "falls" look
-    like the other lab's activities and the other way round."""
-    rng = np.random.default_rng(seed)
-    for subject in subjects:
-        for trial in range(1, 5):
-            for code, lying in (("F01", not inverted), ("D01", inverted)):
-                path = root / subject / f"{code}_{subject}_R{trial:02d}.txt.gz"
-                write_sisfall(path, _recording(rng, lying))
-    return root
+from tests.falls_support import synthetic_lab
 
 
 def test_each_set_is_scored_by_the_models_the_table_names(tmp_path: Path) -> None:
     sets = {
-        "one": _set(tmp_path / "one", ["SA01", "SA02", "SA03"], seed=1),
-        "two": _set(tmp_path / "two", ["MF01", "MF02", "MF03"], seed=2, inverted=True),
+        "one": synthetic_lab(tmp_path / "one", ["SA01", "SA02", "SA03"], seed=1),
+        "two": synthetic_lab(tmp_path / "two", ["MF01", "MF02", "MF03"], seed=2, inverted=True),
     }
     results = falls_lodo.run(sets, 50.0, folds=3, thresholds=(None, 1.01))
     assert set(results) == {"one", "two"}
@@ -72,8 +43,8 @@ def test_each_set_is_scored_by_the_models_the_table_names(tmp_path: Path) -> Non
 
 def test_a_person_in_two_sets_is_refused(tmp_path: Path) -> None:
     sets = {
-        "one": _set(tmp_path / "one", ["SA01", "SA02"], seed=1),
-        "two": _set(tmp_path / "two", ["SA02", "MF01"], seed=2),
+        "one": synthetic_lab(tmp_path / "one", ["SA01", "SA02"], seed=1),
+        "two": synthetic_lab(tmp_path / "two", ["SA02", "MF01"], seed=2),
     }
     with pytest.raises(ValueError, match="two sets"):
         falls_lodo.run(sets, 50.0, folds=2)
@@ -81,8 +52,8 @@ def test_a_person_in_two_sets_is_refused(tmp_path: Path) -> None:
 
 def test_nested_rows_decide_at_thresholds_chosen_inside_each_training_set(tmp_path: Path) -> None:
     sets = {
-        "one": _set(tmp_path / "one", ["SA01", "SA02", "SA03", "SA04"], seed=1),
-        "two": _set(tmp_path / "two", ["MF01", "MF02", "MF03", "MF04"], seed=2),
+        "one": synthetic_lab(tmp_path / "one", ["SA01", "SA02", "SA03", "SA04"], seed=1),
+        "two": synthetic_lab(tmp_path / "two", ["MF01", "MF02", "MF03", "MF04"], seed=2),
     }
     results = falls_lodo.run(
         sets, 50.0, folds=2, augment=(1.25,), inner_folds=2, also_rates=(20.0,)

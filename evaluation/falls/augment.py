@@ -38,6 +38,19 @@ def _stretch(samples: np.ndarray, factor: float) -> np.ndarray:
     return np.column_stack([np.interp(target, source, samples[:, a]) for a in range(3)])
 
 
+def clip_axes(samples: np.ndarray, range_g: float) -> np.ndarray:
+    """What an accelerometer with a ± ``range_g`` full scale reports: each axis saturates
+    (a phone's: ± 2 g), so an impact's height above it is lost."""
+    return np.clip(samples, -range_g, range_g)
+
+
+def clipped_replays(
+    trials: Sequence[Trial], rates_hz: Sequence[float], range_g: float
+) -> list[Replay]:
+    """Every trial as a ± ``range_g`` device records it, replayed at each rate for training."""
+    return replay(trials, rates_hz, continuous=False, transform=partial(clip_axes, range_g=range_g))
+
+
 def soften(samples: np.ndarray, rate_hz: float, k: float) -> np.ndarray:
     """The recording ``samples`` (g, shape (n, 3), at ``rate_hz``) played ``k`` times slower."""
     if k < 1.0:
