@@ -308,7 +308,7 @@ class HomeState:
         self._bathroom(ts, place, presence, settings)
         if place in DAY_PLACES and 4 <= hour < 14 and not self.up_since_night(ts):
             self.model.learn_wake(local.weekday() >= 5, hour)
-        self.last_at[place] = ts.timestamp()
+        self.times[place] = ts.timestamp()  # ``last_at[place]``, without making the view
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
         self.context_place = self.context_of(ts, hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
@@ -414,10 +414,11 @@ class HomeState:
         if place is Place.OUT:
             return
         at = int(ts.timestamp())
-        self.recent[:-1] = self.recent[1:]
-        self.recent[-1] = at * 8 + int(place)
-        since = self.recent // 8
-        recent = self.recent[(since > 0) & (at - since <= VISITOR_WINDOW.total_seconds())]
+        signs = self.recent
+        signs[:-1] = signs[1:]
+        signs[-1] = at * 8 + int(place)
+        since = signs // 8
+        recent = signs[(since > 0) & (at - since <= VISITOR_WINDOW.total_seconds())]
         window = [int(code % 8) for code in recent]
         switches = sum(1 for a, b in itertools.pairwise(window) if a != b)
         if len(set(window)) >= 4 and switches >= 7:
@@ -452,7 +453,7 @@ class HomeState:
 
     def up_since_night(self, now: datetime) -> bool:
         """Active in a day room since 03:00 local today (the day has begun)."""
-        latest = max(self.last_at[p] for p in DAY_PLACES)
+        latest = max(self.times[p] for p in DAY_PLACES)  # ``last_at``, read in place
         return bool(latest >= self._night_end(now))
 
     def watched_the_night(self, now: datetime) -> bool:
@@ -462,7 +463,8 @@ class HomeState:
         started without its state — has no night to judge: every one of them used to get a
         ``no_wake_up`` at the first tick (hundreds at once, issue 18's bench). A bed mat that
         says "in bed" now is judged all the same (``findings.no_wake_up``): that is seen."""
-        known = self.last_at[self.last_at > 0]
+        last_at = self.last_at
+        known = last_at[last_at > 0]
         return bool((known < self._night_end(now)).any())
 
     # -- liveness -------------------------------------------------------------------------

@@ -53,6 +53,14 @@ WAKE_BYTES = WAKE_ROWS * RING
 SMALL_BYTES = WAKE_BYTES + 2 * 2
 COLUMN_SHAPE = QUIET_SHAPE[:2]
 COLUMN_BYTES = QUIET_SHAPE[0] * BLOCKS * 2
+#: ``ActivityModel.places`` bitmask -> the places with a column, in order.
+_PLACES = [
+    np.array([p for p in range(PLACE_COUNT) if mask >> p & 1], dtype=np.intp)
+    for mask in range(1 << PLACE_COUNT)
+]
+#: (model, its ``quiet`` copy): the last one read (``ActivityModel.quiet``).
+_NONE_READ: tuple[object, np.ndarray | None] = (None, None)
+_LAST_READ = _NONE_READ
 #: Bedtimes are kept in 10-minute units after noon, so that 23:50 < 00:30.
 NOON = 12.0
 
@@ -145,9 +153,6 @@ class ActivityModel:
         self.last_day = -1  # local date ordinal of the last daily decay
         self.widening: Widening | None = None  # staff verdicts (feedback.py); rarely any
 
-    def _learned_places(self) -> list[int]:
-        return [place for place in range(PLACE_COUNT) if self.places >> place & 1]
-
     def _column(self, place: Place) -> np.ndarray:
         """The place's statistics (``QUIET_STATS`` then the hour-of-day view, × blocks),
         writable; a column of zeros is made for a place not learned before."""
@@ -156,12 +161,14 @@ class ActivityModel:
         if not self.places >> place & 1:
             self.buffer[offset:offset] = bytes(COLUMN_BYTES)
             self.places |= 1 << place
+        self._written()
         view = np.frombuffer(self.buffer, dtype=np.float16, count=COLUMN_BYTES // 2, offset=offset)
         return view.reshape(COLUMN_SHAPE)
 
     @property
     def stats(self) -> np.ndarray:
-        """Every float16 number learned: ``bath``, then the places' columns."""
+        """Every float16 number learned: ``bath``, then the places' columns (writable)."""
+        self._written()
         return np.frombuffer(self.buffer, dtype=np.float16, offset=WAKE_BYTES)
 
     @property
@@ -172,12 +179,28 @@ class ActivityModel:
     @property
     def quiet(self) -> np.ndarray:
         """The per-context statistics (``QUIET_STATS``) then the hour-of-day view, for every
-        place (zeros where none was learned): a read-only copy, ``_column`` writes."""
+        place (zeros where none was learned): a read-only copy, ``_column`` writes. The
+        thresholds read it several times a message, so the last model's copy is kept until
+        that model is written (``_written``)."""
+        global _LAST_READ
+        model, quiet = _LAST_READ
+        if model is not self:
+            quiet = self._dense()
+            _LAST_READ = (self, quiet)
+        return quiet
+
+    def _written(self) -> None:
+        """Forget the copy ``quiet`` keeps of this model: a writable view was made."""
+        global _LAST_READ
+        if _LAST_READ[0] is self:
+            _LAST_READ = _NONE_READ
+
+    def _dense(self) -> np.ndarray:
         quiet = np.zeros(QUIET_SHAPE, dtype=np.float16)
-        places = self._learned_places()
-        if places:
-            columns = self.stats[2:].reshape(len(places), *COLUMN_SHAPE)
-            quiet[:, :, places] = columns.transpose(1, 2, 0)
+        places = _PLACES[self.places]
+        if places.size:
+            columns = np.frombuffer(self.buffer, dtype=np.float16, offset=SMALL_BYTES)
+            quiet[:, :, places] = columns.reshape(places.size, *COLUMN_SHAPE).transpose(1, 2, 0)
         quiet.flags.writeable = False
         return quiet
 
