@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from detector.alerts import make_alert
+from detector.packed import PackedInts
 from detector.rules import BaseRule, RuleOutput
 from eldercare.models import (
     HOME_GATEWAY_DEVICE,
@@ -76,8 +77,9 @@ class DeviceHealthRule(BaseRule):
     kinds: ClassVar[frozenset[AlertKind]] = frozenset(
         {AlertKind.DEVICE_OFFLINE, AlertKind.HOME_OFFLINE, AlertKind.BATTERY_LOW}
     )
-    #: home -> device -> last heard << FLAG_BITS | flags (``_pack``).
-    _homes: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: home -> device -> last heard << FLAG_BITS | flags (``_pack``), packed (``PackedInts``:
+    #: half the bytes of a dict of ints).
+    _homes: dict[str, PackedInts] = field(default_factory=dict)
     #: home -> device -> why it is down; only while some device of the home is down.
     _down: dict[str, dict[str, str]] = field(default_factory=dict)
     _home_alerted: set[str] = field(default_factory=set)
@@ -95,7 +97,9 @@ class DeviceHealthRule(BaseRule):
     def _device(self, home: str, device: str, now: datetime) -> int:
         """The device's packed state, first heard ``now`` if it is new."""
         self._begin(now)
-        devices = self._homes.setdefault(home, {})
+        devices = self._homes.get(home)
+        if devices is None:
+            devices = self._homes[home] = PackedInts()
         packed = devices.get(device)
         if packed is None:
             packed = devices[device] = _pack(now, 0)
@@ -161,7 +165,7 @@ class DeviceHealthRule(BaseRule):
         if (
             status.state is not DeviceState.ONLINE
             and not self._settled(now)
-            and status.device not in self._homes.get(status.home, {})
+            and status.device not in self._homes.get(status.home, ())
         ):
             self._met_down.add(status.home)
         packed = self._device(status.home, status.device, now)
@@ -229,7 +233,7 @@ class DeviceHealthRule(BaseRule):
     def _settled(self, now: datetime) -> bool:
         return self._started is not None and now - self._started >= self.silence
 
-    def _whole_home_down(self, home: str, devices: dict[str, int], now: datetime) -> bool:
+    def _whole_home_down(self, home: str, devices: PackedInts, now: datetime) -> bool:
         """Every device we watch is down, and we know them all.
 
         Just after a (re)start the broker hands over the retained statuses one by one: a
@@ -267,7 +271,7 @@ class DeviceHealthRule(BaseRule):
             saved[home] = {
                 # every device of the home: with only the down ones known, the first tick
                 # after the restart would take them for the whole home (``home_offline``)
-                "devices": self._homes.get(home, {}),
+                "devices": dict(self._homes.get(home, {}).items()),
                 "down": self._down.get(home, {}),
                 "offline": sorted(self._offline_alerted.get(home, ())),
                 "home_offline": home in self._home_alerted,
@@ -276,7 +280,7 @@ class DeviceHealthRule(BaseRule):
 
     def restore(self, data: bytes) -> None:
         loaded = json.loads(data)
-        self._homes = {home: dict(item["devices"]) for home, item in loaded.items()}
+        self._homes = {home: PackedInts(item["devices"].items()) for home, item in loaded.items()}
         self._down = {home: dict(item["down"]) for home, item in loaded.items() if item["down"]}
         self._home_alerted = {home for home, item in loaded.items() if item["home_offline"]}
         self._offline_alerted = {

@@ -86,7 +86,7 @@ class HazardRule(BaseRule):
         if telemetry.metric is not Metric.TEMPERATURE or telemetry.value is None:
             return RuleOutput()
         value, limits = telemetry.value, self.limits
-        episode = self._temps.setdefault((telemetry.home, telemetry.device), _Episode())
+        key = (telemetry.home, telemetry.device)
         side = "heat" if value >= limits.heat_c else "cold" if value <= limits.cold_c else ""
         back_in_range = (
             limits.cold_c + limits.hysteresis_c < value < limits.heat_c - limits.hysteresis_c
@@ -103,8 +103,11 @@ class HazardRule(BaseRule):
         )
         if not side:
             if back_in_range:
-                self._temps[(telemetry.home, telemetry.device)] = _Episode()
+                # A fresh episode is no episode: only readings out of range are kept, so a
+                # home whose temperature is normal holds nothing here (DESIGN §8).
+                self._temps.pop(key, None)
             return output
+        episode = self._temps.setdefault(key, _Episode())
         if episode.side != side:
             episode.since, episode.side, episode.alerted = telemetry.ts, side, False
         assert episode.since is not None

@@ -7,6 +7,7 @@ overdue and turns that into alerts. Everything here is serialisable for the chec
 from __future__ import annotations
 
 import itertools
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from detector.activity.model import ActivityModel, ModelSettings, is_night
 from detector.activity.sensors import DAY_PLACES, PLACE_COUNT, Place
+from detector.packed import PackedInts
 from eldercare.models import HOME_GATEWAY_DEVICE
 
 #: Events later than this behind the newest one are too late to change the context.
@@ -47,6 +49,31 @@ HEARD_BITS = 40 + FLAG_BITS
 HEARD_MASK = (1 << HEARD_BITS) - 1
 
 
+#: Numbers in ``HomeState.times``: last sign per place, recent signs, three of the quiet.
+TIMES = PLACE_COUNT + RECENT + 3
+
+
+class _InTimes:
+    """A float attribute of ``HomeState`` kept in its ``times`` array."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __get__(self, state: HomeState, owner: type | None = None) -> float:
+        return state.times[self.index]
+
+    def __set__(self, state: HomeState, value: float) -> None:
+        state.times[self.index] = value
+
+
+class DeviceWords(PackedInts):
+    """``HomeState.devices``: a seq below 2**63 and its 64-bit window above 42 bits of last
+    heard and flags fit 22 bytes."""
+
+    __slots__ = ()
+    WIDTH = 22
+
+
 @dataclass(slots=True)
 class Pending:
     """Alerts already raised, keyed by what they were about, so none is raised twice."""
@@ -62,6 +89,42 @@ class Pending:
 
 
 @dataclass(slots=True)
+class Seldom:
+    """``HomeState``'s fields that most homes never set: holiday mode, a visitor, a return
+    not yet confirmed, a device the gateway says is down, events dropped as too late. Apart,
+    they cost a home nothing until one is set (7 slots, 56 bytes, in each of 100 k homes)."""
+
+    tentative: datetime | None = None
+    visitor_until: datetime | None = None
+    away_until: datetime | None = None
+    away_reason: str = ""
+    away_marker: datetime | None = None
+    offline: dict[str, str] | None = None
+    late_dropped: int = 0
+
+
+_NOTHING_SET = Seldom()
+
+
+class _Seldom:
+    """An attribute of ``HomeState`` kept in its ``seldom`` part: reads the default while
+    there is none, and setting the default makes none."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, state: HomeState, owner: type | None = None) -> Any:
+        return getattr(state.seldom or _NOTHING_SET, self.name)
+
+    def __set__(self, state: HomeState, value: Any) -> None:
+        if state.seldom is None:
+            if value == getattr(_NOTHING_SET, self.name):
+                return
+            state.seldom = Seldom()
+        setattr(state.seldom, self.name, value)
+
+
+@dataclass(slots=True)
 class HomeState:
     home: str
     tz: ZoneInfo
@@ -71,11 +134,9 @@ class HomeState:
     last_label: str = ""
     last_device: str = ""
     last_seq: int | None = None
-    context_hour: float = 0.0
     #: The place the model judges the quiet by: ``last_place``, or the bedroom when the
     #: home cannot see sleep and the evening has reached its bedtime (``context_of``).
     context_place: Place = Place.OTHER
-    threshold_h: float = 0.0
     #: The last sign of life was an instant (a cupboard, a door, a switch, a flush), not
     #: someone seen there: the quiet since is a spell to the next thing touched.
     after_instant: bool = False
@@ -85,16 +146,13 @@ class HomeState:
     #: While it stands, neither that finding nor ``no_wake_up`` raises the silence again.
     alarm_standing: bool = False
     #: Epoch seconds of the last sign of life per place, then the last few motion signs as
-    #: whole epoch seconds * 8 + place (exact in float64): one array, not two (each numpy
-    #: array costs ~100 bytes of header); ``last_at`` and ``recent`` are views of it.
-    times: np.ndarray = field(
-        default_factory=lambda: np.zeros(PLACE_COUNT + RECENT, dtype=np.float64)
-    )
+    #: whole epoch seconds * 8 + place (exact in float64), then ``context_hour``,
+    #: ``threshold_h`` and ``slept_at``: one array of float64, not two numpy arrays (each
+    #: costs ~100 bytes of header) and three float objects (24 bytes each); ``last_at`` and
+    #: ``recent`` are numpy views of it.
+    times: array[float] = field(default_factory=lambda: array("d", [0.0]) * TIMES)
     bed: bool = False
     chair: bool = False
-    #: Epoch seconds of the last sign of sleep: the bedroom or bed reporting in the deep
-    #: night, or a bed mat occupied through it (``_note_sleep``); 0 never.
-    slept_at: float = 0.0
     bath_since: datetime | None = None
     door_open_since: datetime | None = None
     door_closed_at: datetime | None = None
@@ -102,32 +160,43 @@ class HomeState:
     left_at: datetime | None = None
     left_at_night: bool = False
     arrived_at: datetime | None = None
-    tentative: datetime | None = None  # a first sign of life while out, not yet confirmed
-    visitor_until: datetime | None = None
-    away_until: datetime | None = None
-    away_reason: str = ""
-    away_marker: datetime | None = None  # last sign of life when holiday mode was set
     #: device -> (window + 1) << HEARD_BITS | last heard (whole epoch seconds) << FLAG_BITS
     #: | LIVE | ONLINE, where window is the anti-replay window, highest seq << SEQ_WINDOW |
     #: bitmap of the seqs below it (0: no seq yet). One integer per device instead of a float
-    #: and two sets (a set of five costs 728 bytes), and one dict instead of two (~420 B).
-    devices: dict[str, int] = field(default_factory=dict)
-    #: Last status said offline: reason; None while none is (an empty dict costs 64 bytes).
-    offline: dict[str, str] | None = None
+    #: and two sets (a set of five costs 728 bytes), packed 22 bytes a device instead of a
+    #: dict of ints (``DeviceWords``).
+    devices: DeviceWords = field(default_factory=lambda: DeviceWords())
     pending: Pending = field(default_factory=Pending)
-    late_dropped: int = 0
+    #: What most homes never set (``Seldom``); None until something is.
+    seldom: Seldom | None = None
     last_point: datetime | None = None
     next_check: datetime | None = None  # not checkpointed: a restart checks at once
+
+    tentative = _Seldom()  # a first sign of life while out, not yet confirmed
+    visitor_until = _Seldom()
+    away_until = _Seldom()
+    away_reason = _Seldom()
+    away_marker = _Seldom()  # last sign of life when holiday mode was set
+    #: Last status said offline: reason; None while none is (an empty dict costs 64 bytes).
+    offline = _Seldom()
+    late_dropped = _Seldom()
+    #: The hour of the day of the last sign of life, local (what the quiet is judged by).
+    context_hour = _InTimes(PLACE_COUNT + RECENT)
+    #: The limit for the quiet going on now (``limit_h``).
+    threshold_h = _InTimes(PLACE_COUNT + RECENT + 1)
+    #: Epoch seconds of the last sign of sleep: the bedroom or bed reporting in the deep
+    #: night, or a bed mat occupied through it (``_note_sleep``); 0 never.
+    slept_at = _InTimes(PLACE_COUNT + RECENT + 2)
 
     @property
     def last_at(self) -> np.ndarray:
         """Epoch seconds of the last sign of life per place (0: never)."""
-        return self.times[:PLACE_COUNT]
+        return np.frombuffer(self.times, dtype=np.float64, count=PLACE_COUNT)
 
     @property
     def recent(self) -> np.ndarray:
         """The last ``RECENT`` motion signs, whole epoch seconds * 8 + place (0: none)."""
-        return self.times[PLACE_COUNT:]
+        return np.frombuffer(self.times, dtype=np.float64, count=RECENT, offset=8 * PLACE_COUNT)
 
     # -- message bookkeeping --------------------------------------------------------------
 
@@ -248,7 +317,7 @@ class HomeState:
         self._bathroom(ts, place, presence, settings)
         if place in DAY_PLACES and 4 <= hour < 14 and not self.up_since_night(ts):
             self.model.learn_wake(local.weekday() >= 5, hour)
-        self.last_at[place] = ts.timestamp()
+        self.times[place] = ts.timestamp()  # ``last_at[place]``, without making the view
         self.last_ts, self.last_place, self.context_hour = ts, place, hour
         self.context_place = self.context_of(ts, hour, place, settings)
         self.last_device, self.last_seq, self.last_label = device, seq, label
@@ -366,10 +435,11 @@ class HomeState:
         if place is Place.OUT:
             return
         at = int(ts.timestamp())
-        self.recent[:-1] = self.recent[1:]
-        self.recent[-1] = at * 8 + int(place)
-        since = self.recent // 8
-        recent = self.recent[(since > 0) & (at - since <= VISITOR_WINDOW.total_seconds())]
+        signs = self.recent
+        signs[:-1] = signs[1:]
+        signs[-1] = at * 8 + int(place)
+        since = signs // 8
+        recent = signs[(since > 0) & (at - since <= VISITOR_WINDOW.total_seconds())]
         window = [int(code % 8) for code in recent]
         switches = sum(1 for a, b in itertools.pairwise(window) if a != b)
         if len(set(window)) >= 4 and switches >= 7:
@@ -404,7 +474,7 @@ class HomeState:
 
     def up_since_night(self, now: datetime) -> bool:
         """Active in a day room since 03:00 local today (the day has begun)."""
-        latest = max(self.last_at[p] for p in DAY_PLACES)
+        latest = max(self.times[p] for p in DAY_PLACES)  # ``last_at``, read in place
         return bool(latest >= self._night_end(now))
 
     def watched_the_night(self, now: datetime) -> bool:
@@ -414,7 +484,8 @@ class HomeState:
         started without its state — has no night to judge: every one of them used to get a
         ``no_wake_up`` at the first tick (hundreds at once, issue 18's bench). A bed mat that
         says "in bed" now is judged all the same (``findings.no_wake_up``): that is seen."""
-        known = self.last_at[self.last_at > 0]
+        last_at = self.last_at
+        known = last_at[last_at > 0]
         return bool((known < self._night_end(now)).any())
 
     # -- liveness -------------------------------------------------------------------------
@@ -527,7 +598,9 @@ class HomeState:
         state.away_until = _time(data["away_until"])
         state.away_reason = data["away_reason"]
         state.away_marker = _time(data["away_marker"])
-        state.devices = {d: int(packed) for d, packed in data.get("devices", {}).items()}
+        state.devices = DeviceWords(
+            (d, int(packed)) for d, packed in data.get("devices", {}).items()
+        )
         for device, at in data.get("seen", {}).items():  # a checkpoint from before packing
             live = LIVE if device in data.get("live", ()) else 0
             online = ONLINE if device in data.get("online", ()) else 0

@@ -8,12 +8,13 @@ seen too rarely borrows from the busiest context of the same block. Until the ho
 enough quiet periods in a context, the population prior for it (``prior.py``) dominates.
 
 Wake-up times are a small ring buffer of recent values; bathroom stays a decaying peak.
-All of it is a few hundred bytes of numpy arrays per home (DESIGN §8: < 2 KiB).
+All of it is one bytearray per home, 0.2–1.2 KB by the places learned (DESIGN §8: < 2 KiB).
 """
 
 from __future__ import annotations
 
 import base64
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +43,24 @@ QUIET_STATS = ("peak", "count", "total", "squares")
 HOURLY_ROWS = 24 // BLOCKS
 QUIET_SHAPE = (len(QUIET_STATS) + HOURLY_ROWS, BLOCKS, PLACE_COUNT)
 QUIET_SIZE = QUIET_SHAPE[0] * BLOCKS * PLACE_COUNT
-#: The float16 numbers (``quiet``, then the two bathroom peaks) as bytes.
-STATS_BYTES = (QUIET_SIZE + 2) * 2
 EMPTY = 255  # ring-buffer slot not yet filled
 #: Rows of ``ActivityModel.wake``: weekday and weekend wake-ups, then bedtimes.
 BEDTIMES = 2
 WAKE_ROWS = BEDTIMES + 1
+#: ``ActivityModel.buffer``: the uint8 wake-up rings, the two float16 bathroom peaks, then
+#: a float16 column of the ``quiet`` statistics (rows × blocks) for each place learned.
+WAKE_BYTES = WAKE_ROWS * RING
+SMALL_BYTES = WAKE_BYTES + 2 * 2
+COLUMN_SHAPE = QUIET_SHAPE[:2]
+COLUMN_BYTES = QUIET_SHAPE[0] * BLOCKS * 2
+#: ``ActivityModel.places`` bitmask -> the places with a column, in order.
+_PLACES = [
+    np.array([p for p in range(PLACE_COUNT) if mask >> p & 1], dtype=np.intp)
+    for mask in range(1 << PLACE_COUNT)
+]
+#: (model, its ``quiet`` copy): the last one read (``ActivityModel.quiet``).
+_NONE_READ: tuple[object, np.ndarray | None] = (None, None)
+_LAST_READ = _NONE_READ
 #: Bedtimes are kept in 10-minute units after noon, so that 23:50 < 00:30.
 NOON = 12.0
 
@@ -125,38 +138,76 @@ def is_resting(hour: float, place: Place, settings: ModelSettings) -> bool:
 class ActivityModel:
     """Per-home learned numbers; ``learn_*`` update them, ``*_threshold`` read them."""
 
-    __slots__ = ("buffer", "days", "last_day", "widening")
+    __slots__ = ("buffer", "days", "last_day", "places", "widening")
 
     def __init__(self) -> None:
-        # One buffer for the four per-context statistics, the hour-of-day view, the bathroom
-        # peaks (float16) and the wake-up rings (uint8); ``stats``, ``quiet``, ``bath`` and
-        # ``wake`` are views of it: every numpy array costs ~100 bytes of header, and 100 k
-        # homes are kept in memory.
-        self.buffer = np.full(STATS_BYTES + WAKE_ROWS * RING, EMPTY, dtype=np.uint8)
-        self.buffer[:STATS_BYTES] = 0
+        # One bytearray for the wake-up rings (uint8), the bathroom peaks and a column of
+        # the statistics for each place this home has learned a quiet after (float16,
+        # ``places``): ``wake``, ``bath``, ``stats`` and ``quiet`` are numpy views made on
+        # demand. A bytearray costs ~57 bytes of header where an ndarray costs ~110, and a
+        # home keeps only the places it uses (4–6 of 8 in the development homes; a home new
+        # to the detector, one or two): 100 k homes are kept in memory (DESIGN §8).
+        self.buffer = bytearray(bytes([EMPTY]) * WAKE_BYTES + bytes(SMALL_BYTES - WAKE_BYTES))
+        self.places = 0  # bit per ``Place`` with a column in ``buffer``, in place order
         self.days = 0.0
         self.last_day = -1  # local date ordinal of the last daily decay
         self.widening: Widening | None = None  # staff verdicts (feedback.py); rarely any
 
+    def _column(self, place: Place) -> np.ndarray:
+        """The place's statistics (``QUIET_STATS`` then the hour-of-day view, × blocks),
+        writable; a column of zeros is made for a place not learned before."""
+        index = (self.places & ((1 << place) - 1)).bit_count()
+        offset = SMALL_BYTES + index * COLUMN_BYTES
+        if not self.places >> place & 1:
+            self.buffer[offset:offset] = bytes(COLUMN_BYTES)
+            self.places |= 1 << place
+        self._written()
+        view = np.frombuffer(self.buffer, dtype=np.float16, count=COLUMN_BYTES // 2, offset=offset)
+        return view.reshape(COLUMN_SHAPE)
+
     @property
     def stats(self) -> np.ndarray:
-        """Every float16 number learned: ``quiet`` then ``bath``."""
-        return self.buffer[:STATS_BYTES].view(np.float16)
+        """Every float16 number learned: ``bath``, then the places' columns (writable)."""
+        self._written()
+        return np.frombuffer(self.buffer, dtype=np.float16, offset=WAKE_BYTES)
 
     @property
     def wake(self) -> np.ndarray:
         """Wake-ups (weekday, weekend) in 10-minute units after 00:00, bedtimes after noon."""
-        return self.buffer[STATS_BYTES:].reshape(WAKE_ROWS, RING)
+        return np.frombuffer(self.buffer, dtype=np.uint8, count=WAKE_BYTES).reshape(WAKE_ROWS, RING)
 
     @property
     def quiet(self) -> np.ndarray:
-        """The per-context statistics (``QUIET_STATS``) then the hour-of-day view."""
-        return self.stats[:QUIET_SIZE].reshape(QUIET_SHAPE)
+        """The per-context statistics (``QUIET_STATS``) then the hour-of-day view, for every
+        place (zeros where none was learned): a read-only copy, ``_column`` writes. The
+        thresholds read it several times a message, so the last model's copy is kept until
+        that model is written (``_written``)."""
+        global _LAST_READ
+        model, quiet = _LAST_READ
+        if model is not self:
+            quiet = self._dense()
+            _LAST_READ = (self, quiet)
+        return quiet
+
+    def _written(self) -> None:
+        """Forget the copy ``quiet`` keeps of this model: a writable view was made."""
+        global _LAST_READ
+        if _LAST_READ[0] is self:
+            _LAST_READ = _NONE_READ
+
+    def _dense(self) -> np.ndarray:
+        quiet = np.zeros(QUIET_SHAPE, dtype=np.float16)
+        places = _PLACES[self.places]
+        if places.size:
+            columns = np.frombuffer(self.buffer, dtype=np.float16, offset=SMALL_BYTES)
+            quiet[:, :, places] = columns.reshape(places.size, *COLUMN_SHAPE).transpose(1, 2, 0)
+        quiet.flags.writeable = False
+        return quiet
 
     @property
     def bath(self) -> np.ndarray:
         """Decayed peak stay in the bathroom (minutes): day, night."""
-        return self.stats[QUIET_SIZE:]
+        return self.stats[:2]
 
     @property
     def peak(self) -> np.ndarray:
@@ -213,22 +264,23 @@ class ActivityModel:
         time a collapse by the toilet should be noticed. A bathroom known only by switches
         is left as it was: a flush says nothing about when the resident left."""
         block = int(hour // BLOCK_H) % BLOCKS
-        # Each view of the statistics is made once here (they are made on demand).
-        peak, count, total, squares = self.quiet[: len(QUIET_STATS)]
-        if quiet_h < MIN_QUIET_H:
-            if visit_ended and place is Place.BATHROOM:
-                count[block, place] = float(count[block, place]) + 1.0
+        if quiet_h < MIN_QUIET_H and not (visit_ended and place is Place.BATHROOM):
             return
-        peak[block, place] = max(float(peak[block, place]), min(quiet_h, 48.0))
-        count[block, place] = float(count[block, place]) + 1.0
-        total[block, place] = float(total[block, place]) + min(quiet_h, 24.0)
-        squares[block, place] = float(squares[block, place]) + min(quiet_h, 24.0) ** 2
+        column = self._column(place)
+        peak, count, total, squares = column[: len(QUIET_STATS)]
+        if quiet_h < MIN_QUIET_H:
+            count[block] = float(count[block]) + 1.0
+            return
+        peak[block] = max(float(peak[block]), min(quiet_h, 48.0))
+        count[block] = float(count[block]) + 1.0
+        total[block] = float(total[block]) + min(quiet_h, 24.0)
+        squares[block] = float(squares[block]) + min(quiet_h, 24.0) ** 2
         # The hours it lasted through: how long it had been quiet by the end of each.
-        hourly = self.hourly
+        hourly = column[len(QUIET_STATS) :].reshape(24)
         start = int(hour)
         for step in range(min(int(hour + quiet_h) - start + 1, 24)):
             ongoing = min(start + step + 1 - hour, quiet_h)
-            slot = (start + step) % 24, place
+            slot = (start + step) % 24
             hourly[slot] = max(float(hourly[slot]), ongoing)
 
     def learn_wake(self, weekend: bool, hour: float) -> None:
@@ -428,14 +480,20 @@ class ActivityModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ActivityModel:
         model = cls()
+        quiet = np.zeros(QUIET_SHAPE, dtype=np.float16)
         for index, name in enumerate(QUIET_STATS):
             if name in data:  # checkpoints written before the spread was kept have no sums
-                model.quiet[index] = _unb64(data[name], np.float16, model.quiet[index].shape)
+                quiet[index] = _unb64(data[name], np.float16, quiet[index].shape)
+        if "hourly" in data:  # checkpoints from before it was kept learn it afresh
+            quiet[len(QUIET_STATS) :] = _unb64(
+                data["hourly"], np.float16, (HOURLY_ROWS, BLOCKS, PLACE_COUNT)
+            )
+        for place in Place:
+            if quiet[:, :, place].any():  # a place with nothing learned keeps no column
+                model._column(place)[:] = quiet[:, :, place]
         wake = np.frombuffer(base64.b64decode(data["wake"]), dtype=np.uint8)
         model.wake[: wake.size // RING] = wake.reshape(-1, RING)  # older ones: no bedtimes
         model.bath[:] = _unb64(data["bath"], np.float16, model.bath.shape)
-        if "hourly" in data:  # checkpoints from before it was kept learn it afresh
-            model.hourly[:] = _unb64(data["hourly"], np.float16, model.hourly.shape)
         model.days = float(data["days"])
         model.last_day = int(data["last_day"])
         model.widening = Widening.from_dict(data["widening"]) if "widening" in data else None
@@ -443,7 +501,7 @@ class ActivityModel:
 
     @property
     def nbytes(self) -> int:
-        return self.buffer.nbytes + 16
+        return sys.getsizeof(self.buffer) + 16
 
 
 def _second_earliest(ring: np.ndarray) -> float | None:
