@@ -46,7 +46,11 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
     assert set(result["rss_mib"]) == services
     # CPU per message, comparable on a busy machine, and the alerts that loaded alerting
     assert set(result["cpu_ms_per_msg"]) == services
-    assert all(ms > 0 for ms in result["cpu_ms_per_msg"].values())
+    # The gateway and detector handle every message; alerting no longer reads the stream
+    # (issue 18), so over a tiny run its CPU may stay under one clock tick (10 ms): 0.
+    cpu = result["cpu_ms_per_msg"]
+    assert cpu["gateway"] > 0 and cpu["detector"] > 0
+    assert all(ms >= 0 for ms in cpu.values())
     assert result["alerts_raised"].get("call_button", 0) >= result["presses"]
     assert set(result["state_bytes_per_home"]) == {"20", "40"}
     assert all(size > 0 for size in result["state_bytes_per_home"].values())
