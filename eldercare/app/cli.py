@@ -76,9 +76,14 @@ def run_service(
         chosen = Service(service)
     except ValueError:
         raise typer.BadParameter(f"unknown service {service!r}") from None
-    settings = command_settings(broker_url=broker)
-    # One service per process, as deployed: its heap is frozen as it settles (eldercare/heap.py).
-    run_until_stopped(run_services(settings, settings.clock(), [chosen], keep_heap_frozen()))
+    run_until_stopped(_one_service(command_settings(broker_url=broker), chosen))
+
+
+async def _one_service(settings: Settings, chosen: Service) -> None:
+    """One service per process, as deployed: its heap is frozen as it settles
+    (eldercare/heap.py). The freezer is made here, in the running loop, so a run that never
+    starts leaves no coroutine behind."""
+    await run_services(settings, settings.clock(), [chosen], keep_heap_frozen())
 
 
 app.command()(simulate)
