@@ -29,15 +29,10 @@ from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertUpdate
 from eldercare.settings import Environment, Settings
-from eldercare.topics import Topics
+from eldercare.topics import Topics, dashboard_client_ids
 from eldercare.web import GRACEFUL_S, EmbeddedServer
 
 log = get_logger("dashboard")
-
-
-def activity_client_id(client_id: str) -> str:
-    """The activity feed's session, beside the dashboard's own (``client_id``)."""
-    return f"{client_id}-activity"
 
 
 class UpdateFeed:
@@ -98,7 +93,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     activity = ActivityBoard(settings.topics, activity_log)
 
     # Not persistent: a screen wants what happens from now on; it reloads the list on connect.
-    client_id = f"eldercare-dashboard-{settings.http_port}"
+    client_id, activity_id = dashboard_client_ids(settings.http_port)
     connection = MqttConnection.serving(
         settings, client_id, feed.subscriptions(settings.topics), persistent=False
     )
@@ -108,7 +103,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     # session redelivers nothing after a reconnect anyway, so QoS 1 bought nothing here.
     activity_feed = MqttConnection.serving(
         settings,
-        activity_client_id(client_id),
+        activity_id,
         activity.subscriptions(),
         persistent=False,
         qos=0,

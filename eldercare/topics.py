@@ -82,6 +82,14 @@ def shard_client_id(base: str, shard: int) -> str:
     return f"{base}-shard-{shard_level(shard)}"
 
 
+def dashboard_client_ids(port: int) -> tuple[str, str]:
+    """A dashboard's two sessions (its id carries its HTTP port, several may share a host):
+    the alert updates, and the activity feed apart at QoS 0, so that an update never waits
+    behind every home's events (issue 18)."""
+    client_id = f"eldercare-dashboard-{port}"
+    return client_id, f"{client_id}-activity"
+
+
 @dataclass(frozen=True, slots=True)
 class Topics:
     """All topic names for one prefix; services get one from settings."""

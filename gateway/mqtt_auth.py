@@ -22,7 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from eldercare.db.models import DeviceRow, HomeRow, MqttCredentialRow
-from eldercare.topics import QUARANTINE, Channel, Topics, shard_client_id
+from eldercare.topics import (
+    QUARANTINE,
+    Channel,
+    Topics,
+    dashboard_client_ids,
+    shard_client_id,
+)
 from gateway.registry import Registry
 
 #: mosquitto_passwd's defaults (mosquitto 2.0): 12 bytes of salt, 101 PBKDF2 rounds.
@@ -88,11 +94,11 @@ DEFAULT_DASHBOARD_PORTS = (8080,)
 def service_client_ids(
     service: str, dashboard_ports: Iterable[int], shard_count: int
 ) -> tuple[str, ...]:
-    if service == "dashboard":  # its alert updates, and its activity feed (QoS 0) apart
+    if service == "dashboard":
         return tuple(
             client_id
             for port in sorted(set(dashboard_ports))
-            for client_id in (f"eldercare-dashboard-{port}", f"eldercare-dashboard-{port}-activity")
+            for client_id in dashboard_client_ids(port)
         )
     ids = SERVICE_CLIENT_IDS[service]
     if service == "detector":  # replicas: one session (and one lane) per shard
