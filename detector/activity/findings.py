@@ -43,8 +43,6 @@ class Check:
     config: HomeConfig
     model: ModelSettings
     silent: Sequence[str] = ()
-    #: The last sign was an instant, not presence (``HomeState.after_instant``).
-    after_instant: bool = False
 
 
 def state_name(state: HomeState, now: datetime, model: ModelSettings) -> str:
@@ -72,7 +70,7 @@ def inactivity(state: HomeState, check: Check) -> Alert | None:
         return None  # the silence alert raised before still stands: one incident, one alert
     seen_h = None
     if quiet_h < state.threshold_h:
-        if check.after_instant:
+        if state.after_instant:
             return None  # a spell to the next thing touched: no hour-of-day view, as asleep
         seen_h = state.model.unusual_now(
             state.context_hour,

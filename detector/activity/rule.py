@@ -244,13 +244,7 @@ class InactivityRule(BaseRule):
         liveness = self.settings.liveness
         if state.offline_home(now, liveness):
             return self._point(state, now, output, "offline")
-        check = Check(
-            now,
-            config,
-            self.settings.model,
-            state.silent_devices(now, liveness),
-            after_instant=state.after_instant,
-        )
+        check = Check(now, config, self.settings.model, state.silent_devices(now, liveness))
         found = [finding(state, check) for finding in FINDINGS]
         # The detector service logs every alert it emits.
         output.alerts.extend(alert for alert in found if alert is not None)
