@@ -35,7 +35,8 @@ BATTERY_OK_PCT = 25.0
 #: A device of this registry kind is the home's terminal (its MQTT connection, zigbee
 #: coordinator): its last will means every device behind it is cut off, now, not in hours.
 HUB_KIND = "hub"
-#: Devices checked between two chances for the event loop to run other work.
+#: Devices checked (or compared, ``gateway.service``) between two chances for the event
+#: loop to run other work.
 CHECK_PART = 5_000
 
 

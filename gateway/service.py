@@ -54,7 +54,7 @@ from eldercare.topics import Channel, TopicError
 from gateway.adapters import generic, zigbee2mqtt
 from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
 from gateway.adapters.generic import DeviceMappings
-from gateway.liveness import LivenessTracker
+from gateway.liveness import CHECK_PART, LivenessTracker
 from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
 from gateway.registry import DeviceInfo, Registry, RegistrySnapshot
@@ -64,8 +64,6 @@ from gateway.validation import Rejected, check_message, check_size, parse_native
 log = get_logger("gateway")
 
 REGISTRY_REFRESH_S = 10.0
-#: Devices compared between two chances for the event loop to run other work.
-COMPARE_PART = 5_000
 LANE_CLIENT_ID = "eldercare-gateway-lane"
 LIVENESS_TICK_S = 5.0
 #: Unknown senders reported for registration; beyond this many, a flood is not worth memory.
@@ -493,8 +491,8 @@ async def _same(infos: list[DeviceInfo], last: list[DeviceInfo] | None) -> bool:
     """``infos == last``, compared in parts with the event loop free in between."""
     if last is None or len(infos) != len(last):
         return False
-    for start in range(0, len(infos), COMPARE_PART):
-        if infos[start : start + COMPARE_PART] != last[start : start + COMPARE_PART]:
+    for start in range(0, len(infos), CHECK_PART):
+        if infos[start : start + CHECK_PART] != last[start : start + CHECK_PART]:
             return False
         await asyncio.sleep(0)
     return True
