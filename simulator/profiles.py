@@ -148,13 +148,16 @@ class Resident:
 
     @classmethod
     def draw(cls, profile: ResidentProfile, rng: random.Random) -> Resident:
-        def personal(habit: TimeOfDay) -> float:
-            return minutes(habit.mean) + rng.gauss(0, habit.person_sd_min)
+        def personal(habit: TimeOfDay, mean_min: float | None = None) -> float:
+            """This person's mean: the profile's (``mean_min`` where the clock alone cannot
+            say which day it falls on) moved by how much people differ."""
+            mean = minutes(habit.mean) if mean_min is None else mean_min
+            return mean + rng.gauss(0, habit.person_sd_min)
 
         return cls(
             profile=profile,
             wake_min=personal(profile.wake),
-            bedtime_min=profile.bedtime_min + rng.gauss(0, profile.bedtime.person_sd_min),
+            bedtime_min=personal(profile.bedtime, profile.bedtime_min),
             breakfast_min=personal(profile.meals.breakfast.at),
             lunch_min=personal(profile.meals.lunch.at),
             dinner_min=personal(profile.meals.dinner.at),
