@@ -70,14 +70,13 @@ def inactivity(state: HomeState, check: Check) -> Alert | None:
         return None  # the silence alert raised before still stands: one incident, one alert
     seen_h = None
     if quiet_h < state.threshold_h:
-        if state.after_instant:
-            return None  # a spell to the next thing touched: no hour-of-day view, as asleep
         seen_h = state.model.unusual_now(
             state.context_hour,
             state.context_place,
             state.hour(now),
             quiet_h,
             check.model,
+            anywhere=state.after_instant,
         )
         if seen_h is None:
             return None
@@ -90,8 +89,15 @@ def inactivity(state: HomeState, check: Check) -> Alert | None:
         why_en = f"expected at most {duration_en(state.threshold_h)} at this time of day"
     else:
         around = state.local(now).strftime("%H:00")
-        why_zh = f"以往 {around} 前后最长 {duration_zh(seen_h)}，比此前任何一次都长"
-        why_en = f"longer than ever before; around {around} at most {duration_en(seen_h)} so far"
+        # After an instant the hours of every place were read (``unusual_now(anywhere=)``).
+        anywhere_zh, anywhere_en = (
+            ("家中各处", " anywhere at home") if state.after_instant else ("", "")
+        )
+        why_zh = f"以往 {around} 前后{anywhere_zh}最长 {duration_zh(seen_h)}，比此前任何一次都长"
+        why_en = (
+            f"longer than ever before; around {around} at most {duration_en(seen_h)}"
+            f"{anywhere_en} so far"
+        )
     learned = f"（{why_zh}，已学习 {state.model.days:.0f} 天）"
     learned_en = f" ({why_en}, learned over {state.model.days:.0f} days)"
     if state.last_place is Place.OUT:

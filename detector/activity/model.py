@@ -61,6 +61,8 @@ _PLACES = [
 #: (model, its ``quiet`` copy): the last one read (``ActivityModel.quiet``).
 _NONE_READ: tuple[object, np.ndarray | None] = (None, None)
 _LAST_READ = _NONE_READ
+#: Every place but out of home (``unusual_now(anywhere=True)``).
+_AT_HOME = [p for p in range(PLACE_COUNT) if p != Place.OUT]
 #: Bedtimes are kept in 10-minute units after noon, so that 23:50 < 00:30.
 NOON = 12.0
 
@@ -103,7 +105,8 @@ class ModelSettings:
     #: The second view (see ``ActivityModel.unusual_now``): quiet longer than any seen after
     #: this context (× ``tight_factor`` + ``tight_margin_h``) *and* longer than any quiet seen
     #: ongoing around this hour of the day there (× ``hourly_factor`` + ``hourly_margin_h``).
-    #: Hour-of-day detail needs more days than the two-hour contexts: twice the learning.
+    #: Hour-of-day detail needs more days than the two-hour contexts: twice the learning
+    #: (after an instant, every place's hours together: the learning days, ``unusual_now``).
     tight_factor: float = 1.0
     tight_margin_h: float = 0.25
     hourly_factor: float = 1.3
@@ -410,6 +413,8 @@ class ActivityModel:
         now_hour: float,
         quiet_h: float,
         settings: ModelSettings,
+        *,
+        anywhere: bool = False,
     ) -> float | None:
         """A second view for the hours of the day, once enough days are learned.
 
@@ -423,9 +428,20 @@ class ActivityModel:
         lasts as long as the errand, the visit or the weather, and "longer than any outing
         seen around 17:00" was a false alarm in most homes that had one; the outing's own
         context still has its limit.
+
+        ``anywhere``: the last sign was an instant (a cupboard, a door, a flush), after which
+        the resident went on unseen, so the place it came from says little about the quiet
+        that follows; it is judged against the longest quiet seen around this hour after a
+        sign *anywhere* at home (out of home aside: an outing is not quiet at home). Its own
+        place's hours were a false alarm wherever the resident sat on somewhere else
+        ("around 15:00 at most 1 h 24 min so far", round 7); every place's together know
+        the afternoon sitting. Pooling the places and three hours, that table has at least
+        as many quiet periods as a two-hour context of one place, so it speaks after the
+        learning days, not twice them (round 9).
         """
+        after = settings.learn_days if anywhere else settings.hourly_after_days
         if (
-            self.days < settings.hourly_after_days
+            self.days < after
             or place is Place.OUT
             or is_resting(since_hour, place, settings)
             or is_night(now_hour, settings)
@@ -435,7 +451,8 @@ class ActivityModel:
         learned, _ = self._learned_h(block, place, settings)
         tight = max(learned * settings.tight_factor + settings.tight_margin_h, settings.floor_h)
         hour = int(now_hour) % 24
-        around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24], place]
+        around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24]]
+        around = around[:, _AT_HOME] if anywhere else around[:, place]
         seen = float(around.astype(np.float32).max())
         limit = max(seen * settings.hourly_factor + settings.hourly_margin_h, settings.floor_h)
         widen = widened(self.widening, slot(HOURLY, block, place), self.last_day)
