@@ -46,6 +46,7 @@ from benchmarks.state_size import state_size
 from benchmarks.system import SERVICES, System, running_system
 from eldercare.broker import LocalMosquitto
 from eldercare.heap import keep_heap_frozen
+from eldercare.loop_lag import BOUNDS, LOOP_STALLS
 from eldercare.topics import Channel
 from simulator.layout import WALL_BUTTON
 from simulator.load import DeviceTraffic
@@ -138,6 +139,28 @@ def cpu_ms_per_message(
     }
 
 
+async def _stalls(system: System) -> dict[str, dict[str, float]]:
+    """Each service's event-loop stalls so far, by bound (``eldercare.loop_lag``)."""
+    stalls = {}
+    for name in SERVICES:
+        scrape = await system.scrape(name)
+        stalls[name] = {
+            str(bound): scrape.total(LOOP_STALLS.exposed_name, over=str(bound)) for bound in BOUNDS
+        }
+    return stalls
+
+
+def stalls_between(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, dict[str, int]]:
+    """Stalls per service and bound between two readings: how often each loop was held
+    longer than the bound, whatever else ran on the machine."""
+    return {
+        name: {bound: int(count - before[name][bound]) for bound, count in bounds.items()}
+        for name, bounds in after.items()
+    }
+
+
 async def _alerts_raised(system: System) -> dict[str, int]:
     """Alerts the detector raised so far, by kind."""
     scrape = await system.scrape("detector")
@@ -177,6 +200,7 @@ async def bench(
             cpu = cpu_ms_per_message(cpu_before, await _cpu_s(system), flat_out.messages)
             per_s = PER_HOME_PER_S * homes
             load = asyncio.create_task(background(traffic, publisher, per_s))
+            stalls_before = await _stalls(system)
             try:
                 with HopListener(broker.port, traffic.topics, WALL_BUTTON) as listener:
                     presses, missed = await press_latencies(
@@ -184,6 +208,7 @@ async def bench(
                     )
             finally:
                 load.cancel()
+            stalls = stalls_between(stalls_before, await _stalls(system))
             await drained(system, traffic)
             counts = await _counts(system, traffic)
             alerts = await _alerts_raised(system)
@@ -205,6 +230,7 @@ async def bench(
         },
         max_ms=round(1000 * max(latencies), 1) if latencies else None,
         press_hops_ms=hop_summary(presses),
+        loop_stalls_in_press_phase=stalls,
         alerts_raised=alerts,
         counts=counts,
         lost=counts["lost"],

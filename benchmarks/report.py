@@ -33,6 +33,13 @@ def as_table(result: dict[str, Any]) -> str:
             f"{result['presses_missed']} missed, background {result['background_per_s']:g}/s)",
         ),
         (
+            "  loop held > 0.1 s / > 0.25 s",
+            "  ".join(
+                f"{name} {bounds['0.1']}/{bounds['0.25']}"
+                for name, bounds in result["loop_stalls_in_press_phase"].items()
+            ),
+        ),
+        (
             "  alerts raised",
             "  ".join(f"{kind} {n}" for kind, n in result["alerts_raised"].items()) or "none",
         ),
