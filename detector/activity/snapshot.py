@@ -22,8 +22,8 @@ from detector.activity.home import HomeState
 #: The version mark of a deflated snapshot; a snapshot without it is the plain JSON that
 #: checkpoints held before (it starts with "{"), and still loads.
 COMPRESSED = b"Z1"
-#: Homes written per part: ~90 µs each on this machine when idle, so ~20 ms a part.
-PART_HOMES = 200
+#: Homes written per part: ~60 µs each on this machine when idle, so a few ms a part.
+PART_HOMES = 50
 
 
 class HomesSnapshot:
