@@ -46,7 +46,7 @@ from benchmarks.state_size import state_size
 from benchmarks.system import SERVICES, System, running_system
 from eldercare.broker import LocalMosquitto
 from eldercare.heap import keep_heap_frozen
-from eldercare.loop_lag import BOUNDS, LOOP_STALLS
+from eldercare.loop_lag import BOUNDS, LOOP_STALLS, LoopLag
 from eldercare.topics import Channel
 from simulator.layout import WALL_BUTTON
 from simulator.load import DeviceTraffic
@@ -139,9 +139,11 @@ def cpu_ms_per_message(
     }
 
 
-async def _stalls(system: System) -> dict[str, dict[str, float]]:
-    """Each service's event-loop stalls so far, by bound (``eldercare.loop_lag``)."""
-    stalls = {}
+async def _stalls(system: System, own: LoopLag) -> dict[str, dict[str, float]]:
+    """Each service's event-loop stalls so far, by bound (``eldercare.loop_lag``), and the
+    bench's own: it stamps every hop and holds the wall's stream, so a stall here shows as
+    the hops' latency too."""
+    stalls = {"bench": {str(bound): float(count) for bound, count in own.stalls.items()}}
     for name in SERVICES:
         scrape = await system.scrape(name)
         stalls[name] = {
@@ -195,20 +197,25 @@ async def bench(
             Publisher(broker.port) as publisher,
             _frozen_heap(),
         ):
+            own_lag = LoopLag()
+            probe = asyncio.create_task(own_lag.run())
             cpu_before = await _cpu_s(system)
             flat_out = await sustained(system, traffic, publisher, seconds / 2)
             cpu = cpu_ms_per_message(cpu_before, await _cpu_s(system), flat_out.messages)
             per_s = PER_HOME_PER_S * homes
-            load = asyncio.create_task(background(traffic, publisher, per_s))
-            stalls_before = await _stalls(system)
+            stop = asyncio.Event()
+            load = asyncio.create_task(background(traffic, publisher, per_s, stop))
+            stalls_before = await _stalls(system, own_lag)
             try:
                 with HopListener(broker.port, traffic.topics, WALL_BUTTON) as listener:
                     presses, missed = await press_latencies(
                         system, traffic, publisher, names, seconds / 2, listener
                     )
             finally:
-                load.cancel()
-            stalls = stalls_between(stalls_before, await _stalls(system))
+                stop.set()
+                await load
+            stalls = stalls_between(stalls_before, await _stalls(system, own_lag))
+            probe.cancel()
             await drained(system, traffic)
             counts = await _counts(system, traffic)
             alerts = await _alerts_raised(system)
