@@ -170,6 +170,14 @@ async def _alerts_raised(system: System) -> dict[str, int]:
     return {s.labels["kind"]: int(s.value) for s in sorted(raised, key=lambda s: s.labels["kind"])}
 
 
+async def _statuses(system: System) -> int:
+    """Device statuses the detector received so far. The gateway publishes one the first
+    time it hears from a device (and one for its home): at 10 000 homes (160 000 devices)
+    most messages of a short run are a device's first, so each costs every service two."""
+    scrape = await system.scrape("detector")
+    return int(scrape.total("eldercare_detector_received_total", channel=str(Channel.STATUS)))
+
+
 async def _rss(system: System) -> dict[str, float]:
     return {
         name: round((await system.scrape(name)).total("process_resident_memory_bytes") / MIB, 1)
@@ -199,9 +207,10 @@ async def bench(
         ):
             own_lag = LoopLag()
             probe = asyncio.create_task(own_lag.run())
-            cpu_before = await _cpu_s(system)
+            cpu_before, statuses_before = await _cpu_s(system), await _statuses(system)
             flat_out = await sustained(system, traffic, publisher, seconds / 2)
             cpu = cpu_ms_per_message(cpu_before, await _cpu_s(system), flat_out.messages)
+            statuses = await _statuses(system) - statuses_before
             per_s = PER_HOME_PER_S * homes
             stop = asyncio.Event()
             load = asyncio.create_task(background(traffic, publisher, per_s, stop))
@@ -226,6 +235,7 @@ async def bench(
         pipeline_per_s=round(flat_out.per_s),
         ratio=round(flat_out.per_s / raw.messages_per_s, 3),
         cpu_ms_per_msg=cpu,
+        statuses_per_msg=round(statuses / max(1, flat_out.messages), 3),
         background_per_s=per_s,
         presses=len(latencies) + missed,
         presses_missed=missed,

@@ -26,6 +26,7 @@ def as_table(result: dict[str, Any]) -> str:
         ),
         ("  lost", str(result["lost"])),
         ("  CPU ms / message", "  ".join(f"{k} {v}" for k, v in result["cpu_ms_per_msg"].items())),
+        ("  device statuses / message", str(result["statuses_per_msg"])),
         (
             "3 press -> wall (ms)",
             f"p50 {result['p50']}  p95 {result['p95']}  p99 {result['p99']}  "

@@ -52,6 +52,7 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
     assert cpu["gateway"] > 0 and cpu["detector"] > 0
     assert all(ms >= 0 for ms in cpu.values())
     assert result["alerts_raised"].get("call_button", 0) >= result["presses"]
+    assert result["statuses_per_msg"] >= 0
     # How often each service's loop was held during the presses, by bound (eldercare.loop_lag)
     stalls = result["loop_stalls_in_press_phase"]
     assert set(stalls) == services | {"bench"}
