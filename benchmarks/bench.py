@@ -218,7 +218,7 @@ async def bench(
             try:
                 with HopListener(broker.port, traffic.topics, WALL_BUTTON) as listener:
                     presses, missed = await press_latencies(
-                        system, traffic, publisher, names, seconds / 2, listener
+                        system, traffic, names, seconds / 2, listener
                     )
             finally:
                 stop.set()

@@ -121,27 +121,24 @@ async def _alert_seen(system: System, home: str, after: float) -> float | None:
 async def press_latencies(
     system: System,
     traffic: DeviceTraffic,
-    publisher: Publisher,
     homes: Sequence[str],
     seconds: float,
-    listener: HopListener | None = None,
+    listener: HopListener,
 ) -> tuple[list[PressTimes], int]:
     """Each press seen on the wall, with when it passed each hop the ``listener`` saw; and
-    how many never showed."""
+    how many never showed. The presses go out on the listener's connection (``press``)."""
     count = max(1, min(len(homes), int(seconds / PRESS_EVERY_S)))
     presses: list[PressTimes] = []
     missed = 0
     for home in homes[:count]:
-        topic, payload = traffic.press(home, WALL_BUTTON)
-        pressed = time.monotonic()
-        await publisher.client.publish(topic, payload, qos=1)
+        pressed = listener.press(*traffic.press(home, WALL_BUTTON))
         seen = await _alert_seen(system, home, pressed)
         if seen is None:
             missed += 1
         else:
             press = PressTimes(pressed, {"dashboard": seen})
             for hop in HOPS[:-1]:
-                if listener is not None and (at := listener.seen(hop, home)) is not None:
+                if (at := listener.seen(hop, home)) is not None:
                     press.hops[hop] = at
             presses.append(press)
         await asyncio.sleep(max(0.0, pressed + PRESS_EVERY_S - time.monotonic()))
