@@ -29,7 +29,12 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detector.activity.registry import RegistryView, SharedRegistry, apply_registry, load_registry
+from detector.activity.registry import (
+    RegistryView,
+    SharedRegistry,
+    apply_registry_in_parts,
+    load_registry,
+)
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
 from detector.call_button import CallButtonRule
@@ -335,7 +340,7 @@ async def registry_loop(
             routines = {home: r for home, r in routines.items() if detector.serves(home)}
             view = await read()
             for rule in watchers:
-                apply_registry(view, rule, clock.now(), keep=detector.serves)
+                await apply_registry_in_parts(view, rule, clock.now(), keep=detector.serves)
                 apply_routines(rule, routines, applied)
             applied = set(routines)
         except Exception:
