@@ -24,6 +24,7 @@ from detector.activity.registry import (
 from detector.activity.rule import TICK_PART_HOMES, InactivityRule
 from detector.activity.snapshot import PART_HOMES
 from detector.checkpoint import Checkpointable, pack, pack_in_parts, unpack
+from detector.device_health import TICK_PART_HOMES as HEALTH_PART_HOMES
 from detector.service import Detector, default_rules
 from eldercare.clock import SimulatedClock
 from eldercare.models import Event, EventType
@@ -31,7 +32,8 @@ from eldercare.settings import Settings
 from gateway.registry_api import DevicePlace
 
 START = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
-HOMES = 5 * max(PART_HOMES, TICK_PART_HOMES) + 7  # several parts, the last one short
+# several parts of every walk, the last one short
+HOMES = 2 * max(PART_HOMES, TICK_PART_HOMES, HEALTH_PART_HOMES) + 7
 DEVICES = (
     ("pir-bedroom", EventType.MOTION),
     ("bed", EventType.BED_EMPTY),
@@ -43,9 +45,10 @@ def home_id(number: int) -> str:
     return f"h-{number:05d}"
 
 
-def feed(detector: Detector, home: str, seq: int, at: datetime) -> None:
-    """A morning's first messages of one home, straight to the rules."""
-    for offset, (device, kind) in enumerate(DEVICES):
+def feed(detector: Detector, home: str, seq: int, at: datetime, *, hub: bool = True) -> None:
+    """A morning's first messages of one home, straight to the rules; with a hub that
+    heartbeats, hours of silence are home_offline, without one inactivity."""
+    for offset, (device, kind) in enumerate(DEVICES if hub else DEVICES[:-1]):
         event = Event(home=home, device=device, seq=seq + offset, ts=at, type=kind)
         for rule in detector.rules:
             rule.on_event(event, at)
@@ -54,7 +57,7 @@ def feed(detector: Detector, home: str, seq: int, at: datetime) -> None:
 def detector_with_homes(tmp_path: Path, clock: SimulatedClock) -> Detector:
     detector = Detector(Settings(data_dir=tmp_path), clock, rules=default_rules())
     for number in range(HOMES):
-        feed(detector, home_id(number), 0, START)
+        feed(detector, home_id(number), 0, START, hub=number % 2 == 0)
     return detector
 
 
@@ -117,19 +120,29 @@ async def test_the_tick_runs_in_parts_and_raises_what_one_piece_raises(tmp_path:
     clock = SimulatedClock(START + timedelta(hours=14))  # hours of quiet in every home
     in_parts = detector_with_homes(tmp_path, clock)
     whole = detector_with_homes(tmp_path, clock)
-
-    ticking = asyncio.create_task(in_parts.tick_in_parts())
     turns = 0
-    while not ticking.done():
-        await asyncio.sleep(0)
-        turns += 1
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counting = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    parts = [part async for part in in_parts.tick_in_parts()]
+    counting.cancel()
     expected = whole.tick()
 
     assert turns >= HOMES // TICK_PART_HOMES, "the tick held the loop in one piece"
     assert len(expected) >= HOMES, "every home quiet for hours: something to compare"
-    assert [(m.topic, m.payload) for m in ticking.result()] == [
+    for kind in (b'"kind":"inactivity"', b'"kind":"home_offline"'):  # both walks raised
+        assert any(kind in message.payload for message in expected)
+    # each part's alerts can be published before a message handled after it clears them
+    assert max(len(part) for part in parts) < len(expected), "a part at a time"
+    assert sorted((m.topic, m.payload) for part in parts for m in part) == sorted(
         (m.topic, m.payload) for m in expected
-    ]
+    )
 
 
 async def test_the_registry_is_applied_in_parts_as_one_piece_applies_it() -> None:
