@@ -24,7 +24,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from benchmarks.wall_thread import WallThread
+from benchmarks.wall_thread import wall_thread
 from chaos.observers import Wall
 from chaos.processes import ServiceProcess
 from chaos.receiver import NotificationReceiver
@@ -169,7 +169,7 @@ async def running_system(homes: list[str], broker: LocalMosquitto) -> AsyncItera
             wall = Wall(f"http://127.0.0.1:{http_port}", username, password)
             system = System(folder, broker, processes, ports, wall)
             try:
-                with WallThread(wall):
+                with wall_thread(wall):
                     await _wait_started(system, Settings(broker_url=broker.url))
                     yield system
             finally:

@@ -12,44 +12,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from types import TracebackType
-from typing import Self
+from collections.abc import Iterator
 
 from chaos.observers import Wall
 
 
-class WallThread:
-    """``wall.watch()`` on its own thread until the ``with`` block ends. The wall's list of
-    sightings and its ``connected`` flag are read from the bench's thread (one append, one
-    flag: safe under the interpreter lock)."""
+@contextlib.contextmanager
+def wall_thread(wall: Wall) -> Iterator[None]:
+    """``wall.watch()`` on its own thread until the block ends. The wall's sightings and
+    its ``connected`` flag are read from the bench's thread (one append, one flag: safe
+    under the interpreter lock)."""
+    started = threading.Event()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None] | None]] = []
 
-    def __init__(self, wall: Wall) -> None:
-        self.wall = wall
-        self._thread = threading.Thread(target=self._run, name="bench-wall", daemon=True)
-        self._started = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        self._started.wait()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._loop is not None and self._task is not None:
-            self._loop.call_soon_threadsafe(self._task.cancel)
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        asyncio.run(self._watch())
-
-    async def _watch(self) -> None:
-        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
-        self._started.set()
+    async def watch() -> None:
+        running.append((asyncio.get_running_loop(), asyncio.current_task()))
+        started.set()
         with contextlib.suppress(asyncio.CancelledError):
-            await self.wall.watch()
+            await wall.watch()
+
+    thread = threading.Thread(target=asyncio.run, args=(watch(),), name="bench-wall", daemon=True)
+    thread.start()
+    started.wait()
+    try:
+        yield
+    finally:
+        loop, task = running[0]
+        if task is not None:
+            loop.call_soon_threadsafe(task.cancel)
+        thread.join(timeout=10)

@@ -10,6 +10,7 @@ checkpoint of one instant, the same alerts, the same directory.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from detector.activity.snapshot import PART_HOMES
 from detector.checkpoint import Checkpointable, pack, pack_in_parts, unpack
 from detector.device_health import TICK_PART_HOMES as HEALTH_PART_HOMES
 from detector.service import Detector, default_rules
+from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
 from eldercare.models import Event, EventType
 from eldercare.settings import Settings
@@ -61,6 +63,19 @@ def detector_with_homes(tmp_path: Path, clock: SimulatedClock) -> Detector:
     return detector
 
 
+async def turns_while(task: asyncio.Task[object]) -> int:
+    """How often the loop got to other work while ``task`` ran."""
+    turns = 0
+    while not task.done():
+        await asyncio.sleep(0)
+        turns += 1
+    return turns
+
+
+async def collected(parts: AsyncIterator[list[Outgoing]]) -> list[list[Outgoing]]:
+    return [part async for part in parts]
+
+
 def restored(data: bytes, tmp_path: Path, clock: SimulatedClock) -> dict[str, object]:
     """What a restart would hold: every rule's state, the homes in any order."""
     fresh = Detector(Settings(data_dir=tmp_path), clock, rules=default_rules())
@@ -94,10 +109,7 @@ async def test_the_checkpoint_is_written_in_parts_and_holds_the_state_of_its_fir
     for number in (0, HOMES - 1):
         feed(detector, home_id(number), 10, later)
     feed(detector, "h-new", 0, later)
-    turns = 1
-    while not saving.done():
-        await asyncio.sleep(0)
-        turns += 1
+    turns = 1 + await turns_while(saving)
 
     assert turns >= HOMES // PART_HOMES, "the snapshot held the loop in one piece"
     assert restored(saving.result(), tmp_path, clock) == restored(before, tmp_path, clock)
@@ -120,18 +132,10 @@ async def test_the_tick_runs_in_parts_and_raises_what_one_piece_raises(tmp_path:
     clock = SimulatedClock(START + timedelta(hours=14))  # hours of quiet in every home
     in_parts = detector_with_homes(tmp_path, clock)
     whole = detector_with_homes(tmp_path, clock)
-    turns = 0
 
-    async def other_work() -> None:
-        nonlocal turns
-        while True:
-            await asyncio.sleep(0)
-            turns += 1
-
-    counting = asyncio.create_task(other_work())
-    await asyncio.sleep(0)
-    parts = [part async for part in in_parts.tick_in_parts()]
-    counting.cancel()
+    ticking = asyncio.create_task(collected(in_parts.tick_in_parts()))
+    turns = await turns_while(ticking)
+    parts = ticking.result()
     expected = whole.tick()
 
     assert turns >= HOMES // TICK_PART_HOMES, "the tick held the loop in one piece"
@@ -156,10 +160,7 @@ async def test_the_registry_is_applied_in_parts_as_one_piece_applies_it() -> Non
     whole, in_parts = InactivityRule(), InactivityRule()
 
     applying = asyncio.create_task(apply_registry_in_parts(view, in_parts, START))
-    turns = 0
-    while not applying.done():
-        await asyncio.sleep(0)
-        turns += 1
+    turns = await turns_while(applying)
 
     assert turns >= len(view.devices) // APPLY_PART, "the registry held the loop in one piece"
     assert applying.result() == apply_registry(view, whole, START) == len(view.devices)
