@@ -46,6 +46,7 @@ from benchmarks.state_size import state_size
 from benchmarks.system import SERVICES, System, running_system
 from eldercare.broker import LocalMosquitto
 from eldercare.heap import keep_heap_frozen
+from eldercare.loop_lag import BOUNDS, LOOP_STALLS, LoopLag
 from eldercare.topics import Channel
 from simulator.layout import WALL_BUTTON
 from simulator.load import DeviceTraffic
@@ -138,11 +139,43 @@ def cpu_ms_per_message(
     }
 
 
+async def _stalls(system: System, own: LoopLag) -> dict[str, dict[str, float]]:
+    """Each service's event-loop stalls so far, by bound (``eldercare.loop_lag``), and the
+    bench's own: it stamps every hop and holds the wall's stream, so a stall here shows as
+    the hops' latency too."""
+    stalls = {"bench": {str(bound): float(count) for bound, count in own.stalls.items()}}
+    for name in SERVICES:
+        scrape = await system.scrape(name)
+        stalls[name] = {
+            str(bound): scrape.total(LOOP_STALLS.exposed_name, over=str(bound)) for bound in BOUNDS
+        }
+    return stalls
+
+
+def stalls_between(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, dict[str, int]]:
+    """Stalls per service and bound between two readings: how often each loop was held
+    longer than the bound, whatever else ran on the machine."""
+    return {
+        name: {bound: int(count - before[name][bound]) for bound, count in bounds.items()}
+        for name, bounds in after.items()
+    }
+
+
 async def _alerts_raised(system: System) -> dict[str, int]:
     """Alerts the detector raised so far, by kind."""
     scrape = await system.scrape("detector")
     raised = [s for s in scrape.samples if s.name == "eldercare_detector_alerts_raised_total"]
     return {s.labels["kind"]: int(s.value) for s in sorted(raised, key=lambda s: s.labels["kind"])}
+
+
+async def _statuses(system: System) -> int:
+    """Device statuses the detector received so far. The gateway publishes one the first
+    time it hears from a device (and one for its home): at 10 000 homes (160 000 devices)
+    most messages of a short run are a device's first, so each costs every service two."""
+    scrape = await system.scrape("detector")
+    return int(scrape.total("eldercare_detector_received_total", channel=str(Channel.STATUS)))
 
 
 async def _rss(system: System) -> dict[str, float]:
@@ -172,18 +205,26 @@ async def bench(
             Publisher(broker.port) as publisher,
             _frozen_heap(),
         ):
-            cpu_before = await _cpu_s(system)
+            own_lag = LoopLag()
+            probe = asyncio.create_task(own_lag.run())
+            cpu_before, statuses_before = await _cpu_s(system), await _statuses(system)
             flat_out = await sustained(system, traffic, publisher, seconds / 2)
             cpu = cpu_ms_per_message(cpu_before, await _cpu_s(system), flat_out.messages)
+            statuses = await _statuses(system) - statuses_before
             per_s = PER_HOME_PER_S * homes
-            load = asyncio.create_task(background(traffic, publisher, per_s))
+            stop = asyncio.Event()
+            load = asyncio.create_task(background(traffic, publisher, per_s, stop))
+            stalls_before = await _stalls(system, own_lag)
             try:
                 with HopListener(broker.port, traffic.topics, WALL_BUTTON) as listener:
                     presses, missed = await press_latencies(
-                        system, traffic, publisher, names, seconds / 2, listener
+                        system, traffic, names, seconds / 2, listener
                     )
             finally:
-                load.cancel()
+                stop.set()
+                await load
+            stalls = stalls_between(stalls_before, await _stalls(system, own_lag))
+            probe.cancel()
             await drained(system, traffic)
             counts = await _counts(system, traffic)
             alerts = await _alerts_raised(system)
@@ -194,6 +235,7 @@ async def bench(
         pipeline_per_s=round(flat_out.per_s),
         ratio=round(flat_out.per_s / raw.messages_per_s, 3),
         cpu_ms_per_msg=cpu,
+        statuses_per_msg=round(statuses / max(1, flat_out.messages), 3),
         background_per_s=per_s,
         presses=len(latencies) + missed,
         presses_missed=missed,
@@ -205,6 +247,7 @@ async def bench(
         },
         max_ms=round(1000 * max(latencies), 1) if latencies else None,
         press_hops_ms=hop_summary(presses),
+        loop_stalls_in_press_phase=stalls,
         alerts_raised=alerts,
         counts=counts,
         lost=counts["lost"],

@@ -4,8 +4,9 @@ The bench measures a press from its publish to its frame on the dashboard's stre
 says how long, not where. Each service's output reaches the broker before the next service
 can read it, so a listener on the outputs' topics sees when each hop was done:
 
-- ``gateway``: the press, normalised (the first of its ``_lifesafety`` and ``_normalised``
-  copies: the gateway's lane publishes both at once);
+- ``gateway``: the press (published on the listener's own connection), normalised (the
+  first of its ``_lifesafety`` and ``_normalised`` copies: the gateway's lane publishes
+  both at once);
 - ``detector``: the call-button alert on ``{prefix}/{home}/alerts``;
 - ``alerting``: the alert's first lifecycle update (stored, escalation planned);
 - ``dashboard``: the alert's frame on the wall's SSE stream (``chaos.observers.Wall``).
@@ -102,6 +103,15 @@ class HopListener:
                 return
         with self._lock:
             self._seen.setdefault((hop, home), at)
+
+    def press(self, topic: str, payload: bytes) -> float:
+        """Publish a call press on this client's connection and network thread; when
+        (monotonic). A call button is a device of its own: on the load generator's client
+        the press waited behind up to a batch of background publishes in the same queue,
+        and behind the bench's own event loop, and that counted as the gateway's time."""
+        pressed = time.monotonic()
+        self._client.publish(topic, payload, qos=1)
+        return pressed
 
     def seen(self, hop: str, home: str) -> float | None:
         with self._lock:

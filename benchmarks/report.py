@@ -26,11 +26,19 @@ def as_table(result: dict[str, Any]) -> str:
         ),
         ("  lost", str(result["lost"])),
         ("  CPU ms / message", "  ".join(f"{k} {v}" for k, v in result["cpu_ms_per_msg"].items())),
+        ("  device statuses / message", str(result["statuses_per_msg"])),
         (
             "3 press -> wall (ms)",
             f"p50 {result['p50']}  p95 {result['p95']}  p99 {result['p99']}  "
             f"max {result['max_ms']}  ({result['presses']} presses, "
             f"{result['presses_missed']} missed, background {result['background_per_s']:g}/s)",
+        ),
+        (
+            "  loop held > 0.1 s / > 0.25 s",
+            "  ".join(
+                f"{name} {bounds['0.1']}/{bounds['0.25']}"
+                for name, bounds in result["loop_stalls_in_press_phase"].items()
+            ),
         ),
         (
             "  alerts raised",

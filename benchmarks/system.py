@@ -24,6 +24,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from benchmarks.wall_thread import wall_thread
 from chaos.observers import Wall
 from chaos.processes import ServiceProcess
 from chaos.receiver import NotificationReceiver
@@ -155,7 +156,6 @@ async def running_system(homes: list[str], broker: LocalMosquitto) -> AsyncItera
     """Seeded, started, online (the wall's stream connected); stopped and removed after."""
     folder = Path(tempfile.mkdtemp(prefix="eldercare-bench-"))
     processes: dict[str, ServiceProcess] = {}
-    watcher: asyncio.Task[None] | None = None
     try:
         async with NotificationReceiver() as receiver:
             username, password = await seed(folder, homes, receiver.port)
@@ -167,15 +167,13 @@ async def running_system(homes: list[str], broker: LocalMosquitto) -> AsyncItera
                 processes[name] = ServiceProcess(name, service_only, folder / name)
                 processes[name].start()
             wall = Wall(f"http://127.0.0.1:{http_port}", username, password)
-            watcher = asyncio.create_task(wall.watch())
             system = System(folder, broker, processes, ports, wall)
             try:
-                await _wait_started(system, Settings(broker_url=broker.url))
-                yield system
+                with wall_thread(wall):
+                    await _wait_started(system, Settings(broker_url=broker.url))
+                    yield system
             finally:
                 await system.http.aclose()
     finally:
-        if watcher is not None:
-            watcher.cancel()
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in processes.values()))
         shutil.rmtree(folder, ignore_errors=True)

@@ -8,7 +8,7 @@ bug this system can have.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from alerting.api import AlertingApi, AlertView
 from dashboards.homes import households
 from dashboards.principal import Principal, Role
 from dashboards.responses import latest_responses
-from dashboards.schemas import AlertItem
+from dashboards.schemas import AlertItem, Household
 from dashboards.scope import visible_home_ids
 
 
@@ -35,11 +35,16 @@ async def visible_alerts(
     return found[:limit]
 
 
-async def with_responses(session: AsyncSession, alerts: Sequence[AlertView]) -> list[AlertItem]:
+HouseholdsOf = Callable[[AsyncSession, Iterable[str]], Awaitable[dict[str, Household]]]
+
+
+async def with_responses(
+    session: AsyncSession, alerts: Sequence[AlertView], households_of: HouseholdsOf = households
+) -> list[AlertItem]:
     """The alerts as the wall shows them, each with its newest on-the-way / on-site step
-    and the household it is about."""
+    and the household it is about (``households_of``: read now, or a recent copy)."""
     responses = await latest_responses(session, (alert.alert_id for alert in alerts))
-    known = await households(session, (alert.home for alert in alerts))
+    known = await households_of(session, (alert.home for alert in alerts))
     return [
         AlertItem(
             **alert.model_dump(),

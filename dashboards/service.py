@@ -21,6 +21,7 @@ from dashboards.activity import ActivityBoard
 from dashboards.activity_log import ActivityLog
 from dashboards.alert_lists import with_responses
 from dashboards.app import create_app
+from dashboards.recent_households import RecentHouseholds
 from dashboards.scope import Placement, placement_of
 from dashboards.stream import Broadcaster
 from eldercare.bus import MqttConnection, Outgoing, Subscription
@@ -37,12 +38,17 @@ log = get_logger("dashboard")
 
 class UpdateFeed:
     """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view,
-    tagged with the home's placement so each stream can keep it to those allowed to see it."""
+    tagged with the home's placement so each stream can keep it to those allowed to see it.
+    The placement is read for every update; the household shown with it is a copy at most a
+    minute old (``RecentHouseholds``): three of the six queries an update cost."""
 
-    def __init__(self, api: AlertingApi, broadcaster: Broadcaster, engine: AsyncEngine) -> None:
+    def __init__(
+        self, api: AlertingApi, broadcaster: Broadcaster, engine: AsyncEngine, clock: Clock
+    ) -> None:
         self.api = api
         self.broadcaster = broadcaster
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.households = RecentHouseholds(clock)
 
     def subscriptions(self, topics: Topics) -> list[Subscription]:
         return [Subscription(topics.all_updates_filter, self.handle)]
@@ -56,7 +62,7 @@ class UpdateFeed:
             return []
         async with self.sessions() as session:
             placement = await placement_of(session, alert.home)
-            (item,) = await with_responses(session, [alert])
+            (item,) = await with_responses(session, [alert], self.households.of)
         self.broadcaster.publish(
             "alert",
             {"update": update.model_dump(mode="json"), "alert": item.model_dump(mode="json")},
@@ -88,7 +94,7 @@ def web_server(app: FastAPI, settings: Settings) -> EmbeddedServer:
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
-    feed = UpdateFeed(api, broadcaster, engine)
+    feed = UpdateFeed(api, broadcaster, engine, clock)
     activity_log = ActivityLog(engine, clock)
     activity = ActivityBoard(settings.topics, activity_log)
 

@@ -1,7 +1,10 @@
 """Per-home detector state, kept so a restart loses no timer and repeats no alert.
 
 Rules that keep state implement ``snapshot() -> bytes`` and ``restore(bytes)``; one JSON
-object maps rule name to its snapshot (``pack``/``unpack``). It is written at intervals,
+object maps rule name to its snapshot (``pack``/``unpack``). The running service packs with
+``pack_in_parts``: a rule whose snapshot takes long with many homes (inactivity: about a
+second at 10 000) writes it in parts, the event loop serving messages in between, and the
+whole is still the state of one instant. It is written at intervals,
 right after any alert, and on shutdown: to a local file (``StateFile``, atomically: temp
 file + rename) when one instance runs, or per shard to the database (``ShardCheckpoints``)
 when several do, so whichever instance takes a shard over restores its state.
@@ -9,10 +12,11 @@ when several do, so whichever instance takes a shard over restores its state.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -34,6 +38,17 @@ class Checkpointable(Protocol):
     def snapshot(self) -> bytes: ...
 
     def restore(self, data: bytes) -> None: ...
+
+
+@runtime_checkable
+class SnapshotsInParts(Protocol):
+    """A stateful rule that can write its snapshot a part per ``next()``: the state of the
+    instant of the first ``next()``, whatever the rule handles between parts; the generator
+    returns the bytes ``snapshot()`` would have given then."""
+
+    name: str
+
+    def snapshot_in_parts(self) -> Generator[None, None, bytes]: ...
 
 
 #: The shortest wait between two ticks, so a deadline just past cannot spin the loop.
@@ -71,6 +86,45 @@ def pack(rules: Sequence[object]) -> bytes:
     return json.dumps(blobs).encode()
 
 
+async def pack_in_parts(rules: Sequence[object]) -> bytes:
+    """``pack(rules)``, with the long snapshots written in parts and the loop free between
+    them. Every rule's snapshot begins in one synchronous stretch, so the checkpoint holds
+    the state of one instant, the same for every rule (a message is in all of it or in none)."""
+    snapshots: dict[str, bytes] = {}
+    running: dict[str, Generator[None, None, bytes]] = {}
+    try:
+        for rule in rules:
+            if isinstance(rule, SnapshotsInParts):
+                running[rule.name] = rule.snapshot_in_parts()
+                _step(running, rule.name, snapshots)
+            elif isinstance(rule, Checkpointable):
+                snapshots[rule.name] = rule.snapshot()
+        while running:
+            await asyncio.sleep(0)
+            for name in list(running):
+                _step(running, name, snapshots)
+    finally:
+        for parts in running.values():  # cancelled: the rules stop keeping old homes
+            parts.close()
+    blobs = {
+        rule.name: base64.b64encode(snapshots[rule.name]).decode()
+        for rule in rules
+        if isinstance(rule, Checkpointable)
+    }
+    return json.dumps(blobs).encode()
+
+
+def _step(
+    running: dict[str, Generator[None, None, bytes]], name: str, done: dict[str, bytes]
+) -> None:
+    """One more part of a rule's snapshot; finished, it moves from ``running`` to ``done``."""
+    try:
+        next(running[name])
+    except StopIteration as finished:
+        done[name] = finished.value
+        del running[name]
+
+
 def unpack(rules: Sequence[object], data: bytes) -> list[str]:
     """Restore every rule found in ``data``; the names found (none if it is unreadable)."""
     try:
@@ -88,9 +142,19 @@ class StateFile:
         self.path = path
 
     def save(self, rules: Sequence[object]) -> None:
+        self.write(pack(rules))
+
+    async def save_in_parts(self, rules: Sequence[object]) -> None:
+        """``save``, the loop serving between parts (``pack_in_parts``). The file itself is
+        written on the loop (1.3 MB at 10 000 homes: milliseconds), so that the shutdown's
+        last ``save`` can never race a write still running in a thread."""
+        self.write(await pack_in_parts(rules))
+
+    def write(self, state: bytes) -> None:
+        """Atomically: a crash mid-write leaves the previous checkpoint in place."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_bytes(pack(rules))
+        temporary.write_bytes(state)
         os.replace(temporary, self.path)
 
     def load(self, rules: Sequence[object]) -> bool:
@@ -152,7 +216,7 @@ class ShardCheckpoints:
 
     async def save(self, shard: int, rules: Sequence[object], now: datetime) -> bool:
         """Save the shard's state; False (nothing written) if the shard is not ours."""
-        state = pack(rules)
+        state = await pack_in_parts(rules)
         async with self._sessions.begin() as session:
             lease = await session.scalar(
                 select(ShardLeaseRow.shard)

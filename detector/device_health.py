@@ -23,7 +23,7 @@ message or the gateway's retained status gives them back).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -57,6 +57,8 @@ WATCHED = 2  # the gateway reports this device's liveness
 ALERTED = 4  # its offline condition has been alerted
 BATTERY = 8  # its low battery has been alerted
 FLAG_BITS = 4
+#: Homes walked per part of a tick: a few µs each, so a few ms a part.
+TICK_PART_HOMES = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -177,24 +179,37 @@ class DeviceHealthRule(BaseRule):
         return self._check_home(status.home, now)
 
     def on_tick(self, now: datetime) -> RuleOutput:
+        output = RuleOutput()
+        for part in self.tick_in_parts(now):
+            output.extend(part)
+        return output
+
+    def tick_in_parts(self, now: datetime) -> Iterator[RuleOutput]:
+        """The tick, ``TICK_PART_HOMES`` homes a part (``detector.rules.TicksInParts``):
+        in one piece it held the detector's loop ~45 ms every 10 s at 10 000 homes."""
         self._begin(now)
         if self._met_down and self._settled(now):
             self._met_down.clear()
-        output = RuleOutput()
         # Silent: last heard before this, compared as the packed integers are (every device
         # of every home each tick; no datetime made per device).
         heard_before = _pack(now - self.silence, 0) >> FLAG_BITS
-        for home, devices in self._homes.items():
-            for device, packed in devices.items():
-                if (
-                    packed & (HEARTBEATS | WATCHED) == HEARTBEATS
-                    and device not in self._down.get(home, ())
-                    and packed >> FLAG_BITS < heard_before
-                ):
-                    minutes = int(self.silence.total_seconds() // 60)
-                    self._set_down(home, device, f"no message for {minutes} min")
-            output.extend(self._check_home(home, now))
-        return output
+        homes = list(self._homes)
+        for start in range(0, len(homes), TICK_PART_HOMES):
+            output = RuleOutput()
+            for home in homes[start : start + TICK_PART_HOMES]:
+                devices = self._homes.get(home)
+                if devices is None:  # forgotten meanwhile
+                    continue
+                for device, packed in devices.items():
+                    if (
+                        packed & (HEARTBEATS | WATCHED) == HEARTBEATS
+                        and device not in self._down.get(home, ())
+                        and packed >> FLAG_BITS < heard_before
+                    ):
+                        minutes = int(self.silence.total_seconds() // 60)
+                        self._set_down(home, device, f"no message for {minutes} min")
+                output.extend(self._check_home(home, now))
+            yield output
 
     def _check_home(self, home: str, now: datetime) -> RuleOutput:
         down = self._down.get(home)

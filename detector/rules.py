@@ -7,9 +7,10 @@ that watch for what does NOT happen (no wake-up, bathroom too long) fire on time
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from eldercare.models import (
     Alert,
@@ -62,6 +63,15 @@ class Rule(Protocol):
         """Staff resolved an alert with an outcome (``update.context`` is what the detector
         said raised it): a rule that learns from the verdict does so here."""
         ...
+
+
+@runtime_checkable
+class TicksInParts(Protocol):
+    """A rule whose tick walks every home: ``on_tick`` in parts, one per ``next()``, so
+    that the detector serves messages between them (``Detector.tick_in_parts``). Each home
+    is checked whole within one part; the parts together give what ``on_tick`` gives."""
+
+    def tick_in_parts(self, now: datetime) -> Iterator[RuleOutput]: ...
 
 
 class BaseRule:

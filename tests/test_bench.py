@@ -52,5 +52,11 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
     assert cpu["gateway"] > 0 and cpu["detector"] > 0
     assert all(ms >= 0 for ms in cpu.values())
     assert result["alerts_raised"].get("call_button", 0) >= result["presses"]
+    assert result["statuses_per_msg"] >= 0
+    # How often each service's loop was held during the presses, by bound (eldercare.loop_lag)
+    stalls = result["loop_stalls_in_press_phase"]
+    assert set(stalls) == services | {"bench"}
+    assert all(set(bounds) == {"0.025", "0.05", "0.1", "0.25", "1.0"} for bounds in stalls.values())
+    assert all(count >= 0 for bounds in stalls.values() for count in bounds.values())
     assert set(result["state_bytes_per_home"]) == {"20", "40"}
     assert all(size > 0 for size in result["state_bytes_per_home"].values())

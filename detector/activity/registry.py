@@ -9,7 +9,7 @@ a flat whose resident is in hospital raises no inactivity alarm at night.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +46,10 @@ async def load_registry(engine: AsyncEngine, shards: Shards | None = None) -> Re
         )
 
 
+#: Registry entries applied per part: a few µs each, so a few ms a part.
+APPLY_PART = 1_000
+
+
 def apply_registry(
     view: RegistryView,
     rule: InactivityRule,
@@ -55,25 +59,55 @@ def apply_registry(
     """Load every registered device into the rule's directory and every home's mode into
     the rule's holiday mode; returns how many devices. ``keep`` picks the homes (a replica's
     shard): a detector serving one shard holds nothing of the others'."""
+    return sum(apply_in_parts(view, rule, now, keep))
+
+
+async def apply_registry_in_parts(
+    view: RegistryView,
+    rule: InactivityRule,
+    now: datetime,
+    keep: Callable[[str], bool] = lambda home: True,
+) -> int:
+    """``apply_registry`` as the service runs it, the loop serving messages between parts:
+    at 10 000 homes (160 000 devices) in one piece it held the detector's event loop for
+    0.4 s every minute, 1.1 s the first time (issue 18)."""
+    applied = 0
+    for devices in apply_in_parts(view, rule, now, keep):
+        applied += devices
+        await asyncio.sleep(0)
+    return applied
+
+
+def apply_in_parts(
+    view: RegistryView, rule: InactivityRule, now: datetime, keep: Callable[[str], bool]
+) -> Iterator[int]:
+    """``apply_registry``, ``APPLY_PART`` entries a part; after each, the number of devices
+    it applied. Each home's mode, zone and each device is applied whole in one part."""
     away = {
         row.home_id: (row.until or UNTIL_FURTHER_NOTICE, f"{row.mode} {row.note}".strip())
         for row in view.modes
         if keep(row.home_id) and row.in_force(now)
     }
-    for home in set(rule.homes) | set(away):
-        until, reason = away.get(home, (None, ""))
-        rule.follow_away(home, until, reason, now)
-    for home, timezone in view.timezones:
-        if keep(home):
-            rule.set_timezone(home, timezone)
-    applied = 0
-    for home, device, kind, room in view.devices:
-        if not keep(home):
-            continue
-        contact = "door" in (kind or "").lower() or "contact" in (kind or "").lower()
-        rule.directory.set(home, device, classify(device, kind, room, contact=contact))
-        applied += 1
-    return applied
+    homes = list(set(rule.homes) | set(away))
+    for start in range(0, len(homes), APPLY_PART):
+        for home in homes[start : start + APPLY_PART]:
+            until, reason = away.get(home, (None, ""))
+            rule.follow_away(home, until, reason, now)
+        yield 0
+    for start in range(0, len(view.timezones), APPLY_PART):
+        for home, timezone in view.timezones[start : start + APPLY_PART]:
+            if keep(home):
+                rule.set_timezone(home, timezone)
+        yield 0
+    for start in range(0, len(view.devices), APPLY_PART):
+        applied = 0
+        for home, device, kind, room in view.devices[start : start + APPLY_PART]:
+            if not keep(home):
+                continue
+            contact = "door" in (kind or "").lower() or "contact" in (kind or "").lower()
+            rule.directory.set(home, device, classify(device, kind, room, contact=contact))
+            applied += 1
+        yield applied
 
 
 async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: datetime) -> int:

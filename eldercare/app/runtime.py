@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eldercare import metrics
 from eldercare.clock import Clock
 from eldercare.db import prepared_engine
+from eldercare.loop_lag import LoopLag
 from eldercare.settings import Settings
 
 
@@ -58,6 +59,9 @@ async def run_services(
         async with asyncio.TaskGroup() as group:
             if settings.metrics_port is not None:
                 group.create_task(metrics.serve(settings), name="metrics")
+                lag = LoopLag()
+                group.create_task(lag.run(), name="loop-lag")
+                group.create_task(metrics.export(lag.readings))
             for name in services:
                 group.create_task(_service(name, settings, clock, engine), name=name.value)
             for coroutine in extra:
