@@ -324,11 +324,22 @@ class GatedNotifier(RecordingNotifier):
         super().__init__(failing)
         self.started = asyncio.Event()
         self.gate = asyncio.Event()
+        self._begun: list[str] = []
+        self._one_more = asyncio.Condition()
 
     async def send(self, url: str, title: str, body: str, idempotency_key: str) -> Delivery:
         self.started.set()
+        async with self._one_more:
+            self._begun.append(url)
+            self._one_more.notify_all()
         await self.gate.wait()
         return await super().send(url, title, body, idempotency_key)
+
+    async def in_flight(self, channel: str) -> None:
+        """Until a send to ``channel`` has begun: the outbox delivers each recipient's
+        notification concurrently, so the first send to start may be anyone's."""
+        async with self._one_more:
+            await self._one_more.wait_for(lambda: any(channel in url for url in self._begun))
 
 
 async def test_an_ack_while_a_message_is_in_flight_stops_failover_but_keeps_the_truth(
@@ -353,7 +364,7 @@ async def test_an_ack_while_a_channel_fails_stops_the_failover(engine: AsyncEngi
     rig.clock.set(START + timedelta(seconds=120))  # station and family both due
     await rig.escalator.run_once()
     sending = asyncio.create_task(rig.outbox.run_once())
-    await rig.notifier.started.wait()
+    await rig.notifier.in_flight("liming-push")
     await rig.api.acknowledge("G2", actor="王芳", channel="dashboard")
     rig.notifier.gate.set()
     await sending
