@@ -31,6 +31,12 @@ def minutes(clock: time) -> float:
 DAY_MIN = 24 * 60.0
 #: The shortest usual night a profile may describe (bedtime mean to wake mean).
 MIN_NIGHT_MIN = 4 * 60.0
+#: The longest usual night in bed a profile or a resident may have: more than 9 h of sleep
+#: is "not recommended" for people over 65 (National Sleep Foundation, Hirshkowitz et al.
+#: 2015), and at the 80–85 % sleep efficiency of that age 9 h asleep are 10.5–11.25 h in
+#: bed. Without it, a home's earlier bedtime (up to 75 min, ``adl_homes``) and a person
+#: drawn 2 sd early to bed and 2 sd late up made a resident in bed 12 h every night.
+MAX_NIGHT_MIN = 11 * 60.0
 
 
 class TimeOfDay(_Section):
@@ -101,10 +107,16 @@ class ResidentProfile(_Section):
 
     @model_validator(mode="after")
     def _night_before_wake(self) -> Self:
-        if minutes(self.wake.mean) + DAY_MIN - self.bedtime_min < MIN_NIGHT_MIN:
+        night = minutes(self.wake.mean) + DAY_MIN - self.bedtime_min
+        if night < MIN_NIGHT_MIN:
             raise ValueError(
                 f"bedtime.mean must leave at least {MIN_NIGHT_MIN / 60:.0f} h of night before "
                 "wake.mean (a bedtime after midnight is read as the following night's)"
+            )
+        if night > MAX_NIGHT_MIN:
+            raise ValueError(
+                f"bedtime.mean must leave at most {MAX_NIGHT_MIN / 60:.0f} h of night before "
+                "wake.mean (a longer usual night in bed is not a life to learn from)"
             )
         return self
 
@@ -154,10 +166,16 @@ class Resident:
             mean = minutes(habit.mean) if mean_min is None else mean_min
             return mean + rng.gauss(0, habit.person_sd_min)
 
+        wake = personal(profile.wake)
+        # Bedtime and wake-up are drawn apart, so their tails add up; a person whose usual
+        # night would be longer than ``MAX_NIGHT_MIN`` stays up until it is not.
+        bedtime = max(
+            personal(profile.bedtime, profile.bedtime_min), wake + DAY_MIN - MAX_NIGHT_MIN
+        )
         return cls(
             profile=profile,
-            wake_min=personal(profile.wake),
-            bedtime_min=personal(profile.bedtime, profile.bedtime_min),
+            wake_min=wake,
+            bedtime_min=bedtime,
             breakfast_min=personal(profile.meals.breakfast.at),
             lunch_min=personal(profile.meals.lunch.at),
             dinner_min=personal(profile.meals.dinner.at),

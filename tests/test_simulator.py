@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -17,7 +18,7 @@ from simulator.faults import FaultPlan
 from simulator.homes import Emission, SimulatedHome
 from simulator.layout import PIR, ROOM_OF_PIR, Room, adjacent
 from simulator.life import HomeLife, LifeConfig
-from simulator.profiles import bundled_profiles, profile
+from simulator.profiles import DAY_MIN, MAX_NIGHT_MIN, Resident, bundled_profiles, profile
 from simulator.routine import DAY_S, Act
 from simulator.scenarios import SCENARIO_DIR, load_scenarios
 from simulator.stream import normal_lives, run_stream, stage
@@ -309,6 +310,25 @@ def test_a_bedtime_after_midnight_is_the_following_nights() -> None:
     data["bedtime"]["mean"] = "04:00"
     with pytest.raises(ValueError, match="h of night"):
         type(profile("active")).model_validate(data)
+
+
+def test_a_usual_night_in_bed_is_at_most_eleven_hours() -> None:
+    """Issue 20, round 9b: bedtime and wake-up are drawn apart, so a person drawn early to
+    bed and late up lay 12 h in bed every night (seed 17's sim-08: 19:43 to 07:43). A
+    profile may not describe such a night, and no person drawn from one has it: they stay
+    up instead, and still differ from each other."""
+    data = profile("frail").model_dump(mode="json")
+    data["bedtime"]["mean"] = "19:00"  # 11.5 h before the 06:30 wake-up
+    with pytest.raises(ValueError, match="at most 11 h of night"):
+        type(profile("frail")).model_validate(data)
+    data["bedtime"]["mean"] = "19:45"  # 10.75 h: a long night, but a usual one
+    sleepy = type(profile("frail")).model_validate(data)
+    rng = random.Random(1)
+    residents = [Resident.draw(sleepy, rng) for _ in range(200)]
+    nights = [r.wake_min + DAY_MIN - r.bedtime_min for r in residents]
+    assert max(nights) <= MAX_NIGHT_MIN + 1e-6
+    assert sum(night > MAX_NIGHT_MIN - 1e-6 for night in nights) > 20  # the tail was there
+    assert statistics.stdev(r.bedtime_min for r in residents) > 15
 
 
 def test_pir_names_cover_every_room() -> None:
