@@ -16,10 +16,10 @@ import asyncio
 import base64
 import json
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -29,6 +29,7 @@ from eldercare.db.models import DetectorCheckpointRow, ShardLeaseRow
 from eldercare.logs import get_logger
 
 log = get_logger("detector.checkpoint")
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -60,6 +61,25 @@ def must_save_now(rules: Sequence[object]) -> bool:
     confirmation window): saved on every 10 s tick then, a crash after the first tick of the
     window does not lose it (only one in the seconds before that tick can)."""
     return any(getattr(rule, "short_timers_open", False) for rule in rules)
+
+
+def short_timers_opened(rules: Sequence[object]) -> int:
+    """How many short timers the rules have opened so far: when a message opens one, the
+    detector saves before the message is acknowledged, so a crash before the next tick
+    cannot lose it (a fall suspicion's only record is this state until it is confirmed)."""
+    return sum(getattr(rule, "short_timers_opened", 0) for rule in rules)
+
+
+def one_at_a_time(save: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+    """``save`` with its calls taken in turn: the tick loop and a message that opened a short
+    timer may both save, and a snapshot written in parts admits one writer at a time."""
+    lock = asyncio.Lock()
+
+    async def in_turn() -> T:
+        async with lock:
+            return await save()
+
+    return in_turn
 
 
 def seconds_to_next_tick(rules: Sequence[object], now: datetime, tick_s: float) -> float:

@@ -43,7 +43,9 @@ from detector.checkpoint import (
     ShardCheckpoints,
     StateFile,
     must_save_now,
+    one_at_a_time,
     seconds_to_next_tick,
+    short_timers_opened,
 )
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
@@ -118,6 +120,9 @@ class Detector:
         #: Normalised device messages by channel (main session): what the bench checks
         #: against what it published, so a lost message shows.
         self.received: Counter[Channel] = Counter()
+        #: Saves the checkpoint (the service's own ``save``, taken in turn): awaited before a
+        #: message that opened a short timer is acknowledged. None: nothing is saved here.
+        self.persist: Callable[[], Awaitable[object]] | None = None
 
     def subscriptions(self) -> list[Subscription]:
         """What the main session reads: the gateway's checked device messages and the
@@ -170,7 +175,7 @@ class Detector:
             self.invalid += 1
             log.error("normalised_message_invalid", topic=topic, error=str(error))
             return []
-        return self._decide(message, now)
+        return await self._decide_and_keep(message, now)
 
     async def handle_lane(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         """A life-safety event's copy from the lane (``{prefix}/_lifesafety/…``)."""
@@ -182,7 +187,20 @@ class Detector:
             return []
         if event.type not in LIFE_SAFETY_EVENTS:
             return []  # only the gateway writes here; the main session has it anyway
-        return self._decide(event, self.clock.now())
+        return await self._decide_and_keep(event, self.clock.now())
+
+    async def _decide_and_keep(
+        self, message: Event | Telemetry | DeviceStatus | AlertUpdate, now: datetime
+    ) -> Sequence[Outgoing]:
+        """``_decide``, and a message that opened a short timer (a fall's confirmation
+        window) saved before it is acknowledged: the suspicion then lives only in this
+        state, and neither the acknowledged event nor the telemetry (QoS 0) that showed it
+        is sent again, so a crash before the next tick's save would lose the fall."""
+        opened = short_timers_opened(self.rules)
+        outgoing = self._decide(message, now)
+        if self.persist is not None and short_timers_opened(self.rules) > opened:
+            await self.persist()
+        return outgoing
 
     def _decide(
         self, message: Event | Telemetry | DeviceStatus | AlertUpdate, now: datetime
@@ -367,8 +385,11 @@ async def run(
     state = StateFile(settings.data_dir / STATE_FILE)
     state.load(detector.rules)
 
+    @one_at_a_time
     async def save() -> None:
         await state.save_in_parts(detector.rules)
+
+    detector.persist = save
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -469,6 +490,7 @@ async def serve_shard(
         settings, shard_client_id(LANE_CLIENT_ID, shard), detector.lane_subscriptions()
     )
 
+    @one_at_a_time
     async def save() -> bool:
         """A database outage is waited out by the next save, not by stopping the shard."""
         try:
@@ -479,6 +501,7 @@ async def serve_shard(
             log.warning("checkpoint_save_failed", shard=shard, error=str(error))
             return False
 
+    detector.persist = save
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(connection.run())

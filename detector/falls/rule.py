@@ -150,6 +150,9 @@ class FallRule(BaseRule):
         self.bed_grace = timedelta(seconds=bed_grace_s)
         self.pendants: dict[tuple[str, str], _Pendant] = {}
         self.suspected: dict[str, SuspectedFall] = {}
+        #: Confirmation windows opened since start: a new one is saved before the message that
+        #: opened it is acknowledged (``Detector.handle``), not only at the next tick.
+        self.short_timers_opened = 0
 
     # -- messages ---------------------------------------------------------------------
 
@@ -229,6 +232,7 @@ class FallRule(BaseRule):
         over = max(now, impact_at + aftermath)
         suspicion = SuspectedFall(home, impact_at, now, over + self.confirm, [evidence], score)
         self.suspected[home] = suspicion
+        self.short_timers_opened += 1
         log.info("fall_suspected", home=home, device=evidence.device, score=score)
         return RuleOutput(points=[self._point(suspicion, now, "suspected", evidence.device)])
 

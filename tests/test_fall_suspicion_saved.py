@@ -1,0 +1,100 @@
+"""A fall suspicion is saved before the telemetry that showed it is acknowledged.
+
+The pendant's batches are not sent again once acknowledged, and until the 15 s confirmation
+ends the suspicion lives only in the detector's state. Saved at the next tick only, a crash
+in the seconds before it lost the fall; here the detector is "killed" right after the
+batch that opened the suspicion returns, with no tick in between, and the restarted one
+still raises the critical alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.checkpoint import one_at_a_time, pack, unpack
+from detector.falls.rule import FallRule
+from detector.service import Detector
+from eldercare.clock import SimulatedClock
+from eldercare.models import AlertKind, Severity
+from eldercare.settings import Settings
+from tests.falls_support import recording, telemetry_batches
+
+RATE = 50.0
+
+
+@pytest.fixture(scope="module")
+def fall() -> np.ndarray:
+    return recording("SA03/F02_SA03_R01", RATE)
+
+
+async def test_the_batch_that_opens_a_suspicion_is_saved_before_it_is_acknowledged(
+    fall: np.ndarray, tmp_path: Path
+) -> None:
+    clock = SimulatedClock()
+    rule = FallRule(confirm_s=15.0)
+    detector = Detector(Settings(data_dir=tmp_path), clock, rules=[rule])
+    saved: list[bytes] = []
+
+    async def persist() -> None:
+        saved.append(pack(detector.rules))
+
+    detector.persist = persist
+    topic = detector.topics.normalised("h-0001", "pendant", "telemetry")
+    opened_by = None
+    for batch in telemetry_batches(fall, RATE, clock.now()):
+        clock.set(batch.ts + timedelta(seconds=1))
+        await detector.handle(topic, batch.to_json())
+        if rule.suspected:
+            opened_by = batch.seq
+            break
+    assert opened_by is not None, "the recording's fall was not suspected"
+    assert len(saved) == 1, "only the batch that opened the window is saved at once"
+
+    # Killed here: no tick ran, so only the save made while handling the batch holds it.
+    restarted = FallRule(confirm_s=15.0)
+    assert unpack([restarted], saved[0]) == [restarted.name]
+    [alert] = restarted.on_tick(clock.now() + timedelta(seconds=40)).alerts
+    assert (alert.kind, alert.severity) == (AlertKind.FALL, Severity.CRITICAL)
+
+
+async def test_batches_that_open_nothing_are_not_saved_one_by_one(
+    fall: np.ndarray, tmp_path: Path
+) -> None:
+    clock = SimulatedClock()
+    detector = Detector(Settings(data_dir=tmp_path), clock, rules=[FallRule(confirm_s=15.0)])
+    saves = 0
+
+    async def persist() -> None:
+        nonlocal saves
+        saves += 1
+
+    detector.persist = persist
+    topic = detector.topics.normalised("h-0001", "pendant", "telemetry")
+    upright = np.tile(fall[: round(RATE)], (20, 1))  # the second before the fall, repeated
+    for batch in telemetry_batches(upright, RATE, clock.now()):
+        clock.set(batch.ts + timedelta(seconds=1))
+        await detector.handle(topic, batch.to_json())
+    assert saves == 0
+
+
+async def test_saves_asked_for_at_once_are_taken_in_turn() -> None:
+    """The tick loop and a message may both save; a snapshot in parts has one writer."""
+    writing = 0
+    overlapped = False
+
+    async def save() -> int:
+        nonlocal writing, overlapped
+        writing += 1
+        overlapped |= writing > 1
+        await asyncio.sleep(0)  # a snapshot written in parts yields to the loop
+        writing -= 1
+        return 7
+
+    in_turn = one_at_a_time(save)
+    assert await asyncio.gather(in_turn(), in_turn(), in_turn()) == [7, 7, 7]
+    assert not overlapped
