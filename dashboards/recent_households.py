@@ -25,15 +25,23 @@ FRESH = timedelta(seconds=60)
 
 class RecentHouseholds:
     """``households(session, home_ids)``, each home read again once its copy is ``FRESH``
-    old; at most one entry per home that had an alert update."""
+    old. Copies past ``FRESH`` are swept once a ``FRESH``, so it holds only the homes that
+    had an alert update in the last two minutes, however many homes come and go."""
 
     def __init__(self, clock: Clock, fresh: timedelta = FRESH) -> None:
         self.clock = clock
         self.fresh = fresh
         self._known: dict[str, tuple[datetime, Household | None]] = {}
+        self._swept = clock.now()
+
+    def __len__(self) -> int:
+        return len(self._known)
 
     async def of(self, session: AsyncSession, home_ids: Iterable[str]) -> dict[str, Household]:
         now = self.clock.now()
+        if now - self._swept >= self.fresh:
+            self._known = {h: c for h, c in self._known.items() if now - c[0] < self.fresh}
+            self._swept = now
         wanted = set(home_ids)
         stale = {
             home

@@ -9,7 +9,7 @@ from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from alerting.api import AlertingApi
-from dashboards.recent_households import FRESH
+from dashboards.recent_households import FRESH, RecentHouseholds
 from dashboards.scope import Placement
 from dashboards.service import UpdateFeed
 from dashboards.stream import Broadcaster
@@ -73,3 +73,17 @@ async def test_an_update_reads_the_household_once_a_minute_and_the_placement_eve
     third, _, again = await push(AlertStatus.ACKNOWLEDGED)
     assert third["alert"]["household"]["name"] == "新名字"  # type: ignore[index]
     assert again == cold
+
+
+async def test_the_copies_are_swept_once_stale_so_homes_that_come_and_go_do_not_pile_up(
+    engine: AsyncEngine,
+) -> None:
+    clock = SimulatedClock(START)
+    await build_registry(engine, clock.now())
+    copies = RecentHouseholds(clock)
+    sessions = async_sessionmaker(engine)
+    for minute in range(5):  # a new home's update each minute, an unknown one too
+        async with sessions() as session:
+            await copies.of(session, [f"h-{minute + 1}", f"gone-{minute}"])
+        assert len(copies) <= 4, "only the last two minutes' homes are kept"
+        clock.set(clock.now() + FRESH)
