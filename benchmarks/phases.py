@@ -96,7 +96,7 @@ async def _paced(
         await publisher.send(batch)
 
 
-def _for(traffic: DeviceTraffic, seconds: float) -> Iterator[list[tuple[str, bytes]]]:
+def _flat_out_for(traffic: DeviceTraffic, seconds: float) -> Iterator[list[tuple[str, bytes]]]:
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         yield traffic.batch(WINDOW)
@@ -107,7 +107,7 @@ async def sustained(
 ) -> Sustained:
     before = published(traffic)
     started = time.perf_counter()
-    await _paced(system, traffic, publisher, _for(traffic, seconds))
+    await _paced(system, traffic, publisher, _flat_out_for(traffic, seconds))
     # Whatever never arrives shows in the final counts as lost (and fails the run).
     await drained(system, traffic)
     return Sustained(published(traffic) - before, time.perf_counter() - started)
