@@ -1,5 +1,11 @@
 """Parts 2 and 3 of the bench, against a running system (``benchmarks.system``).
 
+Warm-up: a heartbeat from every device of every home, paced like the sustained rate, until
+the detector has received them all. A gateway publishes a device's status the first time it
+hears it after a start; a district's gateway runs for days and has long heard every device,
+so without this the measured phases are a gateway's first minutes (at 10 000 homes most of a
+20 s run's messages are a device's first, each costing every service a status more).
+
 Sustained rate: the load generator publishes the district's mix flat out, but keeps at most
 ``BACKLOG`` messages ahead of what the detector has received (its ``/metrics``), so the
 figure is what the pipeline handles, not how fast the broker can queue; the clock stops
@@ -15,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from benchmarks.hops import HOPS, HopListener, PressTimes
 from benchmarks.publisher import WINDOW, Publisher
 from benchmarks.system import System
+from eldercare.progress import Report
 from eldercare.topics import Channel
 from simulator.layout import WALL_BUTTON
 from simulator.load import DeviceTraffic
@@ -67,23 +74,73 @@ class Sustained:
         return self.messages / self.seconds
 
 
+async def _paced(
+    system: System,
+    traffic: DeviceTraffic,
+    publisher: Publisher,
+    batches: Iterator[list[tuple[str, bytes]]],
+) -> None:
+    """Send every batch, at most ``BACKLOG`` messages ahead of what the detector has
+    received; a batch is made (and stamped) only once there is room for it."""
+    done = await received(system)
+    polled = time.monotonic()
+    while True:
+        if time.monotonic() - polled > POLL_S:
+            done, polled = await received(system), time.monotonic()
+        if published(traffic) - done >= BACKLOG:
+            await asyncio.sleep(POLL_S / 4)
+            continue
+        batch = next(batches, None)
+        if batch is None:
+            return
+        await publisher.send(batch)
+
+
+def _flat_out_for(traffic: DeviceTraffic, seconds: float) -> Iterator[list[tuple[str, bytes]]]:
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        yield traffic.batch(WINDOW)
+
+
 async def sustained(
     system: System, traffic: DeviceTraffic, publisher: Publisher, seconds: float
 ) -> Sustained:
     before = published(traffic)
     started = time.perf_counter()
-    done = await received(system)
-    polled = time.monotonic()
-    while time.perf_counter() - started < seconds:
-        if time.monotonic() - polled > POLL_S:
-            done, polled = await received(system), time.monotonic()
-        if published(traffic) - done < BACKLOG:
-            await publisher.send(traffic.batch(WINDOW))
-        else:
-            await asyncio.sleep(POLL_S / 4)
+    await _paced(system, traffic, publisher, _flat_out_for(traffic, seconds))
     # Whatever never arrives shows in the final counts as lost (and fails the run).
     await drained(system, traffic)
     return Sustained(published(traffic) - before, time.perf_counter() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class WarmUp:
+    messages: int
+    seconds: float
+    drained: bool
+
+
+async def warm_up(
+    system: System,
+    traffic: DeviceTraffic,
+    publisher: Publisher,
+    devices: Sequence[str],
+    report: Report,
+) -> WarmUp:
+    """Every device of every home heard once, and the detector has received it all (or
+    ``drained`` is False: what never arrives is counted lost at the end of the run)."""
+    before, started = published(traffic), time.perf_counter()
+    total = len(traffic.homes) * len(devices)
+
+    def reported() -> Iterator[list[tuple[str, bytes]]]:
+        for batch in traffic.roll_call(devices, WINDOW):
+            report((published(traffic) - before) / total)
+            yield batch
+
+    await _paced(system, traffic, publisher, reported())
+    emptied = await drained(system, traffic)
+    report(1.0)
+    return WarmUp(published(traffic) - before, time.perf_counter() - started, emptied)
 
 
 async def background(

@@ -16,13 +16,15 @@ def as_table(result: dict[str, Any]) -> str:
         ("machine", result["machine"]),
         ("date", result["date"]),
         ("homes / seconds", f"{result['homes']} / {result['seconds']:g}"),
+        ("0 warm-up", _warm_up(result["warm_up"])),
         ("1 raw broker", f"{result['raw_per_s']} msg/s ({result['raw_client']})"),
         ("2 pipeline sustained", f"{result['pipeline_per_s']} msg/s, ratio {result['ratio']}"),
         (
             "  counted",
             f"published {counts['published']}, gateway accepted {counts['gateway_accepted']}, "
             f"detector events {counts['event_received']}/{counts['event_published']}, "
-            f"telemetry {counts['telemetry_received']}/{counts['telemetry_published']}",
+            f"telemetry {counts['telemetry_received']}/{counts['telemetry_published']} "
+            f"(warm-up's {counts['warm_up_published']} included)",
         ),
         ("  lost", str(result["lost"])),
         ("  CPU ms / message", "  ".join(f"{k} {v}" for k, v in result["cpu_ms_per_msg"].items())),
@@ -57,3 +59,12 @@ def as_table(result: dict[str, Any]) -> str:
         rows.append(("CRASHED", ", ".join(result["crashed"])))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _warm_up(warm: dict[str, Any]) -> str:
+    if not warm["enabled"]:
+        return "off (--no-warm): a gateway's first minutes after a start"
+    return (
+        f"{warm['messages']} messages in {warm['seconds']:g} s ({warm['per_s']}/s), "
+        f"{warm['statuses']} statuses, {'drained' if warm['drained'] else 'NOT drained'}"
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -93,6 +93,15 @@ class DeviceTraffic:
         now = wall_time()
         kinds = self._random.choices(self._kinds, self._weights, k=size)
         return [self._message(kind, now) for kind in kinds]
+
+    def roll_call(self, devices: Sequence[str], size: int) -> Iterator[list[tuple[str, bytes]]]:
+        """A heartbeat from every one of ``devices`` in every home, ``size`` at a time, each
+        batch stamped when it is made: what a gateway has heard from a district once it
+        has run a while (it publishes a device's status the first time it hears it)."""
+        calls = [(home, device) for home in self.homes for device in devices]
+        for start in range(0, len(calls), size):
+            now = wall_time()
+            yield [self._event(h, d, "heartbeat", now) for h, d in calls[start : start + size]]
 
     def press(self, home: str, device: str) -> tuple[str, bytes]:
         """A call-button press, counted with the events."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.layout import STANDARD_DEVICES
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
 
 
@@ -39,6 +41,16 @@ def test_a_tiny_bench_reports_every_figure_and_loses_nothing(tmp_path: Path) -> 
     result = json.loads(run.stdout)
     assert result["lost"] == 0
     assert result["counts"]["published"] == result["counts"]["gateway_accepted"] > 0
+    # Warmed up by default: every device of the 8 homes heard once before the measured phases,
+    # its messages counted with the rest (lost ones would fail the run), so the flat-out phase
+    # makes the gateway publish no first-contact statuses.
+    warm = result["warm_up"]
+    assert warm["enabled"] and warm["drained"]
+    assert warm["messages"] == result["counts"]["warm_up_published"] == 8 * len(STANDARD_DEVICES)
+    assert warm["statuses"] >= warm["messages"]
+    measured = result["flat_out_messages"] + result["presses"]
+    assert result["counts"]["published"] >= warm["messages"] + measured
+    assert result["statuses_per_msg"] == 0
     assert result["raw_per_s"] > 0 and result["ratio"] > 0
     assert result["presses"] > 0 and result["presses_missed"] == 0
     assert 0 < result["p50"] <= result["p95"] <= result["p99"]

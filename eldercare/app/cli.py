@@ -171,8 +171,16 @@ def bench(
         str, typer.Option(help="home counts for the detector state per home, comma-separated")
     ] = "1000,10000,100000",
     json_output: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            "--warm/--no-warm",
+            help="first hear every device once (steady state); --no-warm: a gateway's "
+            "first minutes after a start",
+        ),
+    ] = True,
 ) -> None:
-    """Raw broker rate, the whole pipeline's sustained rate and ratio to it, call button ->
+    """Warm-up, raw broker rate, the whole pipeline's sustained rate and ratio to it, call button ->
     wall latency under load, RSS and detector state per home. Exit 1 if a message is lost."""
     # Imported here: the bench is tooling (it needs the dev extras, httpx).
     from benchmarks.bench import bench as run_bench
@@ -181,7 +189,7 @@ def bench(
 
     configure_logging("WARNING", True)
     sizes = tuple(int(part) for part in state_homes.split(",") if part.strip())
-    result = asyncio.run(run_bench(homes, seconds, sizes))
+    result = asyncio.run(run_bench(homes, seconds, sizes, warm=warm))
     typer.echo(as_json(result) if json_output else as_table(result))
     if failed(result):
         raise typer.Exit(1)
