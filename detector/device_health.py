@@ -91,6 +91,10 @@ class DeviceHealthRule(BaseRule):
     #: it, a device was first heard of as already offline (see ``_whole_home_down``).
     _started: datetime | None = None
     _met_down: set[str] = field(default_factory=set)
+    #: Homes where a device may carry ``ALERTED`` or ``BATTERY`` (a superset: pruned by
+    #: ``snapshot``), so the checkpoint finds them without walking every device: at 10 000
+    #: homes (160 000 devices) that walk held the detector's loop ~0.1 s a checkpoint.
+    _flagged: set[str] = field(default_factory=set)
 
     def _begin(self, now: datetime) -> None:
         if self._started is None:
@@ -150,6 +154,7 @@ class DeviceHealthRule(BaseRule):
         if telemetry.value > BATTERY_LOW_PCT or packed & BATTERY:
             return output
         devices[telemetry.device] = packed | BATTERY
+        self._flagged.add(telemetry.home)
         alert = make_alert(
             home=telemetry.home,
             kind=AlertKind.BATTERY_LOW,
@@ -221,6 +226,7 @@ class DeviceHealthRule(BaseRule):
             if home in self._home_alerted:
                 return RuleOutput()
             self._home_alerted.add(home)
+            self._flagged.add(home)
             for name in down:
                 devices[name] |= ALERTED
             return RuleOutput(alerts=[self._home_offline(home, sorted(down), now)])
@@ -229,6 +235,7 @@ class DeviceHealthRule(BaseRule):
             if devices[name] & ALERTED:
                 continue
             devices[name] |= ALERTED
+            self._flagged.add(home)
             self._offline_alerted.setdefault(home, set()).add(name)
             alerts.append(
                 make_alert(
@@ -272,15 +279,17 @@ class DeviceHealthRule(BaseRule):
         self._offline_alerted = {
             home: names for home, names in self._offline_alerted.items() if keep(home)
         }
+        self._flagged = {home for home in self._flagged if keep(home)}
 
     def snapshot(self) -> bytes:
-        """The homes with a condition open, with all their devices."""
-        open_homes = {*self._down, *self._home_alerted, *self._offline_alerted}
-        open_homes.update(
+        """The homes with a condition open, with all their devices. Only the homes that had
+        a condition are looked at (``_flagged``), not every device."""
+        self._flagged = {
             home
-            for home, devices in self._homes.items()
-            if any(packed & (ALERTED | BATTERY) for packed in devices.values())
-        )
+            for home in self._flagged
+            if any(packed & (ALERTED | BATTERY) for packed in self._homes.get(home, {}).values())
+        }
+        open_homes = {*self._down, *self._home_alerted, *self._offline_alerted, *self._flagged}
         saved = {}
         for home in sorted(open_homes):
             saved[home] = {
@@ -301,6 +310,7 @@ class DeviceHealthRule(BaseRule):
         self._offline_alerted = {
             home: set(item["offline"]) for home, item in loaded.items() if item["offline"]
         }
+        self._flagged = set(loaded)
 
     def _home_offline(self, home: str, devices: list[str], now: datetime) -> Alert:
         names = ", ".join(devices[:8])

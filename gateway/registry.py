@@ -25,6 +25,7 @@ from eldercare.db.models import (
     StaffRow,
     StationRow,
 )
+from gateway.registry_api import READ_PART
 from gateway.specs import (
     ContactSpec,
     DeviceSpec,
@@ -363,8 +364,6 @@ class Registry:
         return RegistrySnapshot.of(await self.device_infos())
 
 
-#: Devices read per fetch by ``device_infos``.
-READ_PART = 5_000
 #: Keys per ``IN (…)`` query: far below SQLite's and PostgreSQL's bound-parameter limits.
 IN_CHUNK = 500
 

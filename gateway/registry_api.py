@@ -14,6 +14,7 @@ ORM rows: callers build their own views from them, and must not write through th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -154,13 +155,26 @@ async def devices_of(session: AsyncSession, home_ids: Iterable[str]) -> list[Dev
     )
 
 
-async def all_devices(session: AsyncSession, shards: Shards | None = None) -> list[DevicePlace]:
+#: Devices read per fetch where every device is read (here and ``gateway.registry``).
+READ_PART = 5_000
+
+
+async def all_devices(
+    session: AsyncSession, shards: Shards | None = None, part: int = READ_PART
+) -> list[DevicePlace]:
     """Every registered device (of the given shards' homes), without loading ORM objects
-    (the detector loads them all)."""
+    (the detector loads them all). Read ``part`` rows a fetch, each awaited: 160 000
+    devices (10 000 homes) made in one go held the detector's event loop for about 0.3 s
+    every minute (issue 18). The loop is let in after each part."""
     query = select(DeviceRow.home_id, DeviceRow.id, DeviceRow.kind, DeviceRow.room)
     if shards is not None:
         query = query.join(HomeRow, HomeRow.id == DeviceRow.home_id).where(shards.holds())
-    return [DevicePlace(*row) for row in await session.execute(query)]
+    places: list[DevicePlace] = []
+    result = await session.stream(query)
+    async for rows in result.partitions(part):
+        places += [DevicePlace(*row) for row in rows]
+        await asyncio.sleep(0)  # a driver's prefetched rows come without a wait
+    return places
 
 
 async def device_rooms(
