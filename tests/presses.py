@@ -15,7 +15,16 @@ import aiomqtt
 
 from eldercare.models import Event, EventType
 from eldercare.topics import Topics
+from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
+
+#: The one device of a pressing home: the call button ``press_each`` presses.
+BUTTON = (DeviceSpec("btn", "call_button", "hall"),)
+
+
+def button_homes(count: int) -> list[SimulatedHome]:
+    """Homes h-0001 … with nothing but the call button that ``press_each`` presses."""
+    return [SimulatedHome(f"h-{number:04d}", devices=BUTTON) for number in range(1, count + 1)]
 
 
 async def press_each(

@@ -18,11 +18,9 @@ import httpx
 import pytest
 
 from eldercare.clock import RealClock
-from gateway.specs import DeviceSpec
-from simulator.homes import SimulatedHome
 from tests.dashboard_world import fast_hashing, log_in, seed_stations
 from tests.harness import make_settings, running_system
-from tests.presses import flood_report, flooding, press_each, until
+from tests.presses import button_homes, flood_report, flooding, press_each, until
 from tests.sse import sse_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures(fast_hashing.__name__)]
@@ -36,8 +34,7 @@ WALL_BOUND_S = 2.0
 
 async def test_presses_reach_the_wall_past_a_flood_of_activity(mosquitto, tmp_path) -> None:
     settings = make_settings(mosquitto, tmp_path)
-    button = (DeviceSpec("btn", "call_button", "hall"),)
-    homes = [SimulatedHome(f"h-{n:04d}", devices=button) for n in range(1, PRESSES + 1)]
+    homes = button_homes(PRESSES)
     placements = {home.home_id: "s-1" for home in homes}
     await seed_stations(settings.db_url, placements, {"wang": ("王芳", "s-1")}, RealClock().now())
     topics = settings.topics

@@ -23,7 +23,7 @@ from eldercare.settings import DeviceRateLimits
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.harness import make_settings, running_system
-from tests.presses import press_each, until
+from tests.presses import button_homes, press_each, until
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +34,11 @@ PRESS_EVERY_S = 0.5
 LIFE_SAFETY_BOUND_S = 5.0
 
 
-def press_homes() -> list[SimulatedHome]:
-    button = (DeviceSpec("btn", "call_button", "hall"),)
-    return [SimulatedHome(f"h-{number:04d}", devices=button) for number in range(1, PRESSES + 1)]
-
-
 async def test_call_buttons_beat_one_devices_flood(mosquitto, tmp_path) -> None:
     # Summaries every 2 s, so the whole flood is accounted for within the test.
     settings = make_settings(mosquitto, tmp_path, device_rate_limits=DeviceRateLimits(report_s=2.0))
     flooder = SimulatedHome("h-flood", devices=(DeviceSpec("pir", "motion", "hall"),))
-    homes = press_homes()
+    homes = button_homes(PRESSES)
     topics = settings.topics
     alerts: dict[str, float] = {}
     excess: list[dict] = []

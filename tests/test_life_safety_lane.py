@@ -23,7 +23,7 @@ from eldercare.app.runtime import Service
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
 from tests.harness import make_settings, running_system
-from tests.presses import flood_report, flooding, press_each, until
+from tests.presses import button_homes, flood_report, flooding, press_each, until
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +36,7 @@ LIFE_SAFETY_BOUND_S = 5.0
 async def test_call_buttons_take_the_lane_past_a_flood_at_full_speed(mosquitto, tmp_path) -> None:
     settings = make_settings(mosquitto, tmp_path)
     flooder = SimulatedHome("h-flood", devices=(DeviceSpec("pir", "motion", "hall"),))
-    button = (DeviceSpec("btn", "call_button", "hall"),)
-    homes = [SimulatedHome(f"h-{n:04d}", devices=button) for n in range(1, PRESSES + 1)]
+    homes = button_homes(PRESSES)
     topics = settings.topics
     alerts: Counter[str] = Counter()
     alerted_at: dict[str, float] = {}
