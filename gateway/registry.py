@@ -25,7 +25,7 @@ from eldercare.db.models import (
     StaffRow,
     StationRow,
 )
-from gateway.registry_api import READ_PART
+from gateway.registry_api import rows_in_parts
 from gateway.specs import (
     ContactSpec,
     DeviceSpec,
@@ -350,14 +350,10 @@ class Registry:
             DeviceRow.zigbee_name,
             DeviceRow.battery_changed_at,
         ).order_by(DeviceRow.home_id, DeviceRow.id)
-        infos: list[DeviceInfo] = []
         async with self.engine.connect() as connection:
-            # In parts, each fetch awaited: 160 000 devices (10 000 homes) made in one go held
-            # the event loop for a few tenths of a second every refresh (issue 18).
-            result = await connection.stream(query)
-            async for part in result.partitions(READ_PART):
-                infos += [DeviceInfo(*row) for row in part]
-        return infos
+            # In parts (``rows_in_parts``): in one go 160 000 devices (10 000 homes) held the
+            # event loop for a few tenths of a second every refresh (issue 18).
+            return await rows_in_parts(await connection.stream(query), DeviceInfo)
 
     async def snapshot(self) -> RegistrySnapshot:
         """Every device, for the gateway's per-message lookups."""
