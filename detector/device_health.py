@@ -30,7 +30,7 @@ from typing import ClassVar
 
 from detector.alerts import make_alert
 from detector.packed import PackedInts
-from detector.rules import BaseRule, RuleOutput
+from detector.rules import BaseRule, RuleOutput, whole_tick
 from eldercare.models import (
     HOME_GATEWAY_DEVICE,
     Alert,
@@ -184,10 +184,7 @@ class DeviceHealthRule(BaseRule):
         return self._check_home(status.home, now)
 
     def on_tick(self, now: datetime) -> RuleOutput:
-        output = RuleOutput()
-        for part in self.tick_in_parts(now):
-            output.extend(part)
-        return output
+        return whole_tick(self, now)
 
     def tick_in_parts(self, now: datetime) -> Iterator[RuleOutput]:
         """The tick, ``TICK_PART_HOMES`` homes a part (``detector.rules.TicksInParts``):

@@ -74,6 +74,15 @@ class TicksInParts(Protocol):
     def tick_in_parts(self, now: datetime) -> Iterator[RuleOutput]: ...
 
 
+def whole_tick(rule: TicksInParts, now: datetime) -> RuleOutput:
+    """A rule's ``tick_in_parts`` in one go: its ``on_tick``, for the in-process replays and
+    tests, where nothing else waits on the loop."""
+    output = RuleOutput()
+    for part in rule.tick_in_parts(now):
+        output.extend(part)
+    return output
+
+
 class BaseRule:
     """Defaults that ignore everything, so a rule implements only what it watches."""
 

@@ -23,7 +23,7 @@ from detector.activity.home_config import Expectation, HomeConfig
 from detector.activity.model import ModelSettings
 from detector.activity.sensors import Place, Role, SensorDirectory
 from detector.activity.snapshot import COMPRESSED, HomesSnapshot
-from detector.rules import BaseRule, RuleOutput
+from detector.rules import BaseRule, RuleOutput, whole_tick
 from eldercare.logs import get_logger
 from eldercare.models import (
     AlertKind,
@@ -237,10 +237,7 @@ class InactivityRule(BaseRule):
     # -- the clock ------------------------------------------------------------------------
 
     def on_tick(self, now: datetime) -> RuleOutput:
-        output = RuleOutput()
-        for part in self.tick_in_parts(now):
-            output.extend(part)
-        return output
+        return whole_tick(self, now)
 
     def tick_in_parts(self, now: datetime) -> Iterator[RuleOutput]:
         """The tick, ``TICK_PART_HOMES`` homes a part, so that the detector can serve
