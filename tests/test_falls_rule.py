@@ -227,3 +227,68 @@ def test_a_restart_inside_the_confirmation_window_still_raises_the_fall_once(
     again = FallRule(confirm_s=15.0)
     again.restore(home.rule.snapshot())  # once raised, a restart does not raise it again
     assert again.on_tick(home.clock.now() + timedelta(minutes=5)).alerts == []
+
+
+def _cut_after_impact(fall: np.ndarray, seconds: float) -> np.ndarray:
+    """The recording up to ``seconds`` after its impact: the pendant stops sending there."""
+    return fall[: int(np.linalg.norm(fall, axis=1).argmax()) + round(seconds * RATE)]
+
+
+def test_a_pendant_silent_right_after_the_impact_does_not_lose_the_fall(fall: np.ndarray) -> None:
+    """A body lying on the pendant, or its battery knocked loose: the samples stop before the
+    aftermath the detector waits for (3 s) has come. That impact used to wait for ever and
+    was dropped when the silent pendant was forgotten."""
+    home = Home()
+    home.wear(_cut_after_impact(fall, 0.5))
+    assert home.points == []  # its aftermath is not in: nothing decided yet
+    last_batch = home.seq - 1
+    home.wait(60)
+    [alert] = home.alerts
+    assert alert.severity is Severity.CRITICAL
+    assert alert.evidence[0].seq == last_batch and alert.evidence[0].type == "accel_impact"
+    assert (alert.raised_at - _impact(home, fall)).total_seconds() <= 45.0
+    assert home.points == ["suspected", "confirmed"]
+
+
+def test_the_service_wakes_when_a_pendant_counts_as_cut_off(fall: np.ndarray) -> None:
+    home = Home()
+    home.wear(_cut_after_impact(fall, 0.5))
+    last_seen = home.clock.now()
+    assert home.rule.next_deadline() == last_seen + timedelta(seconds=5)
+    assert seconds_to_next_tick([home.rule], last_seen, TICK_S) == pytest.approx(5.0)
+    assert home.rule.on_tick(last_seen + timedelta(seconds=4.9)).points == []
+    assert [
+        p.fields["stage"] for p in home.rule.on_tick(last_seen + timedelta(seconds=5)).points
+    ] == ["suspected"]
+    assert home.rule.next_deadline() == home.rule.suspected["h-0001"].deadline
+
+
+@pytest.mark.parametrize(
+    ("then", "severity"),
+    [("lying", Severity.CRITICAL), ("walking", Severity.MEDIUM)],
+)
+def test_an_impact_cut_by_a_gap_is_decided_when_the_pendant_is_back(
+    fall: np.ndarray, then: str, severity: Severity
+) -> None:
+    """The link drops for a few seconds after the impact and comes back: the resampler starts
+    a new stream, which used to throw the impact away with the old one."""
+    home = Home()
+    home.wear(_cut_after_impact(fall, 0.5))
+    home.wait(3)  # longer than the stream's gap tolerance, shorter than the cut-off
+    assert home.points == []
+    after = _lying(30, fall) if then == "lying" else recording("SA03/D01_SA03_R01", RATE)[:1500]
+    home.wear(after)
+    home.wait(30)
+    assert home.points[0] == "suspected"
+    assert home.alerts[0].severity is severity
+    assert all(a.severity is not Severity.CRITICAL for a in home.alerts[1:])
+
+
+def test_a_cut_without_an_impact_raises_nothing() -> None:
+    home = Home()
+    walk = recording("SA04/D01_SA04_R01", RATE)
+    home.wear(walk[: round(20 * RATE)])
+    home.wait(60)
+    home.wear(walk[round(20 * RATE) :])
+    home.wait(60)
+    assert home.alerts == [] and home.points == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -149,3 +151,39 @@ def test_rotated_pendants_at_every_device_rate_decide_alike(rate: float) -> None
                 tolerance = np.where(np.char.endswith(FEATURE_NAMES, "_deg"), 0.1, 1e-3)
                 close = np.abs(got - want) <= tolerance + 1e-3 * np.abs(want)
                 assert np.all(close | (np.isnan(got) & np.isnan(want))), name
+
+
+def test_a_cut_stream_decides_its_pending_impact_on_what_it_saw() -> None:
+    samples = recording(FALL, 50)
+    impact = int(np.linalg.norm(samples, axis=1).argmax())
+    stream = FallStream(ThresholdRule())
+    seen = stream_recording(samples[: impact + 25], 50, stream)  # 0.5 s of aftermath, then nothing
+    assert stream.awaiting_aftermath and not any(c.impact_at >= impact / 50 - 1 for c in seen)
+    [cut] = [c for c in stream.cut() if abs(c.impact_at - impact / 50) < 0.3]
+    assert cut.alarm and cut.held_s == pytest.approx(2.5, abs=0.05)
+    assert not stream.awaiting_aftermath and stream.cut() == []
+    # The next batch starts a stream of its own, even one that would have fitted on.
+    assert stream.push((impact + 25) / 50, 50, samples[impact + 25 : impact + 75]) == []
+    assert stream.resampler.origin == (impact + 25) / 50
+
+
+@pytest.mark.parametrize("name", ["SA04/D03_SA04_R01", "SA04/D04_SA04_R01"])
+def test_everyday_impacts_cut_off_raise_no_alarm(name: str) -> None:
+    """A link that drops a second after a jogging step must not read as a fall: the still
+    pendant assumed after a cut keeps the attitude last seen, not one noisy sample's."""
+    model = bundled_model()
+    assert model is not None
+    config = FallConfig(**model.config)
+    samples = recording(name, 50)
+    impacts = [c.impact_at for c in stream_recording(samples, 50, FallStream(model, config))]
+    assert len(impacts) > 40
+    stream, at, alarms = FallStream(model, config), 0, 0
+    for impact in impacts:
+        end = round((impact + 1.0) * 50) + 1
+        while at + 50 <= end:
+            stream.push(at / 50, 50, samples[at : at + 50])
+            at += 50
+        cut = copy.deepcopy(stream)
+        decided = cut.push(at / 50, 50, samples[at:end]) if end > at else []
+        alarms += sum(c.alarm for c in decided + cut.cut())
+    assert alarms == 0

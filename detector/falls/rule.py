@@ -35,8 +35,11 @@ and on the service's clock tick, so a silent home still gets its alert on time.
 
 Open suspicions are checkpointed with the rest of the detector's state: a restart inside
 the confirmation window must not lose the fall (its deadline is checked at the first tick
-after the restart). The pendants' sample buffers are not: a window cut by the restart is
-lost, as it would be if the pendant's connection dropped.
+after the restart). A pendant whose stream is cut after an impact, before its aftermath
+has arrived (a gap in its samples, or silence for ``cut_s``), has that impact decided as if
+the pendant lay still from its last sample on (``FallStream.cut``), not dropped. The
+pendants' sample buffers are not checkpointed: an impact whose aftermath was still being
+collected when the detector itself stopped is lost.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from detector.activity.rule import InactivityRule
 from detector.activity.sensors import Place
 from detector.alerts import stable_alert_id
 from detector.falls.scoring import FallModel, Scorer, ThresholdRule, bundled_model
-from detector.falls.stream import FallConfig, FallStream
+from detector.falls.stream import Candidate, FallConfig, FallStream
 from detector.rules import BaseRule, RuleOutput
 from eldercare.logs import get_logger
 from eldercare.models import (
@@ -118,6 +121,8 @@ class _Pendant:
     last_seen: datetime
     #: Mean acceleration at the end of the last batch: the posture the next one starts from.
     last_vector: np.ndarray | None = None
+    #: The last batch's sequence number: the evidence of an impact decided after a cut.
+    last_seq: int | None = None
 
 
 class FallRule(BaseRule):
@@ -134,6 +139,7 @@ class FallRule(BaseRule):
         idle_s: float = 600.0,
         beds: InactivityRule | None = None,
         bed_grace_s: float = 60.0,
+        cut_s: float = 5.0,
     ) -> None:
         if scorer is None:
             scorer, default_config = default_scorer()
@@ -144,11 +150,17 @@ class FallRule(BaseRule):
         self.movement_g = movement_g
         self.posture_deg = posture_deg
         self.idle = timedelta(seconds=idle_s)
+        #: Silence after which a pendant waiting for an impact's aftermath counts as cut off:
+        #: longer than the stream's own gap tolerance (2 s) plus a one-second batch and its
+        #: transport, far shorter than the confirmation window.
+        self.cut_after = timedelta(seconds=cut_s)
         #: Where the home's bed mat and last sign of life are known (the detector's own
         #: inactivity rule); None: no bed is consulted.
         self.beds = beds
         self.bed_grace = timedelta(seconds=bed_grace_s)
         self.pendants: dict[tuple[str, str], _Pendant] = {}
+        #: Pendants waiting for an impact's aftermath, and when they count as cut off.
+        self._awaiting: dict[tuple[str, str], datetime] = {}
         self.suspected: dict[str, SuspectedFall] = {}
         #: Confirmation windows opened since start: a new one is saved before the message that
         #: opened it is acknowledged (``Detector.handle``), not only at the next tick.
@@ -164,16 +176,15 @@ class FallRule(BaseRule):
         pendant = self.pendants.get(key)
         if pendant is None:
             pendant = self.pendants[key] = _Pendant(FallStream(self.scorer, self.config), now)
-        pendant.last_seen = now
+        pendant.last_seen, pendant.last_seq = now, telemetry.seq
         samples = np.asarray(telemetry.samples, dtype=np.float32)
         assert telemetry.rate_hz is not None  # the contract guarantees it for accel
-        for candidate in pendant.stream.push(telemetry.ts.timestamp(), telemetry.rate_hz, samples):
-            if candidate.alarm:
-                impact_at = datetime.fromtimestamp(candidate.impact_at, tz=UTC)
-                evidence = Evidence(device=telemetry.device, seq=telemetry.seq, type="accel_impact")
-                output.extend(
-                    self._suspect(telemetry.home, impact_at, evidence, now, candidate.score)
-                )
+        candidates = pendant.stream.push(telemetry.ts.timestamp(), telemetry.rate_hz, samples)
+        output.extend(self._alarms(key, pendant, candidates, now))
+        if pendant.stream.awaiting_aftermath:
+            self._awaiting[key] = now + self.cut_after
+        else:
+            self._awaiting.pop(key, None)
         moved = self._moved(pendant, samples, telemetry.rate_hz)
         suspicion = self.suspected.get(telemetry.home)
         if suspicion and moved and self._after_aftermath(telemetry.ts, suspicion):
@@ -199,11 +210,41 @@ class FallRule(BaseRule):
         return output
 
     def on_tick(self, now: datetime) -> RuleOutput:
+        output = RuleOutput()
+        for key in [k for k, at in self._awaiting.items() if at <= now]:
+            del self._awaiting[key]
+            pendant = self.pendants[key]
+            output.extend(self._alarms(key, pendant, pendant.stream.cut(), now))
         for key in [k for k, p in self.pendants.items() if now - p.last_seen > self.idle]:
             del self.pendants[key]  # bounded memory: a silent pendant starts afresh
-        return self._confirm_due(now)
+        output.extend(self._confirm_due(now))
+        return output
 
     # -- decisions ----------------------------------------------------------------------
+
+    def _alarms(
+        self, key: tuple[str, str], pendant: _Pendant, candidates: list[Candidate], now: datetime
+    ) -> RuleOutput:
+        """The suspicions a pendant's decided candidates raise."""
+        output = RuleOutput()
+        home, device = key
+        for candidate in candidates:
+            if candidate.held_s:
+                # Where the pendant lay when it fell silent is not known (mid-fall, maybe):
+                # whether it moved since is judged from the batches after the cut alone.
+                pendant.last_vector = None
+                log.warning(
+                    "fall_aftermath_missing",
+                    home=home,
+                    device=device,
+                    held_s=round(candidate.held_s, 2),
+                    alarm=candidate.alarm,
+                )
+            if candidate.alarm:
+                impact_at = datetime.fromtimestamp(candidate.impact_at, tz=UTC)
+                evidence = Evidence(device=device, seq=pendant.last_seq, type="accel_impact")
+                output.extend(self._suspect(home, impact_at, evidence, now, candidate.score))
+        return output
 
     def _moved(self, pendant: _Pendant, samples: np.ndarray, rate_hz: float) -> bool:
         """Activity (magnitude varies) or a change of posture since the previous batch."""
@@ -293,9 +334,11 @@ class FallRule(BaseRule):
     # -- checkpoint -----------------------------------------------------------------------
 
     def next_deadline(self) -> datetime | None:
-        """When the earliest confirmation window closes: the service wakes then, not at its
-        next 10 s tick, so a confirmed fall is on the wall seconds after its 15 s, not 25."""
-        return min((s.deadline for s in self.suspected.values()), default=None)
+        """When the earliest confirmation window closes, or a pendant waiting for an impact's
+        aftermath counts as cut off: the service wakes then, not at its next 10 s tick, so a
+        confirmed fall is on the wall seconds after its 15 s, not 25."""
+        deadlines = [s.deadline for s in self.suspected.values()]
+        return min([*deadlines, *self._awaiting.values()], default=None)
 
     @property
     def short_timers_open(self) -> bool:

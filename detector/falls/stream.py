@@ -9,7 +9,7 @@ features and asks the scorer. Nothing looks further ahead than that window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +43,9 @@ class Candidate:
     features: np.ndarray
     score: float
     alarm: bool
+    #: Seconds of the aftermath the stream never saw and took as the pendant lying still
+    #: (``FallStream.cut``); 0 for an impact decided on what the pendant sent.
+    held_s: float = 0.0
 
 
 class FallStream:
@@ -76,14 +79,68 @@ class FallStream:
         """Feed one batch (``start`` = first sample, epoch seconds); get candidates decided."""
         origin, emitted = self.resampler.origin, self.resampler.emitted
         fresh = self.resampler.push(start, rate_hz, samples)
+        decided: list[Candidate] = []
         if self.resampler.origin != origin or self.resampler.emitted - len(fresh) != emitted:
+            decided.extend(self._decide_cut())
             self._restart()
             first = self.resampler.emitted - len(fresh)
             self._origin = self.resampler.origin + first / self.config.rate_hz
-        decided: list[Candidate] = []
         for begin in range(0, len(fresh), self._chunk):
             decided.extend(self._append(fresh[begin : begin + self._chunk]))
         return decided
+
+    @property
+    def awaiting_aftermath(self) -> bool:
+        """An impact may be waiting for its aftermath: one was found, or the last second
+        (not yet searched, its right side incomplete) holds a sample strong enough to be one."""
+        if self._pending:
+            return True
+        unsearched = min(self._count - self._searched, self._capacity)
+        if unsearched <= 0:
+            return False
+        tail = np.linalg.norm(self.window[-unsearched:], axis=1)
+        return bool(tail.max() >= self.config.candidate_g)
+
+    def cut(self) -> list[Candidate]:
+        """The pendant fell silent: decide what is pending and start afresh at its next batch.
+
+        The next batch then begins a new stream even if it would have fitted on (late data),
+        since the window has been filled out with what ``_decide_cut`` assumed.
+        """
+        decided = self._decide_cut()
+        self.resampler.reset()
+        self._restart()
+        return decided
+
+    def _decide_cut(self) -> list[Candidate]:
+        """Impacts whose aftermath the stream will never see, decided with the pendant taken
+        as lying still from its last sample on.
+
+        Why: a pendant's link drops right after an impact more often than at any other time
+        (a body lying on it, out of range on the floor, a battery knocked loose), and an
+        impact whose aftermath never came used to be dropped: the fall was lost. Assuming
+        stillness is the worst case, and the rule's confirmation window then checks it: any
+        movement in the home, the pendant's own included once it is back, makes the alert a
+        "check in" rather than a call-out.
+        """
+        if not self.awaiting_aftermath:
+            return []
+        seen = self._count
+        last_seen = self._time(seen - 1)
+        held = np.repeat(self._lying_still(), self._chunk, axis=0)
+        decided: list[Candidate] = []
+        while self._pending or self._searched < seen:  # held samples (1 g) are no impact
+            decided.extend(self._append(held))
+        post_s = self.config.post_s
+        return [replace(c, held_s=max(0.0, c.impact_at + post_s - last_seen)) for c in decided]
+
+    def _lying_still(self) -> np.ndarray:
+        """Gravity alone (1 g) along the last half second's mean: a body at rest in the
+        attitude it was last seen in. Not the last sample: it may be the impact's spike,
+        and its direction is noise; held, it read as a change of posture, and a quarter
+        of everyday impacts cut a second after became suspicions (docs/falls.md)."""
+        recent = self.window[-min(self._count, self.config.samples(0.5)) :].mean(axis=0)
+        return recent[None, :] / max(float(np.linalg.norm(recent)), 1e-6)
 
     def _time(self, index: int) -> float:
         return self._origin + index / self.config.rate_hz
