@@ -51,7 +51,7 @@ from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
 from detector.metrics import ShardTotals, detector_readings
-from detector.rules import NoSeries, PointSink, Rule, RuleOutput, TicksInParts
+from detector.rules import DecidesOnStop, NoSeries, PointSink, Rule, RuleOutput, TicksInParts
 from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing, Subscription
@@ -214,6 +214,18 @@ class Detector:
         for rule in self.rules:
             output.extend(self._offer(rule, message, now))
         return self._emit(output)
+
+    def stopping(self) -> None:
+        """Before the last save: what a rule could only decide in this process is decided
+        into its state (``DecidesOnStop``). Nothing can be published any more; what it
+        decided is saved, and raised by the next process from the checkpoint."""
+        now = self.clock.now()
+        for rule in self.rules:
+            if isinstance(rule, DecidesOnStop):
+                try:
+                    self._emit(rule.on_stop(now))
+                except Exception:
+                    self._failed(rule, None)
 
     def tick(self) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -408,6 +420,7 @@ async def run(
             if series:
                 group.create_task(series.run())
     finally:
+        detector.stopping()
         state.save(detector.rules)
 
 
@@ -512,4 +525,5 @@ async def serve_shard(
             group.create_task(registry_loop(settings, read, detector, clock))
     finally:
         totals.retire(shard)
+        detector.stopping()
         await save()

@@ -10,19 +10,23 @@ still raises the critical alert.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import contextlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiomqtt
 import numpy as np
 import pytest
 
-from detector.checkpoint import one_at_a_time, pack, unpack
+from detector.checkpoint import StateFile, one_at_a_time, pack, unpack
 from detector.falls.rule import FallRule
-from detector.service import Detector
-from eldercare.clock import SimulatedClock
+from detector.service import STATE_FILE, Detector
+from detector.service import run as run_detector
+from eldercare.clock import RealClock, SimulatedClock
 from eldercare.models import AlertKind, Severity
 from eldercare.settings import Settings
 from tests.falls_support import recording, telemetry_batches
+from tests.harness import make_settings, wait_for_services
 
 RATE = 50.0
 
@@ -98,3 +102,40 @@ async def test_saves_asked_for_at_once_are_taken_in_turn() -> None:
     in_turn = one_at_a_time(save)
     assert await asyncio.gather(in_turn(), in_turn(), in_turn()) == [7, 7, 7]
     assert not overlapped
+
+
+@pytest.mark.integration
+async def test_a_detector_stopped_while_an_impact_waits_for_its_aftermath_keeps_the_fall(
+    mosquitto,  # type: ignore[no-untyped-def]
+    fall: np.ndarray,
+    tmp_path: Path,
+) -> None:
+    """A deploy restarts the detector half a second after a fall's impact. The pendant's
+    buffer dies with the process, and the next one would never see that impact's first
+    half second again: stopping decides it into the state it saves last."""
+    settings = make_settings(mosquitto, tmp_path)
+    rule = FallRule(confirm_s=15.0, cut_s=600.0)  # no tick cuts it: only the stop can
+    task = asyncio.create_task(run_detector(settings, RealClock(), rules=[rule]))
+    key = ("h-0001", "pendant")
+    cut = fall[: int(np.linalg.norm(fall, axis=1).argmax()) + round(0.5 * RATE)]
+    start = datetime.now(UTC) - timedelta(seconds=len(cut) / RATE)
+    try:
+        await wait_for_services(settings, ["eldercare-detector"])
+        async with aiomqtt.Client(settings.broker.host, settings.broker.port) as client:
+            topic = settings.topics.normalised(*key, "telemetry")
+            for batch in telemetry_batches(cut, RATE, start):
+                await client.publish(topic, batch.to_json(), qos=1)
+        async with asyncio.timeout(15):
+            while key not in rule.pendants or rule.pendants[key].stream.resampler.emitted < len(
+                cut
+            ):
+                await asyncio.sleep(0.05)
+        assert rule.pendants[key].stream.awaiting_aftermath and not rule.suspected
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    restarted = FallRule(confirm_s=15.0)
+    assert StateFile(tmp_path / STATE_FILE).load([restarted])
+    [alert] = restarted.on_tick(datetime.now(UTC) + timedelta(seconds=40)).alerts
+    assert (alert.kind, alert.severity) == (AlertKind.FALL, Severity.CRITICAL)

@@ -37,9 +37,10 @@ Open suspicions are checkpointed with the rest of the detector's state: a restar
 the confirmation window must not lose the fall (its deadline is checked at the first tick
 after the restart). A pendant whose stream is cut after an impact, before its aftermath
 has arrived (a gap in its samples, or silence for ``cut_s``), has that impact decided as if
-the pendant lay still from its last sample on (``FallStream.cut``), not dropped. The
-pendants' sample buffers are not checkpointed: an impact whose aftermath was still being
-collected when the detector itself stopped is lost.
+the pendant lay still from its last sample on (``FallStream.cut``), not dropped; so does a
+detector that stops (``on_stop``, before its last save). The pendants' sample buffers are
+not checkpointed: an impact whose aftermath was being collected when the detector was
+killed is lost.
 """
 
 from __future__ import annotations
@@ -210,17 +211,28 @@ class FallRule(BaseRule):
         return output
 
     def on_tick(self, now: datetime) -> RuleOutput:
-        output = RuleOutput()
-        for key in [k for k, at in self._awaiting.items() if at <= now]:
-            del self._awaiting[key]
-            pendant = self.pendants[key]
-            output.extend(self._alarms(key, pendant, pendant.stream.cut(), now))
+        output = self._cut([k for k, at in self._awaiting.items() if at <= now], now)
         for key in [k for k, p in self.pendants.items() if now - p.last_seen > self.idle]:
             del self.pendants[key]  # bounded memory: a silent pendant starts afresh
         output.extend(self._confirm_due(now))
         return output
 
+    def on_stop(self, now: datetime) -> RuleOutput:
+        """The detector stops (a deploy, a shard handed over): every impact still waiting
+        for its aftermath is decided now, so the last save keeps its suspicion; the
+        pendants' buffers die with the process and the next one would never decide it."""
+        return self._cut(list(self._awaiting), now)
+
     # -- decisions ----------------------------------------------------------------------
+
+    def _cut(self, keys: list[tuple[str, str]], now: datetime) -> RuleOutput:
+        """These pendants' impacts decided on what their streams saw (``FallStream.cut``)."""
+        output = RuleOutput()
+        for key in keys:
+            del self._awaiting[key]
+            pendant = self.pendants[key]
+            output.extend(self._alarms(key, pendant, pendant.stream.cut(), now))
+        return output
 
     def _alarms(
         self, key: tuple[str, str], pendant: _Pendant, candidates: list[Candidate], now: datetime
