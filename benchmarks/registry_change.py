@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import gc
 import json
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -140,6 +141,7 @@ async def measure(homes: int) -> dict[str, object]:
     for task in (refreshing, probing, freezing):
         task.cancel()
     await engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
     devices = homes * len(STANDARD_DEVICES)
     return {"homes": homes, "devices": devices, "seeded_s": round(seeded_s, 1), **passes}
 

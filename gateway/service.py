@@ -57,7 +57,14 @@ from gateway.adapters.generic import DeviceMappings
 from gateway.liveness import LivenessTracker
 from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
-from gateway.registry import APPLY_PART, DeviceInfo, Registry, RegistrySnapshot, in_parts
+from gateway.registry import (
+    APPLY_PART,
+    DeviceInfo,
+    DeviceRecord,
+    Registry,
+    RegistrySnapshot,
+    in_parts,
+)
 from gateway.series import DeviceSeries, device_series
 from gateway.validation import Rejected, check_message, check_size, parse_native
 
@@ -123,9 +130,9 @@ class Gateway:
         self._lane = {topic for d in snapshot.devices.values() if (topic := self._lane_topic(d))}
 
     async def follow_registry(
-        self, rows: list[DeviceInfo], part: int = APPLY_PART
+        self, rows: Sequence[DeviceRecord], part: int = APPLY_PART
     ) -> tuple[list[str], list[str]]:
-        """Apply a new read of the registry (``Registry.device_infos``) from the changed
+        """Apply a new read of the registry (``Registry.device_records``) from the changed
         devices alone, ``part`` at a time with messages handled in between; returns the
         topics the lane gains and those it loses (``MqttConnection.change_subscriptions``).
 
@@ -137,7 +144,7 @@ class Gateway:
         before the swap, so a new device's first message finds its deadline.
         """
         if self.registry is None:
-            self.set_registry(RegistrySnapshot.of(rows))
+            self.set_registry(RegistrySnapshot.of(DeviceInfo(*row) for row in rows))
             return self.lane_topics(), []
         change = await self.registry.changes(rows, part)
         if not change:
@@ -524,7 +531,7 @@ class Gateway:
         while True:
             await self.clock.sleep(REGISTRY_REFRESH_S)
             try:
-                gained, lost = await self.follow_registry(await registry.device_infos())
+                gained, lost = await self.follow_registry(await registry.device_records())
                 if lane is not None and (gained or lost):
                     await lane.change_subscriptions(gained, lost)
             except Exception:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -24,7 +24,14 @@ from eldercare.bus import MqttConnection
 from eldercare.clock import SimulatedClock
 from eldercare.models import Event, EventType
 from eldercare.settings import Settings
-from gateway.registry import DeviceInfo, DeviceSpec, HomeSpec, Registry, RegistrySnapshot
+from gateway.registry import (
+    DeviceInfo,
+    DeviceRecord,
+    DeviceSpec,
+    HomeSpec,
+    Registry,
+    RegistrySnapshot,
+)
 from gateway.service import LANE_CLIENT_ID, REGISTRY_REFRESH_S, Gateway
 from simulator.layout import STANDARD_DEVICES, WALL_BUTTON
 from tests.gateway_support import START, decoded, device, make_gateway
@@ -46,9 +53,9 @@ async def seeded(engine: AsyncEngine) -> Registry:
     return registry
 
 
-def assert_as_rebuilt(gateway: Gateway, rows: list[DeviceInfo]) -> None:
+def assert_as_rebuilt(gateway: Gateway, rows: Sequence[DeviceRecord]) -> None:
     """What followed the changes equals what a gateway started on ``rows`` would hold."""
-    fresh = make_gateway(rows)
+    fresh = make_gateway(DeviceInfo(*row) for row in rows)
     assert gateway.registry is not None and fresh.registry is not None
     assert gateway.registry.devices == fresh.registry.devices
     assert gateway.registry.by_zigbee_name == fresh.registry.by_zigbee_name
@@ -63,7 +70,9 @@ async def test_a_device_added_removed_moved_or_changed_is_seen_right_after_the_r
     gateway = Gateway(Settings(), SimulatedClock(START))
     gateway.set_registry(await registry.snapshot())
     before = gateway.registry
-    assert await gateway.follow_registry(await registry.device_infos()) == ([], [])
+    rows = await registry.device_records()
+    assert {type(row) for row in rows} == {tuple}, "a read makes no object per device"
+    assert await gateway.follow_registry(rows) == ([], [])
     assert gateway.registry is before, "an unchanged registry is not rebuilt"
     accepted = await gateway.handle(*press("h-a", WALL_BUTTON, 1))
     assert decoded(accepted, "event")
@@ -73,7 +82,7 @@ async def test_a_device_added_removed_moved_or_changed_is_seen_right_after_the_r
     await registry.delete_device("h-a", ZIGBEE_PIR.id)  # moved: the same zigbee name in h-b
     await registry.upsert_device("h-b", ZIGBEE_PIR)
     await registry.battery_changed("h-c", WALL_BUTTON, START + timedelta(days=1))
-    rows = await registry.device_infos()
+    rows = await registry.device_records()
     gained, lost = await gateway.follow_registry(rows)
     assert f"eldercare/v1/h-d/{WALL_BUTTON}/event" in gained
     assert lost == [f"eldercare/v1/h-a/{WALL_BUTTON}/event"]
@@ -91,7 +100,7 @@ async def test_a_device_added_removed_moved_or_changed_is_seen_right_after_the_r
     assert_as_rebuilt(gateway, rows)
 
     await registry.delete_home("h-d")
-    rows = await registry.device_infos()
+    rows = await registry.device_records()
     await gateway.follow_registry(rows)
     assert gateway.registry is not None and gateway.registry.get("h-d", WALL_BUTTON) is None
     assert_as_rebuilt(gateway, rows)
@@ -206,14 +215,14 @@ async def test_the_refresh_reads_every_interval_and_follows_the_lane(engine: Asy
 
     lane.change_subscriptions = recorded  # type: ignore[method-assign]
     reads: list[int] = []
-    read = registry.device_infos
+    read = registry.device_records
 
-    async def counted() -> list[DeviceInfo]:
+    async def counted() -> list[DeviceRecord]:
         rows = await read()
         reads.append(len(rows))
         return rows
 
-    registry.device_infos = counted  # type: ignore[method-assign]
+    registry.device_records = counted  # type: ignore[method-assign]
     before = gateway.registry
     refreshing = asyncio.create_task(gateway.refresh_registry(registry, lane))
     try:
@@ -231,7 +240,7 @@ async def test_the_refresh_reads_every_interval_and_follows_the_lane(engine: Asy
     assert gateway.registry is not None and gateway.registry.get("h-d", WALL_BUTTON)
     assert len(subscribed) == 1 and subscribed[0][1] == []
     assert f"eldercare/v1/h-d/{WALL_BUTTON}/event" in subscribed[0][0]
-    rebuilt = make_gateway(await read())
+    rebuilt = make_gateway(DeviceInfo(*row) for row in await read())
     assert sorted(lane.subscriptions) == gateway.lane_topics() == rebuilt.lane_topics()
 
 
