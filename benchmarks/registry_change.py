@@ -11,7 +11,9 @@ with nothing changed, then a home added, a battery changed, a device moved to an
 ``Registry`` as the CLI or the REST API would. Per pass: its wall time, the longest time
 the loop was held (a task beside it measures the gaps between its turns; the heap kept
 frozen as in a service, ``eldercare.heap``), and how often a device registered
-throughout was not found at one of those turns (must be 0).
+throughout was not found at one of those turns (must be 0). Then, alone, one full read: the
+loop thread's CPU and the garbage collection after it, as objects (``device_infos``) and,
+where the registry has it, as plain tuples (``device_records``, what the refresh reads).
 
 Prints one JSON object. Uses only what both the gateway before and after issue 18's
 incremental registry had, so the same file measures either.
@@ -26,8 +28,10 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from eldercare.bus import MqttConnection
 from eldercare.clock import SimulatedClock
@@ -140,10 +144,34 @@ async def measure(homes: int) -> dict[str, object]:
     await one_pass("home deleted")
     for task in (refreshing, probing, freezing):
         task.cancel()
+    reads = {"objects": await read_cost(registry.device_infos)}
+    if hasattr(registry, "device_records"):  # since the refresh reads plain tuples
+        reads["tuples"] = await read_cost(registry.device_records)
     await engine.dispose()
     shutil.rmtree(folder, ignore_errors=True)
     devices = homes * len(STANDARD_DEVICES)
-    return {"homes": homes, "devices": devices, "seeded_s": round(seeded_s, 1), **passes}
+    return {
+        "homes": homes,
+        "devices": devices,
+        "seeded_s": round(seeded_s, 1),
+        **passes,
+        "one_read": reads,
+    }
+
+
+async def read_cost(read: Callable[[], Awaitable[list[Any]]]) -> dict[str, float]:
+    """CPU of the event loop's thread for one read of every device, and of the garbage
+    collection a service's heap freezer (``eldercare.heap``) makes while the rows live."""
+    gc.collect()
+    gc.freeze()
+    began = time.thread_time()
+    rows = await read()
+    cpu = time.thread_time() - began
+    began = time.thread_time()
+    gc.collect()
+    collect = time.thread_time() - began
+    del rows
+    return {"cpu_ms": round(cpu * 1000, 1), "collect_ms": round(collect * 1000, 1)}
 
 
 def main() -> None:
