@@ -266,6 +266,11 @@ class Gateway:
         except TopicError:
             return None  # an id no device can publish under
 
+    def _room(self, home: str, device: str) -> str | None:
+        """The device's room as registered (the time series' room tag)."""
+        info = self.registry.get(home, device) if self.registry else None
+        return info.room if info else None
+
     def _zigbee(self, topic: str, payload: bytes) -> list[Outgoing]:
         now = self.clock.now()
         parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
@@ -343,7 +348,8 @@ class Gateway:
         for message in passed:
             self.accepted += 1
             if self.series and not isinstance(message, DeviceStatus):
-                self.series.record(message, now)  # statuses are recorded as published
+                # Statuses are recorded as published.
+                self.series.record(message, now, self._room(message.home, message.device))
             if isinstance(message, DeviceStatus):
                 statuses = self.liveness.reported(message, now)
                 if self.registry is None:
@@ -374,7 +380,7 @@ class Gateway:
 
     def _status_out(self, status: DeviceStatus) -> Outgoing:
         if self.series:
-            self.series.record(status, self.clock.now())
+            self.series.record(status, self.clock.now(), self._room(status.home, status.device))
         key, now_is = (status.home, status.device), (status.state, status.battery)
         before = self._last_status.get(key)
         self._last_status[key] = now_is
@@ -548,7 +554,7 @@ def load_mappings(path: Path | None) -> DeviceMappings:
 
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     registry = Registry(engine, clock)
-    series = await device_series(settings, clock, engine)
+    series = device_series(settings, clock)
     gateway = Gateway(settings, clock, load_mappings(settings.device_mappings), series)
     gateway.set_registry(await registry.snapshot())
     connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
@@ -567,4 +573,4 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
             )
         )
         if gateway.series:
-            group.create_task(gateway.series.run(engine))
+            group.create_task(gateway.series.run())
