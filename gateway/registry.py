@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import delete, func, insert, select
@@ -50,6 +51,7 @@ __all__ = [
     "RegistryChange",
     "RegistryConflict",
     "RegistrySnapshot",
+    "drop_in_parts",
     "in_parts",
     "register_home",
 ]
@@ -86,6 +88,10 @@ class DeviceInfo(NamedTuple):
 DeviceRecord = tuple[str, str, str, str | None, str | None, int | None, str | None, datetime | None]
 #: Devices compared or applied between two chances for the event loop to run other work.
 APPLY_PART = 5_000
+#: Devices fetched and made into tuples between two such chances in the gateway's read
+#: every 10 s: a fetch of 5 000 held the loop 16-18 ms of CPU (50-80 ms on a loaded
+#: 2-core machine), ~32 times a read at 10 000 homes.
+REFRESH_READ_PART = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,12 @@ class RegistrySnapshot:
         (copy on write) and returned whole: the caller swaps it in one assignment, so a lookup
         meanwhile sees the snapshot before the change, never one half applied, and no
         registered device is ever missing."""
-        devices, by_zigbee_name = dict(self.devices), dict(self.by_zigbee_name)
+        devices: dict[tuple[str, str], DeviceInfo] = {}
+        entries = iter(self.devices.items())  # safe across the yields: a snapshot never changes
+        while copied := list(islice(entries, part)):  # one copy of 160 000 held it 10-25 ms
+            devices.update(copied)
+            await asyncio.sleep(0)
+        by_zigbee_name = dict(self.by_zigbee_name)
         async for some in in_parts(change.gone + change.replaced, part):
             for left in some:
                 del devices[(left.home, left.id)]  # a changed one is put back below
@@ -182,6 +193,14 @@ async def in_parts(items: Sequence[T], part: int = APPLY_PART) -> AsyncIterator[
     """``items``, ``part`` at a time, the event loop let in after each."""
     for start in range(0, len(items), part):
         yield items[start : start + part]
+        await asyncio.sleep(0)
+
+
+async def drop_in_parts(items: list[Any], part: int = APPLY_PART) -> None:
+    """Empty ``items``, ``part`` at a time, the event loop let in after each: a registry read
+    dropped at once freed 160 000 tuples and their strings in one piece (~20 ms)."""
+    while items:
+        del items[-part:]
         await asyncio.sleep(0)
 
 
@@ -468,7 +487,7 @@ class Registry:
         async with self.engine.connect() as connection:
             # In parts (``rows_in_parts``): in one go 160 000 devices (10 000 homes) held the
             # event loop for a few tenths of a second every refresh (issue 18).
-            return await rows_in_parts(await connection.stream(query), make)
+            return await rows_in_parts(await connection.stream(query), make, REFRESH_READ_PART)
 
     async def snapshot(self) -> RegistrySnapshot:
         """Every device, for the gateway's per-message lookups."""

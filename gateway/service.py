@@ -63,6 +63,7 @@ from gateway.registry import (
     DeviceRecord,
     Registry,
     RegistrySnapshot,
+    drop_in_parts,
     in_parts,
 )
 from gateway.series import DeviceSeries, device_series
@@ -537,7 +538,9 @@ class Gateway:
         while True:
             await self.clock.sleep(REGISTRY_REFRESH_S)
             try:
-                gained, lost = await self.follow_registry(await registry.device_records())
+                rows = await registry.device_records()
+                gained, lost = await self.follow_registry(rows)
+                await drop_in_parts(rows)
                 if lane is not None and (gained or lost):
                     await lane.change_subscriptions(gained, lost)
             except Exception:
