@@ -261,15 +261,31 @@ class MqttConnection:
         async with self._subscribing:
             added = [topic for topic in wanted if topic not in self._subscriptions]
             removed = [topic for topic in self._subscriptions if topic not in wanted]
-            self._subscriptions = wanted
-            self._stale = (self._stale | set(removed)) - set(wanted)
-            client = self._client
-            if client is None or not (added or removed):
-                return
-            try:
-                await self._apply(client, added, removed)
-            except aiomqtt.MqttError as error:
-                log.warning("mqtt_subscribe_deferred", client_id=self.client_id, error=str(error))
+            await self._change(added, removed)
+
+    async def change_subscriptions(self, added: Iterable[str], removed: Iterable[str]) -> None:
+        """``set_subscriptions`` told only what changes, at the cost of the change rather than
+        of the whole set: the gateway's lane follows 50 000 topics at 10 000 homes, and
+        comparing them all held its loop 35-65 ms per registry change (issue 18)."""
+        async with self._subscribing:
+            await self._change(
+                [topic for topic in dict.fromkeys(added) if topic not in self._subscriptions],
+                [topic for topic in dict.fromkeys(removed) if topic in self._subscriptions],
+            )
+
+    async def _change(self, added: list[str], removed: list[str]) -> None:
+        """Under ``_subscribing``: ``added`` (not followed yet) and ``removed`` (followed)."""
+        for topic in removed:
+            del self._subscriptions[topic]
+        self._subscriptions.update(dict.fromkeys(added))
+        self._stale = (self._stale | set(removed)) - set(added)
+        client = self._client
+        if client is None or not (added or removed):
+            return
+        try:
+            await self._apply(client, added, removed)
+        except aiomqtt.MqttError as error:
+            log.warning("mqtt_subscribe_deferred", client_id=self.client_id, error=str(error))
 
     async def _apply(self, client: aiomqtt.Client, added: list[str], removed: list[str]) -> None:
         for start in range(0, len(added), SUBSCRIBE_BATCH):

@@ -17,7 +17,7 @@ Pure and clock-free: callers pass ``now``; the service calls ``check`` on its cl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,19 +69,31 @@ class LivenessTracker:
     # Registry ------------------------------------------------------------------------------
     def sync(self, snapshot: RegistrySnapshot, now: datetime) -> None:
         """Follow the registry: new devices get a full deadline from now, removed ones go."""
-        for key in set(self._devices) - set(snapshot.devices):
-            del self._devices[key]
-            self._homes[key[0]].discard(key[1])
-            if not self._homes[key[0]]:
-                del self._homes[key[0]]
-                self._home_state.pop(key[0], None)
-        for key, info in snapshot.devices.items():
-            tracked = self._devices.get(key)
+        self.forget([self._devices[key].info for key in set(self._devices) - set(snapshot.devices)])
+        self.follow(snapshot.devices.values(), now)
+
+    def follow(self, infos: Iterable[DeviceInfo], now: datetime) -> None:
+        """Registered devices: a new one gets a full deadline from now, a changed one keeps
+        what was observed of it (a fresh battery must not reset its presence)."""
+        for info in infos:
+            tracked = self._devices.get((info.home, info.id))
             if tracked is None:
-                self._devices[key] = _Device(info, deadline_for(info), max(now, self._start))
+                self._devices[(info.home, info.id)] = _Device(
+                    info, deadline_for(info), max(now, self._start)
+                )
                 self._homes[info.home].add(info.id)
             else:
                 tracked.info, tracked.deadline = info, deadline_for(info)
+
+    def forget(self, infos: Iterable[DeviceInfo]) -> None:
+        """Devices no longer registered; a home without devices is forgotten too."""
+        for info in infos:
+            if self._devices.pop((info.home, info.id), None) is None:
+                continue
+            self._homes[info.home].discard(info.id)
+            if not self._homes[info.home]:
+                del self._homes[info.home]
+                self._home_state.pop(info.home, None)
 
     # Observations -----------------------------------------------------------------------
     def seen(self, home: str, device: str, now: datetime) -> list[DeviceStatus]:

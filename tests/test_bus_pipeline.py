@@ -112,3 +112,12 @@ async def test_subscriptions_change_live_and_survive_reconnects(
         await wait_until(lambda: len(received) == 2)
         await asyncio.sleep(0.2)
         assert sorted(received) == ["c", "d"], "b unsubscribed and d subscribed on reconnect"
+
+        # Told only the difference (the gateway's lane): what was not followed is ignored.
+        await connection.change_subscriptions(["e", "d"], ["c", "b"])
+        assert connection.subscriptions == ["d", "e"]
+        received.clear()
+        await publish_each("a", "b", "c", "d", "e")
+        await wait_until(lambda: len(received) == 2)
+        await asyncio.sleep(0.2)
+        assert sorted(received) == ["d", "e"], "c unsubscribed and e subscribed at once"
