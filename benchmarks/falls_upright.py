@@ -1,0 +1,111 @@
+"""The remembered upright (issue 15): leave-subjects-out with and without a walking prelude.
+
+    python benchmarks/falls_upright.py DATA_DIR [--rates 50 20] [--cv 5] [--json]
+
+Every trial is replayed twice at 200, 50 and 20 Hz: alone (a fresh stream, as after a
+restart or for a pendant put on while seated: the upright is unknown unless the trial
+itself walks) and after 10 s of its subject's own walking (the start of their D01
+recording; only candidates inside the trial count). Each subject's activity recordings
+are also joined into one stream (suspicions per hour; the stream learns the upright as
+it goes). Recipes, each trained in the same ``--cv`` folds by subject:
+
+- ``shipped``: the window features only, trained on the plain replays (the bundled
+  model's recipe);
+- ``upright``: window + upright features, trained on every trial with *and* without the
+  prelude, so a missing upright means "unknown" rather than "not a fall";
+- ``upright_prelude_only`` (``--with-prelude-only``): the same features trained only
+  after the prelude (the first experiment, which missed falls without one).
+
+Every recipe is scored at each ``--rates`` rate on both replays: falls, the slow falls of
+old age by code, activity recordings alarmed, and the joined streams' suspicions per hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.falls_daily_stream import SLOW_FALLS
+from benchmarks.falls_lodo import figures
+from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
+from detector.falls.stream import FallConfig
+from eldercare.logs import configure_logging
+from evaluation.falls.cross_validation import cross_validated_scorers, evaluate
+from evaluation.falls.replay import Replay, replay, walking_preludes
+from evaluation.falls.sisfall import find_trials
+from evaluation.falls.training import TRAINING_RATES_HZ
+
+#: A recipe: the replays its models are trained on and the feature columns they use.
+Recipe = tuple[list[Replay], tuple[str, ...]]
+
+
+def recipes(replays: list[Replay], prelude_only: bool) -> dict[str, Recipe]:
+    """Name → (training replays, feature names) of each recipe compared."""
+    plain = [r for r in replays if not r.prelude and r.rate_hz in TRAINING_RATES_HZ]
+    walked = [r for r in replays if r.prelude and r.rate_hz in TRAINING_RATES_HZ]
+    chosen = {
+        "shipped": (plain, WINDOW_FEATURES),
+        "upright": (plain + walked, FEATURE_NAMES),
+    }
+    if prelude_only:
+        chosen["upright_prelude_only"] = (walked, FEATURE_NAMES)
+    return chosen
+
+
+def scored(
+    replays: list[Replay], subjects: list[str], folds: int, rates: list[float], prelude_only: bool
+) -> dict[str, Any]:
+    """Every recipe's fold models on both replays at every evaluation rate."""
+    refractory = FallConfig().refractory_s
+    result: dict[str, Any] = {}
+    for name, (training, features) in recipes(replays, prelude_only).items():
+        scorer_for, held_out = cross_validated_scorers(training, subjects, folds, features)
+        rows: dict[str, Any] = {"folds": held_out}
+        for rate in rates:
+            plain, walked = (
+                next(r for r in replays if r.rate_hz == rate and r.prelude == p)
+                for p in (False, True)
+            )
+            alone = figures(evaluate(plain, scorer_for, refractory))
+            after = figures(evaluate(walked, scorer_for, refractory))
+            for key in ("false_alarms_per_hour", "stream_hours", "stream_false_alarms"):
+                after[key] = alone[key]  # the streams are one: they walk as they go
+            rows[f"{rate:g}"] = {"without_prelude": alone, "with_prelude": after}
+        result[name] = rows
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--rates", type=float, nargs="+", default=[50.0, 20.0])
+    parser.add_argument("--cv", type=int, default=5)
+    parser.add_argument("--with-prelude-only", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    configure_logging("WARNING", True)
+    trials = find_trials(args.data_dir)
+    subjects = sorted({t.subject for t in trials})
+    rates = sorted({*TRAINING_RATES_HZ, *args.rates}, reverse=True)
+    replays = replay(trials, rates, preludes=walking_preludes(trials))
+    result = scored(replays, subjects, args.cv, args.rates, args.with_prelude_only)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{args.cv}-fold leave-subjects-out; slow falls = {' '.join(SLOW_FALLS)}")
+    for name, rows in result.items():
+        for rate in args.rates:
+            for how, row in rows[f"{rate:g}"].items():
+                print(
+                    f"{name:22} {rate:5g} Hz {how:16} falls {row['falls'] - row['missed']}"
+                    f"/{row['falls']}  slow {row['slow_falls_detected']}/{row['slow_falls']}  "
+                    f"missed {row['missed_by_code']}  adl alarmed {row['adl_alarmed']} "
+                    f"{row['alarmed_adl_by_code']}  streams {row['stream_false_alarms']} in "
+                    f"{row['stream_hours']} h = {row['false_alarms_per_hour']:.3f}/h"
+                )
+
+
+if __name__ == "__main__":
+    main()
