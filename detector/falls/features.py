@@ -73,22 +73,23 @@ def is_walking(segment: np.ndarray, rate_hz: float) -> bool:
     and lying down; a magnitude that swings at a step period rules out standing still,
     riding and the jolts of sitting down. Only magnitudes and angles: orientation-free.
     """
-    svm = np.linalg.norm(segment, axis=1)
-    if not (
-        WALK_MEAN_G[0] <= svm.mean() <= WALK_MEAN_G[1]
-        and WALK_SWING_G[0] <= svm.std() <= WALK_SWING_G[1]
-    ):
-        return False
-    mean = segment.mean(axis=0)
-    quarters = segment[: len(segment) // 4 * 4].reshape(4, -1, 3).mean(axis=1)
-    cosines = quarters @ mean / (np.linalg.norm(quarters, axis=1) * np.linalg.norm(mean))
-    if np.any(cosines < np.cos(np.radians(WALK_STEADY_DEG))):
-        return False
-    swing = svm - svm.mean()
+    n = len(segment)
+    svm = np.sqrt(np.einsum("ij,ij->i", segment, segment))
+    level = float(svm.sum()) / n
+    swing = svm - level
     power = float(swing @ swing)
-    lags = range(round(WALK_STEP_S[0] * rate_hz), round(WALK_STEP_S[1] * rate_hz) + 1)
-    repeat = max(float(swing[:-lag] @ swing[lag:]) for lag in lags if lag < len(swing))
-    return power > 0 and repeat / power >= WALK_REPEAT
+    if not (
+        WALK_MEAN_G[0] <= level <= WALK_MEAN_G[1]
+        and WALK_SWING_G[0] ** 2 <= power / n <= WALK_SWING_G[1] ** 2
+    ):
+        return False  # most seconds of a day end here, cheaply
+    lags = slice(n - 1 + round(WALK_STEP_S[0] * rate_hz), n + round(WALK_STEP_S[1] * rate_hz))
+    if np.correlate(swing, swing, "full")[lags].max() < WALK_REPEAT * power:
+        return False
+    mean = segment.sum(axis=0)
+    quarters = segment[: n // 4 * 4].reshape(4, -1, 3).sum(axis=1)
+    cosines = quarters @ mean / (np.linalg.norm(quarters, axis=1) * np.linalg.norm(mean))
+    return bool(np.all(cosines >= np.cos(np.radians(WALK_STEADY_DEG))))
 
 
 def upright_features(

@@ -130,8 +130,8 @@ class FallStream:
         end = self._capacity - (self._count - boundary)
         segment = self.window[end - self._walk : end]
         if is_walking(segment, self.config.rate_hz):
-            self._walked_at = np.roll(self._walked_at, -1)
-            self._walked = np.roll(self._walked, -1, axis=0)
+            self._walked_at[:-1] = self._walked_at[1:]
+            self._walked[:-1] = self._walked[1:]
             self._walked_at[-1] = self._time(boundary - 1)
             self._walked[-1] = segment.mean(axis=0)
 
