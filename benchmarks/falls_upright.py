@@ -1,6 +1,6 @@
 """The remembered upright (issue 15): leave-subjects-out with and without a walking prelude.
 
-    python benchmarks/falls_upright.py DATA_DIR [--rates 50 20] [--cv 5] [--json]
+    python benchmarks/falls_upright.py DATA_DIR [--rates 50 20] [--cv 5] [--recipes ...] [--json]
 
 Every trial is replayed twice at 200, 50 and 20 Hz: alone (a fresh stream, as after a
 restart or for a pendant put on while seated: the upright is unknown unless the trial
@@ -13,8 +13,10 @@ it goes). Recipes, each trained in the same ``--cv`` folds by subject:
   model's recipe);
 - ``upright``: window + upright features, trained on every trial with *and* without the
   prelude, so a missing upright means "unknown" rather than "not a fall";
-- ``upright_prelude_only`` (``--with-prelude-only``): the same features trained only
-  after the prelude (the first experiment, which missed falls without one).
+- ``upright_prelude_only``: the same features trained only after the prelude (the first
+  experiment, which missed falls without one);
+- ``routed``: ``upright_prelude_only``'s models for candidates whose upright is known,
+  ``shipped``'s for the rest (``UprightRouted``).
 
 Every recipe is scored at each ``--rates`` rate on both replays: falls, the slow falls of
 old age by code, activity recordings alarmed, and the joined streams' suspicions per hour.
@@ -30,38 +32,57 @@ from typing import Any
 from benchmarks.falls_daily_stream import SLOW_FALLS
 from benchmarks.falls_lodo import figures
 from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
+from detector.falls.scoring import UprightRouted
 from detector.falls.stream import FallConfig
 from eldercare.logs import configure_logging
-from evaluation.falls.cross_validation import cross_validated_scorers, evaluate
+from evaluation.falls.cross_validation import ScorerFor, cross_validated_scorers, evaluate
 from evaluation.falls.replay import Replay, replay, walking_preludes
 from evaluation.falls.sisfall import find_trials
 from evaluation.falls.training import TRAINING_RATES_HZ
 
 #: A recipe: the replays its models are trained on and the feature columns they use.
 Recipe = tuple[list[Replay], tuple[str, ...]]
+RECIPES = ("shipped", "upright", "upright_prelude_only", "routed")
 
 
-def recipes(replays: list[Replay], prelude_only: bool) -> dict[str, Recipe]:
-    """Name → (training replays, feature names) of each recipe compared."""
+def trained(replays: list[Replay]) -> dict[str, Recipe]:
+    """Name → (training replays, feature names) of each recipe that fits models."""
     plain = [r for r in replays if not r.prelude and r.rate_hz in TRAINING_RATES_HZ]
     walked = [r for r in replays if r.prelude and r.rate_hz in TRAINING_RATES_HZ]
-    chosen = {
+    return {
         "shipped": (plain, WINDOW_FEATURES),
         "upright": (plain + walked, FEATURE_NAMES),
+        "upright_prelude_only": (walked, FEATURE_NAMES),
     }
-    if prelude_only:
-        chosen["upright_prelude_only"] = (walked, FEATURE_NAMES)
-    return chosen
+
+
+def routed(known: ScorerFor, unknown: ScorerFor) -> ScorerFor:
+    """Each subject's fold models, routed by whether the candidate's upright is known."""
+    return lambda subject: UprightRouted(known(subject), unknown(subject))
 
 
 def scored(
-    replays: list[Replay], subjects: list[str], folds: int, rates: list[float], prelude_only: bool
+    replays: list[Replay], subjects: list[str], folds: int, rates: list[float], names: list[str]
 ) -> dict[str, Any]:
     """Every recipe's fold models on both replays at every evaluation rate."""
     refractory = FallConfig().refractory_s
+    fitted: dict[str, ScorerFor] = {}
+    held_out: list[list[str]] = []
+
+    def fold_models(name: str) -> ScorerFor:
+        nonlocal held_out
+        if name not in fitted:
+            training, features = trained(replays)[name]
+            fitted[name], held_out = cross_validated_scorers(training, subjects, folds, features)
+        return fitted[name]
+
     result: dict[str, Any] = {}
-    for name, (training, features) in recipes(replays, prelude_only).items():
-        scorer_for, held_out = cross_validated_scorers(training, subjects, folds, features)
+    for name in names:
+        scorer_for = (
+            routed(fold_models("upright_prelude_only"), fold_models("shipped"))
+            if name == "routed"
+            else fold_models(name)
+        )
         rows: dict[str, Any] = {"folds": held_out}
         for rate in rates:
             plain, walked = (
@@ -82,7 +103,7 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--rates", type=float, nargs="+", default=[50.0, 20.0])
     parser.add_argument("--cv", type=int, default=5)
-    parser.add_argument("--with-prelude-only", action="store_true")
+    parser.add_argument("--recipes", nargs="+", choices=RECIPES, default=list(RECIPES))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     configure_logging("WARNING", True)
@@ -90,7 +111,7 @@ def main() -> None:
     subjects = sorted({t.subject for t in trials})
     rates = sorted({*TRAINING_RATES_HZ, *args.rates}, reverse=True)
     replays = replay(trials, rates, preludes=walking_preludes(trials))
-    result = scored(replays, subjects, args.cv, args.rates, args.with_prelude_only)
+    result = scored(replays, subjects, args.cv, args.rates, args.recipes)
     if args.json:
         print(json.dumps(result, indent=2))
         return

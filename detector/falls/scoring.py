@@ -201,6 +201,32 @@ class FallModel:
         )
 
 
+@dataclass(frozen=True)
+class UprightRouted:
+    """Two scorers: one for candidates whose upright the stream knows, one for the rest.
+
+    A model trained only on trials that followed a walk leans on the upright features and
+    misses falls from a chair when they are unknown; one model trained both ways gives up
+    the gain. Routing keeps each where it was trained: a candidate with an unknown upright
+    (a pendant put on while seated, a detector restart) is scored exactly as without the
+    upright features.
+    """
+
+    known: Scorer
+    unknown: Scorer
+    threshold: float = 0.5
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        rows = np.asarray(features, dtype=np.float64)
+        known = ~np.isnan(rows[:, FEATURE_NAMES.index("upright_post_deg")])
+        out = np.empty(len(rows))
+        if known.any():
+            out[known] = self.known.scores(rows[known])
+        if not known.all():
+            out[~known] = self.unknown.scores(rows[~known])
+        return out
+
+
 def bundled_model() -> FallModel | None:
     """The shipped model, or None if this installation has none (the rule takes over)."""
     resource = resources.files("detector.falls").joinpath(BUNDLED_MODEL)
