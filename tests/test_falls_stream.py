@@ -87,8 +87,10 @@ def test_decisions_do_not_depend_on_how_batches_are_cut(batch_rate: float) -> No
 def test_features_do_not_depend_on_where_in_a_recording_the_fall_lies() -> None:
     fall = recording(FALL, 50)
     walking = recording("SA01/D01_SA01_R01", 50)[:1500]
-    alone = stream_recording(fall, 50, FallStream(ThresholdRule()))
-    later = stream_recording(np.concatenate([walking, fall]), 50, FallStream(ThresholdRule()))
+    alone = stream_recording(fall, 50, FallStream(ThresholdRule(), remember_upright=True))
+    later = stream_recording(
+        np.concatenate([walking, fall]), 50, FallStream(ThresholdRule(), remember_upright=True)
+    )
     hardest = max(alone, key=lambda c: c.features[0])
     match = [c for c in later if abs(c.impact_at - 30.0 - hardest.impact_at) < 1e-6]
     assert len(match) == 1

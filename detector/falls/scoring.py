@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from detector.falls.features import FEATURE_NAMES
+from detector.falls.features import FEATURE_NAMES, UPRIGHT_FEATURES
 
 #: The model shipped inside the package (see docs/falls.md for how it was trained).
 BUNDLED_MODEL = "model.npz"
@@ -225,6 +225,14 @@ class UprightRouted:
         if not known.all():
             out[~known] = self.unknown.scores(rows[~known])
         return out
+
+
+def uses_upright(scorer: Scorer) -> bool:
+    """Whether ``scorer`` looks at the upright features (else the stream need not learn it)."""
+    if isinstance(scorer, UprightRouted):
+        return True
+    names = scorer.feature_names if isinstance(scorer, FallModel) else ()
+    return any(name in UPRIGHT_FEATURES for name in names)
 
 
 def bundled_model() -> FallModel | None:

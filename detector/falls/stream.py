@@ -20,7 +20,7 @@ import numpy as np
 
 from detector.falls.features import impact_features, is_walking, upright_features
 from detector.falls.resample import StreamResampler
-from detector.falls.scoring import Scorer
+from detector.falls.scoring import Scorer, uses_upright
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +56,19 @@ class Candidate:
 class FallStream:
     """Per-pendant state: resampler, window, pending candidates, last alarm."""
 
-    def __init__(self, scorer: Scorer, config: FallConfig | None = None) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        config: FallConfig | None = None,
+        remember_upright: bool | None = None,
+    ) -> None:
+        """``remember_upright``: learn the upright from walking (None: if the scorer uses it;
+        the lab always does, so its candidates can be scored by any model)."""
         self.scorer = scorer
         self.config = config or FallConfig()
+        self.remember_upright = (
+            uses_upright(scorer) if remember_upright is None else remember_upright
+        )
         c = self.config
         self._spacing = c.samples(c.peak_spacing_s)
         self._pre, self._post = c.samples(c.pre_s), c.samples(c.post_s)
@@ -114,7 +124,8 @@ class FallStream:
         self.window[:-n] = self.window[n:]
         self.window[-n:] = chunk
         self._count += n
-        self._remember_walking(n)
+        if self.remember_upright:
+            self._remember_walking(n)
         self._find_peaks()
         ready = [p for p in self._pending if p + self._post < self._count]
         if not ready:

@@ -128,6 +128,11 @@ def replay(
     trials = find_trials(data_dir) if isinstance(data_dir, Path) else list(data_dir)
     scorer = scorer or ThresholdRule()
     config = config or FallConfig()
+
+    def fresh() -> FallStream:
+        # the upright is always learnt, so any model can rescore these candidates
+        return FallStream(scorer, config, remember_upright=True)
+
     runs: dict[float, list[TrialRun]] = {rate: [] for rate in rates_hz}
     after: dict[float, list[TrialRun]] = {rate: [] for rate in rates_hz}
     adl: dict[tuple[float, str], list[np.ndarray]] = {}
@@ -139,11 +144,11 @@ def replay(
         impact_at = float(np.linalg.norm(raw, axis=1).argmax()) / SISFALL_RATE_HZ
         for rate in rates_hz:
             samples = downsample(raw, rate)
-            candidates = stream_recording(samples, rate, FallStream(scorer, config))
+            candidates = stream_recording(samples, rate, fresh())
             runs[rate].append(TrialRun(trial, duration, impact_at, candidates))
             if preludes and trial.subject in preludes:
                 walk = downsample(preludes[trial.subject], rate)
-                candidates = stream_after(walk, samples, rate, FallStream(scorer, config))
+                candidates = stream_after(walk, samples, rate, fresh())
                 after[rate].append(TrialRun(trial, duration, impact_at, candidates))
             if continuous and not trial.is_fall:
                 adl.setdefault((rate, trial.subject), []).append(samples)
@@ -151,7 +156,7 @@ def replay(
     streams: dict[float, list[SubjectStream]] = {rate: [] for rate in rates_hz}
     for (rate, subject), parts in adl.items():
         samples = np.concatenate(parts)
-        candidates = stream_recording(samples, rate, FallStream(scorer, config))
+        candidates = stream_recording(samples, rate, fresh())
         streams[rate].append(
             SubjectStream(subject, groups[subject], len(samples) / rate, candidates)
         )
