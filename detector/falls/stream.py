@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.falls.features import impact_features, is_walking, upright_features
+from detector.falls.features import (
+    UPRIGHT_FEATURES,
+    impact_features,
+    is_walking,
+    upright_features,
+)
 from detector.falls.resample import StreamResampler
 from detector.falls.scoring import Scorer, uses_upright
 
@@ -83,6 +88,7 @@ class FallStream:
         keep = int(np.ceil(c.post_s + c.chunk_s + c.upright_lead_s)) + 2
         self._walked_at = np.full(keep, -np.inf)
         self._walked = np.zeros((keep, 3), dtype=np.float32)
+        self._unused = np.full(len(UPRIGHT_FEATURES), np.nan)  # a scorer that ignores them
         self._restart()
         self.last_alarm_at = -np.inf
 
@@ -188,8 +194,12 @@ class FallStream:
             start = max(peak - self._pre, offset, 0)
             segment = self.window[start - offset : peak + self._post + 1 - offset]
             args = (segment, peak - start, self.config.rate_hz, self.config.pre_s)
-            upright = self.upright_before(self._time(peak))
-            rows.append(np.concatenate([impact_features(*args), upright_features(*args, upright)]))
+            extra = (
+                upright_features(*args, self.upright_before(self._time(peak)))
+                if self.remember_upright
+                else self._unused
+            )
+            rows.append(np.concatenate([impact_features(*args), extra]))
         features = np.vstack(rows)
         scores = self.scorer.scores(features)
         decided_at = self._time(self._count - 1)
