@@ -49,19 +49,10 @@ def train_command(
             "at 0.5",
         ),
     ] = None,
-    upright: Annotated[
-        bool,
-        typer.Option(
-            "--upright",
-            help="also use the upright features, training every trial both alone and after "
-            "10 s of its subject's walking (D01)",
-        ),
-    ] = False,
 ) -> None:
     """Train the fall classifier on every subject of DATA_DIR, at 200, 50 and 20 Hz."""
-    from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
     from evaluation.falls.augment import with_softened
-    from evaluation.falls.replay import replay, walking_preludes
+    from evaluation.falls.replay import replay
     from evaluation.falls.threshold import threshold_from_folds as choose
     from evaluation.falls.training import TRAINING_RATES_HZ, train
 
@@ -69,15 +60,10 @@ def train_command(
     if not trials:
         raise typer.BadParameter(f"no SisFall trials below {data_dir}")
     augment = augment or []
-    if upright and (augment or threshold_from_folds):
-        raise typer.BadParameter("--upright is not combined with --augment or a fold threshold")
-    preludes = walking_preludes(trials) if upright else None
     # activity streams only where the threshold is chosen on them
-    plain = replay(
-        trials, TRAINING_RATES_HZ, continuous=threshold_from_folds is not None, preludes=preludes
-    )
+    plain = replay(trials, TRAINING_RATES_HZ, continuous=threshold_from_folds is not None)
     training = with_softened(trials, plain, augment) if augment else plain
-    model = train(training, features=FEATURE_NAMES if upright else WINDOW_FEATURES)
+    model = train(training)
     model.trained_on["data"] = data_dir.name
     if augment:
         model.trained_on["augment"] = augment
