@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from detector.falls import rule as fall_rule
-from detector.falls.features import FEATURE_NAMES
+from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
 from detector.falls.scoring import (
     BUNDLED_MODEL,
     CompiledTrees,
@@ -58,6 +58,26 @@ def test_compiled_trees_score_exactly_like_sklearn_and_survive_a_round_trip(tmp_
     again = FallModel.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(again.scores(features), model.scores(features))
     assert again.config == {"rate_hz": 50.0}
+
+
+def test_a_model_reads_only_the_stream_columns_it_was_trained_on(tmp_path: Path) -> None:
+    """The bundled window model scores the stream's longer rows (upright columns added)."""
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=(500, len(FEATURE_NAMES)))
+    labels = (rows[:, 0] > 0).astype(int)
+    picked = [FEATURE_NAMES.index(name) for name in WINDOW_FEATURES]
+    estimator = fit_classifier(rows[:, picked], labels)
+    trees = CompiledTrees.from_estimator(estimator)
+    model = FallModel(trees, 0.5, {}, feature_names=WINDOW_FEATURES)
+    expected = estimator.predict_proba(rows[:, picked])[:, 1]
+    rows[:, len(WINDOW_FEATURES) :] = np.nan  # what a stream without an upright gives
+    np.testing.assert_allclose(model.scores(rows), expected, atol=1e-12)
+    model.save(tmp_path / "window.npz")
+    assert FallModel.load(tmp_path / "window.npz").feature_names == WINDOW_FEATURES
+    shipped = bundled_model()
+    assert shipped is not None and shipped.feature_names == WINDOW_FEATURES
+    with pytest.raises(ValueError, match="does not compute"):
+        FallModel(trees, 0.5, {}, feature_names=(*WINDOW_FEATURES[:-1], "heart_rate"))
 
 
 def test_model_files_holding_anything_but_numbers_are_refused(tmp_path: Path) -> None:
