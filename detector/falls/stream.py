@@ -6,10 +6,11 @@ working-rate samples (a few kilobytes), finds impacts as SVM peaks that dominate
 second around them, and once the aftermath (``post_s``) has arrived computes the
 features and asks the scorer. Nothing looks further ahead than that window.
 
-It also remembers which way is up: every whole second it asks whether the last two
-seconds were walking, and if so keeps their mean acceleration (a few vectors, kept across
-gaps in the stream). A candidate's posture is then measured against that upright too; a
-stream that has not seen its wearer walk says "unknown" (NaN), never a guess.
+For a scorer that reads them (``remember_upright``; the lab's replays always do) it also
+remembers which way is up: every whole second it asks whether the last two seconds were
+walking, and if so keeps their mean acceleration (a few vectors, kept across gaps in the
+stream). A candidate's posture is then measured against that upright too; a stream that
+has not seen its wearer walk says "unknown" (NaN), never a guess.
 """
 
 from __future__ import annotations
