@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 from typer.testing import CliRunner
 
 from detector.falls import rule as fall_rule
-from detector.falls.features import FEATURE_NAMES
+from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
 from detector.falls.scoring import (
     BUNDLED_MODEL,
     CompiledTrees,
@@ -58,6 +59,28 @@ def test_compiled_trees_score_exactly_like_sklearn_and_survive_a_round_trip(tmp_
     again = FallModel.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(again.scores(features), model.scores(features))
     assert again.config == {"rate_hz": 50.0}
+
+
+def test_a_model_reads_only_the_stream_columns_it_was_trained_on(tmp_path: Path) -> None:
+    """A model names its columns; the stream's rows hold more (the bundled one: 12 of 15)."""
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=(500, len(FEATURE_NAMES)))
+    names = ("turn_rate_dps", "peak_g", "tilt_deg")  # out of the stream's order on purpose
+    picked = [FEATURE_NAMES.index(name) for name in names]
+    labels = (rows[:, picked[0]] + rows[:, picked[2]] > 0).astype(int)
+    estimator = HistGradientBoostingClassifier(max_iter=10).fit(rows[:, picked], labels)
+    trees = CompiledTrees.from_estimator(estimator)
+    model = FallModel(trees, 0.5, {}, feature_names=names)
+    expected = estimator.predict_proba(rows[:, picked])[:, 1]
+    np.testing.assert_allclose(model.scores(rows), expected, atol=1e-12)
+    model.save(tmp_path / "three.npz")
+    again = FallModel.load(tmp_path / "three.npz")
+    assert again.feature_names == names
+    np.testing.assert_array_equal(again.scores(rows), model.scores(rows))
+    shipped = bundled_model()
+    assert shipped is not None and shipped.feature_names == WINDOW_FEATURES
+    with pytest.raises(ValueError, match="does not compute"):
+        FallModel(trees, 0.5, {}, feature_names=("turn_rate_dps", "peak_g", "heart_rate"))
 
 
 def test_model_files_holding_anything_but_numbers_are_refused(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from detector.falls.features import FEATURE_NAMES
+from detector.falls.features import FEATURE_NAMES, UPRIGHT_FEATURES
 
 #: The model shipped inside the package (see docs/falls.md for how it was trained).
 BUNDLED_MODEL = "model.npz"
@@ -75,7 +75,9 @@ class CompiledTrees:
     (a test checks it against ``predict_proba``) at a fraction of the cost.
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], depth: int, baseline: float) -> None:
+    def __init__(
+        self, arrays: dict[str, np.ndarray], depth: int, baseline: float, n_features: int
+    ) -> None:
         self.arrays = arrays
         self.depth = depth
         self.baseline = baseline
@@ -94,7 +96,7 @@ class CompiledTrees:
             and np.all((self.roots >= 0) & (self.roots < nodes))
             and np.all((self.left[inner] >= 0) & (self.left[inner] < nodes))
             and np.all((self.right[inner] >= 0) & (self.right[inner] < nodes))
-            and np.all((self.feature[inner] >= 0) & (self.feature[inner] < len(FEATURE_NAMES)))
+            and np.all((self.feature[inner] >= 0) & (self.feature[inner] < n_features))
         ):
             raise ValueError("tree arrays are inconsistent")
 
@@ -119,7 +121,7 @@ class CompiledTrees:
             "value": nodes["value"].astype(np.float64),
         }
         baseline = float(np.ravel(estimator._baseline_prediction)[0])
-        return cls(arrays, int(nodes["depth"].max()), baseline)
+        return cls(arrays, int(nodes["depth"].max()), baseline, int(estimator.n_features_in_))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         node = np.tile(self.roots, (len(features), 1))
@@ -135,20 +137,34 @@ class CompiledTrees:
 
 @dataclass
 class FallModel:
-    """A trained classifier plus what it needs to be used and trusted."""
+    """A trained classifier plus what it needs to be used and trusted.
+
+    ``feature_names`` are the stream's features (``FEATURE_NAMES``) the trees were fitted
+    on, in their column order: a model trained before the upright features existed keeps
+    working on the stream's longer rows.
+    """
 
     trees: CompiledTrees
     threshold: float
     config: dict[str, float]
     trained_on: dict[str, Any] = field(default_factory=dict)
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+
+    def __post_init__(self) -> None:
+        unknown = set(self.feature_names) - set(FEATURE_NAMES)
+        if unknown:
+            raise ValueError(f"trained on features the stream does not compute: {unknown}")
+        self._columns = np.array([FEATURE_NAMES.index(n) for n in self.feature_names])
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        return self.trees.probabilities(np.asarray(features, dtype=np.float64))
+        """Scores for the stream's feature rows (every ``FEATURE_NAMES`` column)."""
+        rows = np.asarray(features, dtype=np.float64)
+        return self.trees.probabilities(rows[:, self._columns])
 
     def save(self, path: Path) -> None:
         header = {
             "format": "eldercare-falls-trees/1",
-            "feature_names": list(FEATURE_NAMES),
+            "feature_names": list(self.feature_names),
             "threshold": self.threshold,
             "depth": self.trees.depth,
             "baseline": self.trees.baseline,
@@ -172,10 +188,51 @@ class FallModel:
         for name, kind in _TREE_ARRAYS.items():
             if arrays[name].ndim != 1 or arrays[name].dtype.kind != kind:
                 raise ValueError(f"{path}: refusing model file: {name} is not a {kind} vector")
-        if tuple(header["feature_names"]) != FEATURE_NAMES:
+        names = tuple(header["feature_names"])
+        if not set(names) <= set(FEATURE_NAMES) or len(set(names)) != len(names):
             raise ValueError(f"{path}: trained on other features {header['feature_names']}")
-        trees = CompiledTrees(arrays, int(header["depth"]), float(header["baseline"]))
-        return cls(trees, float(header["threshold"]), dict(header["config"]), header["trained_on"])
+        trees = CompiledTrees(arrays, int(header["depth"]), float(header["baseline"]), len(names))
+        return cls(
+            trees,
+            float(header["threshold"]),
+            dict(header["config"]),
+            header["trained_on"],
+            names,
+        )
+
+
+@dataclass(frozen=True)
+class UprightRouted:
+    """Two scorers: one for candidates whose upright the stream knows, one for the rest.
+
+    A model trained only on trials that followed a walk leans on the upright features and
+    misses falls from a chair when they are unknown; one model trained both ways gives up
+    the gain. Routing keeps each where it was trained: a candidate with an unknown upright
+    (a pendant put on while seated, a detector restart) is scored exactly as without the
+    upright features.
+    """
+
+    known: Scorer
+    unknown: Scorer
+    threshold: float = 0.5
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        rows = np.asarray(features, dtype=np.float64)
+        known = ~np.isnan(rows[:, FEATURE_NAMES.index("upright_post_deg")])
+        out = np.empty(len(rows))
+        if known.any():
+            out[known] = self.known.scores(rows[known])
+        if not known.all():
+            out[~known] = self.unknown.scores(rows[~known])
+        return out
+
+
+def uses_upright(scorer: Scorer) -> bool:
+    """Whether ``scorer`` looks at the upright features (else the stream need not learn it)."""
+    if isinstance(scorer, UprightRouted):
+        return True
+    names = scorer.feature_names if isinstance(scorer, FallModel) else ()
+    return any(name in UPRIGHT_FEATURES for name in names)
 
 
 def bundled_model() -> FallModel | None:

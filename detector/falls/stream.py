@@ -5,6 +5,12 @@ runs over recordings; they cannot drift apart. Per pendant it keeps a fixed-size
 working-rate samples (a few kilobytes), finds impacts as SVM peaks that dominate the
 second around them, and once the aftermath (``post_s``) has arrived computes the
 features and asks the scorer. Nothing looks further ahead than that window.
+
+For a scorer that reads them (``remember_upright``; the lab's replays always do) it also
+remembers which way is up: every whole second it asks whether the last two seconds were
+walking, and if so keeps their mean acceleration (a few vectors, kept across gaps in the
+stream). A candidate's posture is then measured against that upright too; a stream that
+has not seen its wearer walk says "unknown" (NaN), never a guess.
 """
 
 from __future__ import annotations
@@ -13,9 +19,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detector.falls.features import impact_features
+from detector.falls.features import (
+    UPRIGHT_FEATURES,
+    impact_features,
+    is_walking,
+    upright_features,
+)
 from detector.falls.resample import StreamResampler
-from detector.falls.scoring import Scorer
+from detector.falls.scoring import Scorer, uses_upright
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,9 @@ class FallConfig:
     post_s: float = 3.0  # aftermath waited for: the detection delay
     refractory_s: float = 10.0  # one fall raises one alarm, not one per bounce
     chunk_s: float = 1.0  # large batches are worked through in pieces this long
+    walk_s: float = 2.0  # the walking test looks at this much, every whole second
+    upright_lead_s: float = 0.5  # walking counts as upright only if it ended this long before
+    upright_ttl_s: float = 1800.0  # an upright older than this is forgotten (cord turned?)
 
     def samples(self, seconds: float) -> int:
         return round(seconds * self.rate_hz)
@@ -51,9 +65,19 @@ class Candidate:
 class FallStream:
     """Per-pendant state: resampler, window, pending candidates, last alarm."""
 
-    def __init__(self, scorer: Scorer, config: FallConfig | None = None) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        config: FallConfig | None = None,
+        remember_upright: bool | None = None,
+    ) -> None:
+        """``remember_upright``: learn the upright from walking (None: if the scorer uses it;
+        the lab always does, so its candidates can be scored by any model)."""
         self.scorer = scorer
         self.config = config or FallConfig()
+        self.remember_upright = (
+            uses_upright(scorer) if remember_upright is None else remember_upright
+        )
         c = self.config
         self._spacing = c.samples(c.peak_spacing_s)
         self._pre, self._post = c.samples(c.pre_s), c.samples(c.post_s)
@@ -61,6 +85,14 @@ class FallStream:
         self._capacity = self._pre + self._post + self._spacing + self._chunk + 2
         self.resampler = StreamResampler(c.rate_hz)
         self.window = np.zeros((self._capacity, 3), dtype=np.float32)
+        self._walk = c.samples(c.walk_s)
+        self._second = c.samples(1.0)
+        # Walking seconds (end time, mean vector), newest last; enough to cover every candidate
+        # still pending (impact ≥ now - post - chunk) plus the last one before them.
+        keep = int(np.ceil(c.post_s + c.chunk_s + c.upright_lead_s)) + 2
+        self._walked_at = np.full(keep, -np.inf)
+        self._walked = np.zeros((keep, 3), dtype=np.float32)
+        self._unused = np.full(len(UPRIGHT_FEATURES), np.nan)  # a scorer that ignores them
         self._restart()
         self.last_alarm_at = -np.inf
 
@@ -73,7 +105,13 @@ class FallStream:
     @property
     def nbytes(self) -> int:
         """The numeric state this pendant holds (the window dominates)."""
-        return self.window.nbytes + self.resampler.nbytes + 8 * (len(self._pending) + 12)
+        return (
+            self.window.nbytes
+            + self._walked.nbytes
+            + self._walked_at.nbytes
+            + self.resampler.nbytes
+            + 8 * (len(self._pending) + 12)
+        )
 
     def push(self, start: float, rate_hz: float, samples: np.ndarray) -> list[Candidate]:
         """Feed one batch (``start`` = first sample, epoch seconds); get candidates decided."""
@@ -150,12 +188,41 @@ class FallStream:
         self.window[:-n] = self.window[n:]
         self.window[-n:] = chunk
         self._count += n
+        if self.remember_upright:
+            self._remember_walking(n)
         self._find_peaks()
         ready = [p for p in self._pending if p + self._post < self._count]
         if not ready:
             return []
         self._pending = [p for p in self._pending if p + self._post >= self._count]
         return self._decide(ready)
+
+    def _remember_walking(self, n: int) -> None:
+        """At each whole second of the stream, keep the last ``walk_s`` if they were walking."""
+        boundary = self._count // self._second * self._second  # chunks are at most a second
+        if boundary <= self._count - n or boundary < self._walk:
+            return
+        end = self._capacity - (self._count - boundary)
+        segment = self.window[end - self._walk : end]
+        if is_walking(segment, self.config.rate_hz):
+            self._walked_at[:-1] = self._walked_at[1:]
+            self._walked[:-1] = self._walked[1:]
+            self._walked_at[-1] = self._time(boundary - 1)
+            self._walked[-1] = segment.mean(axis=0)
+
+    def upright_before(self, impact_at: float) -> np.ndarray | None:
+        """The remembered upright for an impact: walking that ended before it, not too long ago.
+
+        Only walking that ended ``upright_lead_s`` before the impact counts: the seconds of
+        the descent itself are not upright, and nothing after the impact may be used.
+        """
+        c = self.config
+        usable = (self._walked_at <= impact_at - c.upright_lead_s) & (
+            self._walked_at >= impact_at - c.upright_ttl_s
+        )
+        if not usable.any():
+            return None
+        return self._walked[np.flatnonzero(usable)[-1]].astype(np.float64)
 
     def _find_peaks(self) -> None:
         """Mark samples whose SVM is at least ``candidate_g`` and dominates ± spacing."""
@@ -184,9 +251,13 @@ class FallStream:
         for peak in ready:
             start = max(peak - self._pre, offset, 0)
             segment = self.window[start - offset : peak + self._post + 1 - offset]
-            rows.append(
-                impact_features(segment, peak - start, self.config.rate_hz, self.config.pre_s)
+            args = (segment, peak - start, self.config.rate_hz, self.config.pre_s)
+            extra = (
+                upright_features(*args, self.upright_before(self._time(peak)))
+                if self.remember_upright
+                else self._unused
             )
+            rows.append(np.concatenate([impact_features(*args), extra]))
         features = np.vstack(rows)
         scores = self.scorer.scores(features)
         decided_at = self._time(self._count - 1)

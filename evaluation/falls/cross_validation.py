@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from detector.falls.features import WINDOW_FEATURES
 from detector.falls.scoring import Scorer
 from evaluation.falls.replay import Replay, rescore
 from evaluation.falls.training import train
@@ -127,7 +128,10 @@ def evaluate(replay: Replay, scorer_for: ScorerFor, refractory_s: float) -> dict
 
 
 def cross_validated_scorers(
-    training: Iterable[Replay], subjects: list[str], folds: int
+    training: Iterable[Replay],
+    subjects: list[str],
+    folds: int,
+    features: tuple[str, ...] = WINDOW_FEATURES,
 ) -> tuple[ScorerFor, list[list[str]]]:
     """One model per fold, each trained without that fold's subjects: who is scored by what.
 
@@ -138,7 +142,7 @@ def cross_validated_scorers(
     by_subject: dict[str, Scorer] = {}
     held_out: list[list[str]] = []
     for train_index, test_index in splitter.split(subjects, groups=subjects):
-        model = train(training, {subjects[i] for i in train_index})
+        model = train(training, {subjects[i] for i in train_index}, features=features)
         held_out.append(sorted(subjects[i] for i in test_index))
         for i in test_index:
             by_subject[subjects[i]] = model

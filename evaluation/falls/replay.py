@@ -9,7 +9,7 @@ the alarms the streaming detector would have raised with that model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,6 +20,8 @@ from detector.falls.stream import Candidate, FallConfig, FallStream, alarm_flags
 from evaluation.falls.sisfall import SISFALL_RATE_HZ, Trial, find_trials, read_trial
 
 BATCH_S = 1.0
+#: What a trial is replayed after, so the stream has seen its wearer walk upright.
+PRELUDE_CODE, PRELUDE_S = "D01", 10.0
 
 
 def downsample(
@@ -50,6 +52,34 @@ def stream_recording(
     return decided
 
 
+def stream_after(
+    prelude: np.ndarray, samples: np.ndarray, rate_hz: float, stream: FallStream
+) -> list[Candidate]:
+    """``samples`` pushed right after ``prelude`` (same rate, no gap): candidates in ``samples``.
+
+    The prelude ends at time 0 and the recording starts there, so times are the
+    recording's own; candidates whose impact lies in the prelude are dropped.
+    """
+    stream_recording(prelude, rate_hz, stream, start=-len(prelude) / rate_hz)
+    return [c for c in stream_recording(samples, rate_hz, stream) if c.impact_at >= 0.0]
+
+
+def walking_preludes(
+    trials: Iterable[Trial], code: str = PRELUDE_CODE, seconds: float = PRELUDE_S
+) -> dict[str, np.ndarray]:
+    """Per subject, the first ``seconds`` of their first ``code`` (walking) recording, 200 Hz.
+
+    SisFall trials start standing, sitting or lying as the lab's protocol says; in life a
+    pendant has seen its wearer walk before they sit down, lie down or fall. Subjects
+    without such a recording get no prelude.
+    """
+    preludes: dict[str, np.ndarray] = {}
+    for trial in trials:
+        if trial.code == code and trial.subject not in preludes:
+            preludes[trial.subject] = read_trial(trial.path)[: round(seconds * SISFALL_RATE_HZ)]
+    return preludes
+
+
 @dataclass
 class TrialRun:
     """One recording replayed: its candidates and its true impact time (if a fall)."""
@@ -75,6 +105,7 @@ class Replay:
     rate_hz: float
     trials: list[TrialRun]
     streams: list[SubjectStream]
+    prelude: bool = False  # every trial played after its subject's walking prelude
 
 
 def replay(
@@ -84,17 +115,26 @@ def replay(
     config: FallConfig | None = None,
     continuous: bool = True,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    preludes: Mapping[str, np.ndarray] | None = None,
 ) -> list[Replay]:
     """Run the detector over every trial at each rate (each file is read once).
 
     With ``continuous``, each subject's activity recordings are also played back to back.
     ``transform`` changes each recording (200 Hz samples in, 200 Hz out) before it is
-    played: training on augmented copies (``evaluation.falls.augment``).
+    played: training on augmented copies (``evaluation.falls.augment``). With ``preludes``
+    (``walking_preludes``) every trial of a subject who has one is also played after it:
+    one more replay per rate, after the plain ones, with ``prelude`` set and no streams.
     """
     trials = find_trials(data_dir) if isinstance(data_dir, Path) else list(data_dir)
     scorer = scorer or ThresholdRule()
     config = config or FallConfig()
+
+    def fresh() -> FallStream:
+        # the upright is always learnt, so any model can rescore these candidates
+        return FallStream(scorer, config, remember_upright=True)
+
     runs: dict[float, list[TrialRun]] = {rate: [] for rate in rates_hz}
+    after: dict[float, list[TrialRun]] = {rate: [] for rate in rates_hz}
     adl: dict[tuple[float, str], list[np.ndarray]] = {}
     for trial in trials:
         raw = read_trial(trial.path)
@@ -104,19 +144,26 @@ def replay(
         impact_at = float(np.linalg.norm(raw, axis=1).argmax()) / SISFALL_RATE_HZ
         for rate in rates_hz:
             samples = downsample(raw, rate)
-            candidates = stream_recording(samples, rate, FallStream(scorer, config))
+            candidates = stream_recording(samples, rate, fresh())
             runs[rate].append(TrialRun(trial, duration, impact_at, candidates))
+            if preludes and trial.subject in preludes:
+                walk = downsample(preludes[trial.subject], rate)
+                candidates = stream_after(walk, samples, rate, fresh())
+                after[rate].append(TrialRun(trial, duration, impact_at, candidates))
             if continuous and not trial.is_fall:
                 adl.setdefault((rate, trial.subject), []).append(samples)
     groups = {trial.subject: trial.group for trial in trials}
     streams: dict[float, list[SubjectStream]] = {rate: [] for rate in rates_hz}
     for (rate, subject), parts in adl.items():
         samples = np.concatenate(parts)
-        candidates = stream_recording(samples, rate, FallStream(scorer, config))
+        candidates = stream_recording(samples, rate, fresh())
         streams[rate].append(
             SubjectStream(subject, groups[subject], len(samples) / rate, candidates)
         )
-    return [Replay(rate, runs[rate], streams[rate]) for rate in rates_hz]
+    plain = [Replay(rate, runs[rate], streams[rate]) for rate in rates_hz]
+    if not preludes:
+        return plain
+    return plain + [Replay(rate, after[rate], [], prelude=True) for rate in rates_hz]
 
 
 def merged(replays: Sequence[Replay]) -> Replay:
@@ -125,6 +172,7 @@ def merged(replays: Sequence[Replay]) -> Replay:
         replays[0].rate_hz,
         [run for r in replays for run in r.trials],
         [stream for r in replays for stream in r.streams],
+        replays[0].prelude,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
 from detector.falls.scoring import CompiledTrees, FallModel
 from detector.falls.stream import FallConfig
 from evaluation.falls.replay import Replay, TrialRun
@@ -57,26 +58,37 @@ def fit_classifier(
 
 
 def train(
-    replays: Iterable[Replay], subjects: set[str] | None = None, config: FallConfig | None = None
+    replays: Iterable[Replay],
+    subjects: set[str] | None = None,
+    config: FallConfig | None = None,
+    features: tuple[str, ...] = WINDOW_FEATURES,
 ) -> FallModel:
-    """A model from the trials of ``subjects`` (all if None) at every replayed rate."""
+    """A model from the trials of ``subjects`` (all if None) in every replay given.
+
+    ``features`` picks the stream's feature columns the model uses. Replays after a walking
+    prelude (``Replay.prelude``) and without one may be given together: then every trial
+    is seen both with the upright known and unknown.
+    """
     replays = list(replays)
+    columns = [FEATURE_NAMES.index(name) for name in features]
     chosen = [
         [run for run in r.trials if subjects is None or run.trial.subject in subjects]
         for r in replays
     ]
     parts = [labelled_windows(runs) for runs in chosen]
-    features = np.vstack([p[0] for p in parts])
+    rows = np.vstack([p[0] for p in parts])[:, columns]
     labels = np.concatenate([p[1] for p in parts])
     used = sorted({run.trial.subject for runs in chosen for run in runs})
     return FallModel(
-        trees=CompiledTrees.from_estimator(fit_classifier(features, labels)),
+        trees=CompiledTrees.from_estimator(fit_classifier(rows, labels)),
         threshold=DEFAULT_THRESHOLD,
         config=asdict(config or FallConfig()),
         trained_on={
             "subjects": used,
-            "rates_hz": [r.rate_hz for r in replays],
+            "rates_hz": sorted({r.rate_hz for r in replays}, reverse=True),
+            "walking_prelude": sorted({r.prelude for r in replays}),
             "windows": len(labels),
             "fall_windows": int(labels.sum()),
         },
+        feature_names=features,
     )
