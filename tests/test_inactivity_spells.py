@@ -175,3 +175,23 @@ def test_after_an_instant_the_hour_of_day_view_reads_every_place() -> None:
     assert 3.2 < alone_h < 3.7
     assert "expected at most" in sitting_text
     assert sitting_h > 4.2
+
+
+def test_after_an_instant_the_cupboards_context_does_not_hold_the_hour_of_day_view_back() -> None:
+    """Fails if the quiet after a cupboard must also outlast the cupboard's context (round
+    10): after a kitchen cupboard at 14:12 the resident sat on unseen for 3 h each day, and
+    that peak spills (× 0.85) to the quiet after the kitchen at 17:00, 2 h 48 min with the
+    view's 15 min. Around 19:00 no quiet anywhere ever lasted more than 30 min (the hall
+    at 18:12), so at 19:30, 2 h 30 min after the cupboard, the quiet is longer than any seen
+    at this hour × 1.3 + 1 h (1 h 39 min): unusual. After someone seen in the kitchen the
+    context still gates the view."""
+    model = ActivityModel()
+    for _ in range(10):
+        model.learn_quiet(14.2, Place.KITCHEN, 3.0)
+        model.learn_quiet(18.2, Place.OTHER, 0.5)
+    model.days = 20.0
+    seen = model.unusual_now(17.0, Place.KITCHEN, 19.5, 2.5, VIEW_SETTINGS, anywhere=True)
+    assert seen == 0.5
+    assert model.unusual_now(17.0, Place.KITCHEN, 19.5, 1.5, VIEW_SETTINGS, anywhere=True) is None
+    assert model.unusual_now(17.0, Place.KITCHEN, 19.5, 2.5, VIEW_SETTINGS) is None
+    assert model.unusual_now(17.0, Place.KITCHEN, 19.5, 2.9, VIEW_SETTINGS) is not None

@@ -437,7 +437,10 @@ class ActivityModel:
         ("around 15:00 at most 1 h 24 min so far", round 7); every place's together know
         the afternoon sitting. Pooling the places and three hours, that table has at least
         as many quiet periods as a two-hour context of one place, so it speaks after the
-        learning days, not twice them (round 9).
+        learning days, not twice them (round 9). For the same reason the instant's context
+        does not gate it either (round 10): its peak, spilled over a 6-hour window from
+        neighbouring blocks, held the alarm back where every place's hours around now
+        had never been quiet that long.
         """
         after = settings.learn_days if anywhere else settings.hourly_after_days
         if (
@@ -448,15 +451,17 @@ class ActivityModel:
         ):
             return None
         block = int(since_hour // BLOCK_H) % BLOCKS
-        learned, _ = self._learned_h(block, place, settings)
-        tight = max(learned * settings.tight_factor + settings.tight_margin_h, settings.floor_h)
         hour = int(now_hour) % 24
         around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24]]
         around = around[:, _AT_HOME] if anywhere else around[:, place]
         seen = float(around.astype(np.float32).max())
         limit = max(seen * settings.hourly_factor + settings.hourly_margin_h, settings.floor_h)
+        if not anywhere:
+            # Someone was seen there: also longer than any quiet after this context.
+            learned, _ = self._learned_h(block, place, settings)
+            limit = max(limit, learned * settings.tight_factor + settings.tight_margin_h)
         widen = widened(self.widening, slot(HOURLY, block, place), self.last_day)
-        return seen if quiet_h > tight * widen and quiet_h > limit * widen else None
+        return seen if quiet_h > limit * widen else None
 
     def wake_deadline_h(self, weekend: bool, settings: ModelSettings) -> float:
         """Hour of the local day by which the resident is normally up, plus tolerance."""
