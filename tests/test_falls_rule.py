@@ -12,6 +12,7 @@ from detector.falls.rule import FallRule
 from detector.rules import RuleOutput
 from eldercare.clock import SimulatedClock
 from eldercare.models import Alert, AlertKind, Event, EventType, Severity, Telemetry
+from simulator import accel
 from simulator.homes import SimulatedHome
 from tests.falls_support import recording, telemetry_batches
 
@@ -292,3 +293,20 @@ def test_a_cut_without_an_impact_raises_nothing() -> None:
     home.wear(walk[round(20 * RATE) :])
     home.wait(60)
     assert home.alerts == [] and home.points == []
+
+
+def test_a_simulated_fall_cut_off_after_its_impact_is_raised_without_the_shared_data() -> None:
+    """The cut-off case on the simulator's pendant fall, so it runs where SisFall is absent."""
+    rng = np.random.default_rng(3)
+    impact = round(6 * RATE)
+    lying = accel.fall(round(12 * RATE), RATE, 4.0, impact, rng)
+    samples = np.asarray(accel.finish(lying, accel.wearing_rotation(rng), rng))
+    uncut = Home()
+    uncut.wear(samples)
+    uncut.wait(60)
+    assert [a.severity for a in uncut.alerts] == [Severity.CRITICAL]
+    home = Home()
+    home.wear(samples[: impact + round(0.5 * RATE)])
+    assert home.points == []
+    home.wait(60)
+    assert [a.severity for a in home.alerts] == [Severity.CRITICAL]
