@@ -25,6 +25,7 @@ from detector.service import run as run_detector
 from eldercare.clock import RealClock, SimulatedClock
 from eldercare.models import AlertKind, Severity
 from eldercare.settings import Settings
+from simulator import accel
 from tests.falls_support import recording, telemetry_batches
 from tests.harness import make_settings, wait_for_services
 
@@ -107,12 +108,15 @@ async def test_saves_asked_for_at_once_are_taken_in_turn() -> None:
 @pytest.mark.integration
 async def test_a_detector_stopped_while_an_impact_waits_for_its_aftermath_keeps_the_fall(
     mosquitto,  # type: ignore[no-untyped-def]
-    fall: np.ndarray,
     tmp_path: Path,
 ) -> None:
     """A deploy restarts the detector half a second after a fall's impact. The pendant's
     buffer dies with the process, and the next one would never see that impact's first
-    half second again: stopping decides it into the state it saves last."""
+    half second again: stopping decides it into the state it saves last. (The simulator's
+    pendant fall, so that it runs where the SisFall data is absent.)"""
+    rng = np.random.default_rng(3)
+    lying = accel.fall(round(12 * RATE), RATE, 4.0, round(6 * RATE), rng)
+    fall = np.asarray(accel.finish(lying, accel.wearing_rotation(rng), rng))
     settings = make_settings(mosquitto, tmp_path)
     rule = FallRule(confirm_s=15.0, cut_s=600.0)  # no tick cuts it: only the stop can
     task = asyncio.create_task(run_detector(settings, RealClock(), rules=[rule]))
