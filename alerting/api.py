@@ -214,7 +214,7 @@ class AlertingApi:
             if recorded is None:
                 return None
             if recorded.needs_plan:
-                await plan_timers(session, recorded.row, self.policies)
+                await plan_timers(session, recorded.row, self.policies, new=recorded.new)
             return recorded.update
 
     async def record_dead_letter(self, record: DeadLetter) -> bool:

@@ -40,12 +40,15 @@ def instance_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBook) -> None:
+async def plan_timers(
+    session: AsyncSession, alert: AlertRow, policies: PolicyBook, *, new: bool
+) -> None:
     """(Re)plan the alert's tiers; tiers already fired stay fired.
 
     Called for a new alert, and again when an attached trigger raises the severity: the
     stricter policy then applies from the original raise time, so tiers it says are
-    overdue fire at once.
+    overdue fire at once. ``new``: the alert row was inserted in this transaction, so it
+    has no timers to look up or replace (two statements a stored alert need not wait for).
     """
     home = await registry_api.home(session, alert.home_id)
     chosen = policies.choose(
@@ -54,7 +57,7 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
         AlertKind(alert.kind),
         Severity(alert.severity),
     )
-    fired = await store.last_fired_tier(session, alert.id)
+    fired = None if new else await store.last_fired_tier(session, alert.id)
     severity, timezone = Severity(alert.severity), home.timezone if home else DEFAULT_TIMEZONE
     planned = [
         (timer.tier, timer.target.value, timer.due_at)
@@ -64,9 +67,9 @@ async def plan_timers(session: AsyncSession, alert: AlertRow, policies: PolicyBo
     if expires_at is not None:
         # after every tier, including ones fired under an earlier (laxer) plan
         planned.append((max(len(planned), (fired or 0) + 1), EXPIRE, expires_at))
-    await store.replan_timers(
-        session, alert.id, [t for t in planned if fired is None or t[0] > fired]
-    )
+    if not new:
+        await store.drop_unfired_timers(session, alert.id)
+    await store.add_timers(session, alert.id, [t for t in planned if fired is None or t[0] > fired])
 
 
 async def _expire(session: AsyncSession, alert: AlertRow, now: datetime) -> list[AlertUpdate]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +118,35 @@ class Recorded:
     update: AlertUpdate
     row: AlertRow
     needs_plan: bool
+    #: The alert row was inserted by this transaction, so it has no timers yet.
+    new: bool = False
+
+
+def _seen_and_open_query() -> Select[tuple[bool, AlertRow]]:
+    """Whether a trigger was stored before and, if not, the open alert of its home and kind
+    it would attach to: one statement (each is a trip to the driver, aiosqlite's thread, and
+    a burst's stores hold the life-safety lane's behind them), built once."""
+    seen = select(
+        exists().where(AlertTriggerRow.trigger_id == bindparam("trigger")).label("seen")
+    ).subquery()
+    return (
+        select(seen.c.seen, AlertRow)
+        .select_from(seen)
+        .outerjoin(
+            AlertRow,
+            and_(
+                ~seen.c.seen,  # a redelivery needs no alert loaded
+                AlertRow.home_id == bindparam("home"),
+                AlertRow.kind == bindparam("kind"),
+                AlertRow.status.in_(ACTIVE_STATUSES),
+            ),
+        )
+        .order_by(AlertRow.raised_at)
+        .limit(1)
+    )
+
+
+_SEEN_AND_OPEN = _seen_and_open_query()
 
 
 async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Recorded | None:
@@ -126,19 +155,14 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
     Returns None when this trigger was stored before, as an alert or attached to one (a
     QoS 1 redelivery after a restart must not count as a second trigger).
     """
-    if await session.get(AlertTriggerRow, alert.alert_id) is not None:
+    found = await session.execute(
+        _SEEN_AND_OPEN,
+        {"trigger": alert.alert_id, "home": alert.home, "kind": alert.kind.value},
+    )
+    stored, existing = found.one()
+    if stored:
         return None
     evidence = [item.model_dump(by_alias=True) for item in alert.evidence]
-    existing = await session.scalar(
-        select(AlertRow)
-        .where(
-            AlertRow.home_id == alert.home,
-            AlertRow.kind == alert.kind.value,
-            AlertRow.status.in_(ACTIVE_STATUSES),
-        )
-        .order_by(AlertRow.raised_at)
-        .limit(1)
-    )
     if existing is not None:
         existing.trigger_count += 1
         existing.evidence = [*existing.evidence, *evidence]
@@ -173,7 +197,8 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
     session.add(row)
     await session.flush()  # the alert row must exist before its audit row (foreign key)
     session.add(AlertTriggerRow(trigger_id=row.id, alert_id=row.id, received_at=now))
-    return Recorded(take(session, row, Step(AlertStatus.OPEN, now, actor=DETECTOR)), row, True)
+    update = take(session, row, Step(AlertStatus.OPEN, now, actor=DETECTOR))
+    return Recorded(update, row, needs_plan=True, new=True)
 
 
 async def transition(
@@ -330,25 +355,36 @@ async def last_fired_tier(session: AsyncSession, alert_id: str) -> int | None:
     )
 
 
-async def replan_timers(
-    session: AsyncSession, alert_id: str, planned: Sequence[tuple[int, str, datetime]]
-) -> None:
-    """Replace the alert's timers that have not fired by ``planned`` (tier, target, due)."""
+async def drop_unfired_timers(session: AsyncSession, alert_id: str) -> None:
+    """Before a re-plan: the alert's timers that have not fired go (fired ones stay)."""
     await session.execute(
         delete(EscalationTimerRow).where(
             EscalationTimerRow.alert_id == alert_id,
             EscalationTimerRow.status != TimerStatus.FIRED,
         )
     )
-    session.add_all(
-        EscalationTimerRow(
-            alert_id=alert_id,
-            tier=tier,
-            target=target,
-            due_at=due_at,
-            status=TimerStatus.PENDING,
-        )
-        for tier, target, due_at in planned
+
+
+async def add_timers(
+    session: AsyncSession, alert_id: str, planned: Sequence[tuple[int, str, datetime]]
+) -> None:
+    """The alert's ``planned`` timers (tier, target, due), pending, in one executemany: as
+    ORM objects SQLite inserted them one statement each (their ids, never read here, were
+    fetched back)."""
+    if not planned:
+        return
+    await session.execute(
+        insert(EscalationTimerRow),
+        [
+            {
+                "alert_id": alert_id,
+                "tier": tier,
+                "target": target,
+                "due_at": due_at,
+                "status": TimerStatus.PENDING,
+            }
+            for tier, target, due_at in planned
+        ],
     )
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerting.api import AlertingApi, AlertNotFound, TransitionRefused
+from benchmarks.alert_store import Statements
 from eldercare.clock import SimulatedClock
+from eldercare.db.models import EscalationTimerRow
 from eldercare.models import (
     Alert,
     AlertKind,
@@ -62,6 +66,47 @@ async def test_redelivered_alert_is_not_a_second_trigger(api: AlertingApi) -> No
     await api.record(alert("A1"))
     assert await api.record(alert("A1")) is None
     assert (await api.get("A1")).trigger_count == 1
+
+
+async def test_a_redelivery_after_the_alert_was_taken_is_still_stored_once(
+    api: AlertingApi, engine: AsyncEngine
+) -> None:
+    """The redelivered trigger finds no open alert to attach to (it was acknowledged, then
+    resolved): it must still be known as stored, not opened again with new timers."""
+    await api.record(alert("A1"))
+    timers = await _timer_count(engine)
+    await api.acknowledge("A1", actor="王芳", channel="dashboard")
+    assert await api.record(alert("A1")) is None
+    await api.resolve("A1", actor="王芳", channel="dashboard")
+    assert await api.record(alert("A1")) is None
+    [view] = await api.list(unresolved_only=False)
+    assert (view.alert_id, view.status, view.trigger_count) == ("A1", AlertStatus.RESOLVED, 1)
+    assert [s.status for s in await api.timeline("A1")] == [
+        AlertStatus.OPEN,
+        AlertStatus.ACKNOWLEDGED,
+        AlertStatus.RESOLVED,
+    ]
+    assert await _timer_count(engine) == timers > 0
+
+
+async def _timer_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return (await connection.scalar(select(func.count()).select_from(EscalationTimerRow))) or 0
+
+
+async def test_statements_per_stored_alert(api: AlertingApi, engine: AsyncEngine) -> None:
+    """Each statement is a trip to the driver (aiosqlite's thread), and a burst's stores hold
+    the life-safety lane's behind them: a new alert with its trigger, timeline row and
+    timers in 6 (11 on SQLite, 9 on PostgreSQL before issue 18's cut), a redelivery in 1, an
+    attached trigger in 4 (docs/alerting.md; ``benchmarks/alert_store.py`` measures)."""
+    counted = Statements(engine)
+    await api.record(alert("A1"))
+    assert counted.total() == 6
+    assert await api.record(alert("A1")) is None
+    assert counted.total() == 1
+    assert await api.record(alert("A2")) is not None
+    assert counted.total() == 4
+    assert await _timer_count(engine) > 0
 
 
 async def test_redelivered_trigger_attached_to_an_open_alert_is_not_attached_again(
