@@ -168,7 +168,7 @@ class FallStream:
         held = np.repeat(self._lying_still(), self._chunk, axis=0)
         decided: list[Candidate] = []
         while self._pending or self._searched < seen:  # held samples (1 g) are no impact
-            decided.extend(self._append(held))
+            decided.extend(self._append(held, observed=False))
         post_s = self.config.post_s
         return [replace(c, held_s=max(0.0, c.impact_at + post_s - last_seen)) for c in decided]
 
@@ -183,12 +183,14 @@ class FallStream:
     def _time(self, index: int) -> float:
         return self._origin + index / self.config.rate_hz
 
-    def _append(self, chunk: np.ndarray) -> list[Candidate]:
+    def _append(self, chunk: np.ndarray, observed: bool = True) -> list[Candidate]:
+        """``observed``: samples the pendant sent; the upright is learnt from those alone,
+        never from the stillness a cut assumes."""
         n = len(chunk)
         self.window[:-n] = self.window[n:]
         self.window[-n:] = chunk
         self._count += n
-        if self.remember_upright:
+        if self.remember_upright and observed:
             self._remember_walking(n)
         self._find_peaks()
         ready = [p for p in self._pending if p + self._post < self._count]
