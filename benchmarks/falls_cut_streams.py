@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from detector.falls.scoring import bundled_model
-from detector.falls.stream import FallConfig, FallStream
+from detector.falls.stream import Candidate, FallConfig, FallStream
 from evaluation.falls.replay import downsample, stream_recording
 from evaluation.falls.sisfall import find_trials, read_trial
 
@@ -30,14 +31,15 @@ from evaluation.falls.sisfall import find_trials, read_trial
 NEAR_S = 1.5
 
 
-def cut_alarms(
+def cuts(
     samples: np.ndarray, rate_hz: float, impacts: list[float], after_s: float, stream: FallStream
-) -> int:
-    """How many of ``impacts`` alarm when the recording is cut ``after_s`` after each.
+) -> Iterator[tuple[float, list[Candidate]]]:
+    """Each impact, and what the stream decides when the recording is cut ``after_s`` after
+    it (the samples up to the cut, then ``FallStream.cut``).
 
     The stream is played once in one-second batches; each cut works on a copy of it.
     """
-    step, at, alarms = round(rate_hz), 0, 0
+    step, at = round(rate_hz), 0
     for impact in sorted(impacts):
         end = min(round((impact + after_s) * rate_hz) + 1, len(samples))
         while at + step <= end:
@@ -45,9 +47,17 @@ def cut_alarms(
             at += step
         cut = copy.deepcopy(stream)
         decided = cut.push(at / rate_hz, rate_hz, samples[at:end]) if end > at else []
-        decided += cut.cut()
-        alarms += any(c.alarm and abs(c.impact_at - impact) < NEAR_S for c in decided)
-    return alarms
+        yield impact, decided + cut.cut()
+
+
+def cut_alarms(
+    samples: np.ndarray, rate_hz: float, impacts: list[float], after_s: float, stream: FallStream
+) -> int:
+    """How many of ``impacts`` alarm when the recording is cut ``after_s`` after each."""
+    return sum(
+        any(c.alarm and abs(c.impact_at - impact) < NEAR_S for c in decided)
+        for impact, decided in cuts(samples, rate_hz, impacts, after_s, stream)
+    )
 
 
 def main() -> None:

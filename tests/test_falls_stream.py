@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.falls_cut_streams import cuts
 from detector.falls.features import FEATURE_NAMES, WINDOW_FEATURES
 from detector.falls.resample import StreamResampler
 from detector.falls.scoring import ThresholdRule, bundled_model
@@ -181,13 +180,5 @@ def test_everyday_impacts_cut_off_raise_no_alarm(name: str) -> None:
     samples = recording(name, 50)
     impacts = [c.impact_at for c in stream_recording(samples, 50, FallStream(model, config))]
     assert len(impacts) > 40
-    stream, at, alarms = FallStream(model, config), 0, 0
-    for impact in impacts:
-        end = round((impact + 1.0) * 50) + 1
-        while at + 50 <= end:
-            stream.push(at / 50, 50, samples[at : at + 50])
-            at += 50
-        cut = copy.deepcopy(stream)
-        decided = cut.push(at / 50, 50, samples[at:end]) if end > at else []
-        alarms += sum(c.alarm for c in decided + cut.cut())
-    assert alarms == 0
+    decisions = cuts(samples, 50, impacts, 1.0, FallStream(model, config))
+    assert sum(c.alarm for _, decided in decisions for c in decided) == 0
