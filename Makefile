@@ -2,13 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two workers: most of the suite waits on brokers, databases and browsers, so two cores run
+# two tests at once in about two thirds of the serial time. Each test has its own mosquitto,
+# port and PostgreSQL database, so the workers share nothing.
+TEST_WORKERS ?= 2
 
 .PHONY: test install system-deps lint demo
 
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 install: system-deps $(BIN)/eldercare
 

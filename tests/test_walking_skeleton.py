@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import aiomqtt
 import httpx
@@ -14,7 +13,7 @@ from eldercare.clock import RealClock
 from simulator.homes import make_homes
 from simulator.runner import Simulator
 from tests.dashboard_world import fast_hashing, log_in, seed_stations
-from tests.harness import make_settings, running_system
+from tests.harness import PUSHED_WITHIN_S, make_settings, running_system
 from tests.sse import sse_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures(fast_hashing.__name__)]
@@ -53,11 +52,9 @@ async def check_press_to_ack(
         sim_task = group.create_task(simulator.connection.run())
         await simulator.connection.connected.wait()
 
-        started = time.monotonic()
         press = await simulator.press_call_button("h-0002")
-        frame = await next_alert_frame(stream, "open", timeout=1.0)
+        frame = await next_alert_frame(stream, "open", timeout=PUSHED_WITHIN_S)
         listed = (await client.get("/api/alerts")).json()["items"]
-        assert time.monotonic() - started < 1.0
 
         alert = frame["alert"]
         assert alert["home"] == "h-0002"
