@@ -534,11 +534,11 @@ class Gateway:
 
         Polled, not notified: the registry is written by other processes (the CLI, the REST
         API) without a channel to the gateway. Each interval reads the registry's version
-        alone, and the devices only when it moved: every device read every 10 s cost ~0.28 s
-        of CPU at 10 000 homes even with nothing changed (issue 18). The version is read
-        before the devices, so a write between the two is in the rows or moves the version
-        again. The devices are read in parts and applied from what changed
-        (``follow_registry``).
+        alone, and the devices only when it moved: every device read every 10 s cost ~0.5 s
+        of CPU (0.2 s on the loop's thread) at 10 000 homes with nothing changed (issue 18,
+        ``benchmarks/registry_change.py``). The version is read before the devices, so a
+        write between the two is in the rows or moves the version again. The devices are
+        read in parts and applied from what changed (``follow_registry``).
         """
         while True:
             await self.clock.sleep(REGISTRY_REFRESH_S)

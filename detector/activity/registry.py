@@ -130,11 +130,12 @@ class SharedRegistry:
     """The registry as an instance's inactivity rules read it: one read for every shard the
     instance serves, instead of one per shard, and of those shards' homes only
     (``shard_count`` None: one instance, every home); and no read at all while the
-    registry's version stays (``registry_api.registry_version``): every registered device
-    read each minute cost the detector ~0.4 s of CPU at 10 000 homes with nothing changed
-    (issue 18). Each shard's refresh gets the view checked at most ``max_age_s`` (clock)
-    ago; a check reads the version, and the rows only if it moved or the shard was not
-    read (the version first: a write between the two is in the rows or moves it again)."""
+    registry's version stays (``registry_api.registry_version``): at 10 000 homes with
+    nothing changed, every device read each minute cost the detector ~1 s of CPU and applied
+    again ~0.75 s (``registry_loop``; issue 18, ``benchmarks/registry_change.py``). Each
+    shard's refresh gets the view checked at most ``max_age_s`` (clock) ago; a check reads
+    the version, and the rows only if it moved or the shard was not read (the version first:
+    a write between the two is in the rows or moves it again)."""
 
     def __init__(
         self,
