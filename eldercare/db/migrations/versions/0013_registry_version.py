@@ -6,7 +6,8 @@ detector (every minute) read one number instead of the whole registry while noth
 A trigger rather than a bump in the code: every writer is caught, the CLI, the REST API, the
 dashboard, a migration, a person with psql, and no new write path can forget it.
 
-PostgreSQL: one statement-level trigger per table, fired BEFORE the statement, so a writer
+PostgreSQL: one statement-level trigger per table (TRUNCATE too), fired BEFORE the
+statement, so a writer
 takes the counter's row lock before any registry row lock (two registry writers queue on the
 counter instead of deadlocking on each other's rows). SQLite has row-level triggers only;
 its writers are serialised by the database lock anyway.
@@ -46,7 +47,8 @@ def upgrade() -> None:
         for table in TABLES:
             op.execute(
                 f"CREATE TRIGGER {table}_registry_version BEFORE INSERT OR UPDATE OR DELETE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION registry_version_bump()"
+                f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+                "EXECUTE FUNCTION registry_version_bump()"
             )
         return
     for table in TABLES:
