@@ -15,8 +15,17 @@ throughout was not found at one of those turns (must be 0). Then, alone, one ful
 loop thread's CPU and the garbage collection after it, as objects (``device_infos``) and,
 where the registry has it, as plain tuples (``device_records``, what the refresh reads).
 
+Then, with nothing changed and nothing beside it, the cost of a refresh interval
+(``unchanged_refresh``: the loop thread's and the whole process's CPU per pass, over 10
+passes; the process's includes the SQLite driver's thread) and of the detector's minute
+(``detector_unchanged_minute``: ``SharedRegistry.get`` a minute after its first read, then
+the view applied to the inactivity rule as ``registry_loop`` does): a whole read of every
+device, and every device applied, each time before the registry's version (issue 18); one
+query for the version, and the home modes alone applied, after it.
+
 Prints one JSON object. Uses only what both the gateway before and after issue 18's
-incremental registry had, so the same file measures either.
+incremental registry had (the version where the registry has it, as ``gateway.service.run``
+starts the refresh from it), so the same file measures either.
 """
 
 from __future__ import annotations
@@ -29,10 +38,16 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from detector.activity.registry import SharedRegistry, apply_registry_in_parts
+from detector.activity.rule import InactivityRule
+from detector.service import REGISTRY_REFRESH_S as DETECTOR_REFRESH_S
 from eldercare.bus import MqttConnection
 from eldercare.clock import SimulatedClock
 from eldercare.db import prepared_engine
@@ -98,8 +113,13 @@ async def measure(homes: int) -> dict[str, object]:
     registry = Registry(engine, clock)
     settings = Settings()
     gateway = Gateway(settings, clock)
-    gateway.set_registry(await registry.snapshot())
-    lane = MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
+    if hasattr(registry, "versioned_snapshot"):  # since the registry's version
+        seen, snapshot = await registry.versioned_snapshot()
+        gateway.set_registry(snapshot)
+        refresh = gateway.refresh_registry(registry, lane_of(gateway, settings), seen)
+    else:
+        gateway.set_registry(await registry.snapshot())
+        refresh = gateway.refresh_registry(registry, lane_of(gateway, settings))
     gc.collect()
     gc.freeze()  # as a service's heap (``eldercare.heap``), kept frozen below
     freezing = asyncio.create_task(keep_heap_frozen())
@@ -128,7 +148,7 @@ async def measure(homes: int) -> dict[str, object]:
 
     probe.reset()
     began = time.perf_counter()
-    refreshing = asyncio.create_task(gateway.refresh_registry(registry, lane))
+    refreshing = asyncio.create_task(refresh)
     await clock.resting.wait()
     record("start", began)  # after ``run`` set the registry, until the loop first sleeps
     await one_pass("nothing changed")
@@ -142,8 +162,11 @@ async def measure(homes: int) -> dict[str, object]:
     await one_pass("device moved")
     await registry.delete_home("h-new")
     await one_pass("home deleted")
-    for task in (refreshing, probing, freezing):
+    probing.cancel()
+    unchanged = await unchanged_refresh(clock)
+    for task in (refreshing, freezing):
         task.cancel()
+    detector_minute = await detector_unchanged_minute(engine)
     reads = {"objects": await read_cost(registry.device_infos)}
     if hasattr(registry, "device_records"):  # since the refresh reads plain tuples
         reads["tuples"] = await read_cost(registry.device_records)
@@ -155,7 +178,57 @@ async def measure(homes: int) -> dict[str, object]:
         "devices": devices,
         "seeded_s": round(seeded_s, 1),
         **passes,
+        "unchanged_refresh": unchanged,
+        "detector_unchanged_minute": detector_minute,
         "one_read": reads,
+    }
+
+
+def lane_of(gateway: Gateway, settings: Settings) -> MqttConnection:
+    """The lane's session, never connected: the refresh changes its subscriptions."""
+    return MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
+
+
+async def unchanged_refresh(clock: RestingClock, passes: int = 10) -> dict[str, float]:
+    """CPU per refresh pass with nothing changed, nothing else running on the loop."""
+    began, began_loop = time.process_time(), time.thread_time()
+    for _ in range(passes):
+        clock.resting.clear()
+        await clock.advance(REGISTRY_REFRESH_S)
+        await clock.resting.wait()
+    return {
+        "passes": passes,
+        "loop_cpu_ms": round((time.thread_time() - began_loop) * 1000 / passes, 2),
+        "process_cpu_ms": round((time.process_time() - began) * 1000 / passes, 2),
+    }
+
+
+async def detector_unchanged_minute(engine: AsyncEngine) -> dict[str, float]:
+    """The detector's minute with nothing changed (one shard, every home), as its
+    ``registry_loop`` runs it: the registry read a minute after the last
+    (``SharedRegistry.get``), then the view applied again to an inactivity rule that had it
+    applied once (every device and zone before the version; the home modes alone after).
+    CPU of the loop thread and of the process, each."""
+    clock = SimulatedClock(START)
+    shared = SharedRegistry(engine, clock, DETECTOR_REFRESH_S, 1, lambda: {0})
+    rule = InactivityRule()
+    first = await shared.get(0)
+    await apply_registry_in_parts(first, rule, clock.now())
+    clock.set(START + timedelta(seconds=DETECTOR_REFRESH_S))
+    gc.collect()
+    began, began_loop = time.process_time(), time.thread_time()
+    view = await shared.get(0)
+    read, read_loop = time.process_time(), time.thread_time()
+    # as ``registry_loop``: the same view as last time is applied for its modes alone
+    modes_only = "modes_only" in signature(apply_registry_in_parts).parameters
+    again = {"modes_only": view is first} if modes_only else {}
+    await apply_registry_in_parts(view, rule, clock.now(), **again)
+    done, done_loop = time.process_time(), time.thread_time()
+    return {
+        "read_loop_cpu_ms": round((read_loop - began_loop) * 1000, 2),
+        "read_process_cpu_ms": round((read - began) * 1000, 2),
+        "apply_loop_cpu_ms": round((done_loop - read_loop) * 1000, 2),
+        "apply_process_cpu_ms": round((done - read) * 1000, 2),
     }
 
 

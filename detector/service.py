@@ -33,7 +33,6 @@ from detector.activity.registry import (
     RegistryView,
     SharedRegistry,
     apply_registry_in_parts,
-    load_registry,
 )
 from detector.activity.routines import apply_routines, load_routines
 from detector.activity.rule import InactivityRule
@@ -364,18 +363,23 @@ async def registry_loop(
     clock: Clock,
 ) -> None:
     """Device kinds, rooms, home time zones and modes, and the families' routines for the
-    inactivity rule (only the homes this detector serves); ``read`` gets the registry."""
+    inactivity rule (only the homes this detector serves); ``read`` gets the registry
+    (``SharedRegistry.get``: the same view while the registry's version stays, and then only
+    the home modes, which end with the clock, are applied again)."""
     watchers = [rule for rule in detector.rules if isinstance(rule, InactivityRule)]
     applied: set[str] = set()  # homes whose routine came from a file last time
+    last: RegistryView | None = None  # the view applied last time, whole
     while read is not None and watchers:
         try:
             routines = load_routines(settings.routines_dir) if settings.routines_dir else {}
             routines = {home: r for home, r in routines.items() if detector.serves(home)}
             view = await read()
             for rule in watchers:
-                await apply_registry_in_parts(view, rule, clock.now(), keep=detector.serves)
+                await apply_registry_in_parts(
+                    view, rule, clock.now(), keep=detector.serves, modes_only=view is last
+                )
                 apply_routines(rule, routines, applied)
-            applied = set(routines)
+            applied, last = set(routines), view
         except Exception:
             log.exception("registry_sync_failed", shard=detector.shard)
         await clock.sleep(REGISTRY_REFRESH_S)
@@ -415,7 +419,7 @@ async def run(
                 )
             )
             group.create_task(tick_loop(detector, connection, clock, save))
-            read = None if engine is None else lambda: load_registry(engine)
+            read = None if engine is None else SharedRegistry(engine, clock, REGISTRY_REFRESH_S).get
             group.create_task(registry_loop(settings, read, detector, clock))
             if series:
                 group.create_task(series.run())

@@ -27,7 +27,7 @@ from eldercare.db.models import (
     StaffRow,
     StationRow,
 )
-from gateway.registry_api import rows_in_parts
+from gateway.registry_api import registry_version, rows_in_parts
 from gateway.specs import (
     ContactSpec,
     DeviceSpec,
@@ -489,6 +489,18 @@ class Registry:
     async def snapshot(self) -> RegistrySnapshot:
         """Every device, for the gateway's per-message lookups."""
         return RegistrySnapshot.of(await self.device_infos())
+
+    async def version(self) -> int | None:
+        """The registry's version (``registry_api.registry_version``): one row, what the
+        gateway's refresh reads every interval instead of every device."""
+        async with self._sessions() as session:
+            return await registry_version(session)
+
+    async def versioned_snapshot(self) -> tuple[int | None, RegistrySnapshot]:
+        """The version, then every device (in that order: the snapshot holds at least what
+        the version says), for a gateway's start."""
+        version = await self.version()
+        return version, await self.snapshot()
 
 
 def _record(*columns: Any) -> DeviceRecord:

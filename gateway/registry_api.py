@@ -22,7 +22,15 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 from sqlalchemy.orm import aliased
 
-from eldercare.db.models import ContactRow, DeviceRow, HomeRow, ResidentRow, StaffRow, StationRow
+from eldercare.db.models import (
+    ContactRow,
+    DeviceRow,
+    HomeRow,
+    RegistryVersionRow,
+    ResidentRow,
+    StaffRow,
+    StationRow,
+)
 
 T = TypeVar("T")
 
@@ -95,6 +103,15 @@ async def stations_and_timezones(session: AsyncSession) -> dict[str, tuple[str |
     """Every home's station and time zone (response figures group by station and month)."""
     rows = await session.execute(select(HomeRow.id, HomeRow.station_id, HomeRow.timezone))
     return {home_id: (station_id, timezone) for home_id, station_id, timezone in rows}
+
+
+async def registry_version(session: AsyncSession) -> int | None:
+    """The registry's version: it moves with every write of homes, devices or home modes
+    (a trigger, ``RegistryVersionRow``), so a reader that holds a copy read at version ``v``
+    re-reads only when this is not ``v`` any more. Read it BEFORE the rows: a write landing
+    between the two reads is then in the rows or moves the version seen next time, never
+    neither. ``None`` if the row is missing (no trigger can bump it): read every time."""
+    return await session.scalar(select(RegistryVersionRow.version))
 
 
 # --- people ---------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,12 @@ def decoded(outgoing: Sequence[Outgoing], kind: str) -> list[dict[str, Any]]:
         for o in outgoing
         if "/_normalised/" in o.topic and o.topic.endswith(f"/{kind}")
     ]
+
+
+async def settled(done: Callable[[], bool]) -> None:
+    """Let a refresh's database reads and parts run until ``done()`` (a few real ms)."""
+    for _ in range(5_000):
+        if done():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the refresh did not get there")

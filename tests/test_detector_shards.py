@@ -126,7 +126,13 @@ async def test_shards_of_one_instance_share_one_registry_read_of_their_own_homes
     taken_over = await registry.get(1)  # a shard acquired since: read again, with it
     assert {h for h, *_ in taken_over.devices} == {h for h in homes if shard_of(h, SHARDS) < 3}
     clock.set(START + timedelta(seconds=61))
-    assert await registry.get(0) is not taken_over
+    assert await registry.get(0) is taken_over  # a minute on, the registry's version stays
+    await register_home(engine, "h-0099", [DeviceSpec("pir-1", "motion", "hall")], now=START)
+    assert await registry.get(0) is taken_over  # checked within the minute: not yet seen
+    clock.set(START + timedelta(seconds=122))
+    moved = await registry.get(0)
+    assert moved is not taken_over  # the version moved: read again
+    assert ("h-0099" in {h for h, *_ in moved.devices}) == (shard_of("h-0099", SHARDS) < 3)
     for shard in owned:
         rule = InactivityRule()
         detector = Detector(_settings(tmp_path), clock, rules=[rule], shard=shard)

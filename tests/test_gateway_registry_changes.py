@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -34,7 +34,7 @@ from gateway.registry import (
 )
 from gateway.service import LANE_CLIENT_ID, REGISTRY_REFRESH_S, Gateway
 from simulator.layout import STANDARD_DEVICES, WALL_BUTTON
-from tests.gateway_support import START, decoded, device, make_gateway
+from tests.gateway_support import START, decoded, device, make_gateway, settled
 
 HOMES = ["h-a", "h-b", "h-c"]
 ZIGBEE_PIR = DeviceSpec("z-pir", "motion", "hall", model="RTCGQ11LM", zigbee_name="hall-pir")
@@ -229,12 +229,12 @@ async def test_the_refresh_reads_every_interval_and_follows_the_lane(engine: Asy
         await asyncio.sleep(0.02)
         assert reads == [], "the start's read is run's: the refresh waits an interval"
         await clock.advance(REGISTRY_REFRESH_S)
-        await _settled(lambda: len(reads) == 1)
+        await settled(lambda: len(reads) == 1)
         await asyncio.sleep(0.02)  # the comparison's parts
         assert gateway.registry is before and subscribed == []
         await registry.upsert_home(HomeSpec(id="h-d", devices=list(STANDARD_DEVICES)))
         await clock.advance(REGISTRY_REFRESH_S)
-        await _settled(lambda: bool(subscribed))
+        await settled(lambda: bool(subscribed))
     finally:
         refreshing.cancel()
     assert gateway.registry is not None and gateway.registry.get("h-d", WALL_BUTTON)
@@ -242,12 +242,3 @@ async def test_the_refresh_reads_every_interval_and_follows_the_lane(engine: Asy
     assert f"eldercare/v1/h-d/{WALL_BUTTON}/event" in subscribed[0][0]
     rebuilt = make_gateway(DeviceInfo(*row) for row in await read())
     assert sorted(lane.subscriptions) == gateway.lane_topics() == rebuilt.lane_topics()
-
-
-async def _settled(done: Callable[[], bool]) -> None:
-    """Let the refresh's database read and parts run until ``done()`` (a few real ms)."""
-    for _ in range(5_000):
-        if done():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError("the refresh did not get there")

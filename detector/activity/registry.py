@@ -67,19 +67,28 @@ async def apply_registry_in_parts(
     rule: InactivityRule,
     now: datetime,
     keep: Callable[[str], bool] = lambda home: True,
+    *,
+    modes_only: bool = False,
 ) -> int:
     """``apply_registry`` as the service runs it, the loop serving messages between parts:
     at 10 000 homes (160 000 devices) in one piece it held the detector's event loop for
-    0.4 s every minute, 1.1 s the first time (issue 18)."""
+    0.4 s every minute, 1.1 s the first time (issue 18). ``modes_only``: the rule has had
+    this very view already, so only the home modes, which end with the clock, are applied
+    again."""
     applied = 0
-    for devices in apply_in_parts(view, rule, now, keep):
+    for devices in apply_in_parts(view, rule, now, keep, modes_only=modes_only):
         applied += devices
         await asyncio.sleep(0)
     return applied
 
 
 def apply_in_parts(
-    view: RegistryView, rule: InactivityRule, now: datetime, keep: Callable[[str], bool]
+    view: RegistryView,
+    rule: InactivityRule,
+    now: datetime,
+    keep: Callable[[str], bool],
+    *,
+    modes_only: bool = False,
 ) -> Iterator[int]:
     """``apply_registry``, ``APPLY_PART`` entries a part; after each, the number of devices
     it applied. Each home's mode, zone and each device is applied whole in one part."""
@@ -94,6 +103,8 @@ def apply_in_parts(
             until, reason = away.get(home, (None, ""))
             rule.follow_away(home, until, reason, now)
         yield 0
+    if modes_only:
+        return
     for start in range(0, len(view.timezones), APPLY_PART):
         for home, timezone in view.timezones[start : start + APPLY_PART]:
             if keep(home):
@@ -116,17 +127,23 @@ async def sync_from_registry(engine: AsyncEngine, rule: InactivityRule, now: dat
 
 
 class SharedRegistry:
-    """One registry read per interval for every shard an instance serves, instead of one per
-    shard, and of those shards' homes only: each shard's refresh gets the view read at most
-    ``max_age_s`` (clock) ago, or a new one if its shard was not owned then."""
+    """The registry as an instance's inactivity rules read it: one read for every shard the
+    instance serves, instead of one per shard, and of those shards' homes only
+    (``shard_count`` None: one instance, every home); and no read at all while the
+    registry's version stays (``registry_api.registry_version``): at 10 000 homes with
+    nothing changed, every device read each minute cost the detector ~1 s of CPU and applied
+    again ~0.75 s (``registry_loop``; issue 18, ``benchmarks/registry_change.py``). Each
+    shard's refresh gets the view checked at most ``max_age_s`` (clock) ago; a check reads
+    the version, and the rows only if it moved or the shard was not read (the version first:
+    a write between the two is in the rows or moves it again)."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         clock: Clock,
         max_age_s: float,
-        shard_count: int,
-        owned: Callable[[], Collection[int]],
+        shard_count: int | None = None,
+        owned: Callable[[], Collection[int]] = frozenset,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -135,15 +152,28 @@ class SharedRegistry:
         self._owned = owned
         self._view: RegistryView | None = None
         self._read: Shards | None = None
-        self._read_at = datetime.min.replace(tzinfo=UTC)
+        self._version: int | None = None
+        self._checked_at = datetime.min.replace(tzinfo=UTC)
         self._reading = asyncio.Lock()
 
-    async def get(self, shard: int) -> RegistryView:
+    async def get(self, shard: int | None = None) -> RegistryView:
         async with self._reading:  # shards starting together share one read
             now = self._clock.now()
-            stale = now - self._read_at >= self._max_age
-            if self._view is None or self._read is None or stale or shard not in self._read.owned:
-                self._read = Shards(self._shard_count, frozenset({*self._owned(), shard}))
+            fresh = now - self._checked_at < self._max_age
+            if self._view is not None and self._covers(shard) and fresh:
+                return self._view
+            async with AsyncSession(self._engine) as session:
+                version = await registry_api.registry_version(session)
+            moved = version is None or version != self._version
+            if self._view is None or moved or not self._covers(shard):
+                if self._shard_count is not None:
+                    wanted = {*self._owned(), *([] if shard is None else [shard])}
+                    self._read = Shards(self._shard_count, frozenset(wanted))
                 self._view = await load_registry(self._engine, self._read)
-                self._read_at = now
+                self._version = version
+            self._checked_at = now
             return self._view
+
+    def _covers(self, shard: int | None) -> bool:
+        """The view read holds ``shard``'s homes (every home without shards)."""
+        return self._shard_count is None or (self._read is not None and shard in self._read.owned)

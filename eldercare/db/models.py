@@ -516,6 +516,22 @@ class VisitRow(Base):
     recorded_at: Mapped[datetime]
 
 
+#: The tables whose every write bumps ``registry_version`` (a database trigger on each, migration
+#: ``registry_version``): what the gateway and the detector read from the registry.
+REGISTRY_VERSIONED_TABLES = ("homes", "devices", "home_modes")
+
+
+class RegistryVersionRow(Base):
+    """Writer: database triggers on ``REGISTRY_VERSIONED_TABLES``, never the code. One row,
+    a counter bumped in the same transaction as every insert, update or delete of those
+    tables, whoever writes them (CLI, REST, dashboard, a migration, psql): the gateway and
+    the detector poll it and read the registry only when it moved (issue 18)."""
+
+    __tablename__ = "registry_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class ShardLeaseRow(Base):
     """Writer: the instances of one service (``scope``: ``detector``, ``alerting``), through
     ``eldercare/shard_leases.py``. Who owns a shard until when; a lease that lapsed (its
