@@ -63,11 +63,12 @@ def must_save_now(rules: Sequence[object]) -> bool:
     return any(getattr(rule, "short_timers_open", False) for rule in rules)
 
 
-def short_timers_opened(rules: Sequence[object]) -> int:
-    """How many short timers the rules have opened so far: when a message opens one, the
-    detector saves before the message is acknowledged, so a crash before the next tick
-    cannot lose it (a fall suspicion's only record is this state until it is confirmed)."""
-    return sum(getattr(rule, "short_timers_opened", 0) for rule in rules)
+def urgent_saves(rules: Sequence[object]) -> int:
+    """How many changes the rules have asked to be saved at once so far (a fall suspicion
+    opened, an impact's provisional suspicion): when a message makes one, the detector saves
+    before the message is acknowledged, so a crash before the next tick cannot lose it (a
+    fall suspicion's only record is this state until it is confirmed)."""
+    return sum(getattr(rule, "urgent_saves", 0) for rule in rules)
 
 
 def one_at_a_time(save: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:

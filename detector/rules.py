@@ -74,15 +74,6 @@ class TicksInParts(Protocol):
     def tick_in_parts(self, now: datetime) -> Iterator[RuleOutput]: ...
 
 
-@runtime_checkable
-class DecidesOnStop(Protocol):
-    """A rule holding what only this process could still decide (a pendant's impact waiting
-    for an aftermath that the next process will never see): ``on_stop`` decides it into
-    the rule's saved state before the last save, rather than letting it go with the process."""
-
-    def on_stop(self, now: datetime) -> RuleOutput: ...
-
-
 def whole_tick(rule: TicksInParts, now: datetime) -> RuleOutput:
     """A rule's ``tick_in_parts`` in one go: its ``on_tick``, for the in-process replays and
     tests, where nothing else waits on the loop."""

@@ -44,13 +44,13 @@ from detector.checkpoint import (
     must_save_now,
     one_at_a_time,
     seconds_to_next_tick,
-    short_timers_opened,
+    urgent_saves,
 )
 from detector.device_health import DeviceHealthRule
 from detector.falls.rule import FallRule
 from detector.hazards import HazardRule
 from detector.metrics import ShardTotals, detector_readings
-from detector.rules import DecidesOnStop, NoSeries, PointSink, Rule, RuleOutput, TicksInParts
+from detector.rules import NoSeries, PointSink, Rule, RuleOutput, TicksInParts
 from detector.wellbeing import WellbeingRule
 from eldercare.bounded import SeqWindow
 from eldercare.bus import MqttConnection, Outgoing, Subscription
@@ -191,13 +191,14 @@ class Detector:
     async def _decide_and_keep(
         self, message: Event | Telemetry | DeviceStatus | AlertUpdate, now: datetime
     ) -> Sequence[Outgoing]:
-        """``_decide``, and a message that opened a short timer (a fall's confirmation
-        window) saved before it is acknowledged: the suspicion then lives only in this
-        state, and neither the acknowledged event nor the telemetry (QoS 0) that showed it
-        is sent again, so a crash before the next tick's save would lose the fall."""
-        opened = short_timers_opened(self.rules)
+        """``_decide``, and a message that made an urgent change (a fall's confirmation
+        window opened, an impact's provisional suspicion) saved before it is acknowledged:
+        the suspicion then lives only in this state, and neither the acknowledged event nor
+        the telemetry (QoS 0) that showed it is sent again, so a crash before the next
+        tick's save would lose the fall."""
+        before = urgent_saves(self.rules)
         outgoing = self._decide(message, now)
-        if self.persist is not None and short_timers_opened(self.rules) > opened:
+        if self.persist is not None and urgent_saves(self.rules) > before:
             await self.persist()
         return outgoing
 
@@ -213,18 +214,6 @@ class Detector:
         for rule in self.rules:
             output.extend(self._offer(rule, message, now))
         return self._emit(output)
-
-    def stopping(self) -> None:
-        """Before the last save: what a rule could only decide in this process is decided
-        into its state (``DecidesOnStop``). Nothing can be published any more; what it
-        decided is saved, and raised by the next process from the checkpoint."""
-        now = self.clock.now()
-        for rule in self.rules:
-            if isinstance(rule, DecidesOnStop):
-                try:
-                    self._emit(rule.on_stop(now))
-                except Exception:
-                    self._failed(rule, None)
 
     def tick(self) -> Sequence[Outgoing]:
         now = self.clock.now()
@@ -424,7 +413,6 @@ async def run(
             if series:
                 group.create_task(series.run())
     finally:
-        detector.stopping()
         state.save(detector.rules)
 
 
@@ -529,5 +517,4 @@ async def serve_shard(
             group.create_task(registry_loop(settings, read, detector, clock))
     finally:
         totals.retire(shard)
-        detector.stopping()
         await save()

@@ -58,11 +58,13 @@ async def test_the_batch_that_opens_a_suspicion_is_saved_before_it_is_acknowledg
             opened_by = batch.seq
             break
     assert opened_by is not None, "the recording's fall was not suspected"
-    assert len(saved) == 1, "only the batch that opened the window is saved at once"
+    # Saved at once twice: when a cut would first have raised the waiting impact, and when
+    # the window opened; the batches between them saved nothing.
+    assert len(saved) == 2
 
     # Killed here: no tick ran, so only the save made while handling the batch holds it.
     restarted = FallRule(confirm_s=15.0)
-    assert unpack([restarted], saved[0]) == [restarted.name]
+    assert unpack([restarted], saved[-1]) == [restarted.name]
     [alert] = restarted.on_tick(clock.now() + timedelta(seconds=40)).alerts
     assert (alert.kind, alert.severity) == (AlertKind.FALL, Severity.CRITICAL)
 
@@ -105,20 +107,64 @@ async def test_saves_asked_for_at_once_are_taken_in_turn() -> None:
     assert not overlapped
 
 
+def simulated_fall(seed: int = 3) -> np.ndarray:
+    """The simulator's pendant fall (4 s of upright, the fall, lying still): these tests run
+    where the SisFall data is absent."""
+    rng = np.random.default_rng(seed)
+    lying = accel.fall(round(12 * RATE), RATE, 4.0, round(6 * RATE), rng)
+    return np.asarray(accel.finish(lying, accel.wearing_rotation(rng), rng))
+
+
+async def test_a_detector_killed_while_an_impact_waits_for_its_aftermath_keeps_the_fall(
+    tmp_path: Path,
+) -> None:
+    """Killed (no stop, no last save) in the seconds between a fall's impact and the end of
+    its aftermath, the detector leaves only its last save; the pendant's buffer is gone and
+    its batches (QoS 0) are not sent again. That save holds what a cut would have decided,
+    and the restarted detector raises the fall from it."""
+    fall = simulated_fall()
+    clock = SimulatedClock()
+    rule = FallRule(confirm_s=15.0)
+    detector = Detector(Settings(data_dir=tmp_path), clock, rules=[rule])
+    saved: list[bytes] = []
+
+    async def persist() -> None:
+        saved.append(pack(detector.rules))
+
+    detector.persist = persist
+    topic = detector.topics.normalised("h-0001", "pendant", "telemetry")
+    kills: list[bytes | None] = []  # the last save, as a kill after each waiting batch finds it
+    for batch in telemetry_batches(fall, RATE, clock.now()):
+        clock.set(batch.ts + timedelta(seconds=1))
+        await detector.handle(topic, batch.to_json())
+        if rule.suspected:
+            break
+        if rule.pendants[("h-0001", "pendant")].stream.awaiting_aftermath:
+            kills.append(saved[-1] if saved else None)
+    assert rule.suspected, "the simulated fall was not suspected"
+    assert len(kills) >= 2, "the aftermath spans batches"
+    assert len(saved) <= 2  # a cut's answer changed once, then the window opened
+    for last_save in kills[1:]:  # killed one batch after the impact's, or later
+        assert last_save is not None
+        restarted = FallRule(confirm_s=15.0)
+        unpack([restarted], last_save)
+        [alert] = restarted.on_tick(clock.now() + timedelta(seconds=40)).alerts
+        assert (alert.kind, alert.severity) == (AlertKind.FALL, Severity.CRITICAL)
+        assert alert.evidence[0].type == "accel_impact"
+
+
 @pytest.mark.integration
 async def test_a_detector_stopped_while_an_impact_waits_for_its_aftermath_keeps_the_fall(
     mosquitto,  # type: ignore[no-untyped-def]
     tmp_path: Path,
 ) -> None:
-    """A deploy restarts the detector half a second after a fall's impact. The pendant's
-    buffer dies with the process, and the next one would never see that impact's first
-    half second again: stopping decides it into the state it saves last. (The simulator's
-    pendant fall, so that it runs where the SisFall data is absent.)"""
-    rng = np.random.default_rng(3)
-    lying = accel.fall(round(12 * RATE), RATE, 4.0, round(6 * RATE), rng)
-    fall = np.asarray(accel.finish(lying, accel.wearing_rotation(rng), rng))
+    """A deploy restarts the detector half a second after a fall's impact, through the real
+    service and broker. The pendant's buffer dies with the process, and the next one would
+    never see that impact's first half second again: the state it saves last holds what a
+    cut would decide, and the next process raises it."""
+    fall = simulated_fall()
     settings = make_settings(mosquitto, tmp_path)
-    rule = FallRule(confirm_s=15.0, cut_s=600.0)  # no tick cuts it: only the stop can
+    rule = FallRule(confirm_s=15.0, cut_s=600.0)  # no tick cuts it before the stop
     task = asyncio.create_task(run_detector(settings, RealClock(), rules=[rule]))
     key = ("h-0001", "pendant")
     cut = fall[: int(np.linalg.norm(fall, axis=1).argmax()) + round(0.5 * RATE)]

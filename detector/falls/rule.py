@@ -37,10 +37,12 @@ Open suspicions are checkpointed with the rest of the detector's state: a restar
 the confirmation window must not lose the fall (its deadline is checked at the first tick
 after the restart). A pendant whose stream is cut after an impact, before its aftermath
 has arrived (a gap in its samples, or silence for ``cut_s``), has that impact decided as if
-the pendant lay still from its last sample on (``FallStream.cut``), not dropped; so does a
-detector that stops (``on_stop``, before its last save). The pendants' sample buffers are
-not checkpointed: an impact whose aftermath was being collected when the detector was
-killed is lost.
+the pendant lay still from its last sample on (``FallStream.cut``), not dropped. The
+pendants' sample buffers are not checkpointed, so for a detector that stops or is killed
+while an impact waits, the rule keeps what a cut would decide at each batch
+(``_Provisional``), saved before that batch is done with when a cut would raise it
+(rarely: a suspicion-worthy impact), and a restarted detector raises it as a suspicion
+(``restore``).
 """
 
 from __future__ import annotations
@@ -116,6 +118,16 @@ class SuspectedFall:
     in_bed: bool = False
 
 
+@dataclass(frozen=True)
+class _Provisional:
+    """A pendant's waiting impact that a cut now would raise: what a killed detector leaves."""
+
+    impact_at: datetime  # device clock
+    score: float
+    seq: int | None
+    at: datetime  # detector clock, when the answer was last "raise"
+
+
 @dataclass
 class _Pendant:
     stream: FallStream
@@ -163,9 +175,12 @@ class FallRule(BaseRule):
         #: Pendants waiting for an impact's aftermath, and when they count as cut off.
         self._awaiting: dict[tuple[str, str], datetime] = {}
         self.suspected: dict[str, SuspectedFall] = {}
-        #: Confirmation windows opened since start: a new one is saved before the message that
-        #: opened it is acknowledged (``Detector.handle``), not only at the next tick.
-        self.short_timers_opened = 0
+        #: Per waiting pendant, the suspicion a cut now would raise (see the module's doc).
+        self.provisional: dict[tuple[str, str], _Provisional] = {}
+        #: Changes saved before the message that made them is acknowledged
+        #: (``Detector.handle``), not only at the next tick: a confirmation window opened, a
+        #: provisional suspicion made.
+        self.urgent_saves = 0
 
     # -- messages ---------------------------------------------------------------------
 
@@ -186,6 +201,7 @@ class FallRule(BaseRule):
             self._awaiting[key] = now + self.cut_after
         else:
             self._awaiting.pop(key, None)
+        self._keep_provisional(key, pendant, now)
         moved = self._moved(pendant, samples, telemetry.rate_hz)
         suspicion = self.suspected.get(telemetry.home)
         if suspicion and moved and self._after_aftermath(telemetry.ts, suspicion):
@@ -217,12 +233,6 @@ class FallRule(BaseRule):
         output.extend(self._confirm_due(now))
         return output
 
-    def on_stop(self, now: datetime) -> RuleOutput:
-        """The detector stops (a deploy, a shard handed over): every impact still waiting
-        for its aftermath is decided now, so the last save keeps its suspicion; the
-        pendants' buffers die with the process and the next one would never decide it."""
-        return self._cut(list(self._awaiting), now)
-
     # -- decisions ----------------------------------------------------------------------
 
     def _cut(self, keys: list[tuple[str, str]], now: datetime) -> RuleOutput:
@@ -232,7 +242,26 @@ class FallRule(BaseRule):
             del self._awaiting[key]
             pendant = self.pendants[key]
             output.extend(self._alarms(key, pendant, pendant.stream.cut(), now))
+            self._keep_provisional(key, pendant, now)
         return output
+
+    def _keep_provisional(self, key: tuple[str, str], pendant: _Pendant, now: datetime) -> None:
+        """Keep, for a pendant whose impact waits, the suspicion a cut now would raise, and
+        ask for a save when one appears. A copy of the stream is decided per batch only
+        while an impact waits, and saved only when it would raise, so an everyday impact
+        that a cut would not raise costs no save. Its withdrawal waits for the next save: a
+        kill before it raises a suspicion that the confirmation window then judges (the
+        safe side), for half the saves."""
+        would = None
+        if key in self._awaiting and key[0] not in self.suspected:
+            decided = pendant.stream.what_a_cut_would_decide()
+            would = next((c for c in decided if c.alarm), None)
+        if would is None:
+            self.provisional.pop(key, None)
+        elif key not in self.provisional:
+            impact_at = datetime.fromtimestamp(would.impact_at, tz=UTC)
+            self.provisional[key] = _Provisional(impact_at, would.score, pendant.last_seq, now)
+            self.urgent_saves += 1
 
     def _alarms(
         self, key: tuple[str, str], pendant: _Pendant, candidates: list[Candidate], now: datetime
@@ -285,7 +314,7 @@ class FallRule(BaseRule):
         over = max(now, impact_at + aftermath)
         suspicion = SuspectedFall(home, impact_at, now, over + self.confirm, [evidence], score)
         self.suspected[home] = suspicion
-        self.short_timers_opened += 1
+        self.urgent_saves += 1
         log.info("fall_suspected", home=home, device=evidence.device, score=score)
         return RuleOutput(points=[self._point(suspicion, now, "suspected", evidence.device)])
 
@@ -360,24 +389,31 @@ class FallRule(BaseRule):
     def retain(self, keep: Callable[[str], bool]) -> None:
         """Forget the homes ``keep`` refuses (a single instance's state split by shard)."""
         self.suspected = {home: s for home, s in self.suspected.items() if keep(home)}
+        self.provisional = {key: p for key, p in self.provisional.items() if keep(key[0])}
 
     def snapshot(self) -> bytes:
-        return json.dumps(
-            [
-                {
-                    "home": s.home,
-                    "impact_at": s.impact_at.isoformat(),
-                    "suspected_at": s.suspected_at.isoformat(),
-                    "deadline": s.deadline.isoformat(),
-                    "evidence": [e.model_dump(mode="json") for e in s.evidence],
-                    "score": s.score,
-                    "in_bed": s.in_bed,
-                }
-                for s in self.suspected.values()
-            ]
-        ).encode()
+        suspected = [
+            {
+                "home": s.home,
+                "impact_at": s.impact_at.isoformat(),
+                "suspected_at": s.suspected_at.isoformat(),
+                "deadline": s.deadline.isoformat(),
+                "evidence": [e.model_dump(mode="json") for e in s.evidence],
+                "score": s.score,
+                "in_bed": s.in_bed,
+            }
+            for s in self.suspected.values()
+        ]
+        provisional = [
+            [home, device, p.impact_at.isoformat(), p.score, p.seq, p.at.isoformat()]
+            for (home, device), p in self.provisional.items()
+        ]
+        return json.dumps({"suspected": suspected, "provisional": provisional}).encode()
 
     def restore(self, data: bytes) -> None:
+        saved = json.loads(data)
+        if isinstance(saved, list):  # checkpoints before provisional suspicions
+            saved = {"suspected": saved, "provisional": []}
         self.suspected = {
             item["home"]: SuspectedFall(
                 home=item["home"],
@@ -388,8 +424,23 @@ class FallRule(BaseRule):
                 score=item["score"],
                 in_bed=item.get("in_bed", False),  # absent in checkpoints before it
             )
-            for item in json.loads(data)
+            for item in saved["suspected"]
         }
+        self.provisional = {}
+        for home, device, impact_at, score, seq, at in saved["provisional"]:
+            held = _Provisional(
+                datetime.fromisoformat(impact_at), score, seq, datetime.fromisoformat(at)
+            )
+            self._raise_provisional(home, device, held)
+
+    def _raise_provisional(self, home: str, device: str, held: _Provisional) -> None:
+        """The last detector was killed while this pendant's impact waited for its
+        aftermath, and a cut then would have raised it: a suspicion as ``_suspect`` opens
+        it then. Its deadline has most likely passed, so the first tick decides it (critical
+        unless the bed says otherwise); movement queued while no detector ran comes after."""
+        log.warning("fall_restored_mid_aftermath", home=home, device=device, score=held.score)
+        evidence = Evidence(device=device, seq=held.seq, type="accel_impact")
+        self._suspect(home, held.impact_at, evidence, held.at, held.score)
 
     def _point(
         self, suspicion: SuspectedFall, now: datetime, stage: str, device: str | None

@@ -15,6 +15,7 @@ has not seen its wearer walk says "unknown" (NaN), never a guess.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -149,6 +150,18 @@ class FallStream:
         self.resampler.reset()
         self._restart()
         return decided
+
+    def what_a_cut_would_decide(self) -> list[Candidate]:
+        """``cut``'s decision if the stream ended now, this stream left as it is.
+
+        Why: the pendant's samples are not checkpointed (a save per batch at many homes is
+        too dear), so a detector *killed* while an impact waits for its aftermath would lose
+        it. The rule keeps this answer, saved only when it changes, and a restarted detector
+        raises what it said (``FallRule.restore``)."""
+        twin = copy.copy(self)
+        twin.window = self.window.copy()
+        twin._pending = list(self._pending)
+        return twin._decide_cut()
 
     def _decide_cut(self) -> list[Candidate]:
         """Impacts whose aftermath the stream will never see, decided with the pendant taken
