@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,11 +24,11 @@ from detector.falls.rule import FallRule
 from detector.service import STATE_FILE, Detector
 from detector.service import run as run_detector
 from eldercare.clock import RealClock, SimulatedClock
-from eldercare.models import AlertKind, Severity
+from eldercare.models import Alert, AlertKind, Severity
 from eldercare.settings import Settings
 from simulator import accel
 from tests.falls_support import recording, telemetry_batches
-from tests.harness import make_settings, wait_for_services
+from tests.harness import make_settings, service_process, wait_for_services
 
 RATE = 50.0
 
@@ -189,3 +190,57 @@ async def test_a_detector_stopped_while_an_impact_waits_for_its_aftermath_keeps_
     assert StateFile(tmp_path / STATE_FILE).load([restarted])
     [alert] = restarted.on_tick(datetime.now(UTC) + timedelta(seconds=40)).alerts
     assert (alert.kind, alert.severity) == (AlertKind.FALL, Severity.CRITICAL)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_a_detector_process_killed_while_an_impact_waits_raises_the_fall_after_restart(
+    mosquitto,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """The real fault: ``eldercare run detector`` as its own process, SIGKILLed one second
+    after a fall's impact (no stop, no last save), then started again. Its pendant buffer
+    and the batches (QoS 0) are gone; the fall comes back from the save the impact's
+    provisional suspicion asked for, as a critical alert on the broker."""
+    settings = make_settings(mosquitto, tmp_path)
+    fall = simulated_fall()
+    sent = fall[: int(np.linalg.norm(fall, axis=1).argmax()) + round(1.0 * RATE)]
+    start = datetime.now(UTC) - timedelta(seconds=len(sent) / RATE)
+    env = {"ELDERCARE_BROKER_URL": mosquitto.url, "ELDERCARE_LOG_LEVEL": "INFO"}
+    log = tmp_path / "detector.log"
+    first = service_process("detector", tmp_path, log, **env)
+    try:
+        await wait_for_services(settings, ["eldercare-detector"], timeout=30)
+        async with aiomqtt.Client(settings.broker.host, settings.broker.port) as client:
+            topic = settings.topics.normalised("h-0001", "pendant", "telemetry")
+            for batch in telemetry_batches(sent, RATE, start):
+                await client.publish(topic, batch.to_json(), qos=1)
+        saved = StateFile(tmp_path / STATE_FILE)
+        async with asyncio.timeout(4):  # before the 5 s silence would cut the stream
+            while not _holds_a_fall(saved):
+                await asyncio.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        first.kill()
+        first.wait(10)
+    async with aiomqtt.Client(settings.broker.host, settings.broker.port) as client:
+        await client.subscribe(settings.topics.all_alerts_filter, qos=1)
+        second = service_process("detector", tmp_path, log, **env)
+        try:
+            async with asyncio.timeout(60):
+                async for message in client.messages:
+                    alert = Alert.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
+                    if alert.kind is AlertKind.FALL:
+                        break
+        finally:
+            second.terminate()
+            second.wait(10)
+    assert (alert.home, alert.severity) == ("h-0001", Severity.CRITICAL)
+    assert "fall_restored_mid_aftermath" in log.read_text()
+
+
+def _holds_a_fall(saved: StateFile) -> bool:
+    """The state file, as a restarted detector reads it, holds a fall to raise."""
+    restored = FallRule(confirm_s=15.0)
+    return saved.load([restored]) and bool(restored.suspected)  # written whole (os.replace)
