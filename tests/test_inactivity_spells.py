@@ -123,9 +123,9 @@ def _first_alert_after_a_cupboard(sitting_elsewhere: bool) -> tuple[float, str]:
     """Ten days (fewer than the 14 the place-by-place view needs) of: the hall every 20 min
     from 07:00, a kitchen cupboard at 10:00 and again after one of ``SITTINGS_H``, the hall
     again every 20 min until 21:00, then the bedroom, asleep till 07:00. With
-    ``sitting_elsewhere``, the resident also sits on in the living room from 12:30 to 16:30
-    (one motion sign, then nothing). On day 11 nothing after the 10:00 cupboard: hours to
-    the first alert, and its text."""
+    ``sitting_elsewhere``, the resident goes from the cupboard to sit on in the living room
+    until 16:30 (one motion sign 10 min after it, then nothing). On day 11 nothing after
+    the 10:00 cupboard: hours to the first alert, and its text."""
     rule = InactivityRule(InactivitySettings(model=VIEW_SETTINGS, default_tz="UTC"))
     sign = _signs(rule)
     start = datetime(2026, 3, 2, tzinfo=UTC)
@@ -142,8 +142,7 @@ def _first_alert_after_a_cupboard(sitting_elsewhere: bool) -> tuple[float, str]:
         back = midnight + timedelta(hours=10 + gap)
         sign("cupboard-kitchen", EventType.DOOR_OPEN, back)
         if sitting_elsewhere:
-            hall(back + timedelta(minutes=10), midnight + timedelta(hours=12.5))
-            sign("pir-living", EventType.MOTION, midnight + timedelta(hours=12.5))
+            sign("pir-living", EventType.MOTION, back + timedelta(minutes=10))
             back = midnight + timedelta(hours=16.5)
         hall(back + timedelta(minutes=10), midnight + timedelta(hours=21))
         sign("pir-bedroom", EventType.MOTION, midnight + timedelta(hours=21))
@@ -195,3 +194,22 @@ def test_after_an_instant_the_cupboards_context_does_not_hold_the_hour_of_day_vi
     assert model.unusual_now(17.0, Place.KITCHEN, 19.5, 1.5, VIEW_SETTINGS, anywhere=True) is None
     assert model.unusual_now(17.0, Place.KITCHEN, 19.5, 2.5, VIEW_SETTINGS) is None
     assert model.unusual_now(17.0, Place.KITCHEN, 19.5, 2.9, VIEW_SETTINGS) is not None
+
+
+def test_the_hour_of_day_view_reads_the_hours_around_now_not_two_hours_ahead() -> None:
+    """Fails if the view reads the hour after the present one too (round 11). Hour h of the
+    table is how long quiet had lasted by 1 h past it, so at 14:30 hours 13 and 14 say how
+    long quiets had gone on by 14:00 and 15:00, and hour 15 by 16:00: a daily nap from
+    14:00 to 16:30 had lasted 1 h by 15:00 and 2 h by 16:00. Quiet since a cupboard at
+    11:30 is 3 h at 14:30, past 1 h × 1.3 + 1 h: unusual; read against 16:00 it waited
+    for 2 h × 1.3 + 1 h (3 h 36 min). The nap itself stays ordinary at every hour."""
+    model = ActivityModel()
+    for _ in range(14):
+        model.learn_quiet(14.0, Place.LIVING, 2.5)
+    model.days = 20.0
+    for anywhere in (True, False):
+        seen = model.unusual_now(11.5, Place.LIVING, 14.5, 3.0, VIEW_SETTINGS, anywhere=anywhere)
+        assert seen == 1.0
+    for now_h in (14.9, 15.5, 15.9, 16.4):
+        nap_h = now_h - 14.0
+        assert model.unusual_now(14.0, Place.LIVING, now_h, nap_h, VIEW_SETTINGS) is None

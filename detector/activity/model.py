@@ -235,7 +235,8 @@ class ActivityModel:
     @property
     def hourly(self) -> np.ndarray:
         """Decaying longest quiet seen *ongoing* during each local hour (24 × places), by
-        the place of the last sign of life: "at 15:00 never quiet there for more than 1 h"."""
+        the place of the last sign of life, as it had lasted by the end of that hour (or
+        its own end): hour 14 holding 1 h is "by 15:00 never quiet there for more than 1 h"."""
         return self.quiet[len(QUIET_STATS) :].reshape(24, PLACE_COUNT)
 
     # -- learning -------------------------------------------------------------------------
@@ -452,7 +453,11 @@ class ActivityModel:
             return None
         block = int(since_hour // BLOCK_H) % BLOCKS
         hour = int(now_hour) % 24
-        around = self.hourly[[(hour - 1) % 24, hour, (hour + 1) % 24]]
+        # "Around now": hour h of the table is how long quiet had lasted by its *end*
+        # (h+1:00), so the hours ending within an hour of now are h-1 and h. Reading h+1
+        # too compared the quiet so far with how long quiets had lasted up to two hours
+        # later, when a quiet going on then has grown by up to an hour (round 11).
+        around = self.hourly[[(hour - 1) % 24, hour]]
         around = around[:, _AT_HOME] if anywhere else around[:, place]
         seen = float(around.astype(np.float32).max())
         limit = max(seen * settings.hourly_factor + settings.hourly_margin_h, settings.floor_h)
