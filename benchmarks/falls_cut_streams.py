@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.falls.scoring import bundled_model
+from detector.falls.scoring import FallModel, bundled_model
 from detector.falls.stream import Candidate, FallConfig, FallStream
 from evaluation.falls.replay import downsample, stream_recording
 from evaluation.falls.sisfall import find_trials, read_trial
@@ -60,17 +60,28 @@ def cut_alarms(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def replay_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of a benchmark that replays a SisFall-format folder at one rate."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("data", type=Path)
     parser.add_argument("--rate", type=float, default=50.0)
-    parser.add_argument("--after", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def bundled() -> tuple[FallModel, FallConfig]:
+    """The shipped model and the stream geometry it was trained for."""
     model = bundled_model()
     if model is None:
         raise SystemExit("no bundled fall model")
-    config = FallConfig(**model.config)
+    return model, FallConfig(**model.config)
+
+
+def main() -> None:
+    parser = replay_parser(__doc__)
+    parser.add_argument("--after", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
+    args = parser.parse_args()
+    model, config = bundled()
     counts = {kind: {after: [0, 0] for after in args.after} for kind in ("falls", "activities")}
     for trial in find_trials(args.data):
         samples = downsample(read_trial(trial.path), args.rate)

@@ -19,17 +19,14 @@ The model was trained on SisFall-dev, so on SisFall-dev these are in-sample figu
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.falls_cut_streams import bundled, replay_parser
 from detector.falls.rule import FallRule
-from detector.falls.scoring import bundled_model
-from detector.falls.stream import FallConfig
 from eldercare.models import Metric, Telemetry
 from evaluation.falls.replay import downsample
 from evaluation.falls.sisfall import find_trials, read_trial
@@ -68,15 +65,8 @@ def replay(samples: np.ndarray, rate_hz: float, rule: FallRule) -> tuple[list[bo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path)
-    parser.add_argument("--rate", type=float, default=50.0)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    model = bundled_model()
-    if model is None:
-        raise SystemExit("no bundled fall model")
-    config = FallConfig(**model.config)
+    args = replay_parser(__doc__).parse_args()
+    model, config = bundled()
     after_impact, after_impact_without = [0] * AFTER_BATCHES, [0] * AFTER_BATCHES
     falls = saves = alarmed = 0
     hours = cpu = cpu_without = 0.0

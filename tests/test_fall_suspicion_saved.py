@@ -38,9 +38,9 @@ def fall() -> np.ndarray:
     return recording("SA03/F02_SA03_R01", RATE)
 
 
-async def test_the_batch_that_opens_a_suspicion_is_saved_before_it_is_acknowledged(
-    fall: np.ndarray, tmp_path: Path
-) -> None:
+def saving_detector(tmp_path: Path) -> tuple[SimulatedClock, FallRule, Detector, list[bytes]]:
+    """A detector with a fall rule whose every save is kept in order: a kill after any
+    message leaves the last of them."""
     clock = SimulatedClock()
     rule = FallRule(confirm_s=15.0)
     detector = Detector(Settings(data_dir=tmp_path), clock, rules=[rule])
@@ -50,6 +50,13 @@ async def test_the_batch_that_opens_a_suspicion_is_saved_before_it_is_acknowledg
         saved.append(pack(detector.rules))
 
     detector.persist = persist
+    return clock, rule, detector, saved
+
+
+async def test_the_batch_that_opens_a_suspicion_is_saved_before_it_is_acknowledged(
+    fall: np.ndarray, tmp_path: Path
+) -> None:
+    clock, rule, detector, saved = saving_detector(tmp_path)
     topic = detector.topics.normalised("h-0001", "pendant", "telemetry")
     opened_by = None
     for batch in telemetry_batches(fall, RATE, clock.now()):
@@ -124,15 +131,7 @@ async def test_a_detector_killed_while_an_impact_waits_for_its_aftermath_keeps_t
     its batches (QoS 0) are not sent again. That save holds what a cut would have decided,
     and the restarted detector raises the fall from it."""
     fall = simulated_fall()
-    clock = SimulatedClock()
-    rule = FallRule(confirm_s=15.0)
-    detector = Detector(Settings(data_dir=tmp_path), clock, rules=[rule])
-    saved: list[bytes] = []
-
-    async def persist() -> None:
-        saved.append(pack(detector.rules))
-
-    detector.persist = persist
+    clock, rule, detector, saved = saving_detector(tmp_path)
     topic = detector.topics.normalised("h-0001", "pendant", "telemetry")
     kills: list[bytes | None] = []  # the last save, as a kill after each waiting batch finds it
     for batch in telemetry_batches(fall, RATE, clock.now()):
