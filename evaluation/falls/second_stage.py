@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.falls.scoring import Scorer
+from detector.falls.stream import Candidate
 from evaluation.falls.cross_validation import ScorerFor, cross_validated_scorers
 from evaluation.falls.replay import Replay, rescore
 from evaluation.falls.threshold import within
@@ -107,7 +108,7 @@ def pick_veto(
     return max(within_budget) if within_budget else min(caught)
 
 
-def _alarmed(candidates: list, scorer: Scorer, refractory_s: float) -> int:
+def _alarmed(candidates: list[Candidate], scorer: Scorer, refractory_s: float) -> int:
     return sum(c.alarm for c in rescore(candidates, scorer, refractory_s))
 
 
