@@ -1,7 +1,8 @@
 """Leave-one-dataset-out and leave-subjects-out figures over several fall data sets (issue 15).
 
     python benchmarks/falls_lodo.py sisfall=DIR mobifall=DIR [--rate 50] [--cv 5]
-        [--augment K ...] [--thresholds T ...] [--nested INNER] [--also-rates HZ ...] [--json]
+        [--augment K ...] [--thresholds T ...] [--nested INNER] [--veto INNER]
+        [--also-rates HZ ...] [--json]
 
 Each ``NAME=DIR`` is a SisFall-format folder (``scripts/convert_falls.py`` writes other sets
 that way); subject names must not repeat across sets. Every set is replayed once at the
@@ -36,6 +37,7 @@ from eldercare.logs import configure_logging
 from evaluation.falls.augment import clipped_replays, softened_replays
 from evaluation.falls.cross_validation import ScorerFor, cross_validated_scorers, evaluate
 from evaluation.falls.replay import Replay, merged, replay
+from evaluation.falls.second_stage import SIZE_FREE_FEATURES, VETOES, Vetoed, veto_thresholds
 from evaluation.falls.sisfall import find_trials
 from evaluation.falls.threshold import ThresholdChoice, threshold_from_folds
 from evaluation.falls.training import TRAINING_RATES_HZ, train
@@ -86,6 +88,7 @@ def run(
     inner_folds: int = 0,
     also_rates: Sequence[float] = (),
     clip_g: Sequence[float] = (),
+    veto_folds: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """``{set: {"lodo" | "alone" | "combined": figures}}`` for every set.
 
@@ -97,6 +100,10 @@ def run(
     ``evaluation.falls.threshold`` (inner leave-subjects-out folds), never the held-out data.
     With ``clip_g``, every model is also trained on copies of its training recordings with
     each axis clipped at ± each range (a phone's accelerometer: ± 2 g).
+    With ``veto_folds``, rows ``"lodo~<veto>"`` and ``"alone~<veto>"`` for each recipe of
+    ``evaluation.falls.second_stage.VETOES``: the same models behind a second stage that
+    does not see the impact's size, its threshold chosen in ``veto_folds`` inner folds of
+    each training set.
     Each rate of ``also_rates`` adds every row again, evaluated at that rate (``"<row>/20Hz"``):
     the models do not depend on the evaluation rate, so they are trained once.
     """
@@ -145,6 +152,27 @@ def run(
             chosen.update((s, choices[-1].threshold) for s in held_out)
         return chosen.__getitem__, choices
 
+    def vetoed(
+        first_for: ScorerFor, names: Sequence[str], outer: list[list[str]], inner: int
+    ) -> dict[str, tuple[ScorerFor, list[Any]]]:
+        """Per veto recipe: each outer fold's model behind its veto, at the veto threshold
+        the rule picks inside the fold's training subjects; and the choices."""
+        data = training(names)
+        everyone_here = {s for n in names for s in subjects[n]}
+        by_veto: dict[str, tuple[dict[str, Scorer], list[Any]]] = {
+            veto: ({}, []) for veto in VETOES
+        }
+        for held_out in outer:
+            inside = sorted(everyone_here - set(held_out))
+            choices = veto_thresholds(data, inside, inner, refractory_s)
+            for veto, choice in choices.items():
+                model = train(VETOES[veto](data), set(inside), features=SIZE_FREE_FEATURES)
+                scorers, recorded = by_veto[veto]
+                recorded.append(asdict(choice))
+                for subject in held_out:
+                    scorers[subject] = Vetoed(first_for(subject), model, choice.threshold)
+        return {veto: (s.__getitem__, c) for veto, (s, c) in by_veto.items()}
+
     combined_for, _ = cross_validated_scorers(training(list(sets)), everyone, folds)
     results: dict[str, dict[str, Any]] = {}
     for name in sets:
@@ -160,6 +188,16 @@ def run(
             for threshold in thresholds
         }
         chosen: dict[str, list[Any]] = {}
+        if veto_folds:
+            for kind, names, outer in (
+                ("lodo", others, [subjects[name]]),
+                ("alone", [name], alone_folds),
+            ):
+                for veto, (scorer_for, choices) in vetoed(
+                    scorers[kind], names, outer, veto_folds
+                ).items():
+                    rows[f"{kind}~{veto}"] = scorer_for
+                    chosen[f"{kind}~{veto}"] = choices
         if inner_folds:
             for kind, names, outer in (
                 ("lodo", others, [subjects[name]]),
@@ -199,7 +237,7 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
         for kind, row in rows.items():
             kind, _, at_rate = kind.partition("/")
             base, _, threshold = kind.partition("@")
-            base, nested, _ = base.partition("~")
+            base, _, variant = base.partition("~")
             label = (
                 {
                     "lodo": "other sets only",
@@ -207,7 +245,7 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
                     "combined": "all sets, other folds",
                 }[base]
                 + (f" @{threshold}" if threshold else "")
-                + (" @nested" if nested else "")
+                + (f" @{variant}" if variant else "")
                 + (f" {at_rate}" if at_rate else "")
             )
             print(
@@ -217,7 +255,7 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
                 f"{row['slow_falls_detected']}/{row['slow_falls']}"
             )
             print(f"{'':9}   missed {row['missed_by_code']}  adl {row['alarmed_adl_by_code']}")
-            if nested:
+            if variant:
                 print(f"{'':9}   thresholds {[c['threshold'] for c in row['thresholds']]}")
 
 
@@ -258,6 +296,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="G",
         help="also train on every recording clipped at ± G per axis (each G)",
     )
+    parser.add_argument(
+        "--veto",
+        type=int,
+        default=0,
+        metavar="INNER",
+        help="also rows behind a size-free second stage, its threshold from INNER folds",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     configure_logging()
@@ -273,6 +318,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.nested,
         args.also_rates,
         args.clip_augment,
+        args.veto,
     )
     if args.json:
         print(json.dumps(results, indent=2))
