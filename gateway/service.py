@@ -54,6 +54,7 @@ from eldercare.topics import Channel, TopicError
 from gateway.adapters import generic, zigbee2mqtt
 from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
 from gateway.adapters.generic import DeviceMappings
+from gateway.impact_qos import ImpactQos
 from gateway.liveness import LivenessTracker
 from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
@@ -115,6 +116,7 @@ class Gateway:
         self.quarantined: Counter[str] = Counter()
         self.quarantined_by_device: LruDict[tuple[str, str], int] = LruDict(MAX_REJECT_COUNTS)
         self.rate_limiter = DeviceRateLimiter(settings.device_rate_limits)
+        self.impact_qos = ImpactQos()
         self._reported_unknown: set[str] = set()
         #: Each registered device's last published (state, battery): the first after a start
         #: is routine (one per device), a change after it is news for the operator's log.
@@ -365,13 +367,12 @@ class Gateway:
                 out += [self._status_out(status) for status in battery]
             channel = Channel.TELEMETRY if is_telemetry else Channel.EVENT
             body = message.to_json()
-            out.append(
-                Outgoing(
-                    self.topics.normalised(message.home, message.device, channel),
-                    body,
-                    qos=0 if channel is Channel.TELEMETRY else 1,
-                )
-            )
+            target = self.topics.normalised(message.home, message.device, channel)
+            if isinstance(message, Telemetry):
+                batches = self.impact_qos.batches(message, body)
+                out += [Outgoing(target, batch, qos=qos) for batch, qos in batches]
+            else:
+                out.append(Outgoing(target, body, qos=1))
             if _life_safety(message):
                 out.append(Outgoing(self.topics.life_safety(message.home, message.device), body))
         if problems:
