@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import aiomqtt
 import numpy as np
 import pytest
 
-from eldercare.models import Metric, Telemetry
+from eldercare.models import Alert, AlertKind, Metric, Telemetry
 from evaluation.falls.replay import downsample
 from evaluation.falls.sisfall import SISFALL_RATE_HZ, read_trial
 from scripts.convert_falls import write_sisfall
@@ -83,3 +85,13 @@ def synthetic_lab(root: Path, subjects: list[str], seed: int, inverted: bool = F
                 path = root / subject / f"{code}_{subject}_R{trial:02d}.txt.gz"
                 write_sisfall(path, synthetic_recording(rng, lying))
     return root
+
+
+async def first_fall_alert(client: aiomqtt.Client, timeout: float) -> Alert:
+    """The first fall alert on the broker (``client`` subscribed to the alerts already)."""
+    async with asyncio.timeout(timeout):
+        async for message in client.messages:
+            alert = Alert.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
+            if alert.kind is AlertKind.FALL:
+                return alert
+    raise AssertionError("the alert stream ended")

@@ -24,10 +24,10 @@ from detector.falls.rule import FallRule
 from detector.service import STATE_FILE, Detector
 from detector.service import run as run_detector
 from eldercare.clock import RealClock, SimulatedClock
-from eldercare.models import Alert, AlertKind, Severity
+from eldercare.models import AlertKind, Severity
 from eldercare.settings import Settings
 from simulator import accel
-from tests.falls_support import recording, telemetry_batches
+from tests.falls_support import first_fall_alert, recording, telemetry_batches
 from tests.harness import make_settings, service_process, wait_for_services
 
 RATE = 50.0
@@ -227,11 +227,7 @@ async def test_a_detector_process_killed_while_an_impact_waits_raises_the_fall_a
         await client.subscribe(settings.topics.all_alerts_filter, qos=1)
         second = service_process("detector", tmp_path, log, **env)
         try:
-            async with asyncio.timeout(60):
-                async for message in client.messages:
-                    alert = Alert.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
-                    if alert.kind is AlertKind.FALL:
-                        break
+            alert = await first_fall_alert(client, timeout=60)
         finally:
             second.terminate()
             second.wait(10)

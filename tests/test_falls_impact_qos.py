@@ -20,9 +20,9 @@ import pytest
 from detector.falls.rule import FallRule
 from detector.service import run as run_detector
 from eldercare.clock import RealClock
-from eldercare.models import Alert, AlertKind, Metric, Severity, Telemetry
+from eldercare.models import Metric, Severity, Telemetry
 from gateway.impact_qos import ImpactQos
-from tests.falls_support import telemetry_batches
+from tests.falls_support import first_fall_alert, telemetry_batches
 from tests.gateway_support import START, device, make_gateway
 from tests.harness import make_settings, wait_for_services
 from tests.test_fall_suspicion_saved import RATE, simulated_fall
@@ -118,11 +118,7 @@ async def test_a_fall_while_the_detector_is_down_is_raised_when_it_is_back(
         await client.subscribe(settings.topics.all_alerts_filter, qos=1)
         second = await detector_for_a_while(FallRule(confirm_s=15.0))
         try:
-            async with asyncio.timeout(40):
-                async for message in client.messages:
-                    alert = Alert.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
-                    if alert.kind is AlertKind.FALL:
-                        break
+            alert = await first_fall_alert(client, timeout=40)
         finally:
             second.cancel()
             with contextlib.suppress(asyncio.CancelledError):
