@@ -28,6 +28,7 @@ from gateway.registry import Registry
 from gateway.service import run as run_gateway
 from gateway.specs import parse_yaml
 from tests.gateway_support import START, decoded, device, make_gateway
+from tests.harness import task_running
 
 pytestmark = pytest.mark.integration
 
@@ -114,15 +115,10 @@ async def gateway_running(
     """``eldercare run gateway`` in-process, online (subscribed) before the block runs."""
     settings = Settings(broker_url=broker.url, data_dir=tmp_path, log_level="WARNING")
     spy.online.clear()
-    task = asyncio.create_task(run_gateway(settings, clock, registry.engine))
-    try:
-        async with asyncio.timeout(20):
-            await spy.online.wait()
+    async with task_running(
+        run_gateway(settings, clock, registry.engine), spy.online.wait, 20
+    ) as task:
         yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def heard(
