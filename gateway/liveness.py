@@ -101,19 +101,21 @@ class LivenessTracker:
     def restore(self, status: DeviceStatus) -> bool:
         """Take a status this tracker published before a restart, as the broker retains it,
         so that an observation agreeing with it publishes nothing. False, and nothing
-        restored, for a device or home not registered, or a device status that presence
-        did not make (no ``battery``: the rate limiter's flag, a status passed through
-        without a registry), which the first observation replaces as before.
+        restored, for a device or home not registered, a device status that presence did
+        not make (no ``battery``: the rate limiter's flag, a status passed through without
+        a registry), which the first observation replaces as before, or a device or home
+        whose state was decided since the start (a press in the lane during the read):
+        what was observed since wins over what was retained before.
 
         Deadlines are not restored: each device keeps its full one from the start, so a
         device restored ``online`` that stays silent still goes ``offline`` on time."""
         if status.device == HOME_GATEWAY_DEVICE:
-            if status.home not in self._homes:
+            if status.home not in self._homes or status.home in self._home_state:
                 return False
             self._home_state[status.home] = status.state
             return True
         tracked = self._devices.get((status.home, status.device))
-        if tracked is None or status.battery is None:
+        if tracked is None or tracked.state is not None or status.battery is None:
             return False
         tracked.state, tracked.battery = status.state, status.battery
         return True

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -24,7 +25,9 @@ from eldercare.db import create_engine, migrate
 from eldercare.models import BatteryHealth, DeviceState, DeviceStatus, Event, EventType
 from eldercare.settings import Settings
 from eldercare.topics import Topics
+from gateway import service
 from gateway.registry import Registry
+from gateway.service import LANE_CLIENT_ID
 from gateway.service import run as run_gateway
 from gateway.specs import parse_yaml
 from tests.gateway_support import START, decoded, device, make_gateway
@@ -33,6 +36,7 @@ from tests.harness import task_running
 pytestmark = pytest.mark.integration
 
 TOPICS = Topics()
+MAIN = "eldercare-gateway"
 #: door's deadline is 2 × 30 + 60 = 120 s, pir's 2 × 120 + 60 = 300 s, the buttons' hours.
 HOMES = """
 homes:
@@ -70,7 +74,8 @@ class Spy:
         self.topics: list[str] = []
         self.statuses: list[Seen] = []
         self.events: list[tuple[str, str]] = []
-        self.online = asyncio.Event()
+        #: By client id: the gateway's main session and its lane.
+        self.online = {client_id: asyncio.Event() for client_id in (MAIN, LANE_CLIENT_ID)}
 
     def take(self, message: aiomqtt.Message) -> None:
         if message.retain:
@@ -81,8 +86,9 @@ class Spy:
             body = json.loads(message.payload)  # type: ignore[arg-type]
         except ValueError:
             return
-        if topic == TOPICS.service_status("eldercare-gateway") and body["state"] == "online":
-            self.online.set()
+        if client_id := next((c for c in self.online if topic == TOPICS.service_status(c)), None):
+            if body["state"] == "online":
+                self.online[client_id].set()
         elif topic.endswith("/status") and "/_normalised/" in topic:
             self.statuses.append((body["home"], body["device"], body["state"]))
         elif topic.endswith("/event"):
@@ -95,7 +101,8 @@ async def spying(broker: LocalMosquitto) -> AsyncIterator[Spy]:
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier="spy") as client:
         await client.subscribe(TOPICS.normalised_filter("status"), qos=1)
         await client.subscribe(TOPICS.normalised_filter("event"), qos=1)
-        await client.subscribe(TOPICS.service_status("eldercare-gateway"), qos=1)
+        for client_id in spy.online:
+            await client.subscribe(TOPICS.service_status(client_id), qos=1)
 
         async def read() -> None:
             async for message in client.messages:
@@ -114,10 +121,9 @@ async def gateway_running(
 ) -> AsyncIterator[asyncio.Task[None]]:
     """``eldercare run gateway`` in-process, online (subscribed) before the block runs."""
     settings = Settings(broker_url=broker.url, data_dir=tmp_path, log_level="WARNING")
-    spy.online.clear()
-    async with task_running(
-        run_gateway(settings, clock, registry.engine), spy.online.wait, 20
-    ) as task:
+    spy.online[MAIN].clear()
+    gateway = run_gateway(settings, clock, registry.engine)
+    async with task_running(gateway, spy.online[MAIN].wait, timeout=20) as task:
         yield task
 
 
@@ -178,6 +184,40 @@ async def test_a_restarted_gateway_publishes_only_the_statuses_that_changed(
             assert not restarted.done()
 
 
+async def test_a_press_while_the_statuses_are_read_goes_through_the_lane_and_stays_decided(
+    mosquitto: LocalMosquitto, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read must not hold up a call press (the lane serves meanwhile), nor undo what the
+    press decided with the older retained status (here ``offline``)."""
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as before:
+        topic, payload = retained("h-a", "btn", DeviceState.OFFLINE, battery=BatteryHealth.OK)
+        await before.publish(topic, payload, qos=1, retain=True)
+    released = asyncio.Event()
+    read = service.read_retained
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await released.wait()
+        return await read(*args, **kwargs)
+
+    monkeypatch.setattr(service, "read_retained", held)
+    clock = SimulatedClock(START)
+    settings = Settings(broker_url=mosquitto.url, data_dir=tmp_path, log_level="WARNING")
+    async with spying(mosquitto) as spy:
+        running = run_gateway(settings, clock, registry.engine)
+        async with task_running(running, spy.online[LANE_CLIENT_ID].wait, timeout=20):
+            async with aiomqtt.Client("127.0.0.1", mosquitto.port) as home:
+                press = Event(home="h-a", device="btn", seq=1, ts=START, type=EventType.CALL_BUTTON)
+                await home.publish(TOPICS.device("h-a", "btn", "event"), press.to_json(), qos=1)
+            await eventually(lambda: ("h-a", "btn") in spy.events)
+            assert not spy.online[MAIN].is_set()
+            assert ("h-a", "btn", "online") in spy.statuses
+            released.set()
+            await eventually(spy.online[MAIN].is_set)
+            spy.statuses.clear()
+            await heard(mosquitto, spy, clock, [("h-a", "btn")])
+            assert spy.statuses == []  # online since the press, whatever the read said
+
+
 def malformed_statuses() -> Iterator[tuple[str, bytes]]:
     """What a restarted gateway must survive on its status topics: garbage over h-b's pir,
     a status on another device's topic, and one of a device the registry does not hold."""
@@ -223,3 +263,17 @@ async def test_only_what_presence_published_is_restored() -> None:
     beat = Event(home="h-a", device="btn", seq=1, ts=START, type=EventType.HEARTBEAT)
     out = await gateway.handle(TOPICS.device("h-a", "btn", "event"), beat.to_json())
     assert [(s["device"], s["state"]) for s in decoded(out, "status")] == [("btn", "online")]
+
+
+async def test_what_was_observed_since_the_start_wins_over_the_read() -> None:
+    """A press in the lane may come while the read is still taking the retained statuses in:
+    the older ``offline`` read after it must not undo the ``online`` it published."""
+    gateway = make_gateway([device("h-a", "btn", "call_button")])
+    press = Event(home="h-a", device="btn", seq=1, ts=START, type=EventType.CALL_BUTTON)
+    await gateway.handle_lane(TOPICS.device("h-a", "btn", "event"), press.to_json())
+    gateway.restore_status(*retained("h-a", "btn", DeviceState.OFFLINE, battery=BatteryHealth.OK))
+    gateway.restore_status(*retained("h-a", "home-gateway", DeviceState.OFFLINE))
+    assert gateway.restored == {"ignored": 2}
+    beat = Event(home="h-a", device="btn", seq=2, ts=START, type=EventType.HEARTBEAT)
+    out = await gateway.handle(TOPICS.device("h-a", "btn", "event"), beat.to_json())
+    assert decoded(out, "status") == [] and gateway.restored_homes() == []
