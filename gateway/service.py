@@ -8,12 +8,12 @@ republish under ``_normalised``. Whatever fails goes to
 ``_quarantine`` with its reason and a per-device counter; nothing raises out of ``handle``.
 On the clock, liveness deadlines turn silence into device and home status changes.
 
-Statuses after a restart: before serving, the gateway reads back its own retained device and
-home statuses (``restore_statuses``), so a device heard from as it was before publishes
-nothing, and only what changed goes out. Without this every device's first message after a
-start published its status (and its home's first device the home's): 1.4-1.5 statuses per
-message in a restarted gateway's first minutes at 10 000 homes, each handled by the detector
-and the dashboard (issue 18).
+Statuses after a restart: before its main session subscribes (the lane serves meanwhile),
+the gateway reads back its own retained device and home statuses (``restore_statuses``), so
+a device heard from as it was before publishes nothing, and only what changed goes out.
+Without this every device's first message after a start published its status (and its
+home's first device the home's): 1.4-1.6 statuses per message in a restarted gateway's first
+minutes at 10 000 homes, each handled by the detector and the dashboard (issue 18).
 
 Life-safety lane (DESIGN §8): the broker hands a session its messages in order, a few in
 flight, so a call press queued behind one device's flood waits for the whole backlog however
@@ -188,8 +188,8 @@ class Gateway:
         """Read back the statuses this gateway published before its restart (retained on
         the broker) into liveness, once the registry is set and before the main session
         subscribes (the lane serves meanwhile): a device heard from as it was then
-        publishes nothing. Returns the home statuses that
-        the restored devices make and the broker lacks (``LivenessTracker.restored_homes``).
+        publishes nothing. Returns the home statuses that the restored devices make and the
+        broker lacks (``restored_homes``).
 
         Bounded (``read_retained``); what it cannot read stays unknown, published on its
         first observation as without this, and a broker that cannot be reached leaves
