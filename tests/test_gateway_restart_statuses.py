@@ -26,10 +26,9 @@ from eldercare.models import BatteryHealth, DeviceState, DeviceStatus, Event, Ev
 from eldercare.settings import Settings
 from eldercare.topics import Topics
 from gateway import service
-from gateway.registry import Registry
+from gateway.registry import DeviceSpec, HomeSpec, Registry
 from gateway.service import LANE_CLIENT_ID
 from gateway.service import run as run_gateway
-from gateway.specs import parse_yaml
 from tests.gateway_support import START, decoded, device, make_gateway
 from tests.harness import task_running
 
@@ -38,18 +37,14 @@ pytestmark = pytest.mark.integration
 TOPICS = Topics()
 MAIN = "eldercare-gateway"
 #: door's deadline is 2 × 30 + 60 = 120 s, pir's 2 × 120 + 60 = 300 s, the buttons' hours.
-HOMES = """
-homes:
-  - id: h-a
-    devices:
-      - {id: btn, kind: call_button}
-      - {id: pir, kind: motion, heartbeat_s: 120}
-      - {id: door, kind: door, heartbeat_s: 30}
-  - id: h-b
-    devices:
-      - {id: btn, kind: call_button}
-      - {id: pir, kind: motion}
-"""
+HOMES = {
+    "h-a": [
+        DeviceSpec("btn", "call_button"),
+        DeviceSpec("pir", "motion", heartbeat_s=120),
+        DeviceSpec("door", "door", heartbeat_s=30),
+    ],
+    "h-b": [DeviceSpec("btn", "call_button"), DeviceSpec("pir", "motion")],
+}
 #: (home, device, state) of a status, or of the home's for device "home-gateway".
 Seen = tuple[str, str, str]
 
@@ -59,7 +54,8 @@ async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}")
     await migrate(engine)
     registry = Registry(engine, SimulatedClock(START))
-    await registry.apply(parse_yaml(HOMES))
+    for home, devices in HOMES.items():
+        await registry.upsert_home(HomeSpec(id=home, devices=devices))
     try:
         yield registry
     finally:
