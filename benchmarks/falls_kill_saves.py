@@ -27,8 +27,7 @@ import numpy as np
 
 from benchmarks.falls_cut_streams import bundled, replay_parser
 from detector.falls.rule import FallRule
-from eldercare.models import Metric, Telemetry
-from evaluation.falls.replay import downsample
+from evaluation.falls.replay import downsample, telemetry_batches
 from evaluation.falls.sisfall import find_trials, read_trial
 
 KEY = ("h-0001", "pendant")
@@ -40,24 +39,12 @@ def replay(samples: np.ndarray, rate_hz: float, rule: FallRule) -> tuple[list[bo
     """Play one recording; per batch, whether a kill right after it would leave a fall to
     raise (a suspicion, or a provisional one, in the last save); the provisional saves asked
     for; the rule's CPU seconds."""
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    step = round(rate_hz)
     kept: list[bool] = []
     saves, cpu = 0, 0.0
-    for index, begin in enumerate(range(0, len(samples), step)):
-        ts = start + timedelta(seconds=index)
-        telemetry = Telemetry(
-            home=KEY[0],
-            device=KEY[1],
-            seq=index + 1,
-            ts=ts,
-            metric=Metric.ACCEL,
-            rate_hz=rate_hz,
-            samples=[tuple(row) for row in samples[begin : begin + step].tolist()],
-        )
+    for telemetry in telemetry_batches(samples, rate_hz, datetime(2026, 1, 1, tzinfo=UTC)):
         before, opened = rule.urgent_saves, bool(rule.suspected)
         began = time.process_time()
-        rule.on_telemetry(telemetry, ts + timedelta(seconds=1))
+        rule.on_telemetry(telemetry, telemetry.ts + timedelta(seconds=1))
         cpu += time.process_time() - began
         saves += rule.urgent_saves - before - (bool(rule.suspected) and not opened)
         kept.append(bool(rule.suspected) or KEY in rule.provisional)

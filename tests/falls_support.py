@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiomqtt
 import numpy as np
 import pytest
 
-from eldercare.models import Alert, AlertKind, Metric, Telemetry
+from eldercare.models import Alert, AlertKind
 from evaluation.falls.replay import downsample
 from evaluation.falls.sisfall import SISFALL_RATE_HZ, read_trial
 from scripts.convert_falls import write_sisfall
@@ -36,30 +35,6 @@ def sisfall_dir() -> Path:
 def recording(name: str, rate_hz: float = 50.0) -> np.ndarray:
     """One shared recording (e.g. ``SA01/F01_SA01_R01``) at ``rate_hz``, in g."""
     return downsample(read_trial(sisfall_dir() / f"{name}.txt.gz"), rate_hz)
-
-
-def telemetry_batches(
-    samples: np.ndarray,
-    rate_hz: float,
-    start: datetime,
-    home: str = "h-0001",
-    device: str = "pendant",
-    first_seq: int = 1,
-) -> list[Telemetry]:
-    """The recording as a pendant would send it: one-second accel batches."""
-    step = round(rate_hz)
-    return [
-        Telemetry(
-            home=home,
-            device=device,
-            seq=first_seq + index,
-            ts=start + timedelta(seconds=index),
-            metric=Metric.ACCEL,
-            rate_hz=rate_hz,
-            samples=[tuple(row) for row in samples[begin : begin + step].tolist()],
-        )
-        for index, begin in enumerate(range(0, len(samples), step))
-    ]
 
 
 def synthetic_recording(rng: np.random.Generator, fall: bool) -> np.ndarray:

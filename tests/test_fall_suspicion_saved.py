@@ -26,8 +26,9 @@ from detector.service import run as run_detector
 from eldercare.clock import RealClock, SimulatedClock
 from eldercare.models import AlertKind, Severity
 from eldercare.settings import Settings
+from evaluation.falls.replay import telemetry_batches
 from simulator import accel
-from tests.falls_support import first_fall_alert, recording, telemetry_batches
+from tests.falls_support import first_fall_alert, recording
 from tests.harness import make_settings, service_process, wait_for_services
 
 RATE = 50.0

@@ -21,8 +21,9 @@ from detector.falls.rule import FallRule
 from detector.service import run as run_detector
 from eldercare.clock import RealClock
 from eldercare.models import Metric, Severity, Telemetry
+from evaluation.falls.replay import telemetry_batches
 from gateway.impact_qos import ImpactQos
-from tests.falls_support import first_fall_alert, telemetry_batches
+from tests.falls_support import first_fall_alert
 from tests.gateway_support import START, device, make_gateway
 from tests.harness import make_settings, wait_for_services
 from tests.test_fall_suspicion_saved import RATE, simulated_fall

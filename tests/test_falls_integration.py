@@ -14,8 +14,9 @@ from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine
 from eldercare.models import AlertKind, Severity
 from eldercare.topics import Channel
+from evaluation.falls.replay import telemetry_batches
 from simulator.homes import make_homes
-from tests.falls_support import recording, telemetry_batches
+from tests.falls_support import recording
 from tests.harness import make_settings, running_system
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,10 @@ from detector.falls.rule import FallRule
 from detector.rules import RuleOutput
 from eldercare.clock import SimulatedClock
 from eldercare.models import Alert, AlertKind, Event, EventType, Severity, Telemetry
+from evaluation.falls.replay import telemetry_batches
 from simulator import accel
 from simulator.homes import SimulatedHome
-from tests.falls_support import recording, telemetry_batches
+from tests.falls_support import recording
 
 RATE = 50.0
 TICK_S = 10.0

@@ -125,7 +125,7 @@ class _Provisional:
     impact_at: datetime  # device clock
     score: float
     seq: int | None
-    at: datetime  # detector clock, when the answer was last "raise"
+    at: datetime  # detector clock, when a cut first would have raised it
 
 
 @dataclass

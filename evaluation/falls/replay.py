@@ -11,17 +11,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from detector.falls.scoring import Scorer, ThresholdRule
 from detector.falls.stream import Candidate, FallConfig, FallStream, alarm_flags
+from eldercare.models import Metric, Telemetry
 from evaluation.falls.sisfall import SISFALL_RATE_HZ, Trial, find_trials, read_trial
 
 BATCH_S = 1.0
 #: What a trial is replayed after, so the stream has seen its wearer walk upright.
 PRELUDE_CODE, PRELUDE_S = "D01", 10.0
+
+
+def telemetry_batches(
+    samples: np.ndarray,
+    rate_hz: float,
+    start: datetime,
+    home: str = "h-0001",
+    device: str = "pendant",
+    first_seq: int = 1,
+) -> list[Telemetry]:
+    """The recording as a pendant would send it: one-second accel batches, for what
+    replays the service's own rule (``FallRule.on_telemetry``) rather than the stream."""
+    step = round(rate_hz)
+    return [
+        Telemetry(
+            home=home,
+            device=device,
+            seq=first_seq + index,
+            ts=start + timedelta(seconds=index),
+            metric=Metric.ACCEL,
+            rate_hz=rate_hz,
+            samples=[tuple(row) for row in samples[begin : begin + step].tolist()],
+        )
+        for index, begin in enumerate(range(0, len(samples), step))
+    ]
 
 
 def downsample(
