@@ -18,10 +18,12 @@ shared duplicate window (home, device → seq, time) lets whichever copy comes f
 and drops the other. Accepted life-safety events are also published on
 ``{prefix}/_lifesafety/…`` for the detector's own lane.
 
-The lane follows devices speaking our contract. zigbee2mqtt and generic-mapped devices stay
-on the main session: their adapters keep per-device state and number messages by time, so
-two sessions adapting the same report would not make the same message, and a copy could be
-neither recognised nor safely dropped.
+The lane follows devices speaking our contract, and the presses of zigbee2mqtt devices:
+zigbee2mqtt numbers nothing, so the two copies of a press are paired by the report's bytes
+(``gateway/lane_copies.py``), and the lane takes only the press, which depends on nothing
+remembered; the rest of the report (hazard states that are events only when they change,
+battery, link) stays on the main session, in order. Generic-mapped devices stay on the main
+session: their mappings keep per-device state.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,6 +58,7 @@ from gateway.adapters import generic, zigbee2mqtt
 from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
 from gateway.adapters.generic import DeviceMappings
 from gateway.impact_qos import ImpactQos
+from gateway.lane_copies import LaneCopies, Session
 from gateway.liveness import LivenessTracker
 from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
@@ -109,6 +113,8 @@ class Gateway:
         self.liveness = LivenessTracker(clock.now())
         self.memory: dict[tuple[str, str], DeviceMemory] = {}
         self.seq_window = SeqWindow()
+        #: The same for zigbee2mqtt presses, which carry no number (``gateway/lane_copies.py``).
+        self.lane_copies = LaneCopies()
         self.accepted = 0
         self.duplicates = 0
         self.lane_accepted = 0  # life-safety events that came through the lane first
@@ -237,6 +243,8 @@ class Gateway:
         """A life-safety device's event from the lane session: republished if it is a valid,
         life-safety event not seen yet; anything else is left to the main session, which
         receives the same message (and quarantines or counts it there, once)."""
+        if topic.startswith(self.zigbee_base + "/"):
+            return self._zigbee_lane(topic, payload)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
         )
@@ -254,15 +262,43 @@ class Gateway:
         # Not charged to the device's rate budget: the main session's copy is.
         return self._accept(topic, payload, home, device, [message], [], Admission.LIFE_SAFETY_ONLY)
 
+    def _zigbee_lane(self, topic: str, payload: bytes) -> list[Outgoing]:
+        """The button press in a life-safety zigbee2mqtt device's report, if the main session
+        has not taken it yet (``LaneCopies``); the rest of the report is the main session's."""
+        parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
+        if parsed is None or parsed.availability or self.registry is None:
+            return []
+        device = self.registry.by_zigbee_name.get(parsed.name)
+        if device is None or check_size(payload, self.settings.max_payload_bytes):
+            return []
+        now = self.clock.now()
+        adapted = zigbee2mqtt.adapt_press(device, payload, self._memory(device), now)
+        presses = tuple(m for m in adapted.messages if _life_safety(m))
+        first = presses and self.lane_copies.first_copy(
+            Session.LANE, device.home, device.id, payload, now
+        )
+        if not first:
+            return []
+        self.lane_accepted += 1
+        # Not charged to the device's rate budget: the main session's copy is.
+        adapted = replace(adapted, messages=presses, problems=())
+        return self._publish_adapted(topic, payload, device, adapted, Admission.LIFE_SAFETY_ONLY)
+
     def lane_topics(self) -> list[str]:
-        """The raw event topics of registered life-safety devices that speak our contract."""
+        """The raw event topics of registered life-safety devices that speak our contract,
+        and the report topics of those paired through zigbee2mqtt (their presses)."""
         return sorted(self._lane)
+
+    def _on_lane(self, device: DeviceInfo) -> bool:
+        return device.kind in self.settings.device_rate_limits.life_safety_kinds
 
     def _lane_topic(self, device: DeviceInfo) -> str | None:
         """The device's raw event topic if the lane reads it (``lane_topics``)."""
-        if device.kind not in self.settings.device_rate_limits.life_safety_kinds:
+        if not self._on_lane(device):
             return None
-        if device.zigbee_name or (device.model and device.model in self.mappings.models):
+        if device.zigbee_name:
+            return f"{self.zigbee_base}/{device.zigbee_name}"
+        if device.model and device.model in self.mappings.models:
             return None
         try:
             return self.topics.device(device.home, device.id, Channel.EVENT)
@@ -292,13 +328,28 @@ class Gateway:
         if parsed.availability:
             adapted = zigbee2mqtt.adapt_availability(device, payload, now)
             return self._publish_adapted(topic, payload, device, adapted, admission)
-        adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
+        adapted = self._unless_lane_pressed(
+            device, payload, zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
+        )
         alive: list[Outgoing] = []
         if not adapted.messages and not adapted.problems:
             # A report of fields we do not map (voltage, illuminance…) still proves life.
             statuses = self.liveness.seen(device.home, device.id, now)
             alive = [self._status_out(status) for status in statuses]
         return alive + self._publish_adapted(topic, payload, device, adapted, admission)
+
+    def _unless_lane_pressed(self, device: DeviceInfo, payload: bytes, adapted: Adapted) -> Adapted:
+        """The main session's reading of a zigbee2mqtt report, less the press if the lane
+        already took it (``_zigbee_lane``): the report's other fields are still ours."""
+        pressed = any(zigbee2mqtt.is_press(m) for m in adapted.messages)
+        if not pressed or not self._on_lane(device):
+            return adapted
+        now = self.clock.now()
+        if self.lane_copies.first_copy(Session.MAIN, device.home, device.id, payload, now):
+            return adapted
+        self.duplicates += 1
+        kept = tuple(m for m in adapted.messages if not zigbee2mqtt.is_press(m))
+        return replace(adapted, messages=kept)
 
     def _memory(self, device: DeviceInfo) -> DeviceMemory:
         return self.memory.get((device.home, device.id)) or DeviceMemory()

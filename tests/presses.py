@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -22,18 +23,39 @@ from simulator.homes import SimulatedHome
 BUTTON = (DeviceSpec("btn", "call_button", "hall"),)
 
 
-def button_homes(count: int) -> list[SimulatedHome]:
-    """Homes h-0001 … with nothing but the call button that ``press_each`` presses."""
-    return [SimulatedHome(f"h-{number:04d}", devices=BUTTON) for number in range(1, count + 1)]
+#: zigbee2mqtt's report of a press (QoS 0, as zigbee2mqtt publishes by default).
+ZIGBEE_PRESS = b'{"action": "single", "battery": 97, "linkquality": 80}'
+
+
+def button_homes(count: int, *, zigbee: bool = False) -> list[SimulatedHome]:
+    """Homes h-0001 … with nothing but the call button that ``press_each`` presses, speaking
+    our contract or paired through zigbee2mqtt (friendly name ``<home>/btn``)."""
+    homes = [f"h-{number:04d}" for number in range(1, count + 1)]
+    if not zigbee:
+        return [SimulatedHome(home, devices=BUTTON) for home in homes]
+    return [
+        SimulatedHome(home, devices=(dataclasses.replace(BUTTON[0], zigbee_name=f"{home}/btn"),))
+        for home in homes
+    ]
 
 
 async def press_each(
-    client: aiomqtt.Client, topics: Topics, homes: Iterable[SimulatedHome], every_s: float
+    client: aiomqtt.Client,
+    topics: Topics,
+    homes: Iterable[SimulatedHome],
+    every_s: float,
+    *,
+    zigbee: bool = False,
 ) -> dict[str, float]:
     """Each home's call button ``btn`` once, ``every_s`` apart: home -> when it was sent
     (``time.monotonic``)."""
     pressed: dict[str, float] = {}
     for home in homes:
+        if zigbee:
+            await client.publish(f"zigbee2mqtt/{home.home_id}/btn", ZIGBEE_PRESS, qos=0)
+            pressed[home.home_id] = time.monotonic()
+            await asyncio.sleep(every_s)
+            continue
         press = Event(
             home=home.home_id,
             device="btn",

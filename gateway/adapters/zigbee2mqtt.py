@@ -16,8 +16,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from eldercare.models import DeviceState, DeviceStatus, EventTime, EventType, Metric
-from gateway.adapters.common import Adapted, DeviceMemory, MessageBuilder, json_object
+from eldercare.models import DeviceState, DeviceStatus, Event, EventTime, EventType, Metric
+from gateway.adapters.common import (
+    Adapted,
+    ContractMessage,
+    DeviceMemory,
+    MessageBuilder,
+    json_object,
+)
 from gateway.motion import occupancy_changed
 from gateway.profiles import profile_for
 from gateway.registry import DeviceInfo
@@ -85,6 +91,8 @@ ACTION_PRESSES = {
     "sos": "single",
 }
 NOT_A_PRESS = frozenset({"", "release"})
+#: What a press becomes (``_button_event``).
+PRESS_EVENTS = frozenset({EventType.CALL_BUTTON, EventType.CANCEL_BUTTON})
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +164,7 @@ def adapt_state(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: d
             builder.event(kind, at, value)
         values[expose.key] = current
 
-    action = state.get("action")
-    if action is not None:
-        press = ACTION_PRESSES.get(action) if isinstance(action, str) else None
-        if press is not None:
-            builder.event(_button_event(device, profile.button_event), at, {"press": press})
-        elif not (isinstance(action, str) and action in NOT_A_PRESS):
-            builder.reject(f"schema: action {str(action)[:40]!r} is not a known button press")
+    _press(device, state.get("action"), at, builder)
 
     for numeric in NUMERIC_EXPOSES:
         number = state.get(numeric.key)
@@ -173,6 +175,37 @@ def adapt_state(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: d
         else:
             builder.reject(f"schema: {numeric.key} must be a number")
     return builder.done(values, motion)
+
+
+def adapt_press(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: datetime) -> Adapted:
+    """Only the button press of a ``zigbee2mqtt/<friendly_name>`` report, for the gateway's
+    life-safety lane. A press depends on nothing remembered, so the lane may take it ahead of
+    the report's other fields, which the main session adapts in order with the rest of the
+    device's reports; anything wrong with the report is the main session's to quarantine."""
+    builder = MessageBuilder(device.home, device.id, memory)
+    state = json_object(payload, builder, "zigbee2mqtt payload")
+    if state is not None:
+        at, problem = event_time(state.get("last_seen"), now)
+        if problem is None:
+            _press(device, state.get("action"), at, builder)
+    return builder.done(memory.values, memory.motion)
+
+
+def is_press(message: ContractMessage) -> bool:
+    """Whether ``adapt_state`` made ``message`` of a report's ``action`` (what ``adapt_press``
+    makes of it too)."""
+    return isinstance(message, Event) and message.type in PRESS_EVENTS
+
+
+def _press(device: DeviceInfo, action: Any, at: datetime, builder: MessageBuilder) -> None:
+    if action is None:
+        return
+    press = ACTION_PRESSES.get(action) if isinstance(action, str) else None
+    if press is not None:
+        fixed = profile_for(device.model).button_event
+        builder.event(_button_event(device, fixed), at, {"press": press})
+    elif not (isinstance(action, str) and action in NOT_A_PRESS):
+        builder.reject(f"schema: action {str(action)[:40]!r} is not a known button press")
 
 
 def _button_event(device: DeviceInfo, fixed: EventType | None) -> EventType:
