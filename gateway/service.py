@@ -42,6 +42,7 @@ from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import (
+    HAZARD_STATES,
     LIFE_SAFETY_EVENTS,
     BatteryHealth,
     DeviceState,
@@ -118,6 +119,7 @@ class Gateway:
         self.accepted = 0
         self.duplicates = 0
         self.lane_accepted = 0  # life-safety events that came through the lane first
+        self.replays_dropped = 0  # what retained reports said had happened (handle_retained)
         self.unregistered = 0
         self.quarantined: Counter[str] = Counter()
         self.quarantined_by_device: LruDict[tuple[str, str], int] = LruDict(MAX_REJECT_COUNTS)
@@ -192,13 +194,31 @@ class Gateway:
 
     # Messages -----------------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        return self._route(topic, payload, replay=False)
+
+    async def handle_retained(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """A retained report, replayed by the broker each time the gateway subscribes: the
+        device's last word, not something that happened now. Its states count (a status, a
+        zigbee2mqtt hazard already sounding, whose first sight is an alarm); what it says
+        happened does not. zigbee2mqtt retains reports when an installer sets ``retain`` (a
+        common Home Assistant setting): its last ``action`` would be a call nobody made, and
+        its occupancy, stamped now, movement nobody made, on every gateway reconnect."""
+        return self._route(topic, payload, replay=True)
+
+    def _route(self, topic: str, payload: bytes, *, replay: bool) -> list[Outgoing]:
         if topic.startswith(self.zigbee_base + "/"):
-            return self._zigbee(topic, payload)
+            return self._zigbee(topic, payload, replay=replay)
         if self.topics.is_internal(topic):
             return []
-        return self._native(topic, payload)
+        return self._native(topic, payload, replay=replay)
 
-    def _native(self, topic: str, payload: bytes) -> list[Outgoing]:
+    def _replayed(self, adapted: Adapted) -> Adapted:
+        """What of a retained report still holds now (``handle_retained``)."""
+        kept = tuple(m for m in adapted.messages if _still_true(m))
+        self.replays_dropped += len(adapted.messages) - len(kept)
+        return replace(adapted, messages=kept)
+
+    def _native(self, topic: str, payload: bytes, *, replay: bool = False) -> list[Outgoing]:
         now = self.clock.now()
         try:
             parsed = self.topics.parse_device(topic)
@@ -221,6 +241,7 @@ class Gateway:
             if too_big := check_size(payload, self.settings.max_payload_bytes):
                 return [self._quarantine(topic, payload, Rejected(too_big, home, device_id))]
             adapted = generic.adapt_generic(mapping, device, payload, self._memory(device), now)
+            adapted = self._replayed(adapted) if replay else adapted
             return self._publish_adapted(topic, payload, device, adapted, admission)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
@@ -236,6 +257,9 @@ class Gateway:
         if seq is not None and not self.seq_window.first_time(home, device_id, mark):
             self.duplicates += 1
             log.debug("duplicate_dropped", home=home, device=device_id, seq=seq)
+            return []
+        if replay and not _still_true(message):
+            self.replays_dropped += 1
             return []
         return self._accept(topic, payload, home, device_id, [message], [], admission)
 
@@ -310,7 +334,7 @@ class Gateway:
         info = self.registry.get(home, device) if self.registry else None
         return info.room if info else None
 
-    def _zigbee(self, topic: str, payload: bytes) -> list[Outgoing]:
+    def _zigbee(self, topic: str, payload: bytes, *, replay: bool = False) -> list[Outgoing]:
         now = self.clock.now()
         parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
         if parsed is None or self.registry is None:
@@ -328,9 +352,10 @@ class Gateway:
         if parsed.availability:
             adapted = zigbee2mqtt.adapt_availability(device, payload, now)
             return self._publish_adapted(topic, payload, device, adapted, admission)
-        adapted = self._unless_lane_pressed(
-            device, payload, zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
-        )
+        adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
+        if replay:
+            return self._publish_adapted(topic, payload, device, self._replayed(adapted), admission)
+        adapted = self._unless_lane_pressed(device, payload, adapted)
         alive: list[Outgoing] = []
         if not adapted.messages and not adapted.problems:
             # A report of fields we do not map (voltage, illuminance…) still proves life.
@@ -612,6 +637,18 @@ def _life_safety(message: ContractMessage) -> bool:
     return isinstance(message, Event) and message.type in LIFE_SAFETY_EVENTS
 
 
+def _still_true(message: ContractMessage) -> bool:
+    """A state, which a replayed report still tells: a status, or a hazard's alarm (or its
+    end), rather than something that happened once."""
+    return isinstance(message, DeviceStatus) or (
+        isinstance(message, Event) and message.type in HAZARD_STATES
+    )
+
+
+async def _not_news(topic: str, payload: bytes) -> Sequence[Outgoing]:
+    return ()
+
+
 def load_mappings(path: Path | None) -> DeviceMappings:
     return DeviceMappings.load(path) if path else DeviceMappings()
 
@@ -622,8 +659,16 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     gateway = Gateway(settings, clock, load_mappings(settings.device_mappings), series)
     seen, snapshot = await registry.versioned_snapshot()
     gateway.set_registry(snapshot)
-    connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
-    lane = MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
+    connection = MqttConnection.serving(
+        settings, "eldercare-gateway", gateway.subscriptions(), on_retained=gateway.handle_retained
+    )
+    lane = MqttConnection(
+        settings,
+        LANE_CLIENT_ID,
+        gateway.lane_topics(),
+        gateway.handle_lane,
+        on_retained=_not_news,  # the main session takes what a retained report still says
+    )
     log.info("gateway_started", devices=len(gateway.registry.devices if gateway.registry else ()))
     async with asyncio.TaskGroup() as group:
         group.create_task(gateway.refresh_registry(registry, lane, seen))
