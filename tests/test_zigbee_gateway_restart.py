@@ -31,6 +31,7 @@ def test_the_deployment_example_publishes_at_qos_1_with_the_devices_own_times() 
     config = yaml.safe_load(EXAMPLE.read_text())
     assert config["device_options"]["qos"] == 1
     assert config["advanced"]["last_seen"] == "ISO_8601"
+    assert config["advanced"]["output"] == "json"
     assert config["availability"]["enabled"] is True
     assert config["mqtt"]["base_topic"] == Settings().zigbee_base_topic
     names = [device["friendly_name"] for device in config["devices"].values()]
