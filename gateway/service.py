@@ -32,6 +32,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -356,12 +357,22 @@ class Gateway:
         if replay:
             return self._publish_adapted(topic, payload, device, self._replayed(adapted), admission)
         adapted = self._unless_lane_pressed(device, payload, adapted)
-        alive: list[Outgoing] = []
+        statuses = self._bridge_seen(device, now)
         if not adapted.messages and not adapted.problems:
             # A report of fields we do not map (voltage, illuminance…) still proves life.
-            statuses = self.liveness.seen(device.home, device.id, now)
-            alive = [self._status_out(status) for status in statuses]
+            statuses += self.liveness.seen(device.home, device.id, now)
+        alive = [self._status_out(status) for status in statuses]
         return alive + self._publish_adapted(topic, payload, device, adapted, admission)
+
+    def _bridge_seen(self, device: DeviceInfo, now: datetime) -> list[DeviceStatus]:
+        """A report through a home's zigbee2mqtt proves its bridge alive: the bridge itself
+        says nothing between its start and its last will (``zigbee2mqtt.BRIDGE``)."""
+        assert self.registry is not None and device.zigbee_name
+        for name in zigbee2mqtt.bridge_names(device.zigbee_name):
+            bridge = self.registry.by_zigbee_name.get(name)
+            if bridge is not None and bridge.home == device.home:
+                return self.liveness.seen(bridge.home, bridge.id, now)
+        return []
 
     def _unless_lane_pressed(self, device: DeviceInfo, payload: bytes, adapted: Adapted) -> Adapted:
         """The main session's reading of a zigbee2mqtt report, less the press if the lane

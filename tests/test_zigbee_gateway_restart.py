@@ -33,9 +33,10 @@ def test_the_deployment_example_publishes_at_qos_1_with_the_devices_own_times() 
     assert config["advanced"]["last_seen"] == "ISO_8601"
     assert config["advanced"]["output"] == "json"
     assert config["availability"]["enabled"] is True
-    assert config["mqtt"]["base_topic"] == Settings().zigbee_base_topic
+    home_base = config["mqtt"]["base_topic"]
+    assert home_base == f"{Settings().zigbee_base_topic}/h-0001", "the bridge's state is the home's"
     names = [device["friendly_name"] for device in config["devices"].values()]
-    assert all(name.startswith("h-0001/") for name in names), "a home's devices, its own names"
+    assert names and not any(name.startswith("h-0001") for name in names), "under the home's base"
 
 
 async def test_a_press_while_the_gateway_restarts_waits_for_it_at_qos_1(

@@ -10,6 +10,7 @@ tables below (field names as in zigbee2mqtt's device "exposes").
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,10 +102,22 @@ class ZigbeeTopic:
     availability: bool
 
 
+#: A home's zigbee2mqtt run on its own base topic (``zigbee2mqtt/<home>``) publishes its
+#: retained state and last will on ``…/<home>/bridge/state``; registered as the device named
+#: ``<home>/bridge`` (kind ``hub``), its last will takes the home offline at once, where its
+#: devices' own deadlines would take hours. Its other ``bridge/…`` topics are not ours.
+BRIDGE = "bridge"
+_BRIDGE_STATE = f"/{BRIDGE}/state"
+
+
 def parse_topic(base: str, topic: str) -> ZigbeeTopic | None:
     """The friendly name a topic is about; None for the bridge's and our own command topics."""
     rest = topic.removeprefix(base + "/")
-    if rest == topic or not rest or rest.startswith("bridge/") or rest == "bridge":
+    if rest in (topic, BRIDGE) or not rest or rest.startswith(f"{BRIDGE}/"):
+        return None
+    if rest.endswith(_BRIDGE_STATE):
+        return ZigbeeTopic(rest.removesuffix("/state"), True)
+    if f"/{BRIDGE}/" in rest:
         return None
     if rest.endswith("/availability"):
         return ZigbeeTopic(rest.removesuffix("/availability"), True)
@@ -214,6 +227,14 @@ def _button_event(device: DeviceInfo, fixed: EventType | None) -> EventType:
     if fixed is not None:
         return fixed
     return EventType.CANCEL_BUTTON if device.kind == "cancel_button" else EventType.CALL_BUTTON
+
+
+def bridge_names(name: str) -> Iterator[str]:
+    """Where the bridge of the device named ``name`` would be registered, nearest first: a
+    friendly name may itself hold '/' (``h-0001/kitchen/lamp``)."""
+    while "/" in name:
+        name = name.rsplit("/", 1)[0]
+        yield f"{name}/{BRIDGE}"
 
 
 def adapt_availability(device: DeviceInfo, payload: bytes, now: datetime) -> Adapted:
