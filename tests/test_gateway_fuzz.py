@@ -34,6 +34,7 @@ DEVICES = [
     device(HOME, "door", "door", model="MCCGQ11LM", zigbee_name="door"),
     device(HOME, "acme", "motion", model="acme-pir"),
     device(HOME, "sos", "call_button", model="HS1EB/HS1EB-E", zigbee_name="h-0001/sos"),
+    device(HOME, "zigbee", "hub", zigbee_name="h-0001/bridge"),
 ]
 MAPPINGS = DeviceMappings.model_validate(
     {
@@ -143,6 +144,7 @@ topics = st.sampled_from(
         "eldercare/v1/_normalised/09/h-0001/pir/event",
         "zigbee2mqtt/h-0001/pir",
         "zigbee2mqtt/h-0001/sos",
+        "zigbee2mqtt/h-0001/bridge/state",
         "zigbee2mqtt/door",
         "zigbee2mqtt/door/availability",
         "zigbee2mqtt/unknown-lamp",
