@@ -18,12 +18,11 @@ shared duplicate window (home, device → seq, time) lets whichever copy comes f
 and drops the other. Accepted life-safety events are also published on
 ``{prefix}/_lifesafety/…`` for the detector's own lane.
 
-The lane follows devices speaking our contract, and the presses of zigbee2mqtt devices:
-zigbee2mqtt numbers nothing, so the two copies of a press are paired by the report's bytes
-(``gateway/lane_copies.py``), and the lane takes only the press, which depends on nothing
-remembered; the rest of the report (hazard states that are events only when they change,
-battery, link) stays on the main session, in order. Generic-mapped devices stay on the main
-session: their mappings keep per-device state.
+The lane follows devices speaking our contract, and the presses of devices that number
+nothing (zigbee2mqtt, generic mappings): the two copies of such a report are paired by its
+bytes (``gateway/lane_copies.py``), and the lane takes only the life-safety events that
+depend on nothing remembered (``_momentary``); the rest of the report (hazard states that
+are events only when they change, battery, link) stays on the main session, in order.
 """
 
 from __future__ import annotations
@@ -237,12 +236,15 @@ class Gateway:
             report = self._registration(topic, payload, "native", home=home, device=device_id)
             reason = f"{UNKNOWN_DEVICE}: not in the registry"
             return [*report, self._quarantine(topic, payload, Rejected(reason, home, device_id))]
-        mapping = self.mappings.models.get(device.model or "") if device else None
+        mapping = self._mapping(device) if device else None
         if device is not None and mapping is not None:
             if too_big := check_size(payload, self.settings.max_payload_bytes):
                 return [self._quarantine(topic, payload, Rejected(too_big, home, device_id))]
             adapted = generic.adapt_generic(mapping, device, payload, self._memory(device), now)
-            adapted = self._replayed(adapted) if replay else adapted
+            if replay:
+                adapted = self._replayed(adapted)
+            else:
+                adapted = self._unless_lane_took(device, payload, adapted)
             return self._publish_adapted(topic, payload, device, adapted, admission)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
@@ -268,46 +270,74 @@ class Gateway:
         """A life-safety device's event from the lane session: republished if it is a valid,
         life-safety event not seen yet; anything else is left to the main session, which
         receives the same message (and quarantines or counts it there, once)."""
-        if topic.startswith(self.zigbee_base + "/"):
-            return self._zigbee_lane(topic, payload)
+        if self.registry is None:
+            return []
+        device = self._reporting(topic)
+        if device is not None and (device.zigbee_name or self._mapping(device)):
+            return self._paired_lane(topic, payload, device)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
         )
-        if not isinstance(message, Event) or not _life_safety(message):
+        if not isinstance(message, Event) or not _life_safety(message) or device is None:
             return []
-        home, device = message.home, message.device
-        if self.registry is None or self.registry.get(home, device) is None:
-            return []
+        home, device_id = message.home, message.device
         if check_message(message, self.clock.now()):
             return []
-        if not self.seq_window.first_time(home, device, (message.seq, message.ts)):
+        if not self.seq_window.first_time(home, device_id, (message.seq, message.ts)):
             self.duplicates += 1
             return []
         self.lane_accepted += 1
         # Not charged to the device's rate budget: the main session's copy is.
-        return self._accept(topic, payload, home, device, [message], [], Admission.LIFE_SAFETY_ONLY)
+        return self._accept(
+            topic, payload, home, device_id, [message], [], Admission.LIFE_SAFETY_ONLY
+        )
 
-    def _zigbee_lane(self, topic: str, payload: bytes) -> list[Outgoing]:
-        """The button press in a life-safety zigbee2mqtt device's report, if the main session
-        has not taken it yet (``LaneCopies``); the rest of the report is the main session's."""
-        parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
-        if parsed is None or parsed.availability or self.registry is None:
-            return []
-        device = self.registry.by_zigbee_name.get(parsed.name)
-        if device is None or check_size(payload, self.settings.max_payload_bytes):
+    def _reporting(self, topic: str) -> DeviceInfo | None:
+        """The registered device whose report a lane topic carries."""
+        assert self.registry is not None
+        if topic.startswith(self.zigbee_base + "/"):
+            parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
+            if parsed is None or parsed.availability:
+                return None
+            return self.registry.by_zigbee_name.get(parsed.name)
+        try:
+            parsed_native = self.topics.parse_device(topic)
+        except TopicError:
+            return None
+        return self.registry.get(parsed_native.home, parsed_native.device)
+
+    def _paired_lane(self, topic: str, payload: bytes, device: DeviceInfo) -> list[Outgoing]:
+        """A report of a device that numbers nothing (zigbee2mqtt, a generic mapping): its
+        life-safety events that depend on nothing remembered (``_momentary``), if the main
+        session has not taken them yet (``LaneCopies``); the rest of it is the main
+        session's, in order with the device's other reports."""
+        if check_size(payload, self.settings.max_payload_bytes):
             return []
         now = self.clock.now()
-        adapted = zigbee2mqtt.adapt_press(device, payload, self._memory(device), now)
-        presses = tuple(m for m in adapted.messages if _life_safety(m))
-        first = presses and self.lane_copies.first_copy(
+        adapted = self._momentary(device, payload, now)
+        first = adapted.messages and self.lane_copies.first_copy(
             Session.LANE, device.home, device.id, payload, now
         )
         if not first:
             return []
         self.lane_accepted += 1
         # Not charged to the device's rate budget: the main session's copy is.
-        adapted = replace(adapted, messages=presses, problems=())
+        adapted = replace(adapted, problems=())
         return self._publish_adapted(topic, payload, device, adapted, Admission.LIFE_SAFETY_ONLY)
+
+    def _momentary(self, device: DeviceInfo, payload: bytes, now: datetime) -> Adapted:
+        """The life-safety events of a report that depend on nothing remembered: a zigbee2mqtt
+        press, a mapped ``on_change: false`` event. Only these may be taken out of order."""
+        memory = self._memory(device)
+        mapping = None if device.zigbee_name else self._mapping(device)
+        if mapping is not None:
+            adapted = generic.adapt_momentary(mapping, device, payload, memory, now)
+        else:
+            adapted = zigbee2mqtt.adapt_press(device, payload, memory, now)
+        return replace(adapted, messages=tuple(m for m in adapted.messages if _life_safety(m)))
+
+    def _mapping(self, device: DeviceInfo) -> generic.ModelMapping | None:
+        return self.mappings.models.get(device.model or "")
 
     def lane_topics(self) -> list[str]:
         """The raw event topics of registered life-safety devices that speak our contract,
@@ -323,7 +353,8 @@ class Gateway:
             return None
         if device.zigbee_name:
             return f"{self.zigbee_base}/{device.zigbee_name}"
-        if device.model and device.model in self.mappings.models:
+        mapping = self._mapping(device)
+        if mapping is not None and not mapping.momentary(LIFE_SAFETY_EVENTS):
             return None
         try:
             return self.topics.device(device.home, device.id, Channel.EVENT)
@@ -356,7 +387,7 @@ class Gateway:
         adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
         if replay:
             return self._publish_adapted(topic, payload, device, self._replayed(adapted), admission)
-        adapted = self._unless_lane_pressed(device, payload, adapted)
+        adapted = self._unless_lane_took(device, payload, adapted)
         statuses = self._bridge_seen(device, now)
         if not adapted.messages and not adapted.problems:
             # A report of fields we do not map (voltage, illuminance…) still proves life.
@@ -374,17 +405,24 @@ class Gateway:
                 return self.liveness.seen(bridge.home, bridge.id, now)
         return []
 
-    def _unless_lane_pressed(self, device: DeviceInfo, payload: bytes, adapted: Adapted) -> Adapted:
-        """The main session's reading of a zigbee2mqtt report, less the press if the lane
-        already took it (``_zigbee_lane``): the report's other fields are still ours."""
-        pressed = any(zigbee2mqtt.is_press(m) for m in adapted.messages)
-        if not pressed or not self._on_lane(device):
+    def _unless_lane_took(self, device: DeviceInfo, payload: bytes, adapted: Adapted) -> Adapted:
+        """The main session's reading of a report of a device that numbers nothing, less what
+        the lane already took of it (``_paired_lane``): the rest of the report is still ours."""
+        if not self._on_lane(device):
             return adapted
         now = self.clock.now()
-        if self.lane_copies.first_copy(Session.MAIN, device.home, device.id, payload, now):
+        taken = self._momentary(device, payload, now).messages
+        if not taken or self.lane_copies.first_copy(
+            Session.MAIN, device.home, device.id, payload, now
+        ):
             return adapted
         self.duplicates += 1
-        kept = tuple(m for m in adapted.messages if not zigbee2mqtt.is_press(m))
+        kinds = {(m.type, tuple(sorted(m.value.items()))) for m in taken if isinstance(m, Event)}
+        kept = tuple(
+            m
+            for m in adapted.messages
+            if not (isinstance(m, Event) and (m.type, tuple(sorted(m.value.items()))) in kinds)
+        )
         return replace(adapted, messages=kept)
 
     def _memory(self, device: DeviceInfo) -> DeviceMemory:

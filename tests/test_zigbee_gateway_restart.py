@@ -43,7 +43,7 @@ async def test_a_press_while_the_gateway_restarts_waits_for_it_at_qos_1(
     mosquitto, tmp_path
 ) -> None:
     settings = make_settings(mosquitto, tmp_path)
-    homes = button_homes(2, zigbee=True)
+    homes = button_homes(2, via="zigbee2mqtt")
     async with running_system(settings, homes, services=[Service.GATEWAY]):
         pass  # the gateway's sessions exist and are subscribed; now it is away
     presses: Counter[str] = Counter()

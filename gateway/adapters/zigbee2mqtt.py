@@ -17,10 +17,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from eldercare.models import DeviceState, DeviceStatus, Event, EventTime, EventType, Metric
+from eldercare.models import DeviceState, DeviceStatus, EventTime, EventType, Metric
 from gateway.adapters.common import (
     Adapted,
-    ContractMessage,
     DeviceMemory,
     MessageBuilder,
     json_object,
@@ -92,8 +91,6 @@ ACTION_PRESSES = {
     "sos": "single",
 }
 NOT_A_PRESS = frozenset({"", "release"})
-#: What a press becomes (``_button_event``).
-PRESS_EVENTS = frozenset({EventType.CALL_BUTTON, EventType.CANCEL_BUTTON})
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +199,6 @@ def adapt_press(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: d
         if problem is None:
             _press(device, state.get("action"), at, builder)
     return builder.done(memory.values, memory.motion)
-
-
-def is_press(message: ContractMessage) -> bool:
-    """Whether ``adapt_state`` made ``message`` of a report's ``action`` (what ``adapt_press``
-    makes of it too)."""
-    return isinstance(message, Event) and message.type in PRESS_EVENTS
 
 
 def _press(device: DeviceInfo, action: Any, at: datetime, builder: MessageBuilder) -> None:

@@ -1,4 +1,4 @@
-"""zigbee2mqtt call buttons take the gateway's life-safety lane too.
+"""zigbee2mqtt and generic-mapped call buttons take the gateway's life-safety lane too.
 
 Their reports carry no number, so the lane's copy and the main session's copy of one report
 are paired by content (``gateway/lane_copies.py``): whichever session reads a press first
@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eldercare.bus import Outgoing
 from eldercare.clock import SimulatedClock
+from eldercare.models import EventType
+from gateway.adapters.generic import DeviceMappings, EventField, MetricField, ModelMapping
 from gateway.lane_copies import PAIR_WINDOW, LaneCopies, Session
 from tests.gateway_support import START, decoded, device, make_gateway
 
@@ -104,6 +107,40 @@ async def test_what_the_lane_does_not_take_is_left_to_the_main_session() -> None
     assert not await gateway.handle_lane("zigbee2mqtt/unknown", PRESS)
     quarantined = decoded(list(await gateway.handle(TOPIC, b'{"action": 7}')), "quarantine")
     assert len(quarantined) == 1, "a bad report is quarantined once, by the main session"
+
+
+KEY = f"eldercare/v1/{HOME}/key/event"
+#: A vendor's SOS key through a generic mapping: the press read from one report.
+MAPPED = DeviceMappings(
+    models={
+        "acme-key": ModelMapping(
+            events=[
+                EventField(
+                    field="key",
+                    equals="sos",
+                    type=EventType.CALL_BUTTON,
+                    value={"press": "single"},
+                    on_change=False,
+                )
+            ],
+            telemetry=[MetricField(field="bat", metric="battery")],
+        )
+    }
+)
+
+
+@pytest.mark.parametrize("lane_first", [True, False], ids=["lane first", "main first"])
+async def test_a_mapped_press_is_published_once_whichever_session_reads_it_first(
+    lane_first: bool,
+) -> None:
+    gateway = make_gateway([device(HOME, "key", "call_button", model="acme-key")], mappings=MAPPED)
+    assert KEY in gateway.lane_topics()
+    report = b'{"key": "sos", "bat": 80}'
+    sessions = [gateway.handle_lane, gateway.handle]
+    first, second = sessions if lane_first else sessions[::-1]
+    out = [*await first(KEY, report), *await second(KEY, report)]
+    assert len(presses(out)) == 1 and life_safety_copies(out) == 1
+    assert [t["metric"] for t in decoded(out, "telemetry")] == ["battery"], "the rest, once"
 
 
 def test_the_copies_waiting_for_a_twin_are_bounded() -> None:
