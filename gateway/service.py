@@ -114,7 +114,7 @@ class Gateway:
         self.liveness = LivenessTracker(clock.now())
         self.memory: dict[tuple[str, str], DeviceMemory] = {}
         self.seq_window = SeqWindow()
-        #: The same for zigbee2mqtt presses, which carry no number (``gateway/lane_copies.py``).
+        #: The same for devices that number nothing (zigbee2mqtt, mapped): ``lane_copies.py``.
         self.lane_copies = LaneCopies()
         self.accepted = 0
         self.duplicates = 0
