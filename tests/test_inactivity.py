@@ -658,6 +658,7 @@ def test_bedtimes_survive_a_restart() -> None:
     for hour in (23.0, 23.5, 0.5, 22.5):
         model.learn_bedtime(hour, 6.0, settings)
     model.learn_bedtime(20.0, 1.0, settings)  # too short to be a night
+    model.learn_bedtime(19.0, 2.5, settings)  # television until 21:30: an evening, not a night
     restored = ActivityModel.from_dict(model.to_dict())
     assert restored.settling(22.6, settings) and not restored.settling(22.4, settings)
 
