@@ -620,11 +620,45 @@ def test_a_bedroom_used_only_in_the_evening_does_not_see_sleep_and_bed_is_inferr
     assert alerts == []
 
 
+def television_evening(home: Home, day: datetime, *, collapse: bool = False) -> None:
+    """A contacts-only day whose evening is 2 h 15 min of television from 19:00 with
+    nothing touched, then the kitchen again, and bed at 22:30 after a flush."""
+    contacts_only_day(home, day, 19.0, flush=False)
+    home.send("cupboard-kitchen", EventType.DOOR_OPEN, day + timedelta(hours=19))
+    if collapse:
+        return
+    for after_tv in (timedelta(hours=21, minutes=15), timedelta(hours=21, minutes=55)):
+        home.send("cupboard-kitchen", EventType.DOOR_OPEN, day + after_tv)
+    home.send("flush-bathroom", EventType.MOTION, day + timedelta(hours=22, minutes=30))
+
+
+def test_a_television_evening_is_not_a_bedtime_and_the_evening_stays_watched() -> None:
+    """Fails if a long quiet that ends in the evening counts as a bedtime: this contacts-only
+    home's 2 h of television from 19:00 every evening made its night begin at 18:30, so a
+    collapse after the 19:00 cupboard was judged as a night and found in the morning. Only a
+    quiet that runs past midnight is a night's start; the evening keeps its own limit (the
+    television's 2 h 15 min, learned) and the collapse is found that evening."""
+    rule = InactivityRule(SETTINGS)
+    home = Home(rule)
+    for day in range(10):
+        television_evening(home, START + timedelta(days=day))
+    state, settings = rule.homes[HOME], ModelSettings()
+    assert not state.sees_sleep(START + timedelta(days=10))
+    assert state.model.settling(22.4, settings) and not state.model.settling(19.5, settings)
+    day = START + timedelta(days=10)
+    television_evening(home, day, collapse=True)
+    assert state.context_place is Place.KITCHEN
+    alerts = home.tick_until(day + timedelta(hours=19), day + timedelta(days=1, hours=6.9))
+    assert [a.kind for a in alerts] == [AlertKind.INACTIVITY]
+    assert alerts[0].raised_at < day + timedelta(hours=24)  # that evening, not the morning
+
+
 def test_bedtimes_survive_a_restart() -> None:
     model, settings = ActivityModel(), ModelSettings()
     for hour in (23.0, 23.5, 0.5, 22.5):
         model.learn_bedtime(hour, 6.0, settings)
     model.learn_bedtime(20.0, 1.0, settings)  # too short to be a night
+    model.learn_bedtime(19.0, 2.5, settings)  # television until 21:30: an evening, not a night
     restored = ActivityModel.from_dict(model.to_dict())
     assert restored.settling(22.6, settings) and not restored.settling(22.4, settings)
 

@@ -117,7 +117,8 @@ class ModelSettings:
     #: Until three bedtimes are known, the night starts at ``default_bedtime_h``.
     bedtime_tolerance_h: float = 0.5
     default_bedtime_h: float = 21.0
-    #: A bedtime is the start of a quiet of at least this long, begun in 19:00–03:00.
+    #: A bedtime is the start of a quiet of at least this long, begun in 19:00–03:00 and
+    #: going on at midnight (``learn_bedtime``).
     sleep_spell_h: float = 2.0
 
 
@@ -291,10 +292,16 @@ class ActivityModel:
         _push(self.wake[int(weekend)], min(int(hour * 6), 254))
 
     def learn_bedtime(self, hour: float, quiet_h: float, settings: ModelSettings) -> None:
-        """A long quiet begun in the evening or night is a bedtime (or a night-time spell
-        after a toilet visit: the earliest ones are what ``settling`` reads)."""
+        """A long quiet begun in the evening or night and still going on at midnight is a
+        bedtime (or a night-time spell after a toilet visit: the earliest ones are what
+        ``settling`` reads). One that ended before midnight was an evening — two hours of
+        television with nothing touched — and not a bedtime: counted as one, it made the
+        contacts-only homes' night begin before 19:00, so their evening was judged as a
+        night (a collapse after dinner found the next morning) and learned as the
+        bedroom's, which left the evening's own context without its long quiets (round 12)."""
         after_noon = (hour - NOON) % 24
-        if quiet_h >= settings.sleep_spell_h and 7 <= after_noon < 15:
+        past_midnight = after_noon + quiet_h >= 24 - NOON
+        if quiet_h >= settings.sleep_spell_h and 7 <= after_noon < 15 and past_midnight:
             _push(self.wake[BEDTIMES], int(after_noon * 6))
 
     def settling(self, hour: float, settings: ModelSettings) -> bool:
