@@ -44,11 +44,6 @@ class FallConfig:
     walk_s: float = 2.0  # the walking test looks at this much, every whole second
     upright_lead_s: float = 0.5  # walking counts as upright only if it ended this long before
     upright_ttl_s: float = 1800.0  # an upright older than this is forgotten (cord turned?)
-    #: Gravity calibration: a whole second whose SVM spread is below this is the device at
-    #: rest, and its mean SVM is what this device reads for 1 g (0 turns calibration off).
-    still_spread_g: float = 0.015
-    gravity_weight: float = 0.2  # each still second's share of the running estimate
-    gravity_range_g: tuple[float, float] = (0.8, 1.25)  # readings outside are not gravity
 
     def samples(self, seconds: float) -> int:
         return round(seconds * self.rate_hz)
@@ -99,9 +94,6 @@ class FallStream:
         self._walked_at = np.full(keep, -np.inf)
         self._walked = np.zeros((keep, 3), dtype=np.float32)
         self._unused = np.full(len(UPRIGHT_FEATURES), np.nan)  # a scorer that ignores them
-        # The device's reading of 1 g after each still second (time, estimate), newest last.
-        self._gravity_at = np.full(keep + 2, -np.inf)
-        self._gravity = np.ones(keep + 2)
         self._restart()
         self.last_alarm_at = -np.inf
 
@@ -199,7 +191,7 @@ class FallStream:
         and its direction is noise; held, it read as a change of posture, and a quarter
         of everyday impacts cut a second after became suspicions (docs/falls.md)."""
         recent = self.window[-min(self._count, self.config.samples(0.5)) :].mean(axis=0)
-        return recent[None, :] * (self._gravity[-1] / max(float(np.linalg.norm(recent)), 1e-6))
+        return recent[None, :] / max(float(np.linalg.norm(recent)), 1e-6)
 
     def _time(self, index: int) -> float:
         return self._origin + index / self.config.rate_hz
@@ -213,8 +205,6 @@ class FallStream:
         self._count += n
         if self.remember_upright and observed:
             self._remember_walking(n)
-        if self.config.still_spread_g and observed:
-            self._remember_gravity(n)
         self._find_peaks()
         ready = [p for p in self._pending if p + self._post < self._count]
         if not ready:
@@ -234,38 +224,6 @@ class FallStream:
             self._walked[:-1] = self._walked[1:]
             self._walked_at[-1] = self._time(boundary - 1)
             self._walked[-1] = segment.mean(axis=0)
-
-    def _remember_gravity(self, n: int) -> None:
-        """At each whole second of the stream, fold the last second into the device's 1 g
-        if it lay still. Why: features and the candidate threshold are in g, and a device
-        whose gain is 10 % off raised ten times the suspicions (docs/falls.md)."""
-        c = self.config
-        boundary = self._count // self._second * self._second
-        if boundary <= self._count - n or boundary < self._second:
-            return
-        end = self._capacity - (self._count - boundary)
-        svm = np.linalg.norm(self.window[end - self._second : end], axis=1)
-        level = float(svm.mean())
-        if (
-            svm.std() >= c.still_spread_g
-            or not c.gravity_range_g[0] <= level <= c.gravity_range_g[1]
-        ):
-            return
-        known = np.isfinite(self._gravity_at[-1])
-        estimate = (
-            self._gravity[-1] + c.gravity_weight * (level - self._gravity[-1]) if known else level
-        )
-        self._gravity_at[:-1] = self._gravity_at[1:]
-        self._gravity[:-1] = self._gravity[1:]
-        self._gravity_at[-1] = self._time(boundary - 1)
-        self._gravity[-1] = estimate
-
-    def gravity_before(self, impact_at: float) -> float:
-        """What this device reads for 1 g, from still seconds that ended a second before the
-        impact (never its aftermath: a body lying still after a fall must not calibrate the
-        fall away); 1 g until it has lain still."""
-        usable = np.flatnonzero(self._gravity_at <= impact_at - 1.0)
-        return float(self._gravity[usable[-1]]) if len(usable) else 1.0
 
     def upright_before(self, impact_at: float) -> np.ndarray | None:
         """The remembered upright for an impact: walking that ended before it, not too long ago.
@@ -297,9 +255,7 @@ class FallStream:
         left = spans[first : stop - lo, : self._spacing].max(axis=1)
         right = spans[first : stop - lo, self._spacing + 1 :].max(axis=1)
         hits = np.flatnonzero(
-            (centre >= self.config.candidate_g * self._gravity[-1])
-            & (centre > left)
-            & (centre >= right)
+            (centre >= self.config.candidate_g) & (centre > left) & (centre >= right)
         )
         self._pending.extend(int(h) + self._searched for h in hits)
         self._searched = stop
@@ -309,8 +265,7 @@ class FallStream:
         rows = []
         for peak in ready:
             start = max(peak - self._pre, offset, 0)
-            gravity = self.gravity_before(self._time(peak))
-            segment = self.window[start - offset : peak + self._post + 1 - offset] / gravity
+            segment = self.window[start - offset : peak + self._post + 1 - offset]
             args = (segment, peak - start, self.config.rate_hz, self.config.pre_s)
             extra = (
                 upright_features(*args, self.upright_before(self._time(peak)))
