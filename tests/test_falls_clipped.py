@@ -31,6 +31,18 @@ def test_the_same_fold_models_score_the_recordings_as_recorded_and_clipped(
     assert wide["clipped"] == wide["as_recorded"]
 
 
+def test_a_device_with_another_gain_is_the_recordings_scaled_before_they_saturate(
+    tmp_path: Path,
+) -> None:
+    # Read at half their size, the knocks (|a| 2.2-3.2 g) stay below the 1.6 g candidates.
+    lab = synthetic_lab(tmp_path / "lab", ["SA01", "SA02", "SA03"], seed=1)
+    half = falls_clipped.run(lab, range_g=16.0, rate_hz=50.0, folds=3, gain=0.5)
+    assert (half["as_recorded"]["missed"], half["clipped"]["missed"]) == (0, 12)
+    samples = np.array([[0.5, -3.0, 2.5]])
+    read = falls_clipped.as_device_reads(samples, range_g=2.0, gain=1.1)
+    np.testing.assert_allclose(read, [[0.55, -2.0, 2.0]])
+
+
 def test_clipped_training_copies_are_the_recordings_as_a_smaller_device_gives_them(
     tmp_path: Path,
 ) -> None:
