@@ -97,6 +97,25 @@ class System:
             tails.append(f"--- {service}:\n" + "\n".join(text.splitlines()[-lines:]))
         return "\n".join(tails)
 
+    async def restart(self, service: str) -> float:
+        """Stop ``service`` cleanly (SIGTERM, as a deploy does) and start it again; returns
+        the seconds until the new process's main session is connected, as its ``/metrics``
+        says (reported once the service is ready: the gateway has read its retained
+        statuses back by then). Its persistent session keeps what is published meanwhile."""
+        process = self.processes[service]
+        began = time.monotonic()
+        await asyncio.to_thread(process.stop)
+        process.start()
+        while time.monotonic() - began < START_TIMEOUT_S:
+            if not process.running:
+                raise RuntimeError(f"{service} exited:\n{self.log_tails([service])}")
+            with contextlib.suppress(httpx.HTTPError):
+                scrape = await self.scrape(service)
+                if scrape.total("eldercare_mqtt_connected", service=f"eldercare-{service}"):
+                    return time.monotonic() - began
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"{service} did not restart:\n{self.log_tails([service])}")
+
     def crashed(self) -> list[str]:
         return [name for name, process in self.processes.items() if not process.running]
 

@@ -79,6 +79,11 @@ GATEWAY_QUARANTINED = Family(
 GATEWAY_RATE_LIMITED = Family(
     "eldercare_gateway_rate_limited_dropped", "device messages dropped over their rate limit"
 )
+GATEWAY_STATUSES_RESTORED = Family(
+    "eldercare_gateway_statuses_restored",
+    "its own retained statuses read back at start, by outcome (restored, ignored, malformed)",
+    ("outcome",),
+)
 # Detector.
 ALERTS_RAISED = Family("eldercare_detector_alerts_raised", "alerts raised, by kind", ("kind",))
 RULE_FAILURES = Family(
@@ -129,6 +134,7 @@ FAMILIES = (
     GATEWAY_DUPLICATES,
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
+    GATEWAY_STATUSES_RESTORED,
     ALERTS_RAISED,
     RULE_FAILURES,
     DETECTOR_INVALID,
