@@ -8,9 +8,10 @@ republish under ``_normalised``. Whatever fails goes to
 ``_quarantine`` with its reason and a per-device counter; nothing raises out of ``handle``.
 On the clock, liveness deadlines turn silence into device and home status changes.
 
-Statuses after a restart: before its main session subscribes (the lane serves meanwhile),
-the gateway reads back its own retained device and home statuses (``restore_statuses``), so
-a device heard from as it was before publishes nothing, and only what changed goes out.
+Statuses after a restart: before its main session's messages are handled (they wait; the
+lane serves meanwhile), the gateway reads back its own retained device and home statuses
+(``restore_statuses``), so a device heard from as it was before publishes nothing, and only
+what changed goes out.
 Without this every device's first message after a start published its status (and its
 home's first device the home's): 1.4-1.6 statuses per message in a restarted gateway's first
 minutes at 10 000 homes, each handled by the detector and the dashboard (issue 18).
@@ -135,6 +136,10 @@ class Gateway:
         self._lane: set[str] = set()
         #: Retained statuses read at start (``restore_statuses``), by outcome.
         self.restored: Counter[str] = Counter()
+        #: Cleared while the retained statuses are read back: the main session's messages
+        #: wait for them in ``handle`` (none dropped), the lane's do not.
+        self.statuses_read = asyncio.Event()
+        self.statuses_read.set()
 
     def set_registry(self, snapshot: RegistrySnapshot) -> None:
         """Take a whole registry in one piece: at start, before any message is read.
@@ -188,8 +193,9 @@ class Gateway:
     # Restart ----------------------------------------------------------------------------
     async def restore_statuses(self) -> list[Outgoing]:
         """Read back the statuses this gateway published before its restart (retained on
-        the broker) into liveness, once the registry is set and before the main session
-        subscribes (the lane serves meanwhile): a device heard from as it was then
+        the broker) into liveness, once the registry is set and before the main session's
+        messages are handled (``statuses_read``; the lane serves meanwhile): a device heard
+        from as it was then
         publishes nothing. Returns the home statuses that the restored devices make and the
         broker lacks (``restored_homes``).
 
@@ -206,6 +212,8 @@ class Gateway:
         except aiomqtt.MqttError as error:
             log.warning("statuses_not_restored", error=str(error))
             return []
+        finally:
+            self.statuses_read.set()
         homes = self.restored_homes()
         log.info(
             "statuses_restored",
@@ -252,6 +260,8 @@ class Gateway:
 
     # Messages -----------------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        if not self.statuses_read.is_set():
+            await self.statuses_read.wait()
         if topic.startswith(self.zigbee_base + "/"):
             return self._zigbee(topic, payload)
         if self.topics.is_internal(topic):
@@ -645,15 +655,19 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     lane = MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
     async with asyncio.TaskGroup() as group:
         # A call press is not held up by the read (~16 s for 170 000 statuses on this loaded
-        # 2-core VM): the lane serves meanwhile, and what it observes wins over the read.
+        # 2-core VM): the lane serves meanwhile, and what it observes wins over the read. The
+        # main session subscribes at once and its messages wait in ``handle`` for the read:
+        # subscribed only after it, the pendants' QoS 0 batches of those seconds were dropped
+        # by the broker (a fall then went unseen).
         group.create_task(lane.run())
-        restored = await gateway.restore_statuses()
+        gateway.statuses_read.clear()
         connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
+        group.create_task(connection.run())
+        restored = await gateway.restore_statuses()
         devices = len(gateway.registry.devices if gateway.registry else ())
         log.info("gateway_started", devices=devices)
         group.create_task(gateway.refresh_registry(registry, lane, seen))
         group.create_task(gateway.watch_liveness(connection.publish, restored))
-        group.create_task(connection.run())
         group.create_task(
             export(
                 connection_readings(connection),
