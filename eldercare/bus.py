@@ -298,8 +298,10 @@ class MqttConnection:
         for start in range(0, len(added), SUBSCRIBE_BATCH):
             batch = added[start : start + SUBSCRIBE_BATCH]
             await client.subscribe([(topic, self._qos) for topic in batch])
+            _keep_cancellation()
         for start in range(0, len(removed), SUBSCRIBE_BATCH):
             await client.unsubscribe(removed[start : start + SUBSCRIBE_BATCH])
+            _keep_cancellation()
         self._stale -= set(removed)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
@@ -496,6 +498,7 @@ async def read_retained(
         try:
             async with asyncio.timeout_at(give_up) as quiet:
                 await client.subscribe(topic_filter, qos=0)
+                _keep_cancellation()
                 quiet.reschedule(min(loop.time() + quiet_s, give_up))
                 async for message in _messages(client):
                     if message.retain:
@@ -505,6 +508,7 @@ async def read_retained(
         except TimeoutError:
             complete = loop.time() < give_up
         await client.unsubscribe(topic_filter)
+        _keep_cancellation()
     return RetainedRead(count, limit_s - (give_up - loop.time()), complete)
 
 
@@ -544,13 +548,21 @@ async def _drain(
 
 
 async def _publish(client: aiomqtt.Client, message: Outgoing) -> None:
-    """Publish, and honour a cancellation that arrived meanwhile.
-
-    On Python 3.11 aiomqtt's publish (``asyncio.wait_for`` inside) loses a cancellation that
-    arrives as the PUBACK does. The service would then go back to waiting for the next
-    message and its shutdown would hang (it hung CI once); the task still counts the request.
-    """
+    """Publish, and honour a cancellation that arrived meanwhile (``_keep_cancellation``)."""
     await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+    _keep_cancellation()
+
+
+def _keep_cancellation() -> None:
+    """Call after each aiomqtt request (publish, subscribe, unsubscribe): raise the
+    cancellation it lost, if any.
+
+    On Python 3.11 aiomqtt's requests (``asyncio.wait_for`` inside) lose a cancellation that
+    arrives as the broker's answer (PUBACK, SUBACK, UNSUBACK) does; the task still counts the
+    request. A service would then go back to waiting (for the next message, for its next
+    subscription change) and its shutdown would hang: it hung CI once in a publish, and a
+    test stopping every service of a process in alerting's witness resubscribing.
+    """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError

@@ -1,9 +1,10 @@
-"""A service stops when cancelled, even if the cancellation lands inside a publish.
+"""A service stops when cancelled, even if the cancellation lands inside a request.
 
-Python 3.11's ``asyncio.wait_for`` (inside aiomqtt's publish) loses a cancellation that
-arrives as the PUBACK does; a service then went back to waiting for messages and a test
-run hung until CI killed it. The loss is staged here by a publish that swallows the
-cancellation after the real publish, against a real broker.
+Python 3.11's ``asyncio.wait_for`` (inside aiomqtt's publish, subscribe and unsubscribe)
+loses a cancellation that arrives as the broker's answer does; a service then went back to
+waiting (for messages, for its next subscription change) and a test run hung until CI
+killed it. The loss is staged here by a request that swallows the cancellation after the
+real one, against a real broker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from eldercare.broker import LocalMosquitto
 from eldercare.bus import MqttConnection, Outgoing
 from eldercare.settings import Settings
+from tests.harness import running
 
 pytestmark = pytest.mark.integration
 
@@ -60,4 +62,41 @@ async def test_a_cancellation_lost_in_a_publish_still_stops_the_service(
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=5)
     assert done, "the service ignored its cancellation and waits for the next message"
+    assert task.cancelled()
+
+
+async def test_a_cancellation_lost_in_a_subscribe_still_stops_the_task(
+    broker: LocalMosquitto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alerting's witness follows its feeds (``set_subscriptions``) in a loop: stopped in a
+    subscribe that lost the cancellation, it waited for the next change, and a test stopping
+    every service of the process hung (the gateway's start had moved that subscribe to the
+    moment of the stop)."""
+    real_subscribe = aiomqtt.Client.subscribe
+    swallowing = asyncio.Event()
+
+    async def subscribe_like_python_311(self: aiomqtt.Client, *a: Any, **kw: Any) -> Any:
+        granted = await real_subscribe(self, *a, **kw)
+        if connection.connected.is_set():
+            swallowing.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(2)
+        return granted
+
+    monkeypatch.setattr(aiomqtt.Client, "subscribe", subscribe_like_python_311)
+    settings = Settings(broker_url=broker.url, data_dir=tmp_path, log_level="WARNING")
+    connection = MqttConnection(settings, "witness", ["in"])
+
+    async def follow() -> None:
+        while True:
+            await connection.set_subscriptions(["in", "more"])
+            await asyncio.Event().wait()
+
+    async with running(connection):
+        task = asyncio.create_task(follow())
+        async with asyncio.timeout(10):
+            await swallowing.wait()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+    assert done, "the task ignored its cancellation and waits for the next change"
     assert task.cancelled()
