@@ -84,6 +84,10 @@ GATEWAY_STATUSES_RESTORED = Family(
     "its own retained statuses read back at start, by outcome (restored, ignored, malformed)",
     ("outcome",),
 )
+GATEWAY_STATUS_READS_CUT_SHORT = Family(
+    "eldercare_gateway_status_reads_cut_short",
+    "reads of its retained statuses at start ended by their time limit, not by quiet",
+)
 # Detector.
 ALERTS_RAISED = Family("eldercare_detector_alerts_raised", "alerts raised, by kind", ("kind",))
 RULE_FAILURES = Family(
@@ -135,6 +139,7 @@ FAMILIES = (
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
     GATEWAY_STATUSES_RESTORED,
+    GATEWAY_STATUS_READS_CUT_SHORT,
     ALERTS_RAISED,
     RULE_FAILURES,
     DETECTOR_INVALID,

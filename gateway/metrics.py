@@ -10,6 +10,7 @@ from eldercare.metrics import (
     GATEWAY_DUPLICATES,
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
+    GATEWAY_STATUS_READS_CUT_SHORT,
     GATEWAY_STATUSES_RESTORED,
     Reading,
     Source,
@@ -30,6 +31,7 @@ def gateway_readings(gateway: Gateway) -> Source:
             yield GATEWAY_QUARANTINED, (reason_label(kind),), count
         for outcome, count in gateway.restored.items():
             yield GATEWAY_STATUSES_RESTORED, (outcome,), count
+        yield GATEWAY_STATUS_READS_CUT_SHORT, (), gateway.reads_cut_short
         if gateway.series is not None:
             yield from gateway.series.writer.readings()
 

@@ -136,8 +136,11 @@ class Gateway:
         self._lane: set[str] = set()
         #: Retained statuses read at start (``restore_statuses``), by outcome.
         self.restored: Counter[str] = Counter()
+        #: Reads of them that their time limit ended (``read_retained``'s ``complete``).
+        self.reads_cut_short = 0
         #: Cleared while the retained statuses are read back: the main session's messages
-        #: wait for them in ``handle`` (none dropped), the lane's do not.
+        #: wait for them in ``handle`` (none dropped), and so do the liveness ticks; the
+        #: lane's messages do not.
         self.statuses_read = asyncio.Event()
         self.statuses_read.set()
 
@@ -191,39 +194,46 @@ class Gateway:
         return gained, lost
 
     # Restart ----------------------------------------------------------------------------
-    async def restore_statuses(self) -> list[Outgoing]:
+    async def restore_statuses(self, publish: Callable[[Outgoing], Awaitable[None]]) -> None:
         """Read back the statuses this gateway published before its restart (retained on
-        the broker) into liveness, once the registry is set and before the main session's
-        messages are handled (``statuses_read``; the lane serves meanwhile): a device heard
-        from as it was then
-        publishes nothing. Returns the home statuses that the restored devices make and the
-        broker lacks (``restored_homes``).
+        the broker) into liveness, once the registry is set, then ``publish`` the home
+        statuses the restored devices make and the broker lacks (``restored_homes``), and
+        only then set ``statuses_read``: the main session's messages and the liveness ticks
+        wait for it (the lane serves meanwhile), so none of their statuses goes out before
+        those, which it would contradict. A device heard from as it was before publishes
+        nothing.
 
-        Bounded (``read_retained``); what it cannot read stays unknown, published on its
-        first observation as without this, and a broker that cannot be reached leaves
-        everything unknown: the gateway then starts as before."""
+        Bounded (``read_retained``, 60 s): a read cut short is logged and counted
+        (``reads_cut_short``) and what it missed stays unknown, published on its first
+        observation as without this; a broker that cannot be reached leaves everything
+        unknown: the gateway then starts as before."""
         try:
-            read = await read_retained(
-                self.settings,
-                STATUS_READER_CLIENT_ID,
-                self.topics.normalised_filter(Channel.STATUS),
-                self.restore_status,
+            try:
+                read = await read_retained(
+                    self.settings,
+                    STATUS_READER_CLIENT_ID,
+                    self.topics.normalised_filter(Channel.STATUS),
+                    self.restore_status,
+                )
+            except aiomqtt.MqttError as error:
+                log.warning("statuses_not_restored", error=str(error))
+                return
+            homes = self.restored_homes()
+            if not read.complete:
+                self.reads_cut_short += 1
+            emit = log.info if read.complete else log.warning
+            emit(
+                "statuses_restored",
+                read=read.messages,
+                seconds=round(read.seconds, 2),
+                complete=read.complete,
+                homes_published=len(homes),
+                **self.restored,
             )
-        except aiomqtt.MqttError as error:
-            log.warning("statuses_not_restored", error=str(error))
-            return []
+            for message in homes:
+                await publish(message)
         finally:
             self.statuses_read.set()
-        homes = self.restored_homes()
-        log.info(
-            "statuses_restored",
-            read=read.messages,
-            seconds=round(read.seconds, 2),
-            complete=read.complete,
-            homes_published=len(homes),
-            **self.restored,
-        )
-        return homes
 
     def restored_homes(self) -> list[Outgoing]:
         """After the statuses are restored: the home statuses their devices make where the
@@ -592,15 +602,15 @@ class Gateway:
             out += self._excess_out(excess)
         yield out
 
-    async def watch_liveness(
-        self, publish: Callable[[Outgoing], Awaitable[None]], first: Sequence[Outgoing] = ()
-    ) -> None:
-        """``first`` (``restore_statuses``'s), then ticks, letting messages (a call press in
-        the lane) through between the parts."""
-        for message in first:
-            await publish(message)
+    async def watch_liveness(self, publish: Callable[[Outgoing], Awaitable[None]]) -> None:
+        """Ticks, letting messages (a call press in the lane) through between the parts.
+
+        Started with the service, before the retained statuses are read: the clock runs
+        from the start, and a tick due during the read waits for it (``statuses_read``), as
+        its deadlines compare against what the read restores."""
         while True:
             await self.clock.sleep(LIVENESS_TICK_S)
+            await self.statuses_read.wait()
             for part in self.tick_in_parts():
                 for message in part:
                     await publish(message)
@@ -658,16 +668,12 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         # 2-core VM): the lane serves meanwhile, and what it observes wins over the read. The
         # main session subscribes at once and its messages wait in ``handle`` for the read:
         # subscribed only after it, the pendants' QoS 0 batches of those seconds were dropped
-        # by the broker (a fall then went unseen).
-        group.create_task(lane.run())
+        # by the broker (a fall then went unseen). The clock's work and the metrics start at
+        # once too; the ticks wait for the read themselves.
         gateway.statuses_read.clear()
         connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
+        group.create_task(lane.run())
         group.create_task(connection.run())
-        restored = await gateway.restore_statuses()
-        devices = len(gateway.registry.devices if gateway.registry else ())
-        log.info("gateway_started", devices=devices)
-        group.create_task(gateway.refresh_registry(registry, lane, seen))
-        group.create_task(gateway.watch_liveness(connection.publish, restored))
         group.create_task(
             export(
                 connection_readings(connection),
@@ -675,5 +681,10 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
                 gateway_readings(gateway),
             )
         )
+        group.create_task(gateway.refresh_registry(registry, lane, seen))
+        group.create_task(gateway.watch_liveness(connection.publish))
         if gateway.series:
             group.create_task(gateway.series.run())
+        devices = len(gateway.registry.devices if gateway.registry else ())
+        log.info("gateway_started", devices=devices)
+        await gateway.restore_statuses(connection.publish)

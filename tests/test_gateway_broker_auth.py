@@ -18,10 +18,10 @@ import aiomqtt
 import pytest
 
 from eldercare.broker import LocalMosquitto
-from eldercare.bus import read_retained
+from eldercare.bus import Outgoing, read_retained
 from eldercare.clock import RealClock
 from eldercare.db import create_engine, migrate
-from eldercare.models import BatteryHealth, DeviceState, DeviceStatus
+from eldercare.models import HOME_GATEWAY_DEVICE, BatteryHealth, DeviceState, DeviceStatus
 from eldercare.settings import Settings
 from eldercare.topics import Topics
 from gateway.mqtt_auth import (
@@ -195,8 +195,16 @@ async def test_gateway_reads_back_its_own_statuses_and_a_home_cannot(
         )
     gateway = Gateway(Settings(broker_url=broker_url(broker, accounts, "_gateway")), RealClock())
     gateway.set_registry((await registry.versioned_snapshot())[1])
-    await gateway.restore_statuses()
+    published: list[Outgoing] = []
+
+    async def publish(message: Outgoing) -> None:
+        published.append(message)
+
+    await gateway.restore_statuses(publish)
     assert gateway.restored == {"restored": 1}
+    assert [message.topic for message in published] == [
+        topics.normalised("h-a", HOME_GATEWAY_DEVICE, "status")
+    ]
     at_home: list[str] = []
     await read_retained(
         Settings(broker_url=broker_url(broker, accounts, "h-a")),

@@ -20,6 +20,7 @@ import aiomqtt
 import pytest
 
 from eldercare.broker import LocalMosquitto
+from eldercare.bus import Outgoing, RetainedRead
 from eldercare.clock import SimulatedClock
 from eldercare.db import create_engine, migrate
 from eldercare.models import (
@@ -195,17 +196,8 @@ async def test_a_press_while_the_statuses_are_read_goes_through_the_lane_and_sta
     press decided with the older retained status (here ``offline``), nor lose what the main
     session got meanwhile: a QoS 0 reading, which the broker keeps for no one, waits in the
     subscribed session and is handled once the read is done."""
-    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as before:
-        topic, payload = retained("h-a", "btn", DeviceState.OFFLINE, battery=BatteryHealth.OK)
-        await before.publish(topic, payload, qos=1, retain=True)
-    released = asyncio.Event()
-    read = service.read_retained
-
-    async def held(*args: Any, **kwargs: Any) -> Any:
-        await released.wait()
-        return await read(*args, **kwargs)
-
-    monkeypatch.setattr(service, "read_retained", held)
+    await retain(mosquitto, retained("h-a", "btn", DeviceState.OFFLINE, battery=BatteryHealth.OK))
+    released = hold_the_read(monkeypatch)
     clock = SimulatedClock(START)
     settings = Settings(broker_url=mosquitto.url, data_dir=tmp_path, log_level="WARNING")
     async with spying(mosquitto) as spy:
@@ -228,6 +220,71 @@ async def test_a_press_while_the_statuses_are_read_goes_through_the_lane_and_sta
             spy.statuses.clear()
             await heard(mosquitto, spy, clock, [("h-a", "btn")])
             assert spy.statuses == []  # online since the press, whatever the read said
+
+
+async def test_ticks_due_during_the_read_wait_for_it(
+    mosquitto: LocalMosquitto, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock runs from the start (ticks fall due while the read lasts) but a tick waits
+    for the read: before it, h-a's pir (retained ``offline``, silent past its deadline) would
+    be published ``offline`` again, the very republishing the read is there to spare."""
+    await retain(mosquitto, retained("h-a", "pir", DeviceState.OFFLINE, battery=BatteryHealth.OK))
+    released = hold_the_read(monkeypatch)
+    clock = SimulatedClock(START)
+    async with (
+        spying(mosquitto) as spy,
+        gateway_running(mosquitto, registry, clock, spy, tmp_path),
+    ):
+        await clock.advance(310)  # door's deadline (120 s) and pir's (300 s) passed
+        await asyncio.sleep(0.2)
+        assert spy.statuses == []
+        released.set()
+        await eventually(lambda: ("h-a", "door", "offline") in spy.statuses)
+        assert clock.now() == START + timedelta(seconds=310)  # the tick due during the read
+        assert ("h-a", "pir", "offline") not in spy.statuses
+
+
+async def test_a_read_cut_short_by_its_limit_is_counted_and_the_gateway_carries_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At its 60 s limit the read ends whatever still comes: what it took is kept (here
+    h-a's btn, whose home status goes out), the rest stays unknown, and messages go on."""
+    gateway = make_gateway([device("h-a", "btn", "call_button")])
+
+    async def cut_short(_settings: Any, _client: str, _filter: str, take: Any) -> RetainedRead:
+        take(*retained("h-a", "btn", DeviceState.ONLINE, battery=BatteryHealth.OK))
+        return RetainedRead(messages=1, seconds=60.0, complete=False)
+
+    monkeypatch.setattr(service, "read_retained", cut_short)
+    published: list[Outgoing] = []
+
+    async def publish(message: Outgoing) -> None:
+        published.append(message)
+
+    gateway.statuses_read.clear()
+    await gateway.restore_statuses(publish)
+    assert gateway.reads_cut_short == 1 and gateway.restored == {"restored": 1}
+    assert [s["device"] for s in decoded(published, "status")] == ["home-gateway"]
+    assert gateway.statuses_read.is_set()
+
+
+def hold_the_read(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """The gateway's read of its retained statuses waits until the event is set."""
+    released = asyncio.Event()
+    read = service.read_retained
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await released.wait()
+        return await read(*args, **kwargs)
+
+    monkeypatch.setattr(service, "read_retained", held)
+    return released
+
+
+async def retain(broker: LocalMosquitto, status: tuple[str, bytes]) -> None:
+    """A status the gateway published before its restart, retained on the broker."""
+    async with aiomqtt.Client("127.0.0.1", broker.port) as before:
+        await before.publish(*status, qos=1, retain=True)
 
 
 def battery() -> bytes:
