@@ -6,7 +6,9 @@
    messages are counted with the rest, and lost ones fail the run like any other;
    with ``restart_gateway`` the gateway process is then restarted (SIGTERM, as a deploy
    does), so phases 2 and 3 measure its first minutes after a restart, every device's
-   status retained on the broker (``Gateway.restore_statuses``);
+   status retained on the broker (``Gateway.restore_statuses``), from the end of its read
+   (the restart's seconds until its main session is connected and until the read is done
+   are both reported);
 1. the raw broker rate with pipelined C clients (``benchmarks.raw_broker``);
 2. the whole pipeline's sustained rate on a district's mix, every service its own process,
    and its ``ratio`` to (1); every message counted: what the load generator published must
@@ -51,7 +53,7 @@ from benchmarks.phases import (
 from benchmarks.publisher import Publisher
 from benchmarks.raw_broker import raw_rate
 from benchmarks.state_size import state_size
-from benchmarks.system import SERVICES, System, running_system
+from benchmarks.system import SERVICES, Scrape, System, running_system
 from eldercare.broker import LocalMosquitto
 from eldercare.heap import keep_heap_frozen
 from eldercare.loop_lag import BOUNDS, LOOP_STALLS, LoopLag
@@ -199,6 +201,17 @@ async def _statuses(system: System) -> int:
     return int(scrape.total("eldercare_detector_received_total", channel=str(Channel.STATUS)))
 
 
+def _connected(scrape: Scrape) -> bool:
+    """The restarted gateway's main session is connected (and subscribed)."""
+    return scrape.total("eldercare_mqtt_connected", service="eldercare-gateway") > 0
+
+
+def _read(scrape: Scrape) -> bool:
+    """The restarted gateway has read its retained statuses back: its main session's
+    messages, held meanwhile, are handled from then on."""
+    return scrape.total("eldercare_gateway_statuses_read") > 0
+
+
 async def _restored(system: System) -> dict[str, int]:
     """The restarted gateway's retained statuses read back, by outcome."""
     scrape = await system.scrape("gateway")
@@ -266,7 +279,9 @@ async def bench(
             if restart_gateway:
                 earlier = await _gateway_counts(system)
                 with progress("gateway: restarting"):
-                    result["gateway_restart_s"] = round(await system.restart("gateway"), 1)
+                    connected, read = await system.restart("gateway", _connected, _read)
+                result["gateway_restart_s"] = round(connected, 1)
+                result["gateway_statuses_read_s"] = round(read, 1)
                 result["statuses_restored"] = await _restored(system)
             own_lag = LoopLag()
             probe = asyncio.create_task(own_lag.run())

@@ -22,7 +22,8 @@ def as_table(result: dict[str, Any]) -> str:
                 (
                     "  gateway restarted",
                     f"online again in {result['gateway_restart_s']:g} s, retained statuses "
-                    f"read back: {result['statuses_restored']}",
+                    f"read back in {result['gateway_statuses_read_s']:g} s: "
+                    f"{result['statuses_restored']}",
                 )
             ]
             if "gateway_restart_s" in result

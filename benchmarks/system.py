@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,22 +97,26 @@ class System:
             tails.append(f"--- {service}:\n" + "\n".join(text.splitlines()[-lines:]))
         return "\n".join(tails)
 
-    async def restart(self, service: str) -> float:
+    async def restart(self, service: str, *ready: Callable[[Scrape], bool]) -> list[float]:
         """Stop ``service`` cleanly (SIGTERM, as a deploy does) and start it again; returns
-        the seconds until the new process's main session is connected, as its ``/metrics``
-        says (reported once the service is ready: the gateway has read its retained
-        statuses back by then). Its persistent session keeps what is published meanwhile."""
+        the seconds until each of ``ready`` first holds of the new process's ``/metrics``,
+        in order. Its persistent session keeps what is published meanwhile."""
         process = self.processes[service]
         began = time.monotonic()
         await asyncio.to_thread(process.stop)
         process.start()
+        pending = list(ready)
+        seconds: list[float] = []
         while time.monotonic() - began < START_TIMEOUT_S:
             if not process.running:
                 raise RuntimeError(f"{service} exited:\n{self.log_tails([service])}")
             with contextlib.suppress(httpx.HTTPError):
                 scrape = await self.scrape(service)
-                if scrape.total("eldercare_mqtt_connected", service=f"eldercare-{service}"):
-                    return time.monotonic() - began
+                while pending and pending[0](scrape):
+                    pending.pop(0)
+                    seconds.append(time.monotonic() - began)
+                if not pending:
+                    return seconds
             await asyncio.sleep(0.2)
         raise RuntimeError(f"{service} did not restart:\n{self.log_tails([service])}")
 

@@ -84,6 +84,12 @@ GATEWAY_STATUSES_RESTORED = Family(
     "its own retained statuses read back at start, by outcome (restored, ignored, malformed)",
     ("outcome",),
 )
+GATEWAY_STATUSES_READ = Family(
+    "eldercare_gateway_statuses_read",
+    "1 once its retained statuses are read back at start (its main session's messages and "
+    "liveness ticks wait until then; the life-safety lane does not)",
+    gauge=True,
+)
 GATEWAY_STATUS_READS_CUT_SHORT = Family(
     "eldercare_gateway_status_reads_cut_short",
     "reads of its retained statuses at start ended by their time limit, not by quiet",
@@ -139,6 +145,7 @@ FAMILIES = (
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
     GATEWAY_STATUSES_RESTORED,
+    GATEWAY_STATUSES_READ,
     GATEWAY_STATUS_READS_CUT_SHORT,
     ALERTS_RAISED,
     RULE_FAILURES,

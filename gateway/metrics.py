@@ -11,6 +11,7 @@ from eldercare.metrics import (
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
     GATEWAY_STATUS_READS_CUT_SHORT,
+    GATEWAY_STATUSES_READ,
     GATEWAY_STATUSES_RESTORED,
     Reading,
     Source,
@@ -31,6 +32,7 @@ def gateway_readings(gateway: Gateway) -> Source:
             yield GATEWAY_QUARANTINED, (reason_label(kind),), count
         for outcome, count in gateway.restored.items():
             yield GATEWAY_STATUSES_RESTORED, (outcome,), count
+        yield GATEWAY_STATUSES_READ, (), int(gateway.statuses_read.is_set())
         yield GATEWAY_STATUS_READS_CUT_SHORT, (), gateway.reads_cut_short
         if gateway.series is not None:
             yield from gateway.series.writer.readings()
