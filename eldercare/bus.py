@@ -128,6 +128,7 @@ class MqttConnection:
         persistent: bool = True,
         on_connect: Sequence[Outgoing] = (),
         qos: int = 1,
+        on_retained: Handler | None = None,
     ) -> None:
         self._settings = settings
         self.client_id = client_id
@@ -136,6 +137,10 @@ class MqttConnection:
         self._stale: set[str] = set()
         self._subscribing = asyncio.Lock()
         self._handler = handler
+        #: Where a retained delivery goes: the broker's replay of a topic's last message when
+        #: a filter is subscribed (every reconnect), not something that happened now. Without
+        #: one, the handler takes it like any message.
+        self._on_retained = on_retained
         self._persistent = persistent
         self._qos = qos  # 0 for a stream that is only sampled (nothing to redeliver)
         # Presence: "online" once subscribed (so a watcher knows we are ready), "offline" as
@@ -165,6 +170,7 @@ class MqttConnection:
         *,
         persistent: bool = True,
         qos: int = 1,
+        on_retained: Handler | None = None,
     ) -> MqttConnection:
         """A session that reads a service's declared subscriptions, each into its handler."""
         return cls(
@@ -174,6 +180,7 @@ class MqttConnection:
             dispatch(subscriptions),
             persistent=persistent,
             qos=qos,
+            on_retained=on_retained,
         )
 
     def _make_client(self) -> aiomqtt.Client:
@@ -343,7 +350,7 @@ class MqttConnection:
             payload = message.payload if isinstance(message.payload, bytes) else b""
             self._busy_since = time.monotonic()
             try:
-                outgoing = await self._handle(message.topic.value, payload)
+                outgoing = await self._handle(message.topic.value, payload, message.retain)
             finally:
                 self._busy_since = None
                 self.handled += 1
@@ -364,7 +371,7 @@ class MqttConnection:
                 client._client.ack(entry.message.mid, entry.message.qos)
             pending.task_done()
 
-    async def _handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+    async def _handle(self, topic: str, payload: bytes, retained: bool) -> Sequence[Outgoing]:
         """The handler's output, or a dead letter: never nothing while the message is acked.
 
         A transient failure (database or broker away) is retried until it succeeds or we
@@ -373,13 +380,14 @@ class MqttConnection:
         the message is set aside as a dead letter, so one bad message cannot stop every
         home's messages behind it.
         """
-        if self._handler is None:
+        handler = self._on_retained if retained and self._on_retained else self._handler
+        if handler is None:
             return ()
         delay, attempts, failures = RECONNECT_MIN_S, 0, 0
         first_failed_at: datetime | None = None
         while True:
             try:
-                return await self._handler(topic, payload)
+                return await handler(topic, payload)
             except Exception as error:
                 attempts += 1
                 self.handler_errors += 1

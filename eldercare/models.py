@@ -90,6 +90,11 @@ LIFE_SAFETY_EVENTS = frozenset(
 )
 
 
+#: Events that tell a state (an alarm sounding, or its end) rather than something that
+#: happened once: a device's last report of one still holds.
+HAZARD_STATES = frozenset({EventType.SMOKE, EventType.GAS, EventType.WATER_LEAK})
+
+
 class Event(Contract):
     """A discrete thing that happened at a device, stamped with the device's own clock."""
 

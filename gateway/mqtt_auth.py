@@ -29,6 +29,7 @@ from eldercare.topics import (
     dashboard_client_ids,
     shard_client_id,
 )
+from gateway.adapters import zigbee2mqtt
 from gateway.registry import Registry
 
 #: mosquitto_passwd's defaults (mosquitto 2.0): 12 bytes of salt, 101 PBKDF2 rounds.
@@ -75,6 +76,9 @@ def home_rules(
     for name in sorted(zigbee_names):
         rules.append(AclRule("write", f"{zigbee_base}/{name}"))
         rules.append(AclRule("write", f"{zigbee_base}/{name}/availability"))
+        if name.endswith(f"/{zigbee2mqtt.BRIDGE}"):
+            # A home's own zigbee2mqtt: its retained state and last will, nothing else of it.
+            rules.append(AclRule("write", f"{zigbee_base}/{name}/state"))
     return rules
 
 

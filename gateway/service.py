@@ -26,10 +26,11 @@ shared duplicate window (home, device → seq, time) lets whichever copy comes f
 and drops the other. Accepted life-safety events are also published on
 ``{prefix}/_lifesafety/…`` for the detector's own lane.
 
-The lane follows devices speaking our contract. zigbee2mqtt and generic-mapped devices stay
-on the main session: their adapters keep per-device state and number messages by time, so
-two sessions adapting the same report would not make the same message, and a copy could be
-neither recognised nor safely dropped.
+The lane follows devices speaking our contract, and the presses of devices that number
+nothing (zigbee2mqtt, generic mappings): the two copies of such a report are paired by its
+bytes (``gateway/lane_copies.py``), and the lane takes only the life-safety events that
+depend on nothing remembered (``_momentary``); the rest of the report (hazard states that
+are events only when they change, battery, link) stays on the main session, in order.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import aiomqtt
@@ -48,6 +51,7 @@ from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import (
+    HAZARD_STATES,
     LIFE_SAFETY_EVENTS,
     BatteryHealth,
     DeviceState,
@@ -64,6 +68,7 @@ from gateway.adapters import generic, zigbee2mqtt
 from gateway.adapters.common import Adapted, ContractMessage, DeviceMemory
 from gateway.adapters.generic import DeviceMappings
 from gateway.impact_qos import ImpactQos
+from gateway.lane_copies import LaneCopies, Session
 from gateway.liveness import LivenessTracker
 from gateway.metrics import gateway_readings
 from gateway.ratelimit import Admission, DeviceRateLimiter, Excess
@@ -120,9 +125,12 @@ class Gateway:
         self.liveness = LivenessTracker(clock.now())
         self.memory: dict[tuple[str, str], DeviceMemory] = {}
         self.seq_window = SeqWindow()
+        #: The same for zigbee2mqtt presses, which carry no number (``gateway/lane_copies.py``).
+        self.lane_copies = LaneCopies()
         self.accepted = 0
         self.duplicates = 0
         self.lane_accepted = 0  # life-safety events that came through the lane first
+        self.replays_dropped = 0  # what retained reports said had happened (handle_retained)
         self.unregistered = 0
         self.quarantined: Counter[str] = Counter()
         self.quarantined_by_device: LruDict[tuple[str, str], int] = LruDict(MAX_REJECT_COUNTS)
@@ -270,15 +278,39 @@ class Gateway:
 
     # Messages -----------------------------------------------------------------------------
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        await self._after_the_read()
+        return self._route(topic, payload, replay=False)
+
+    async def handle_retained(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        """A retained report, replayed by the broker each time the gateway subscribes: the
+        device's last word, not something that happened now. Its states count (a status, a
+        zigbee2mqtt hazard already sounding, whose first sight is an alarm); what it says
+        happened does not. zigbee2mqtt retains reports when an installer sets ``retain`` (a
+        common Home Assistant setting): its last ``action`` would be a call nobody made, and
+        its occupancy, stamped now, movement nobody made, on every gateway reconnect."""
+        await self._after_the_read()
+        return self._route(topic, payload, replay=True)
+
+    async def _after_the_read(self) -> None:
+        """The main session's messages wait for the retained statuses' read at start
+        (``restore_statuses``); checked first, as nothing waits once it is done."""
         if not self.statuses_read.is_set():
             await self.statuses_read.wait()
+
+    def _route(self, topic: str, payload: bytes, *, replay: bool) -> list[Outgoing]:
         if topic.startswith(self.zigbee_base + "/"):
-            return self._zigbee(topic, payload)
+            return self._zigbee(topic, payload, replay=replay)
         if self.topics.is_internal(topic):
             return []
-        return self._native(topic, payload)
+        return self._native(topic, payload, replay=replay)
 
-    def _native(self, topic: str, payload: bytes) -> list[Outgoing]:
+    def _replayed(self, adapted: Adapted) -> Adapted:
+        """What of a retained report still holds now (``handle_retained``)."""
+        kept = tuple(m for m in adapted.messages if _still_true(m))
+        self.replays_dropped += len(adapted.messages) - len(kept)
+        return replace(adapted, messages=kept)
+
+    def _native(self, topic: str, payload: bytes, *, replay: bool = False) -> list[Outgoing]:
         now = self.clock.now()
         try:
             parsed = self.topics.parse_device(topic)
@@ -296,11 +328,15 @@ class Gateway:
             report = self._registration(topic, payload, "native", home=home, device=device_id)
             reason = f"{UNKNOWN_DEVICE}: not in the registry"
             return [*report, self._quarantine(topic, payload, Rejected(reason, home, device_id))]
-        mapping = self.mappings.models.get(device.model or "") if device else None
+        mapping = self._mapping(device) if device else None
         if device is not None and mapping is not None:
             if too_big := check_size(payload, self.settings.max_payload_bytes):
                 return [self._quarantine(topic, payload, Rejected(too_big, home, device_id))]
             adapted = generic.adapt_generic(mapping, device, payload, self._memory(device), now)
+            if replay:
+                adapted = self._replayed(adapted)
+            else:
+                adapted = self._unless_lane_took(device, payload, adapted)
             return self._publish_adapted(topic, payload, device, adapted, admission)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
@@ -317,38 +353,100 @@ class Gateway:
             self.duplicates += 1
             log.debug("duplicate_dropped", home=home, device=device_id, seq=seq)
             return []
+        if replay and not _still_true(message):
+            self.replays_dropped += 1
+            return []
         return self._accept(topic, payload, home, device_id, [message], [], admission)
 
     async def handle_lane(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         """A life-safety device's event from the lane session: republished if it is a valid,
         life-safety event not seen yet; anything else is left to the main session, which
         receives the same message (and quarantines or counts it there, once)."""
+        if self.registry is None:
+            return []
+        device = self._reporting(topic)
+        if device is not None and (device.zigbee_name or self._mapping(device)):
+            return self._paired_lane(topic, payload, device)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
         )
-        if not isinstance(message, Event) or not _life_safety(message):
+        if not isinstance(message, Event) or not _life_safety(message) or device is None:
             return []
-        home, device = message.home, message.device
-        if self.registry is None or self.registry.get(home, device) is None:
-            return []
+        home, device_id = message.home, message.device
         if check_message(message, self.clock.now()):
             return []
-        if not self.seq_window.first_time(home, device, (message.seq, message.ts)):
+        if not self.seq_window.first_time(home, device_id, (message.seq, message.ts)):
             self.duplicates += 1
             return []
         self.lane_accepted += 1
         # Not charged to the device's rate budget: the main session's copy is.
-        return self._accept(topic, payload, home, device, [message], [], Admission.LIFE_SAFETY_ONLY)
+        return self._accept(
+            topic, payload, home, device_id, [message], [], Admission.LIFE_SAFETY_ONLY
+        )
+
+    def _reporting(self, topic: str) -> DeviceInfo | None:
+        """The registered device whose report a lane topic carries."""
+        assert self.registry is not None
+        if topic.startswith(self.zigbee_base + "/"):
+            parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
+            if parsed is None or parsed.availability:
+                return None
+            return self.registry.by_zigbee_name.get(parsed.name)
+        try:
+            parsed_native = self.topics.parse_device(topic)
+        except TopicError:
+            return None
+        return self.registry.get(parsed_native.home, parsed_native.device)
+
+    def _paired_lane(self, topic: str, payload: bytes, device: DeviceInfo) -> list[Outgoing]:
+        """A report of a device that numbers nothing (zigbee2mqtt, a generic mapping): its
+        life-safety events that depend on nothing remembered (``_momentary``), if the main
+        session has not taken them yet (``LaneCopies``); the rest of it is the main
+        session's, in order with the device's other reports."""
+        if check_size(payload, self.settings.max_payload_bytes):
+            return []
+        now = self.clock.now()
+        adapted = self._momentary(device, payload, now)
+        first = adapted.messages and self.lane_copies.first_copy(
+            Session.LANE, device.home, device.id, payload, now
+        )
+        if not first:
+            return []
+        self.lane_accepted += 1
+        # Not charged to the device's rate budget: the main session's copy is.
+        adapted = replace(adapted, problems=())
+        return self._publish_adapted(topic, payload, device, adapted, Admission.LIFE_SAFETY_ONLY)
+
+    def _momentary(self, device: DeviceInfo, payload: bytes, now: datetime) -> Adapted:
+        """The life-safety events of a report that depend on nothing remembered: a zigbee2mqtt
+        press, a mapped ``on_change: false`` event. Only these may be taken out of order."""
+        memory = self._memory(device)
+        mapping = None if device.zigbee_name else self._mapping(device)
+        if mapping is not None:
+            adapted = generic.adapt_momentary(mapping, device, payload, memory, now)
+        else:
+            adapted = zigbee2mqtt.adapt_press(device, payload, memory, now)
+        return replace(adapted, messages=tuple(m for m in adapted.messages if _life_safety(m)))
+
+    def _mapping(self, device: DeviceInfo) -> generic.ModelMapping | None:
+        return self.mappings.models.get(device.model or "")
 
     def lane_topics(self) -> list[str]:
-        """The raw event topics of registered life-safety devices that speak our contract."""
+        """The raw event topics of registered life-safety devices that speak our contract,
+        and the report topics of those paired through zigbee2mqtt (their presses)."""
         return sorted(self._lane)
+
+    def _on_lane(self, device: DeviceInfo) -> bool:
+        return device.kind in self.settings.device_rate_limits.life_safety_kinds
 
     def _lane_topic(self, device: DeviceInfo) -> str | None:
         """The device's raw event topic if the lane reads it (``lane_topics``)."""
-        if device.kind not in self.settings.device_rate_limits.life_safety_kinds:
+        if not self._on_lane(device):
             return None
-        if device.zigbee_name or (device.model and device.model in self.mappings.models):
+        if device.zigbee_name:
+            return f"{self.zigbee_base}/{device.zigbee_name}"
+        mapping = self._mapping(device)
+        if mapping is not None and not mapping.momentary(LIFE_SAFETY_EVENTS):
             return None
         try:
             return self.topics.device(device.home, device.id, Channel.EVENT)
@@ -360,7 +458,7 @@ class Gateway:
         info = self.registry.get(home, device) if self.registry else None
         return info.room if info else None
 
-    def _zigbee(self, topic: str, payload: bytes) -> list[Outgoing]:
+    def _zigbee(self, topic: str, payload: bytes, *, replay: bool = False) -> list[Outgoing]:
         now = self.clock.now()
         parsed = zigbee2mqtt.parse_topic(self.zigbee_base, topic)
         if parsed is None or self.registry is None:
@@ -379,12 +477,45 @@ class Gateway:
             adapted = zigbee2mqtt.adapt_availability(device, payload, now)
             return self._publish_adapted(topic, payload, device, adapted, admission)
         adapted = zigbee2mqtt.adapt_state(device, payload, self._memory(device), now)
-        alive: list[Outgoing] = []
+        if replay:
+            return self._publish_adapted(topic, payload, device, self._replayed(adapted), admission)
+        adapted = self._unless_lane_took(device, payload, adapted)
+        statuses = self._bridge_seen(device, now)
         if not adapted.messages and not adapted.problems:
             # A report of fields we do not map (voltage, illuminance…) still proves life.
-            statuses = self.liveness.seen(device.home, device.id, now)
-            alive = [self._status_out(status) for status in statuses]
+            statuses += self.liveness.seen(device.home, device.id, now)
+        alive = [self._status_out(status) for status in statuses]
         return alive + self._publish_adapted(topic, payload, device, adapted, admission)
+
+    def _bridge_seen(self, device: DeviceInfo, now: datetime) -> list[DeviceStatus]:
+        """A report through a home's zigbee2mqtt proves its bridge alive: the bridge itself
+        says nothing between its start and its last will (``zigbee2mqtt.BRIDGE``)."""
+        assert self.registry is not None and device.zigbee_name
+        for name in zigbee2mqtt.bridge_names(device.zigbee_name):
+            bridge = self.registry.by_zigbee_name.get(name)
+            if bridge is not None and bridge.home == device.home:
+                return self.liveness.seen(bridge.home, bridge.id, now)
+        return []
+
+    def _unless_lane_took(self, device: DeviceInfo, payload: bytes, adapted: Adapted) -> Adapted:
+        """The main session's reading of a report of a device that numbers nothing, less what
+        the lane already took of it (``_paired_lane``): the rest of the report is still ours."""
+        if not self._on_lane(device):
+            return adapted
+        now = self.clock.now()
+        taken = self._momentary(device, payload, now).messages
+        if not taken or self.lane_copies.first_copy(
+            Session.MAIN, device.home, device.id, payload, now
+        ):
+            return adapted
+        self.duplicates += 1
+        kinds = {(m.type, tuple(sorted(m.value.items()))) for m in taken if isinstance(m, Event)}
+        kept = tuple(
+            m
+            for m in adapted.messages
+            if not (isinstance(m, Event) and (m.type, tuple(sorted(m.value.items()))) in kinds)
+        )
+        return replace(adapted, messages=kept)
 
     def _memory(self, device: DeviceInfo) -> DeviceMemory:
         return self.memory.get((device.home, device.id)) or DeviceMemory()
@@ -652,6 +783,18 @@ def _life_safety(message: ContractMessage) -> bool:
     return isinstance(message, Event) and message.type in LIFE_SAFETY_EVENTS
 
 
+def _still_true(message: ContractMessage) -> bool:
+    """A state, which a replayed report still tells: a status, or a hazard's alarm (or its
+    end), rather than something that happened once."""
+    return isinstance(message, DeviceStatus) or (
+        isinstance(message, Event) and message.type in HAZARD_STATES
+    )
+
+
+async def _not_news(topic: str, payload: bytes) -> Sequence[Outgoing]:
+    return ()
+
+
 def load_mappings(path: Path | None) -> DeviceMappings:
     return DeviceMappings.load(path) if path else DeviceMappings()
 
@@ -662,16 +805,26 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     gateway = Gateway(settings, clock, load_mappings(settings.device_mappings), series)
     seen, snapshot = await registry.versioned_snapshot()
     gateway.set_registry(snapshot)
-    lane = MqttConnection(settings, LANE_CLIENT_ID, gateway.lane_topics(), gateway.handle_lane)
+    connection = MqttConnection.serving(
+        settings, "eldercare-gateway", gateway.subscriptions(), on_retained=gateway.handle_retained
+    )
+    lane = MqttConnection(
+        settings,
+        LANE_CLIENT_ID,
+        gateway.lane_topics(),
+        gateway.handle_lane,
+        on_retained=_not_news,  # the main session takes what a retained report still says
+    )
+    log.info("gateway_started", devices=len(gateway.registry.devices if gateway.registry else ()))
     async with asyncio.TaskGroup() as group:
         # A call press is not held up by the read (~16 s for 170 000 statuses on this loaded
         # 2-core VM): the lane serves meanwhile, and what it observes wins over the read. The
-        # main session subscribes at once and its messages wait in ``handle`` for the read:
+        # main session subscribes at once and its messages (retained reports too) wait in
+        # ``handle`` for the read:
         # subscribed only after it, the pendants' QoS 0 batches of those seconds were dropped
         # by the broker (a fall then went unseen). The clock's work and the metrics start at
         # once too; the ticks wait for the read themselves.
         gateway.statuses_read.clear()
-        connection = MqttConnection.serving(settings, "eldercare-gateway", gateway.subscriptions())
         group.create_task(lane.run())
         group.create_task(connection.run())
         group.create_task(
@@ -685,6 +838,4 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
         group.create_task(gateway.watch_liveness(connection.publish))
         if gateway.series:
             group.create_task(gateway.series.run())
-        devices = len(gateway.registry.devices if gateway.registry else ())
-        log.info("gateway_started", devices=devices)
         await gateway.restore_statuses(connection.publish)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -22,18 +23,61 @@ from simulator.homes import SimulatedHome
 BUTTON = (DeviceSpec("btn", "call_button", "hall"),)
 
 
-def button_homes(count: int) -> list[SimulatedHome]:
-    """Homes h-0001 … with nothing but the call button that ``press_each`` presses."""
-    return [SimulatedHome(f"h-{number:04d}", devices=BUTTON) for number in range(1, count + 1)]
+#: zigbee2mqtt's report of a press (QoS 0, as zigbee2mqtt publishes by default).
+ZIGBEE_PRESS = b'{"action": "single", "battery": 97, "linkquality": 80}'
+#: A vendor's SOS key read through a generic mapping (``MAPPED_BUTTON_YAML``).
+MAPPED_MODEL = "acme-key"
+MAPPED_BUTTON_YAML = f"""
+models:
+  {MAPPED_MODEL}:
+    events:
+      - {{field: key, equals: sos, type: call_button, value: {{press: single}}, on_change: false}}
+    telemetry:
+      - {{field: bat, metric: battery}}
+"""
+MAPPED_PRESS = b'{"key": "sos", "bat": 80}'
+#: How a home's button reaches us: our contract, zigbee2mqtt, or a vendor's JSON mapped.
+BUTTON_PATHS = ("native", "zigbee2mqtt", "mapped")
+
+
+def button_homes(count: int, *, via: str = "native") -> list[SimulatedHome]:
+    """Homes h-0001 … with nothing but the call button that ``press_each`` presses, speaking
+    our contract, paired through zigbee2mqtt (friendly name ``<home>/btn``) or of the mapped
+    model ``MAPPED_MODEL``."""
+    homes = [f"h-{number:04d}" for number in range(1, count + 1)]
+    return [SimulatedHome(home, devices=(_button(home, via),)) for home in homes]
+
+
+def _button(home: str, via: str) -> DeviceSpec:
+    if via == "zigbee2mqtt":
+        return dataclasses.replace(BUTTON[0], zigbee_name=f"{home}/btn")
+    if via == "mapped":
+        return dataclasses.replace(BUTTON[0], model=MAPPED_MODEL)
+    return BUTTON[0]
 
 
 async def press_each(
-    client: aiomqtt.Client, topics: Topics, homes: Iterable[SimulatedHome], every_s: float
+    client: aiomqtt.Client,
+    topics: Topics,
+    homes: Iterable[SimulatedHome],
+    every_s: float,
+    *,
+    via: str = "native",
 ) -> dict[str, float]:
-    """Each home's call button ``btn`` once, ``every_s`` apart: home -> when it was sent
-    (``time.monotonic``)."""
+    """Each home's call button ``btn`` once, ``every_s`` apart (as ``button_homes`` made it):
+    home -> when it was sent (``time.monotonic``)."""
     pressed: dict[str, float] = {}
     for home in homes:
+        if via != "native":
+            topic, report = (
+                (f"zigbee2mqtt/{home.home_id}/btn", ZIGBEE_PRESS)
+                if via == "zigbee2mqtt"
+                else (topics.device(home.home_id, "btn", "event"), MAPPED_PRESS)
+            )
+            await client.publish(topic, report, qos=0)
+            pressed[home.home_id] = time.monotonic()
+            await asyncio.sleep(every_s)
+            continue
         press = Event(
             home=home.home_id,
             device="btn",

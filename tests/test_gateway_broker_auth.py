@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -46,6 +47,7 @@ homes:
     devices:
       - {id: btn, kind: call_button}
       - {id: pir, kind: motion, model: RTCGQ11LM, zigbee_name: h-a/pir}
+      - {id: zigbee, kind: hub, zigbee_name: h-a/bridge}
   - id: h-b
     devices:
       - {id: btn, kind: call_button}
@@ -117,6 +119,7 @@ async def test_a_home_cannot_publish_for_another_home(
         for topic in forged:
             await home_a.publish(topic, b'{"forged": true}', qos=1)
         await home_a.publish("zigbee2mqtt/h-b/door", b'{"contact": false}', qos=1)
+        await home_a.publish("zigbee2mqtt/h-b/bridge/state", b'{"state": "offline"}', qos=1)
         await home_a.publish("zigbee2mqtt/bridge/request/permit_join", b"true", qos=1)
         await home_a.publish(f"{P}/h-a/btn/event", b'{"own": true}', qos=1)
         await home_a.publish("zigbee2mqtt/h-a/pir", b'{"occupancy": true}', qos=1)
@@ -214,3 +217,59 @@ async def test_gateway_reads_back_its_own_statuses_and_a_home_cannot(
         quiet_s=0.3,
     )
     assert at_home == []
+
+
+#: A home's zigbee2mqtt as its own process: its last will on its bridge state, as
+#: zigbee2mqtt sets it when run with ``base_topic: zigbee2mqtt/h-a``.
+BRIDGE_PROCESS = """
+import sys, time
+import paho.mqtt.client as mqtt
+port, password = int(sys.argv[1]), sys.argv[2]
+client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="zigbee2mqtt-h-a")
+client.username_pw_set("h-a", password)
+client.will_set("zigbee2mqtt/h-a/bridge/state", '{"state": "offline"}', qos=1, retain=True)
+client.connect("127.0.0.1", port, keepalive=30)
+client.loop_start()
+client.publish("zigbee2mqtt/h-a/bridge/state", '{"state": "online"}', qos=1, retain=True)
+time.sleep(60)
+"""
+
+
+async def test_a_homes_zigbee2mqtt_cut_off_takes_the_home_offline_at_once(
+    broker: LocalMosquitto, accounts: BrokerAccounts, registry: Registry, tmp_path: Path
+) -> None:
+    """The home's zigbee2mqtt, registered as its hub (``h-a/bridge``), is killed: its last
+    will reaches the gateway through the ACL and the home goes offline in seconds, where
+    its devices' own deadlines would have taken two hours."""
+    password = accounts.new_passwords["_gateway"]
+    settings = Settings(
+        broker_url=f"mqtt://_gateway:{password}@127.0.0.1:{broker.port}",
+        data_dir=tmp_path,
+        log_level="WARNING",
+    )
+    home_status = f"{P}/_normalised/11/h-a/{HOME_GATEWAY_DEVICE}/status"
+    bridge = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BRIDGE_PROCESS, str(broker.port), accounts.new_passwords["h-a"]
+    )
+    states: list[str] = []
+    async with client(broker, accounts, SPY) as spy:
+        await spy.subscribe(home_status, qos=1)
+        task = asyncio.create_task(run_gateway(settings, RealClock(), registry.engine))
+        try:
+            async with asyncio.timeout(15):
+                async for message in spy.messages:
+                    states.append(json.loads(message.payload)["state"])  # type: ignore[arg-type]
+                    if states[-1] == "online" and bridge.returncode is None:
+                        bridge.kill()  # the home's box loses power
+                        await bridge.wait()
+                    elif states[-1] == "offline":
+                        reason = json.loads(message.payload)["reason"]  # type: ignore[arg-type]
+                        break
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if bridge.returncode is None:
+                bridge.kill()
+    assert states[-2:] == ["online", "offline"], states
+    assert reason == "hub: zigbee offline"

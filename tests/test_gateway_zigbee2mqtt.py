@@ -252,3 +252,36 @@ def test_friendly_names_may_contain_slashes() -> None:
     assert parsed is not None and parsed.availability and parsed.name == "h-1/hall/pir"
     assert parse_topic("zigbee2mqtt", "zigbee2mqtt/bridge/devices") is None
     assert parse_topic("zigbee2mqtt", "other/pir") is None
+
+
+def test_a_homes_own_bridge_state_is_its_bridge_devices_availability() -> None:
+    """zigbee2mqtt run with ``base_topic: zigbee2mqtt/h-1``: the same device topics, and its
+    state and last will on ``zigbee2mqtt/h-1/bridge/state``; its other bridge topics are not
+    devices (no registration reports for them)."""
+    parsed = parse_topic("zigbee2mqtt", "zigbee2mqtt/h-1/bridge/state")
+    assert parsed is not None and parsed.availability and parsed.name == "h-1/bridge"
+    assert parse_topic("zigbee2mqtt", "zigbee2mqtt/h-1/bridge/devices") is None
+    assert parse_topic("zigbee2mqtt", "zigbee2mqtt/h-1/bridge/response/permit_join") is None
+    assert parse_topic("zigbee2mqtt", "zigbee2mqtt/bridge/state") is None  # shared: whose?
+
+
+async def test_a_homes_bridge_is_its_hub_kept_alive_by_its_devices_reports() -> None:
+    """The bridge says nothing between its start and its last will, so every report through
+    it proves it alive: a night of quiet devices must not take it past its deadline
+    unnoticed, and its last will takes the home offline at once."""
+    clock = SimulatedClock(START)
+    gateway = make_gateway(
+        [
+            device(HOME, "zigbee", "hub", zigbee_name=f"{HOME}/bridge"),
+            device(HOME, "kitchen-lamp", "motion", zigbee_name=f"{HOME}/kitchen/pir"),
+        ],
+        clock,
+    )
+    report = list(await gateway.handle(f"zigbee2mqtt/{HOME}/kitchen/pir", b'{"battery": 90}'))
+    statuses = {(s["device"], s["state"]) for s in decoded(report, "status")}
+    assert ("zigbee", "online") in statuses and (HOME_GATEWAY_DEVICE, "online") in statuses
+
+    will = b'{"state": "offline"}'
+    cut = decoded(list(await gateway.handle(f"zigbee2mqtt/{HOME}/bridge/state", will)), "status")
+    home = [s for s in cut if s["device"] == HOME_GATEWAY_DEVICE]
+    assert [(s["state"], s["reason"]) for s in home] == [("offline", "hub: zigbee offline")]

@@ -64,12 +64,15 @@ async def test_the_lane_leaves_everything_else_to_the_main_session() -> None:
     assert decoded(await gateway.handle(RAW, press(1, EventType.HEARTBEAT)), "event")
 
 
-async def test_the_lane_follows_the_registrys_life_safety_contract_devices() -> None:
+async def test_the_lane_follows_the_registrys_life_safety_devices() -> None:
+    """Contract devices; zigbee2mqtt devices (their presses); mapped devices whose mapping
+    has a life-safety event read from a single report (``on_change: false``), not one that
+    needs the device's history."""
+    sos = EventField(field="sos", equals=True, type=EventType.CALL_BUTTON)
     mapped = DeviceMappings(
         models={
-            "acme-sos": ModelMapping(
-                events=[EventField(field="sos", equals=True, type=EventType.CALL_BUTTON)]
-            )
+            "acme-sos": ModelMapping(events=[sos]),
+            "acme-key": ModelMapping(events=[sos.model_copy(update={"on_change": False})]),
         }
     )
     gateway = make_gateway(
@@ -79,10 +82,16 @@ async def test_the_lane_follows_the_registrys_life_safety_contract_devices() -> 
             device(HOME, "pir", "motion"),
             device(HOME, "z-btn", "call_button", zigbee_name="hall button"),
             device(HOME, "sos", "pendant", model="acme-sos"),
+            device(HOME, "key", "call_button", model="acme-key"),
         ],
         mappings=mapped,
     )
-    assert gateway.lane_topics() == [RAW, f"eldercare/v1/{HOME}/smoke/event"]
+    assert gateway.lane_topics() == [
+        RAW,
+        f"eldercare/v1/{HOME}/key/event",
+        f"eldercare/v1/{HOME}/smoke/event",
+        "zigbee2mqtt/hall button",
+    ]
     gateway.set_registry(RegistrySnapshot.of([device("h-0002", "gas", "gas")]))
     assert gateway.lane_topics() == ["eldercare/v1/h-0002/gas/event"]
 

@@ -72,6 +72,11 @@ class ModelMapping(_Config):
     events: list[EventField] = Field(default_factory=list)
     telemetry: list[MetricField] = Field(default_factory=list)
 
+    def momentary(self, kinds: frozenset[EventType]) -> bool:
+        """Whether some event of ``kinds`` comes from a single report (``on_change: false``:
+        a press), which ``adapt_momentary`` can read without the device's history."""
+        return any(not spec.on_change and spec.type in kinds for spec in self.events)
+
 
 class DeviceMappings(_Config):
     models: dict[str, ModelMapping] = Field(default_factory=dict)
@@ -149,3 +154,20 @@ def adapt_generic(
             continue
         builder.telemetry(metric.metric, at, raw * metric.scale + metric.offset)
     return builder.done(values, motion)
+
+
+def adapt_momentary(
+    mapping: ModelMapping, device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: datetime
+) -> Adapted:
+    """Only the ``on_change: false`` events of a report (a button's press), for the gateway's
+    life-safety lane: they depend on nothing remembered, so the lane may take them ahead of
+    the report's other fields, which the main session adapts in order; anything wrong with
+    the report is the main session's to quarantine."""
+    builder = MessageBuilder(device.home, device.id, memory)
+    data = json_object(payload, builder, "payload")
+    if data is not None:
+        at, problem = _timestamp(mapping.timestamp, data, now)
+        for spec in mapping.events:
+            if problem is None and not spec.on_change and _lookup(data, spec.field) == spec.equals:
+                builder.event(spec.type, at, dict(spec.value))
+    return builder.done(memory.values, memory.motion)

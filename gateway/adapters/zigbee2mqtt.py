@@ -10,6 +10,7 @@ tables below (field names as in zigbee2mqtt's device "exposes").
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,12 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from eldercare.models import DeviceState, DeviceStatus, EventTime, EventType, Metric
-from gateway.adapters.common import Adapted, DeviceMemory, MessageBuilder, json_object
+from gateway.adapters.common import (
+    Adapted,
+    DeviceMemory,
+    MessageBuilder,
+    json_object,
+)
 from gateway.motion import occupancy_changed
 from gateway.profiles import profile_for
 from gateway.registry import DeviceInfo
@@ -93,10 +99,22 @@ class ZigbeeTopic:
     availability: bool
 
 
+#: A home's zigbee2mqtt run on its own base topic (``zigbee2mqtt/<home>``) publishes its
+#: retained state and last will on ``…/<home>/bridge/state``; registered as the device named
+#: ``<home>/bridge`` (kind ``hub``), its last will takes the home offline at once, where its
+#: devices' own deadlines would take hours. Its other ``bridge/…`` topics are not ours.
+BRIDGE = "bridge"
+_BRIDGE_STATE = f"/{BRIDGE}/state"
+
+
 def parse_topic(base: str, topic: str) -> ZigbeeTopic | None:
     """The friendly name a topic is about; None for the bridge's and our own command topics."""
     rest = topic.removeprefix(base + "/")
-    if rest == topic or not rest or rest.startswith("bridge/") or rest == "bridge":
+    if rest in (topic, BRIDGE) or not rest or rest.startswith(f"{BRIDGE}/"):
+        return None
+    if rest.endswith(_BRIDGE_STATE):
+        return ZigbeeTopic(rest.removesuffix("/state"), True)
+    if f"/{BRIDGE}/" in rest:
         return None
     if rest.endswith("/availability"):
         return ZigbeeTopic(rest.removesuffix("/availability"), True)
@@ -156,13 +174,7 @@ def adapt_state(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: d
             builder.event(kind, at, value)
         values[expose.key] = current
 
-    action = state.get("action")
-    if action is not None:
-        press = ACTION_PRESSES.get(action) if isinstance(action, str) else None
-        if press is not None:
-            builder.event(_button_event(device, profile.button_event), at, {"press": press})
-        elif not (isinstance(action, str) and action in NOT_A_PRESS):
-            builder.reject(f"schema: action {str(action)[:40]!r} is not a known button press")
+    _press(device, state.get("action"), at, builder)
 
     for numeric in NUMERIC_EXPOSES:
         number = state.get(numeric.key)
@@ -175,12 +187,45 @@ def adapt_state(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: d
     return builder.done(values, motion)
 
 
+def adapt_press(device: DeviceInfo, payload: bytes, memory: DeviceMemory, now: datetime) -> Adapted:
+    """Only the button press of a ``zigbee2mqtt/<friendly_name>`` report, for the gateway's
+    life-safety lane. A press depends on nothing remembered, so the lane may take it ahead of
+    the report's other fields, which the main session adapts in order with the rest of the
+    device's reports; anything wrong with the report is the main session's to quarantine."""
+    builder = MessageBuilder(device.home, device.id, memory)
+    state = json_object(payload, builder, "zigbee2mqtt payload")
+    if state is not None:
+        at, problem = event_time(state.get("last_seen"), now)
+        if problem is None:
+            _press(device, state.get("action"), at, builder)
+    return builder.done(memory.values, memory.motion)
+
+
+def _press(device: DeviceInfo, action: Any, at: datetime, builder: MessageBuilder) -> None:
+    if action is None:
+        return
+    press = ACTION_PRESSES.get(action) if isinstance(action, str) else None
+    if press is not None:
+        fixed = profile_for(device.model).button_event
+        builder.event(_button_event(device, fixed), at, {"press": press})
+    elif not (isinstance(action, str) and action in NOT_A_PRESS):
+        builder.reject(f"schema: action {str(action)[:40]!r} is not a known button press")
+
+
 def _button_event(device: DeviceInfo, fixed: EventType | None) -> EventType:
     """A press raises a call unless the registry says this button cancels: when unsure,
     a false call is cheaper than a lost one."""
     if fixed is not None:
         return fixed
     return EventType.CANCEL_BUTTON if device.kind == "cancel_button" else EventType.CALL_BUTTON
+
+
+def bridge_names(name: str) -> Iterator[str]:
+    """Where the bridge of the device named ``name`` would be registered, nearest first: a
+    friendly name may itself hold '/' (``h-0001/kitchen/lamp``)."""
+    while "/" in name:
+        name = name.rsplit("/", 1)[0]
+        yield f"{name}/{BRIDGE}"
 
 
 def adapt_availability(device: DeviceInfo, payload: bytes, now: datetime) -> Adapted:
