@@ -268,6 +268,25 @@ async def test_a_read_cut_short_by_its_limit_is_counted_and_the_gateway_carries_
     assert gateway.statuses_read.is_set()
 
 
+async def test_the_main_sessions_messages_retained_reports_too_wait_for_the_read() -> None:
+    gateway = make_gateway([device("h-a", "btn", "call_button")])
+    gateway.statuses_read.clear()
+    topic = TOPICS.device("h-a", "btn", "event")
+    waiting = [
+        asyncio.create_task(handle(topic, heartbeat(seq)))
+        for seq, handle in enumerate((gateway.handle, gateway.handle_retained))
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in waiting)
+    gateway.statuses_read.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(*waiting)
+
+
+def heartbeat(seq: int) -> bytes:
+    return Event(home="h-a", device="btn", seq=seq, ts=START, type=EventType.HEARTBEAT).to_json()
+
+
 def hold_the_read(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     """The gateway's read of its retained statuses waits until the event is set."""
     released = asyncio.Event()
