@@ -4,6 +4,11 @@
    detector has received it all, so phases 2 and 3 measure the steady state a district's
    gateway runs in, not its first minutes after a start (``benchmarks.phases``); its
    messages are counted with the rest, and lost ones fail the run like any other;
+   with ``restart_gateway`` the gateway process is then restarted (SIGTERM, as a deploy
+   does), so phases 2 and 3 measure its first minutes after a restart, every device's
+   status retained on the broker (``Gateway.restore_statuses``), from the end of its read
+   (the restart's seconds until its main session is connected and until the read is done
+   are both reported);
 1. the raw broker rate with pipelined C clients (``benchmarks.raw_broker``);
 2. the whole pipeline's sustained rate on a district's mix, every service its own process,
    and its ``ratio`` to (1); every message counted: what the load generator published must
@@ -48,7 +53,7 @@ from benchmarks.phases import (
 from benchmarks.publisher import Publisher
 from benchmarks.raw_broker import raw_rate
 from benchmarks.state_size import state_size
-from benchmarks.system import SERVICES, System, running_system
+from benchmarks.system import SERVICES, Scrape, System, running_system
 from eldercare.broker import LocalMosquitto
 from eldercare.heap import keep_heap_frozen
 from eldercare.loop_lag import BOUNDS, LOOP_STALLS, LoopLag
@@ -104,15 +109,27 @@ def home_ids(count: int) -> list[str]:
     return [f"h-{number:05d}" for number in range(count)]
 
 
-async def _counts(system: System, traffic: DeviceTraffic) -> dict[str, int]:
-    """Everything published against what the gateway and the detector say they got."""
-    gateway, detector = await system.scrape("gateway"), await system.scrape("detector")
-    counts = {
-        "published": published(traffic),
-        "gateway_accepted": int(gateway.total("eldercare_gateway_accepted_total")),
-        "gateway_quarantined": int(gateway.total("eldercare_gateway_quarantined_total")),
-        "gateway_rate_limited": int(gateway.total("eldercare_gateway_rate_limited_dropped_total")),
-    }
+GATEWAY_COUNTS = {
+    "gateway_accepted": "eldercare_gateway_accepted_total",
+    "gateway_quarantined": "eldercare_gateway_quarantined_total",
+    "gateway_rate_limited": "eldercare_gateway_rate_limited_dropped_total",
+}
+
+
+async def _gateway_counts(system: System) -> dict[str, int]:
+    """The gateway's own counters (a restarted gateway's start from zero again)."""
+    gateway = await system.scrape("gateway")
+    return {key: int(gateway.total(name)) for key, name in GATEWAY_COUNTS.items()}
+
+
+async def _counts(
+    system: System, traffic: DeviceTraffic, earlier: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Everything published against what the gateway (with ``earlier``, its counts before
+    a restart) and the detector say they got."""
+    gateway, detector = await _gateway_counts(system), await system.scrape("detector")
+    counts = {"published": published(traffic)}
+    counts |= {key: value + (earlier or {}).get(key, 0) for key, value in gateway.items()}
     for channel in (Channel.EVENT, Channel.TELEMETRY):
         sent = traffic.counts[channel]
         got = detector.total("eldercare_detector_received_total", channel=str(channel))
@@ -184,6 +201,24 @@ async def _statuses(system: System) -> int:
     return int(scrape.total("eldercare_detector_received_total", channel=str(Channel.STATUS)))
 
 
+def _connected(scrape: Scrape) -> bool:
+    """The restarted gateway's main session is connected (and subscribed)."""
+    return scrape.total("eldercare_mqtt_connected", service="eldercare-gateway") > 0
+
+
+def _read(scrape: Scrape) -> bool:
+    """The restarted gateway has read its retained statuses back: its main session's
+    messages, held meanwhile, are handled from then on."""
+    return scrape.total("eldercare_gateway_statuses_read") > 0
+
+
+async def _restored(system: System) -> dict[str, int]:
+    """The restarted gateway's retained statuses read back, by outcome."""
+    scrape = await system.scrape("gateway")
+    name = "eldercare_gateway_statuses_restored_total"
+    return {s.labels["outcome"]: int(s.value) for s in scrape.samples if s.name == name}
+
+
 async def _rss(system: System) -> dict[str, float]:
     return {
         name: round((await system.scrape(name)).total("process_resident_memory_bytes") / MIB, 1)
@@ -211,7 +246,12 @@ async def _warm_up(
 
 
 async def bench(
-    homes: int, seconds: float, state_homes: tuple[int, ...] = STATE_HOMES, *, warm: bool = True
+    homes: int,
+    seconds: float,
+    state_homes: tuple[int, ...] = STATE_HOMES,
+    *,
+    warm: bool = True,
+    restart_gateway: bool = False,
 ) -> dict[str, Any]:
     names = home_ids(homes)
     traffic = DeviceTraffic(names)
@@ -235,6 +275,14 @@ async def bench(
                 if warm
                 else {"enabled": False, "messages": 0}
             )
+            earlier = None
+            if restart_gateway:
+                earlier = await _gateway_counts(system)
+                with progress("gateway: restarting"):
+                    connected, read = await system.restart("gateway", _connected, _read)
+                result["gateway_restart_s"] = round(connected, 1)
+                result["gateway_statuses_read_s"] = round(read, 1)
+                result["statuses_restored"] = await _restored(system)
             own_lag = LoopLag()
             probe = asyncio.create_task(own_lag.run())
             cpu_before, statuses_before = await _cpu_s(system), await _statuses(system)
@@ -256,7 +304,7 @@ async def bench(
             stalls = stalls_between(stalls_before, await _stalls(system, own_lag))
             probe.cancel()
             await drained(system, traffic)
-            counts = await _counts(system, traffic)
+            counts = await _counts(system, traffic, earlier)
             counts["warm_up_published"] = result["warm_up"]["messages"]
             alerts = await _alerts_raised(system)
             result["rss_mib"] = await _rss(system)

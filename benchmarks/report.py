@@ -17,6 +17,18 @@ def as_table(result: dict[str, Any]) -> str:
         ("date", result["date"]),
         ("homes / seconds", f"{result['homes']} / {result['seconds']:g}"),
         ("0 warm-up", _warm_up(result["warm_up"])),
+        *(
+            [
+                (
+                    "  gateway restarted",
+                    f"online again in {result['gateway_restart_s']:g} s, retained statuses "
+                    f"read back in {result['gateway_statuses_read_s']:g} s: "
+                    f"{result['statuses_restored']}",
+                )
+            ]
+            if "gateway_restart_s" in result
+            else []
+        ),
         ("1 raw broker", f"{result['raw_per_s']} msg/s ({result['raw_client']})"),
         ("2 pipeline sustained", f"{result['pipeline_per_s']} msg/s, ratio {result['ratio']}"),
         (

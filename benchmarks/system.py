@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +96,29 @@ class System:
             text = path.read_text("utf-8", errors="replace") if path.exists() else ""
             tails.append(f"--- {service}:\n" + "\n".join(text.splitlines()[-lines:]))
         return "\n".join(tails)
+
+    async def restart(self, service: str, *ready: Callable[[Scrape], bool]) -> list[float]:
+        """Stop ``service`` cleanly (SIGTERM, as a deploy does) and start it again; returns
+        the seconds until each of ``ready`` first holds of the new process's ``/metrics``,
+        in order. Its persistent session keeps what is published meanwhile."""
+        process = self.processes[service]
+        began = time.monotonic()
+        await asyncio.to_thread(process.stop)
+        process.start()
+        pending = list(ready)
+        seconds: list[float] = []
+        while time.monotonic() - began < START_TIMEOUT_S:
+            if not process.running:
+                raise RuntimeError(f"{service} exited:\n{self.log_tails([service])}")
+            with contextlib.suppress(httpx.HTTPError):
+                scrape = await self.scrape(service)
+                while pending and pending[0](scrape):
+                    pending.pop(0)
+                    seconds.append(time.monotonic() - began)
+                if not pending:
+                    return seconds
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"{service} did not restart:\n{self.log_tails([service])}")
 
     def crashed(self) -> list[str]:
         return [name for name, process in self.processes.items() if not process.running]

@@ -13,6 +13,9 @@ each PUBACK before reading the next message capped a service at one round trip a
 
 Subscriptions can change while connected (``set_subscriptions``): the gateway's life-safety
 lane follows the registry. The wanted set is re-applied on every reconnect.
+
+``read_retained`` reads once what the broker retains under a filter: a service's own state
+from before its restart (the gateway's device statuses).
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ MAX_PENDING_INPUTS = 64
 PENDING_PUBLISHES_WARNING = 10_000
 #: Topic filters per SUBSCRIBE/UNSUBSCRIBE packet (the lane may follow thousands of devices).
 SUBSCRIBE_BATCH = 500
+#: ``read_retained``: the silence after the last retained message (or the SUBACK) that ends
+#: the read, and its bound whatever still comes.
+RETAINED_QUIET_S = 1.0
+RETAINED_LIMIT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,8 +305,10 @@ class MqttConnection:
         for start in range(0, len(added), SUBSCRIBE_BATCH):
             batch = added[start : start + SUBSCRIBE_BATCH]
             await client.subscribe([(topic, self._qos) for topic in batch])
+            _keep_cancellation()
         for start in range(0, len(removed), SUBSCRIBE_BATCH):
             await client.unsubscribe(removed[start : start + SUBSCRIBE_BATCH])
+            _keep_cancellation()
         self._stale -= set(removed)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
@@ -451,6 +460,66 @@ class MqttConnection:
                 await asyncio.sleep(RECONNECT_MIN_S)
 
 
+@dataclass(frozen=True, slots=True)
+class RetainedRead:
+    messages: int
+    seconds: float
+    #: False when ``limit_s`` ended the read before a quiet period did.
+    complete: bool
+
+
+async def read_retained(
+    settings: Settings,
+    client_id: str,
+    topic_filter: str,
+    take: Callable[[str, bytes], None],
+    *,
+    quiet_s: float = RETAINED_QUIET_S,
+    limit_s: float = RETAINED_LIMIT_S,
+) -> RetainedRead:
+    """Hand each retained ``(topic, payload)`` under ``topic_filter`` to ``take`` as it comes
+    (nothing is held: 170 000 statuses would be ~50 MB). ``take`` must not raise; a broker
+    that cannot be reached raises ``aiomqtt.MqttError``.
+
+    MQTT has no "end of the retained messages" marker. A broker sends those matching a new
+    subscription right after its SUBACK, as one burst (mosquitto queues them all at once),
+    so the read ends when ``quiet_s`` pass without one, or at ``limit_s`` whatever still
+    comes: bounded even at 170 000 topics. What it read is a lower bound, never proof that a
+    topic holds nothing, so a caller must treat a topic it did not read as unknown: a read
+    cut short then costs work, never correctness. Its own short session (clean, QoS 0: no
+    PUBACK per message, nothing left queued on the broker), unsubscribed and closed at the
+    end; messages published live meanwhile (no retain flag) are not the past, and skipped.
+    """
+    broker = settings.broker
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + limit_s
+    count, complete = 0, False
+    async with aiomqtt.Client(
+        broker.host,
+        broker.port,
+        username=broker.username,
+        password=broker.password,
+        identifier=client_id,
+        clean_session=True,
+        timeout=limit_s,
+    ) as client:
+        try:
+            async with asyncio.timeout_at(give_up) as quiet:
+                await client.subscribe(topic_filter, qos=0)
+                _keep_cancellation()
+                quiet.reschedule(min(loop.time() + quiet_s, give_up))
+                async for message in _messages(client):
+                    if message.retain:
+                        count += 1
+                        take(message.topic.value, message.payload)  # type: ignore[arg-type]
+                        quiet.reschedule(min(loop.time() + quiet_s, give_up))
+        except TimeoutError:
+            complete = loop.time() < give_up
+        await client.unsubscribe(topic_filter)
+        _keep_cancellation()
+    return RetainedRead(count, limit_s - (give_up - loop.time()), complete)
+
+
 async def _messages(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Message]:
     """``client.messages``, without a task and a wait per message while messages are queued.
 
@@ -487,13 +556,21 @@ async def _drain(
 
 
 async def _publish(client: aiomqtt.Client, message: Outgoing) -> None:
-    """Publish, and honour a cancellation that arrived meanwhile.
-
-    On Python 3.11 aiomqtt's publish (``asyncio.wait_for`` inside) loses a cancellation that
-    arrives as the PUBACK does. The service would then go back to waiting for the next
-    message and its shutdown would hang (it hung CI once); the task still counts the request.
-    """
+    """Publish, and honour a cancellation that arrived meanwhile (``_keep_cancellation``)."""
     await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+    _keep_cancellation()
+
+
+def _keep_cancellation() -> None:
+    """Call after each aiomqtt request (publish, subscribe, unsubscribe): raise the
+    cancellation it lost, if any.
+
+    On Python 3.11 aiomqtt's requests (``asyncio.wait_for`` inside) lose a cancellation that
+    arrives as the broker's answer (PUBACK, SUBACK, UNSUBACK) does; the task still counts the
+    request. A service would then go back to waiting (for the next message, for its next
+    subscription change) and its shutdown would hang: it hung CI once in a publish, and a
+    test stopping every service of a process in alerting's witness resubscribing.
+    """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError

@@ -79,6 +79,21 @@ GATEWAY_QUARANTINED = Family(
 GATEWAY_RATE_LIMITED = Family(
     "eldercare_gateway_rate_limited_dropped", "device messages dropped over their rate limit"
 )
+GATEWAY_STATUSES_RESTORED = Family(
+    "eldercare_gateway_statuses_restored",
+    "its own retained statuses read back at start, by outcome (restored, ignored, malformed)",
+    ("outcome",),
+)
+GATEWAY_STATUSES_READ = Family(
+    "eldercare_gateway_statuses_read",
+    "1 once its retained statuses are read back at start (its main session's messages and "
+    "liveness ticks wait until then; the life-safety lane does not)",
+    gauge=True,
+)
+GATEWAY_STATUS_READS_CUT_SHORT = Family(
+    "eldercare_gateway_status_reads_cut_short",
+    "reads of its retained statuses at start ended by their time limit, not by quiet",
+)
 # Detector.
 ALERTS_RAISED = Family("eldercare_detector_alerts_raised", "alerts raised, by kind", ("kind",))
 RULE_FAILURES = Family(
@@ -129,6 +144,9 @@ FAMILIES = (
     GATEWAY_DUPLICATES,
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
+    GATEWAY_STATUSES_RESTORED,
+    GATEWAY_STATUSES_READ,
+    GATEWAY_STATUS_READS_CUT_SHORT,
     ALERTS_RAISED,
     RULE_FAILURES,
     DETECTOR_INVALID,

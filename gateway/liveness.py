@@ -50,8 +50,10 @@ class _Device:
     info: DeviceInfo
     deadline: timedelta
     last_seen: datetime
-    #: None until first heard from (or its deadline passes): the first observation after a
-    #: gateway (re)start is published, so no stale retained status outlives a restart.
+    #: What the device's retained status says. None until first heard from (or its
+    #: deadline passes) unless restored from the broker at start (``restore``): the first
+    #: observation that differs from it is published, so no stale retained status outlives
+    #: a restart, and one that matches it is not published again.
     state: DeviceState | None = None
     battery_pct: float | None = None
     battery: BatteryHealth = BatteryHealth.OK
@@ -94,6 +96,35 @@ class LivenessTracker:
             if not self._homes[info.home]:
                 del self._homes[info.home]
                 self._home_state.pop(info.home, None)
+
+    # Restart ---------------------------------------------------------------------------
+    def restore(self, status: DeviceStatus) -> bool:
+        """Take a status this tracker published before a restart, as the broker retains it,
+        so that an observation agreeing with it publishes nothing. False, and nothing
+        restored, for a device or home not registered, a device status that presence did
+        not make (no ``battery``: the rate limiter's flag, a status passed through without
+        a registry), which the first observation replaces as before, or a device or home
+        whose state was decided since the start (a press in the lane during the read):
+        what was observed since wins over what was retained before.
+
+        Deadlines are not restored: each device keeps its full one from the start, so a
+        device restored ``online`` that stays silent still goes ``offline`` on time."""
+        if status.device == HOME_GATEWAY_DEVICE:
+            if status.home not in self._homes or status.home in self._home_state:
+                return False
+            self._home_state[status.home] = status.state
+            return True
+        tracked = self._devices.get((status.home, status.device))
+        if tracked is None or tracked.state is not None or status.battery is None:
+            return False
+        tracked.state, tracked.battery = status.state, status.battery
+        return True
+
+    def restored_homes(self, now: datetime) -> list[DeviceStatus]:
+        """Each home's status as its restored devices make it, where the broker's differs
+        or is missing (after ``restore``): a home whose devices all stay as they were must
+        still get the status its first device's message gave it before."""
+        return [status for home in list(self._homes) for status in self._home_change(home, now)]
 
     # Observations -----------------------------------------------------------------------
     def seen(self, home: str, device: str, now: datetime) -> list[DeviceStatus]:
@@ -205,6 +236,9 @@ def _battery_health(tracked: _Device, now: datetime) -> tuple[BatteryHealth, str
         or (tracked.battery is BatteryHealth.LOW and percent < BATTERY_OK_PCT)
     ):
         return BatteryHealth.LOW, f"battery: {percent:g}% (low below {BATTERY_LOW_PCT:g}%)"
+    if percent is None and tracked.battery is BatteryHealth.LOW:
+        # Restored low from before a restart: low until a reading says otherwise.
+        return BatteryHealth.LOW, "battery: low before the restart, no reading since"
     life = profile_for(tracked.info.model).battery_life
     changed = tracked.info.battery_changed_at
     if life is not None and changed is not None and now - changed > life:

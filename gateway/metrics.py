@@ -10,6 +10,9 @@ from eldercare.metrics import (
     GATEWAY_DUPLICATES,
     GATEWAY_QUARANTINED,
     GATEWAY_RATE_LIMITED,
+    GATEWAY_STATUS_READS_CUT_SHORT,
+    GATEWAY_STATUSES_READ,
+    GATEWAY_STATUSES_RESTORED,
     Reading,
     Source,
     reason_label,
@@ -27,6 +30,10 @@ def gateway_readings(gateway: Gateway) -> Source:
         # By the reason's kind ("schema", "unknown device"), never its text or the device.
         for kind, count in gateway.quarantined.items():
             yield GATEWAY_QUARANTINED, (reason_label(kind),), count
+        for outcome, count in gateway.restored.items():
+            yield GATEWAY_STATUSES_RESTORED, (outcome,), count
+        yield GATEWAY_STATUSES_READ, (), int(gateway.statuses_read.is_set())
+        yield GATEWAY_STATUS_READS_CUT_SHORT, (), gateway.reads_cut_short
         if gateway.series is not None:
             yield from gateway.series.writer.readings()
 

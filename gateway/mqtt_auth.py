@@ -139,7 +139,10 @@ def service_rules(
         return [
             *(AclRule("read", topics.raw_device_filter(channel)) for channel in HOME_PUBLISH),
             AclRule("read", f"{zigbee_base}/#"),
-            *(AclRule("write", topics.normalised_filter(c)) for c in normalised),
+            AclRule("write", topics.normalised_filter(Channel.EVENT)),
+            AclRule("write", topics.normalised_filter(Channel.TELEMETRY)),
+            # Its own statuses, read back at start (``Gateway.restore_statuses``).
+            AclRule("readwrite", topics.normalised_filter(Channel.STATUS)),
             AclRule("write", topics.life_safety_filter),  # the detector's lane
             AclRule("write", f"{prefix}/{QUARANTINE}/#"),
             AclRule("write", topics.registration),

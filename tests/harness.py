@@ -8,8 +8,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 
@@ -114,11 +115,21 @@ async def running_system(
 @contextlib.asynccontextmanager
 async def running(connection: MqttConnection) -> AsyncIterator[MqttConnection]:
     """A connection consuming until the block ends (then cancelled, as on SIGTERM)."""
-    task = asyncio.create_task(connection.run())
-    try:
-        async with asyncio.timeout(10):
-            await connection.connected.wait()
+    async with task_running(connection.run(), connection.connected.wait):
         yield connection
+
+
+@contextlib.asynccontextmanager
+async def task_running(
+    work: Coroutine[Any, Any, None], ready: Callable[[], Awaitable[object]], timeout: float = 10
+) -> AsyncIterator[asyncio.Task[None]]:
+    """``work`` as a task, once ``ready()`` returned within ``timeout``, until the block ends
+    (then cancelled, as on SIGTERM)."""
+    task = asyncio.create_task(work)
+    try:
+        async with asyncio.timeout(timeout):
+            await ready()
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

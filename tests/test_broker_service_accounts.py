@@ -206,6 +206,9 @@ async def test_detector_replicas_work_on_the_detector_account_under_per_shard_id
         ]
         await wait_for(seen, {topics.service_status(i) for i in ids})
         await wait_for(seen, {topics.service_heartbeat(i) for i in ids})
+        # The gateway reads its retained statuses back before it subscribes (a fresh broker
+        # has none: a second): the press must not come before it listens.
+        await wait_for(seen, {topics.service_status("eldercare-gateway")})
         home = await stack.enter_async_context(client(broker, accounts, HOME))
         (simulated,) = make_homes(1)
         press = simulated.event("btn-hall", EventType.CALL_BUTTON, RealClock().now(), press="1")

@@ -2,7 +2,8 @@
 
 A home's terminal credentials must not reach another home's topics, the normalised stream
 or the alerts; anonymous clients are refused; and the gateway, on its own service account,
-still turns a home's zigbee2mqtt message into a normalised event.
+still turns a home's zigbee2mqtt message into a normalised event, and reads back its own
+retained statuses at start, which a home cannot.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import aiomqtt
 import pytest
 
 from eldercare.broker import LocalMosquitto
+from eldercare.bus import Outgoing, read_retained
 from eldercare.clock import RealClock
 from eldercare.db import create_engine, migrate
-from eldercare.models import HOME_GATEWAY_DEVICE
+from eldercare.models import HOME_GATEWAY_DEVICE, BatteryHealth, DeviceState, DeviceStatus
 from eldercare.settings import Settings
 from eldercare.topics import Topics
 from gateway.mqtt_auth import (
@@ -31,9 +33,10 @@ from gateway.mqtt_auth import (
     write_auth_files,
 )
 from gateway.registry import Registry
+from gateway.service import Gateway
 from gateway.service import run as run_gateway
 from gateway.specs import parse_yaml
-from tests.broker_auth_support import SPY, client, received_until, with_spy
+from tests.broker_auth_support import SPY, broker_url, client, received_until, with_spy
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +166,9 @@ async def test_gateway_on_its_service_account_normalises_a_homes_zigbee_message(
         try:
             async with asyncio.timeout(10):
                 async for message in detector.messages:
-                    if json.loads(message.payload).get("state") == "online":  # type: ignore[arg-type]
+                    # The main session's, not the lane's (online while statuses are read).
+                    main = message.topic.value == f"{P}/_system/eldercare-gateway/status"
+                    if main and json.loads(message.payload).get("state") == "online":  # type: ignore[arg-type]
                         break
             async with client(broker, accounts, "h-a") as home_a:
                 await home_a.publish("zigbee2mqtt/h-a/pir", b'{"occupancy":true,"battery":91}')
@@ -178,6 +183,40 @@ async def test_gateway_on_its_service_account_normalises_a_homes_zigbee_message(
                 await task
     assert message.topic.value == f"{P}/_normalised/11/h-a/pir/event"
     assert (event["home"], event["device"], event["type"]) == ("h-a", "pir", "motion")
+
+
+async def test_gateway_reads_back_its_own_statuses_and_a_home_cannot(
+    broker: LocalMosquitto, accounts: BrokerAccounts, registry: Registry
+) -> None:
+    topics = Topics()
+    status = DeviceStatus(
+        home="h-a", device="btn", state=DeviceState.ONLINE, battery=BatteryHealth.OK
+    )
+    async with client(broker, accounts, "_gateway") as before_restart:
+        await before_restart.publish(
+            topics.normalised("h-a", "btn", "status"), status.to_json(), qos=1, retain=True
+        )
+    gateway = Gateway(Settings(broker_url=broker_url(broker, accounts, "_gateway")), RealClock())
+    gateway.set_registry((await registry.versioned_snapshot())[1])
+    published: list[Outgoing] = []
+
+    async def publish(message: Outgoing) -> None:
+        published.append(message)
+
+    await gateway.restore_statuses(publish)
+    assert gateway.restored == {"restored": 1}
+    assert [message.topic for message in published] == [
+        topics.normalised("h-a", HOME_GATEWAY_DEVICE, "status")
+    ]
+    at_home: list[str] = []
+    await read_retained(
+        Settings(broker_url=broker_url(broker, accounts, "h-a")),
+        "h-a-reader",
+        topics.normalised_filter("status"),
+        lambda topic, _: at_home.append(topic),
+        quiet_s=0.3,
+    )
+    assert at_home == []
 
 
 #: A home's zigbee2mqtt as its own process: its last will on its bridge state, as

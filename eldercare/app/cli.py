@@ -179,6 +179,14 @@ def bench(
             "first minutes after a start",
         ),
     ] = True,
+    restart_gateway: Annotated[
+        bool,
+        typer.Option(
+            "--restart-gateway",
+            help="after the warm-up, restart the gateway: its first minutes after a restart, "
+            "with every device's status retained on the broker",
+        ),
+    ] = False,
 ) -> None:
     """Warm-up, raw broker rate, the whole pipeline's sustained rate and ratio to it, call button ->
     wall latency under load, RSS and detector state per home. Exit 1 if a message is lost."""
@@ -189,7 +197,11 @@ def bench(
 
     configure_logging("WARNING", True)
     sizes = tuple(int(part) for part in state_homes.split(",") if part.strip())
-    result = asyncio.run(run_bench(homes, seconds, sizes, warm=warm))
+    if restart_gateway and not warm:
+        raise typer.BadParameter("--restart-gateway restarts a warmed-up gateway: drop --no-warm")
+    result = asyncio.run(
+        run_bench(homes, seconds, sizes, warm=warm, restart_gateway=restart_gateway)
+    )
     typer.echo(as_json(result) if json_output else as_table(result))
     if failed(result):
         raise typer.Exit(1)
