@@ -362,15 +362,14 @@ class Gateway:
         """A life-safety device's event from the lane session: republished if it is a valid,
         life-safety event not seen yet; anything else is left to the main session, which
         receives the same message (and quarantines or counts it there, once)."""
-        if self.registry is None:
+        if self.registry is None or (device := self._reporting(topic)) is None:
             return []
-        device = self._reporting(topic)
-        if device is not None and (device.zigbee_name or self._mapping(device)):
+        if device.zigbee_name or self._mapping(device):
             return self._paired_lane(topic, payload, device)
         message = parse_native(
             self.topics, topic, payload, max_bytes=self.settings.max_payload_bytes
         )
-        if not isinstance(message, Event) or not _life_safety(message) or device is None:
+        if not isinstance(message, Event) or not _life_safety(message):
             return []
         home, device_id = message.home, message.device
         if check_message(message, self.clock.now()):
@@ -509,12 +508,8 @@ class Gateway:
         ):
             return adapted
         self.duplicates += 1
-        kinds = {(m.type, tuple(sorted(m.value.items()))) for m in taken if isinstance(m, Event)}
-        kept = tuple(
-            m
-            for m in adapted.messages
-            if not (isinstance(m, Event) and (m.type, tuple(sorted(m.value.items()))) in kinds)
-        )
+        kinds = {_what_happened(m) for m in taken} - {None}
+        kept = tuple(m for m in adapted.messages if _what_happened(m) not in kinds)
         return replace(adapted, messages=kept)
 
     def _memory(self, device: DeviceInfo) -> DeviceMemory:
@@ -781,6 +776,14 @@ class Gateway:
 
 def _life_safety(message: ContractMessage) -> bool:
     return isinstance(message, Event) and message.type in LIFE_SAFETY_EVENTS
+
+
+def _what_happened(message: ContractMessage) -> tuple[object, ...] | None:
+    """An event's type and value, which the two sessions' readings of one report share
+    (their ``seq`` and time need not); None for anything else."""
+    if not isinstance(message, Event):
+        return None
+    return (message.type, tuple(sorted(message.value.items())))
 
 
 def _still_true(message: ContractMessage) -> bool:
