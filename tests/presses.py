@@ -18,13 +18,14 @@ from eldercare.models import Event, EventType
 from eldercare.topics import Topics
 from gateway.specs import DeviceSpec
 from simulator.homes import SimulatedHome
+from tests.gateway_support import fixture
 
 #: The one device of a pressing home: the call button ``press_each`` presses.
 BUTTON = (DeviceSpec("btn", "call_button", "hall"),)
 
 
-#: zigbee2mqtt's report of a press (QoS 0, as zigbee2mqtt publishes by default).
-ZIGBEE_PRESS = b'{"action": "single", "battery": 97, "linkquality": 80}'
+#: zigbee2mqtt's report of a press, as an Aqara WXKG11LM sends it (recorded fixture).
+ZIGBEE_PRESS = fixture("button_single_WXKG11LM")
 #: A vendor's SOS key read through a generic mapping (``MAPPED_BUTTON_YAML``).
 MAPPED_MODEL = "acme-key"
 MAPPED_BUTTON_YAML = f"""

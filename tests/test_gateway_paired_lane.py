@@ -20,10 +20,11 @@ from eldercare.models import EventType
 from gateway.adapters.generic import DeviceMappings, EventField, MetricField, ModelMapping
 from gateway.lane_copies import PAIR_WINDOW, LaneCopies, Session
 from tests.gateway_support import START, decoded, device, make_gateway
+from tests.presses import ZIGBEE_PRESS
 
 HOME = "h-0001"
 TOPIC = "zigbee2mqtt/h-0001/sos"
-PRESS = b'{"action": "single", "battery": 97, "linkquality": 80}'
+PRESS = ZIGBEE_PRESS
 DEVICES = [
     device(HOME, "sos", "call_button", model="HS1EB/HS1EB-E", zigbee_name="h-0001/sos"),
     device(HOME, "pir", "motion", model="RTCGQ11LM", zigbee_name="h-0001/pir"),
