@@ -9,7 +9,12 @@ import pytest
 
 from evaluation.falls.daily_stream import read_stream_csv, stream_batches
 from scripts import convert_streams
-from scripts.convert_streams import DAPHNET_RATE_HZ, ConversionError
+from scripts.convert_streams import (
+    DAPHNET_RATE_HZ,
+    HAPT_RATE_HZ,
+    STANDARD_GRAVITY,
+    ConversionError,
+)
 
 HARTH_HEADER = "timestamp,back_x,back_y,back_z,thigh_x,thigh_y,thigh_z,label\n"
 
@@ -71,6 +76,96 @@ def test_daphnet_puts_whole_milliseconds_back_on_the_64_hz_grid_and_keeps_the_pr
     np.testing.assert_allclose(samples, [[0.04, 0.99, 0.1]] * 4)
     everything, _ = convert_streams.read_daphnet(source, all_rows=True)
     assert len(everything) == 7  # only the missing reading is left out
+
+
+#: HAPT's first rows of acc_exp01_user01.txt: x y z in g, one 50 Hz sample a row, no time.
+HAPT_ROWS = (
+    "0.9180555898766518 -0.1124999994242935 0.5097222514293852\n",
+    "0.9111111304603812 -0.09305556168259389 0.5375000404706096\n",
+    "0.8819444981597608 -0.0861111144222878 0.5138889270791476\n",
+    "0.8819444981597608 -0.0708333369090569 0.5500000450176134\n",
+    "0.8791666816982874 -0.0708333369090569 0.5611111459000181\n",
+    "0.8888889056399477 -0.07638889506590202 0.5250000398359665\n",
+)
+
+
+def _hapt(folder: Path, labels: str) -> Path:
+    folder.mkdir()
+    (folder / "labels.txt").write_text(labels)
+    source = folder / "acc_exp01_user01.txt"
+    source.write_text("".join(HAPT_ROWS))
+    return source
+
+
+def test_hapt_keeps_the_labelled_protocol_on_the_50_hz_grid_and_names_each_activity(
+    tmp_path: Path,
+) -> None:
+    # experiment, user, activity, first and last sample (from 1, both included): samples
+    # 2-3 standing (5), 4-5 stand-to-lie (11); a row for another experiment is not this one's.
+    source = _hapt(tmp_path / "RawData", "1 1 5 2 3\n1 1 11 4 5\n2 1 6 1 3\n")
+    labels = convert_streams.read_hapt_labels(source.parent / "labels.txt")
+    assert [(a.start_s, a.end_s, a.name) for a in labels["acc_exp01_user01"]] == [
+        (1 / HAPT_RATE_HZ, 3 / HAPT_RATE_HZ, "standing"),
+        (3 / HAPT_RATE_HZ, 5 / HAPT_RATE_HZ, "stand_to_lie"),
+    ]
+    times, samples = convert_streams.read_hapt(source, labels["acc_exp01_user01"])
+    np.testing.assert_array_equal(times, np.array([1, 2, 3, 4]) / HAPT_RATE_HZ)
+    np.testing.assert_allclose(samples[0], [0.9111111304603812, -0.09305556168259389, 0.5375])
+    everything, _ = convert_streams.read_hapt(source, labels["acc_exp01_user01"], all_rows=True)
+    assert len(everything) == len(HAPT_ROWS)  # the phone being put on and taken off, too
+    out = tmp_path / "streams"
+    (written,) = convert_streams.convert("hapt", source.parent, out, rate_hz=25.0)
+    times, _ = read_stream_csv(written)
+    assert np.median(np.diff(times)) == pytest.approx(1 / 25.0)
+    assert (out / "ACTIVITIES.txt").read_text().splitlines() == [
+        "stream,start_s,end_s,activity",
+        "acc_exp01_user01,0.02,0.06,standing",
+        "acc_exp01_user01,0.06,0.10,stand_to_lie",
+    ]
+
+
+def test_hapt_without_labels_or_with_an_unknown_activity_is_refused(tmp_path: Path) -> None:
+    source = _hapt(tmp_path / "RawData", "1 1 13 1 3\n")
+    with pytest.raises(ConversionError, match="activity 1-12"):
+        convert_streams.read_hapt_labels(source.parent / "labels.txt")
+    with pytest.raises(ConversionError, match="no activity for acc_exp01_user01"):
+        convert_streams.read_hapt(source, [])
+
+
+#: data_1600_accel_phone.txt as published: subject, activity, ns, x, y, z in m/s^2, ";".
+WISDM_ROWS = (
+    "1600,A,252207666810782,-0.36476135,8.793503,1.0550842;\n",
+    "1600,A,252207717164786,-0.8797302,9.768784,1.0169983;\n",
+    "1600,A,252207767518790,2.0014954,11.10907,2.619156;\n",
+    "1600,D,241598672571016,3.9438477,5.6366425,6.2335052;\n",  # sitting, recorded earlier
+    "1600,D,241598622217012,4.059128,5.9654236,6.240402;\n",  # out of order: put back
+    "1600,D,241598722925020,3.5816956,5.6384277,6.787384;\n",
+)
+
+
+def test_wisdm_writes_each_activity_as_its_own_stream_in_g_from_its_first_sample(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "data_1600_accel_phone.txt"
+    source.write_text("".join(WISDM_ROWS))
+    recordings = {name: (t, x) for name, t, x in convert_streams.read_wisdm(source)}
+    assert sorted(recordings) == ["1600_A_walking", "1600_D_sitting"]
+    times, samples = recordings["1600_D_sitting"]
+    np.testing.assert_allclose(times, [0.0, 0.050354004, 0.100708008])
+    np.testing.assert_allclose(
+        samples[0] * STANDARD_GRAVITY, [4.059128, 5.9654236, 6.240402], rtol=1e-12
+    )
+    written = convert_streams.convert("wisdm", tmp_path, tmp_path / "streams")
+    assert [path.name for path in written] == ["1600_A_walking.csv", "1600_D_sitting.csv"]
+    times, _ = read_stream_csv(written[0])
+    assert {rate for _, rate, _ in stream_batches(times, samples)} == {round(1 / 0.050354004, 3)}
+
+
+def test_wisdm_rows_that_are_not_samples_are_refused(tmp_path: Path) -> None:
+    source = tmp_path / "data_1601_accel_phone.txt"
+    source.write_text(WISDM_ROWS[0] + "1601,N,252207717164786,0.1,9.7,1.0;\n")
+    with pytest.raises(ConversionError, match="not subject,activity"):
+        convert_streams.read_wisdm(source)
 
 
 def test_a_lower_rate_is_what_a_device_at_that_rate_sends_and_gaps_stay_gaps() -> None:
