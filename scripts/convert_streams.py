@@ -37,6 +37,17 @@ Formats:
   phones ran at 25 or 50 Hz). Each activity is its own stream (``SSSS_A_walking.csv``): the
   activities were recorded minutes apart, and one subject's phone changed rate between them.
 
+- ``casale``: "Activity Recognition from a Single Chest-Mounted Accelerometer" (Casale,
+  Pujol and Radeva, Personal and Ubiquitous Computing 16(5) 2012; UCI; 15 people, ~40 min
+  each of working at a computer, standing, walking, stairs, talking): ``N.csv``, rows
+  ``sequential number,x,y,z,label`` at 52 Hz, *uncalibrated* 12-bit counts (0-4095); from
+  100000 on the number is written as ``1e+05``, so the row counts the samples. Each
+  person is put in g by a fit of their own quasi-static half seconds (nothing moving more
+  than 8 counts, nothing at the ends of the range) to a sphere: an offset per axis and one
+  gain, so that gravity reads 1 g. The fit is only determined when the chest took several
+  postures; a person whose still moments span less than 20 degrees of tilt is refused
+  rather than guessed. The labels go to ``ACTIVITIES.txt`` as for HAPT.
+
 ``--rate HZ`` writes a lower rate, as a device at that rate would send it to the service:
 the service's own ``StreamResampler`` (box average over the new period, then linear
 interpolation), each gap-free run on its own so that no movement is invented across a gap.
@@ -65,6 +76,21 @@ DAPHNET_RATE_HZ = 64.0
 _DAPHNET_HIP = slice(7, 10)
 _DAPHNET_ANNOTATION = 10
 _HARTH_AXES = ("back_x", "back_y", "back_z")
+#: Casale's chest sensor: 52 Hz, 12-bit counts; the quasi-static windows that calibrate it.
+CASALE_RATE_HZ = 52.0
+CASALE_ACTIVITIES = (
+    "unlabelled",
+    "working_at_computer",
+    "standing_up_walking_stairs",
+    "standing",
+    "walking",
+    "stairs",
+    "walking_and_talking",
+    "talking_while_standing",
+)
+_CASALE_STILL_COUNTS = 8.0  # per-axis standard deviation of a still half second (~0.02 g)
+_CASALE_FULL_SCALE = (5, 4090)  # samples at or past these counts are clipped
+_CASALE_MIN_TILT_DEG = 20.0  # spread of the still postures that determines the sphere
 #: m/s^2 in one g: WISDM's phones report m/s^2.
 STANDARD_GRAVITY = 9.80665
 #: WISDM's activity letters (its ``activity_key.txt``; there is no N).
@@ -108,6 +134,10 @@ HAPT_ACTIVITIES = (
 
 class ConversionError(ValueError):
     """A source file that does not hold what its format promises."""
+
+
+class CalibrationError(ConversionError):
+    """A recording that could be put in g only by guessing: left out, and said so."""
 
 
 def read_harth(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -189,6 +219,68 @@ def read_hapt(
     return _ordered(path, times[keep], samples[keep])
 
 
+def read_casale(path: Path) -> tuple[np.ndarray, np.ndarray, list[Activity]]:
+    """Times (s), chest samples in g (self-calibrated, n x 3) and labelled runs of one person."""
+    try:
+        table = np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as error:
+        raise ConversionError(f"{path}: {error}") from None
+    if table.shape[1] != 5 or not np.all(np.isin(table[:, 4], range(len(CASALE_ACTIVITIES)))):
+        raise ConversionError(f"{path}: expected sequential number,x,y,z,label 0-7 rows")
+    # The sequential number is written with 3 significant digits from 100000 on ("1e+05",
+    # "1.38e+05"), so the row is the sample's number; below that the two must agree.
+    rows = np.arange(len(table))
+    exact = table[:, 0] < 99_999.5
+    if not np.array_equal(table[exact, 0], rows[exact]):
+        raise ConversionError(f"{path}: sequential numbers skip or repeat")
+    times, counts, labels = rows / CASALE_RATE_HZ, table[:, 1:4], table[:, 4].astype(int)
+    offset, gain = _sphere(path, counts)
+    runs = np.flatnonzero(np.diff(labels)) + 1
+    activities = [
+        Activity(
+            float(times[a]), float(times[b - 1]) + 1 / CASALE_RATE_HZ, CASALE_ACTIVITIES[labels[a]]
+        )
+        for a, b in zip(np.r_[0, runs], np.r_[runs, len(labels)], strict=True)
+        if labels[a]
+    ]
+    return times, (counts - offset) / gain, activities
+
+
+def _sphere(path: Path, counts: np.ndarray) -> tuple[np.ndarray, float]:
+    """Offset (3 counts) and gain (counts per g) that put the still half seconds on 1 g."""
+    size = round(CASALE_RATE_HZ / 2)
+    windows = counts[: len(counts) // size * size].reshape(-1, size, 3)
+    low, high = _CASALE_FULL_SCALE
+    still = (
+        (windows.std(axis=1).max(axis=1) < _CASALE_STILL_COUNTS)
+        & (windows.min(axis=(1, 2)) > low)
+        & (windows.max(axis=(1, 2)) < high)
+    )
+    means = windows[still].mean(axis=1)
+    if len(means) < 10:
+        raise CalibrationError(f"{path}: {len(means)} still half seconds, too few to calibrate")
+    # |m - o|^2 = g^2 is linear in (o, g^2 - |o|^2): an algebraic fit starts the geometric one.
+    design = np.column_stack([2 * means, np.ones(len(means))])
+    solution = np.linalg.lstsq(design, (means**2).sum(axis=1), rcond=None)[0]
+    offset = solution[:3]
+    gain = float(np.sqrt(max(solution[3] + offset @ offset, 1.0)))
+    for _ in range(50):  # Gauss-Newton on |m - o| / g - 1, the error in g itself
+        arms = means - offset
+        lengths = np.linalg.norm(arms, axis=1)
+        jacobian = np.column_stack([-arms / (gain * lengths[:, None]), -lengths / gain**2])
+        step = np.linalg.lstsq(jacobian, -(lengths / gain - 1.0), rcond=None)[0]
+        offset, gain = offset + step[:3], gain + float(step[3])
+    directions = (means - offset) / np.linalg.norm(means - offset, axis=1, keepdims=True)
+    centre = directions.mean(axis=0) / np.linalg.norm(directions.mean(axis=0))
+    spread = float(np.percentile(np.degrees(np.arccos(np.clip(directions @ centre, -1, 1))), 95))
+    if not (np.isfinite(gain) and spread >= _CASALE_MIN_TILT_DEG):  # NaN: the fit diverged
+        raise CalibrationError(
+            f"{path}: the still postures span {spread:.0f} degrees of tilt, "
+            f"under {_CASALE_MIN_TILT_DEG:g}: offset and gain are not determined"
+        )
+    return offset, gain
+
+
 def read_wisdm(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Each activity of one WISDM file: its name, times (s from its first sample), samples (g)."""
     rows: dict[str, list[list[str]]] = {}
@@ -264,6 +356,9 @@ _SOURCES = {
     "sensor, 64 Hz, mg -> g",
     "wisdm": "WISDM Smartphone and Smartwatch Activity and Biometrics Dataset (Weiss, Fordham "
     "University 2019), UCI Machine Learning Repository; phone in a pocket, ~20 Hz, m/s^2 -> g",
+    "casale": "Activity Recognition from a Single Chest-Mounted Accelerometer (Casale, Pujol "
+    "and Radeva, Pers Ubiquit Comput 16(5) 2012), UCI Machine Learning Repository; chest, "
+    "52 Hz, uncalibrated counts -> g by a per-person sphere fit of its still moments",
     "hapt": "HAPT, Smartphone-Based Recognition of Human Activities and Postural Transitions "
     "(Reyes-Ortiz et al., Transition-Aware Human Activity Recognition Using Smartphones, "
     "Neurocomputing 2015/16), UCI Machine Learning Repository, "
@@ -273,6 +368,7 @@ _PATTERNS = {
     "harth": "*.csv",
     "daphnet": "S*R*.txt",
     "hapt": "acc_exp*_user*.txt",
+    "casale": "*.csv",
     "wisdm": "data_*_accel_phone.txt",
 }
 
@@ -286,41 +382,67 @@ def convert(
     if not paths:
         raise ConversionError(f"{source}: no {pattern} recordings")
     labels = read_hapt_labels(paths[0].parent / "labels.txt") if fmt == "hapt" else {}
-    written = []
+    written: list[Path] = []
+    done: dict[str, list[Activity]] = {}
+    refused: list[str] = []
     for path in paths:
-        for name, times, samples in _recordings(fmt, path, labels, all_rows):
+        try:
+            recordings = _recordings(fmt, path, labels, all_rows)
+        except CalibrationError as error:
+            refused.append(str(error))
+            continue
+        for recording in recordings:
+            times, samples = recording.times, recording.samples
             if rate_hz is not None:
                 times, samples = at_rate(times, samples, rate_hz)
-            target = out / f"{name}.csv"
+            target = out / f"{recording.name}.csv"
             write_stream(target, times, samples, f"{path.name}: {_SOURCES[fmt]}")
             written.append(target)
-    if labels:
-        _write_activities(out / "ACTIVITIES.txt", {p.stem: labels[p.stem] for p in paths})
+            done[recording.name] = recording.activities
+    if not written:
+        raise ConversionError(f"{source}: nothing to write; " + "; ".join(refused))
+    if any(done.values()):
+        _write_activities(out / "ACTIVITIES.txt", done)
     rate = f"resampled to {rate_hz:g} Hz" if rate_hz else "at the recorded rate"
     protocol = "annotation 1-2" if fmt == "daphnet" else "first to last label"
     rows = "all rows" if all_rows else f"protocol rows only ({protocol})"
     (out / "SOURCE.txt").write_text(
         f"{_SOURCES[fmt]}\nconverted by scripts/convert_streams.py {fmt}, {rate}"
         + (f", {rows}" if fmt in ("daphnet", "hapt") else "")
-        + f"; {len(written)} recordings.\n",
+        + f"; {len(written)} recordings.\n"
+        + "".join(f"left out: {reason}\n" for reason in refused),
         encoding="utf-8",
     )
     return written
 
 
+@dataclass(frozen=True)
+class Recording:
+    """One stream to write: its name, times (s), samples (g) and labelled activities."""
+
+    name: str
+    times: np.ndarray
+    samples: np.ndarray
+    activities: list[Activity]
+
+
 def _recordings(
     fmt: str, path: Path, labels: dict[str, list[Activity]], all_rows: bool
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
+) -> list[Recording]:
     """The streams one source file holds: itself, or (WISDM) one per activity."""
     if fmt == "wisdm":
-        return read_wisdm(path)
+        return [Recording(name, times, samples, []) for name, times, samples in read_wisdm(path)]
+    activities: list[Activity] = []
     if fmt == "harth":
         times, samples = read_harth(path)
     elif fmt == "daphnet":
         times, samples = read_daphnet(path, all_rows)
+    elif fmt == "casale":
+        times, samples, activities = read_casale(path)
     else:
-        times, samples = read_hapt(path, labels.get(path.stem, []), all_rows)
-    return [(path.stem, times, samples)]
+        activities = labels.get(path.stem, [])
+        times, samples = read_hapt(path, activities, all_rows)
+    return [Recording(path.stem, times, samples, activities)]
 
 
 def _write_activities(path: Path, labels: dict[str, list[Activity]]) -> None:
@@ -344,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     written = convert(args.format, args.source, args.out, args.rate, args.all_rows)
-    print(f"{len(written)} streams written to {args.out}")
+    print(f"{len(written)} streams written to {args.out} (see its SOURCE.txt)")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ import pytest
 from evaluation.falls.daily_stream import read_stream_csv, stream_batches
 from scripts import convert_streams
 from scripts.convert_streams import (
+    CASALE_RATE_HZ,
     DAPHNET_RATE_HZ,
     HAPT_RATE_HZ,
     STANDARD_GRAVITY,
+    CalibrationError,
     ConversionError,
 )
 
@@ -166,6 +168,71 @@ def test_wisdm_rows_that_are_not_samples_are_refused(tmp_path: Path) -> None:
     source.write_text(WISDM_ROWS[0] + "1601,N,252207717164786,0.1,9.7,1.0;\n")
     with pytest.raises(ConversionError, match="not subject,activity"):
         convert_streams.read_wisdm(source)
+
+
+#: The first rows of Casale's 1.csv: sequential number, x, y, z (12-bit counts), label.
+CASALE_ROWS = ("0,1502,2215,2153,1\n", "1,1667,2072,2047,1\n", "2,1611,1957,1906,1\n")
+STILL = 156  # 3 s at 52 Hz
+
+
+def _casale_number(row: int) -> str:
+    """As the published files number rows: 3 significant digits from 100000 on ("1e+05");
+    here rows 500 on stand for them, so the test needs no 100000 rows."""
+    return f"{row}" if row < 500 else f"{row * 200:.3g}"
+
+
+def _casale(path: Path, postures: list[tuple[float, float]], labels: list[int]) -> Path:
+    """The published rows, then 3 s still in each posture (tilt from upright and its
+    direction, degrees) of a sensor whose zero is (1984, 2021, 2010) counts and whose gain
+    is 362 counts/g, written in whole counts as the published files are."""
+    tilt, towards = np.radians(np.array(postures)).T
+    gravity = np.column_stack(
+        [np.sin(tilt) * np.cos(towards), np.cos(tilt), np.sin(tilt) * np.sin(towards)]
+    )
+    noise = np.random.default_rng(5).normal(0.0, 1.5, (len(postures) * STILL, 3))
+    counts = np.rint([1984, 2021, 2010] + 362 * np.repeat(gravity, STILL, axis=0) + noise)
+    rows = [
+        f"{_casale_number(k + len(CASALE_ROWS))},{x:.0f},{y:.0f},{z:.0f},{labels[k // STILL]}\n"
+        for k, (x, y, z) in enumerate(counts)
+    ]
+    path.write_text("".join(CASALE_ROWS) + "".join(rows))
+    return path
+
+
+def test_casale_counts_are_put_in_g_by_the_persons_own_still_postures(tmp_path: Path) -> None:
+    postures = [(0.0, 0.0), (30.0, 0.0), (30.0, 90.0), (50.0, 180.0), (70.0, 270.0)]
+    source = _casale(tmp_path / "2.csv", postures, [1, 1, 0, 3, 3])
+    times, samples, activities = convert_streams.read_casale(source)
+    np.testing.assert_allclose(times[:3], np.arange(3) / CASALE_RATE_HZ)
+    still = samples[len(CASALE_ROWS) :]  # the sensor's first rows are not still
+    np.testing.assert_allclose(np.linalg.norm(still, axis=1), 1.0, atol=0.02)
+    np.testing.assert_allclose(
+        still[-1], [0.0, np.cos(np.radians(70)), -np.sin(np.radians(70))], atol=0.02
+    )
+    assert [
+        (a.name, round(a.start_s * CASALE_RATE_HZ), round(a.end_s * CASALE_RATE_HZ))
+        for a in activities
+    ] == [
+        ("working_at_computer", 0, 3 + 2 * STILL),
+        ("standing", 3 + 3 * STILL, 3 + 5 * STILL),  # label 0 (unlabelled) is no activity
+    ]
+
+
+def test_casale_with_one_posture_is_left_out_not_guessed(tmp_path: Path) -> None:
+    upright = _casale(tmp_path / "9.csv", [(0.0, 0.0), (4.0, 0.0), (4.0, 90.0)], [1, 1, 1])
+    with pytest.raises(CalibrationError, match="degrees of tilt"):
+        convert_streams.read_casale(upright)
+    _casale(tmp_path / "2.csv", [(0.0, 0.0), (30.0, 0.0), (30.0, 90.0), (50.0, 180.0)], [1] * 4)
+    out = tmp_path / "streams"
+    assert convert_streams.convert("casale", tmp_path, out) == [out / "2.csv"]
+    assert "left out: " in (out / "SOURCE.txt").read_text()
+    with pytest.raises(ConversionError, match="nothing to write"):
+        convert_streams.convert("casale", upright, tmp_path / "none")
+    gap = tmp_path / "gap" / "3.csv"
+    gap.parent.mkdir()
+    gap.write_text(CASALE_ROWS[0] + CASALE_ROWS[2])  # sample 1 missing
+    with pytest.raises(ConversionError, match="skip or repeat"):
+        convert_streams.read_casale(gap)
 
 
 def test_a_lower_rate_is_what_a_device_at_that_rate_sends_and_gaps_stay_gaps() -> None:
