@@ -161,12 +161,7 @@ def read_harth(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_daphnet(path: Path, all_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Times (s, on the 64 Hz grid) and hip samples (n, 3, g) of one Daphnet run."""
-    try:
-        table = np.loadtxt(path, ndmin=2)
-    except ValueError as error:
-        raise ConversionError(f"{path}: {error}") from None
-    if table.shape[1] != 11:
-        raise ConversionError(f"{path}: expected 11 columns, got {table.shape[1]}")
+    table = _table(path, 11)
     hip = table[:, _DAPHNET_HIP] / 1000.0
     keep = ~np.all(hip == 0.0, axis=1)
     if not all_rows:
@@ -186,11 +181,8 @@ class Activity:
 
 def read_hapt_labels(path: Path) -> dict[str, list[Activity]]:
     """HAPT's ``labels.txt``: each ``acc_expNN_userMM`` recording's activities, in order."""
-    try:
-        table = np.loadtxt(path, dtype=np.int64, ndmin=2)
-    except ValueError as error:
-        raise ConversionError(f"{path}: {error}") from None
-    if table.shape[1] != 5 or not np.all((table[:, 2] >= 1) & (table[:, 2] <= 12)):
+    table = _table(path, 5, dtype=np.int64)
+    if not np.all((table[:, 2] >= 1) & (table[:, 2] <= 12)):
         raise ConversionError(f"{path}: expected experiment, user, activity 1-12, start, end")
     labels: dict[str, list[Activity]] = {}
     for experiment, user, activity, first, last in table:
@@ -204,12 +196,7 @@ def read_hapt(
     path: Path, activities: Sequence[Activity], all_rows: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times (s from the recording's first sample) and waist samples (n, 3, g) of one run."""
-    try:
-        samples = np.loadtxt(path, ndmin=2)
-    except ValueError as error:
-        raise ConversionError(f"{path}: {error}") from None
-    if samples.shape[1] != 3:
-        raise ConversionError(f"{path}: expected x y z rows, got {samples.shape[1]} columns")
+    samples = _table(path, 3)
     if not activities:
         raise ConversionError(f"{path}: labels.txt has no activity for {path.stem}")
     times = np.arange(len(samples)) / HAPT_RATE_HZ
@@ -221,11 +208,8 @@ def read_hapt(
 
 def read_casale(path: Path) -> tuple[np.ndarray, np.ndarray, list[Activity]]:
     """Times (s), chest samples in g (self-calibrated, n x 3) and labelled runs of one person."""
-    try:
-        table = np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as error:
-        raise ConversionError(f"{path}: {error}") from None
-    if table.shape[1] != 5 or not np.all(np.isin(table[:, 4], range(len(CASALE_ACTIVITIES)))):
+    table = _table(path, 5, delimiter=",")
+    if not np.all(np.isin(table[:, 4], range(len(CASALE_ACTIVITIES)))):
         raise ConversionError(f"{path}: expected sequential number,x,y,z,label 0-7 rows")
     # The sequential number is written with 3 significant digits from 100000 on ("1e+05",
     # "1.38e+05"), so the row is the sample's number; below that the two must agree.
@@ -305,6 +289,19 @@ def read_wisdm(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
         name = f"{activity[0][0]}_{code}_{WISDM_ACTIVITIES[code]}"
         recordings.append((name, times, samples))
     return recordings
+
+
+def _table(
+    path: Path, columns: int, delimiter: str | None = None, dtype: type = np.float64
+) -> np.ndarray:
+    """A whitespace- (or ``delimiter``-) separated table of numbers with ``columns`` columns."""
+    try:
+        table = np.loadtxt(path, ndmin=2, delimiter=delimiter, dtype=dtype)
+    except ValueError as error:
+        raise ConversionError(f"{path}: {error}") from None
+    if table.shape[1] != columns:
+        raise ConversionError(f"{path}: expected {columns} columns, got {table.shape[1]}")
+    return table
 
 
 def _ordered(path: Path, times: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
