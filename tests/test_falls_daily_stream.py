@@ -77,6 +77,16 @@ def test_a_day_with_two_falls_gives_two_suspicions_one_critical_one_check_in(rat
     assert figures["alerts_per_hour"]["critical"] == pytest.approx(1 / hours, rel=1e-3)
 
 
+def test_a_fall_in_the_streams_last_seconds_is_resolved_not_left_open() -> None:
+    """The recording ends 1 s after the impact: the suspicion is decided only once the clock
+    runs on past the end, and its confirmation window must run out after that too."""
+    samples = np.vstack([_still(20, 50.0, UPRIGHT, 1), _fall(50.0), _still(1, 50.0, LYING, 2)])
+    times = np.arange(len(samples)) / 50.0
+    report = run_stream("end", times, samples, ThresholdRule(), FallConfig())
+    assert report.suspicions == 1
+    assert report.alerts == {"critical": 1}
+
+
 def test_a_gap_in_the_recording_is_a_gap_for_the_detector() -> None:
     times = np.concatenate([np.arange(100) / 50, 10 + np.arange(120) / 50])
     batches = stream_batches(times, np.zeros((220, 3)))

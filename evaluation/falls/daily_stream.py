@@ -129,8 +129,10 @@ def run_stream(
     """Replay one stream through a ``FallRule`` and count what it raised.
 
     The rule's clock is the stream's: each batch arrives when its last sample was taken.
-    After the last batch the clock runs on past every confirmation window, so a suspicion
-    raised at the very end is still resolved (critical: nothing moved afterwards).
+    After the last batch the clock runs on in two ticks, one past the cut that decides the
+    last impact and one past the confirmation window that decision opens: a suspicion raised in
+    the stream's last seconds is still resolved (critical: nothing moved afterwards), not
+    counted as a suspicion that never ended.
     """
     rule = FallRule(scorer, config, confirm_s=confirm_s)
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
@@ -153,8 +155,10 @@ def run_stream(
             samples=chunk.tolist(),  # our own numbers: no need to validate each sample
         )
         _count(rule.on_telemetry(telemetry, at(start + len(chunk) / rate)), report, epoch)
-    end = at(float(times[-1])) + timedelta(seconds=config.post_s + confirm_s + 1)
-    _count(rule.on_tick(end), report, epoch)
+    # Past the aftermath, and past the silence after which the rule cuts a waiting stream.
+    decided = at(float(times[-1])) + rule.cut_after + timedelta(seconds=config.post_s + 1)
+    _count(rule.on_tick(decided), report, epoch)
+    _count(rule.on_tick(decided + timedelta(seconds=confirm_s + 1)), report, epoch)
     return report
 
 
