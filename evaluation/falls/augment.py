@@ -77,3 +77,14 @@ def with_softened(
     rates = [r.rate_hz for r in plain]
     copies = [softened_replays(trials, rates, k) for k in ks]
     return [merged([r, *(c[i] for c in copies)]) for i, r in enumerate(plain)]
+
+
+def at_gain(samples: np.ndarray, gain: float) -> np.ndarray:
+    """What a sensor whose 1 g reads ``gain`` g reports for ``samples``: every axis scaled
+    (SisFall's ADXL345 reads 0.86–1.14 g at rest, depending on the posture)."""
+    return (np.asarray(samples) * gain).astype(np.float32)
+
+
+def gained_replays(trials: Sequence[Trial], rates_hz: Sequence[float], gain: float) -> list[Replay]:
+    """Every trial as a sensor of this gain reads it, replayed at each rate for training."""
+    return replay(trials, rates_hz, continuous=False, transform=partial(at_gain, gain=gain))
