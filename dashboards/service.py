@@ -94,7 +94,7 @@ def activity_session(
     PUBACK per event was the largest part of the dashboard's CPU (issue 18). A clean
     session redelivers nothing after a reconnect anyway, so QoS 1 bought nothing here.
     It steps aside while ``urgent`` work (an update) runs: in one loop with it, each of the
-    update's queries waited for the interpreter behind the events (issue 18)."""
+    update's queries waited for the interpreter behind the events."""
     return MqttConnection.serving(
         settings,
         client_id,
