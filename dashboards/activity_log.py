@@ -24,6 +24,7 @@ from dashboards.activity_store import Activity
 from eldercare.clock import Clock
 from eldercare.logs import get_logger
 from eldercare.models import Event
+from eldercare.urgent_work import UrgentWork
 from gateway import registry_api
 
 log = get_logger("dashboard.activity_log")
@@ -42,8 +43,10 @@ ROOMS_FRESH = timedelta(minutes=10)
 
 
 class ActivityLog:
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock, urgent: UrgentWork | None = None) -> None:
         self.clock = clock
+        #: Flushes wait while it runs (the wall's updates, ``eldercare.urgent_work``).
+        self.urgent = urgent or UrgentWork()
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._pending: dict[tuple[str, datetime, str, str], Activity] = {}
         self._rooms: dict[str, tuple[datetime, dict[str, str | None]]] = {}
@@ -90,6 +93,7 @@ class ActivityLog:
         try:
             while True:
                 await self.clock.sleep(FLUSH_S)
+                await self.urgent.none_running()
                 try:
                     await self.flush()
                     due = self._pruned_at is None or self.clock.now() - self._pruned_at >= (

@@ -31,6 +31,7 @@ from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertUpdate
 from eldercare.settings import Environment, Settings
 from eldercare.topics import Topics, dashboard_client_ids
+from eldercare.urgent_work import UrgentWork
 from eldercare.web import GRACEFUL_S, EmbeddedServer
 
 log = get_logger("dashboard")
@@ -40,20 +41,34 @@ class UpdateFeed:
     """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view,
     tagged with the home's placement so each stream can keep it to those allowed to see it.
     The placement is read for every update; the household shown with it is a copy at most a
-    minute old (``RecentHouseholds``): three of the six queries an update cost."""
+    minute old (``RecentHouseholds``): three of the six queries an update cost.
+
+    Each update is urgent work (``eldercare.urgent_work``): the activity feed and its writer
+    pause while one is handled, so its queries' answers find the loop and the interpreter
+    free instead of waiting behind every home's events."""
 
     def __init__(
-        self, api: AlertingApi, broadcaster: Broadcaster, engine: AsyncEngine, clock: Clock
+        self,
+        api: AlertingApi,
+        broadcaster: Broadcaster,
+        engine: AsyncEngine,
+        clock: Clock,
+        urgent: UrgentWork | None = None,
     ) -> None:
         self.api = api
         self.broadcaster = broadcaster
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.households = RecentHouseholds(clock)
+        self.urgent = urgent or UrgentWork()
 
     def subscriptions(self, topics: Topics) -> list[Subscription]:
         return [Subscription(topics.all_updates_filter, self.handle)]
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
+        with self.urgent.doing():
+            return await self._show(topic, payload)
+
+    async def _show(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
             update = AlertUpdate.model_validate_json(payload)
             alert = await self.api.get(update.alert_id)
@@ -69,6 +84,25 @@ class UpdateFeed:
             placement or Placement(alert.home, None, None),
         )
         return []
+
+
+def activity_session(
+    settings: Settings, client_id: str, activity: ActivityBoard, urgent: UrgentWork
+) -> MqttConnection:
+    """Every home's events and presence, on a session of their own at QoS 0: behind them in
+    one session an alert's update waited for the whole backlog at 10 000 homes, and a
+    PUBACK per event was the largest part of the dashboard's CPU (issue 18). A clean
+    session redelivers nothing after a reconnect anyway, so QoS 1 bought nothing here.
+    It steps aside while ``urgent`` work (an update) runs: in one loop with it, each of the
+    update's queries waited for the interpreter behind the events."""
+    return MqttConnection.serving(
+        settings,
+        client_id,
+        activity.subscriptions(),
+        persistent=False,
+        qos=0,
+        steps_aside_for=urgent,
+    )
 
 
 def web_server(app: FastAPI, settings: Settings) -> EmbeddedServer:
@@ -94,8 +128,9 @@ def web_server(app: FastAPI, settings: Settings) -> EmbeddedServer:
 async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
-    feed = UpdateFeed(api, broadcaster, engine, clock)
-    activity_log = ActivityLog(engine, clock)
+    urgent = UrgentWork()  # the wall's updates; the activity feed and its writer wait
+    feed = UpdateFeed(api, broadcaster, engine, clock, urgent)
+    activity_log = ActivityLog(engine, clock, urgent)
     activity = ActivityBoard(settings.topics, activity_log)
 
     # Not persistent: a screen wants what happens from now on; it reloads the list on connect.
@@ -103,17 +138,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     connection = MqttConnection.serving(
         settings, client_id, feed.subscriptions(settings.topics), persistent=False
     )
-    # Every home's events and presence, on a session of their own at QoS 0: behind them in
-    # one session an alert's update waited for the whole backlog at 10 000 homes, and a
-    # PUBACK per event was the largest part of the dashboard's CPU (issue 18). A clean
-    # session redelivers nothing after a reconnect anyway, so QoS 1 bought nothing here.
-    activity_feed = MqttConnection.serving(
-        settings,
-        activity_id,
-        activity.subscriptions(),
-        persistent=False,
-        qos=0,
-    )
+    activity_feed = activity_session(settings, activity_id, activity, urgent)
 
     async def publish_update(update: AlertUpdate) -> None:
         await connection.publish(

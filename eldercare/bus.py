@@ -14,6 +14,10 @@ each PUBACK before reading the next message capped a service at one round trip a
 Subscriptions can change while connected (``set_subscriptions``): the gateway's life-safety
 lane follows the registry. The wanted set is re-applied on every reconnect.
 
+A session of ordinary traffic can step aside for urgent work in the same process
+(``steps_aside_for``, ``eldercare.urgent_work``): the dashboard's activity feed while an
+alert update is handled.
+
 ``read_retained`` reads once what the broker retains under a filter: a service's own state
 from before its restart (the gateway's device statuses).
 """
@@ -35,6 +39,7 @@ from eldercare.logs import get_logger
 from eldercare.models import DeviceState, ServiceHeartbeat, ServiceStatus
 from eldercare.mqtt_writes import coalesce_writes
 from eldercare.settings import Settings
+from eldercare.urgent_work import UrgentWork
 
 log = get_logger("bus")
 
@@ -129,6 +134,7 @@ class MqttConnection:
         on_connect: Sequence[Outgoing] = (),
         qos: int = 1,
         on_retained: Handler | None = None,
+        steps_aside_for: UrgentWork | None = None,
     ) -> None:
         self._settings = settings
         self.client_id = client_id
@@ -143,6 +149,8 @@ class MqttConnection:
         self._on_retained = on_retained
         self._persistent = persistent
         self._qos = qos  # 0 for a stream that is only sampled (nothing to redeliver)
+        #: Each message waits while this urgent work runs (``eldercare.urgent_work``).
+        self._steps_aside_for = steps_aside_for
         # Presence: "online" once subscribed (so a watcher knows we are ready), "offline" as
         # the last will, so a crashed service is visible to operators and to tests.
         status_topic = settings.topics.service_status(client_id)
@@ -171,6 +179,7 @@ class MqttConnection:
         persistent: bool = True,
         qos: int = 1,
         on_retained: Handler | None = None,
+        steps_aside_for: UrgentWork | None = None,
     ) -> MqttConnection:
         """A session that reads a service's declared subscriptions, each into its handler."""
         return cls(
@@ -181,6 +190,7 @@ class MqttConnection:
             persistent=persistent,
             qos=qos,
             on_retained=on_retained,
+            steps_aside_for=steps_aside_for,
         )
 
     def _make_client(self) -> aiomqtt.Client:
@@ -347,6 +357,8 @@ class MqttConnection:
 
     async def _read(self, client: aiomqtt.Client, pending: asyncio.Queue[_Pending]) -> None:
         async for message in _messages(client):
+            if self._steps_aside_for is not None:
+                await self._steps_aside_for.none_running()
             payload = message.payload if isinstance(message.payload, bytes) else b""
             self._busy_since = time.monotonic()
             try:

@@ -21,6 +21,7 @@ from eldercare.db import create_engine
 from eldercare.db.models import DeviceRow, HomeActivityRow, HomeRow
 from eldercare.models import Event, EventType
 from eldercare.topics import Topics
+from eldercare.urgent_work import UrgentWork
 from tests.dashboard_world import (
     SECRET,
     START,
@@ -202,6 +203,27 @@ async def test_the_run_loop_flushes_prunes_and_survives_a_database_error(engine)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_the_writer_waits_while_an_alert_update_is_handled(engine) -> None:
+    """Its flushes step aside for the wall's updates (issue 18, ``eldercare.urgent_work``)."""
+    clock = SimulatedClock(START)
+    urgent = UrgentWork()
+    log = ActivityLog(engine, clock, urgent)
+    log.record(Event(home="h-1", device="d", seq=1, ts=START, type=EventType.MOTION))
+    task = asyncio.create_task(log.run())
+    try:
+        with urgent.doing():
+            await clock.advance(5)
+            await asyncio.sleep(0.2)  # what a flush woken by the clock would take, and more
+            assert await count_rows(engine) == 0, "written while an update was handled"
+        async with asyncio.timeout(10):
+            while await count_rows(engine) == 0:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 def test_sleep_without_a_bed_sensor_is_the_quiet_after_the_bedroom() -> None:
