@@ -121,6 +121,50 @@ def test_a_few_early_weekend_mornings_do_not_set_the_weekend_wake_up_deadline() 
     assert model.wake_deadline_h(True, settings) >= 7.1 + settings.wake_tolerance_h
 
 
+#: MIT flat 2's mornings (round 13), Monday 5 January to Saturday 17th: up at 04:15–06:00,
+#: the weekends too (Saturday 10th 04:48, Sunday 11th 06:00, Saturday 17th 04:30).
+EARLY_RISER = (5.7, 5.2, 5.0, 5.7, 4.2, 4.8, 6.0, 5.2, 5.3, 5.3, 5.8, 5.7, 4.5)
+
+
+def test_a_sunday_lie_in_after_weekday_mornings_is_not_a_missed_wake_up() -> None:
+    """Two weeks of mornings by 06:00 say when the week starts, not when a Sunday does:
+    up at 07:27 that Sunday is a lie-in (MIT flat 2 raised ``no_wake_up`` at 07:15 on it),
+    while a Sunday on which nobody gets up is still raised, by 08:30."""
+    homes = [Home(InactivityRule(SETTINGS)) for _ in range(2)]
+    for day, wake_h in enumerate(EARLY_RISER):
+        for home in homes:
+            routine_day(home, START + timedelta(days=day), wake_h)
+    sunday = START + timedelta(days=len(EARLY_RISER))
+    assert sunday.weekday() == 6
+    lie_in, nobody = homes
+    alerts = lie_in.tick_until(sunday, sunday + timedelta(hours=7, minutes=27))
+    routine_day(lie_in, sunday, wake_h=7.45)
+    alerts += lie_in.tick_until(
+        sunday + timedelta(hours=7, minutes=27), sunday + timedelta(hours=12)
+    )
+    assert AlertKind.NO_WAKE_UP not in [a.kind for a in alerts]
+    alerts = nobody.tick_until(sunday, sunday + timedelta(hours=12))
+    [missed] = [a for a in alerts if a.kind is AlertKind.NO_WAKE_UP]
+    assert (
+        sunday + timedelta(hours=7, minutes=27) < missed.raised_at <= sunday + timedelta(hours=8.5)
+    )
+
+
+def test_a_weekend_with_mornings_of_its_own_adds_no_lie_in_and_weekdays_never() -> None:
+    """The lie-in is for weekend mornings judged by weekday ones; the weekdays keep their
+    deadline, and once seven weekend mornings are known their latest is the home's own."""
+    model, settings = ActivityModel(), ModelSettings()
+    for hour in (5.0, 5.5, 6.0, 5.0, 5.5, 6.0, 5.0, 5.5, 6.0, 5.5):
+        model.learn_wake(False, hour)
+    plain = 6.0 + settings.wake_tolerance_h + 0.5  # the latest, tolerance, spread
+    assert abs(model.wake_deadline_h(False, settings) - plain) < 0.05
+    assert abs(model.wake_deadline_h(True, settings) - (plain + 0.5)) < 0.05  # + latest - middle
+    for hour in (6.5, 7.0, 7.5, 6.5, 7.0, 7.5, 7.0):
+        model.learn_wake(True, hour)
+    own = 7.5 + settings.wake_tolerance_h + 0.5
+    assert abs(model.wake_deadline_h(True, settings) - own) < 0.05
+
+
 def test_quiet_in_the_kitchen_raises_inactivity_with_an_explanation() -> None:
     home = Home(InactivityRule(SETTINGS))
     for day in range(8):

@@ -476,20 +476,31 @@ class ActivityModel:
         return seen if quiet_h > limit * widen else None
 
     def wake_deadline_h(self, weekend: bool, settings: ModelSettings) -> float:
-        """Hour of the local day by which the resident is normally up, plus tolerance."""
-        seen = self.wake[int(weekend)]
-        seen = seen[seen != EMPTY]
-        if seen.size < RING // 2:
+        """Hour of the local day by which the resident is normally up, plus tolerance.
+
+        A weekend morning judged by weekday ones (the home has had too few weekends of its
+        own) may also lie in: past the latest morning seen by as much again as that morning
+        was past the middle of them. Weekday mornings are the alarm clock's, the carer's, the
+        week's; none of them shows the Sunday lie-in, and a home's first weeks raised
+        ``no_wake_up`` on it (MIT flat 2: up at 04:10–06:00 for two weeks, then a Sunday
+        in bed until 07:27 against 07:15, round 13). Once the weekend ring has its own
+        mornings, their latest is the home's own lie-in and nothing is added."""
+        own = self.wake[int(weekend)]
+        seen = own = own[own != EMPTY]
+        if own.size < RING // 2:
             # A few weekend mornings (some of them a night-time walk to the toilet through the
             # hall) say little about the latest usual wake-up: add the weekdays'.
             other = self.wake[1 - int(weekend)]
-            seen = np.concatenate([seen, other[other != EMPTY]])
+            seen = np.concatenate([own, other[other != EMPTY]])
         if seen.size < 3:
             return settings.default_wake_h
         hours = seen.astype(np.float32) / 6
-        spread = float(np.median(np.abs(hours - np.median(hours))))
+        latest, middle = float(hours.max()), float(np.median(hours))
+        spread = float(np.median(np.abs(hours - middle)))
+        lie_in = latest - middle if weekend and own.size < RING // 2 else 0.0
         widen = widened(self.widening, wake_slot(weekend), self.last_day)
-        return float(min(hours.max() + (settings.wake_tolerance_h + spread) * widen, 14.0))
+        tolerance = settings.wake_tolerance_h + spread + lie_in
+        return float(min(latest + tolerance * widen, 14.0))
 
     def bath_threshold_min(self, night: bool, settings: ModelSettings) -> float:
         trust = min(1.0, self.days / settings.learn_days)
