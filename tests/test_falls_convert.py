@@ -79,3 +79,45 @@ def test_unknown_codes_and_broken_files_are_refused(tmp_path: Path) -> None:
     broken.write_text("@DATA\n1, 2, 3\n")
     with pytest.raises(ConversionError, match="timestamp, x, y, z"):
         convert_falls.convert_mobifall(tmp_path / "b", tmp_path / "out")
+
+
+#: The first rows of HAPT's acc_exp01_user01.txt as published: x y z in g, 50 Hz.
+HAPT_ROWS = (
+    "0.9180555898766518 -0.1124999994242935 0.5097222514293852\n",
+    "0.9111111304603812 -0.09305556168259389 0.5375000404706096\n",
+    "0.8819444981597608 -0.0861111144222878 0.5138889270791476\n",
+    "0.8819444981597608 -0.0708333369090569 0.5500000450176134\n",
+    "0.8791666816982874 -0.0708333369090569 0.5611111459000181\n",
+    "0.8888889056399477 -0.07638889506590202 0.5250000398359665\n",
+    "0.8652778035960313 -0.08055555919950511 0.5236111509034583\n",
+    "0.8638889034178475 -0.06805555801519429 0.536111148276025\n",
+    "0.8722222389122183 -0.05694444707477554 0.5347222481227808\n",
+    "0.8708333387340345 -0.07222222504600061 0.5305555972476183\n",
+)
+
+
+def test_each_hapt_label_becomes_an_activity_trial_with_its_context(tmp_path: Path) -> None:
+    source = tmp_path / "RawData"
+    source.mkdir()
+    # experiment, user, activity (5 standing, 12 lie-to-stand), first and last sample from 1
+    (source / "labels.txt").write_text("1 1 5 2 3\n1 1 12 5 7\n1 1 5 8 9\n2 1 5 1 2\n")
+    (source / "acc_exp01_user01.txt").write_text("".join(HAPT_ROWS))
+    (source / "acc_exp02_user01.txt").write_text("".join(HAPT_ROWS[:3]))
+
+    out = tmp_path / "converted"
+    assert convert_falls.convert_hapt(source, out, context_s=0.02) == 4
+    trials = find_trials(out)
+    assert [(t.subject, t.code, t.trial, t.is_fall) for t in trials] == [
+        ("HA01", "D45", "R01", False),  # standing: numbered on across the person's runs
+        ("HA01", "D45", "R02", False),
+        ("HA01", "D45", "R03", False),
+        ("HA01", "D52", "R01", False),  # lie-to-stand
+    ]
+    rows = np.array([[float(v) for v in row.split()] for row in HAPT_ROWS])
+    lie_to_stand = read_trial(trials[3].path)
+    # samples 5-7 and one on each side (0.02 s), 50 Hz -> 200 Hz: 4 grid steps a sample
+    assert len(lie_to_stand) == 4 * 4 + 1
+    np.testing.assert_allclose(lie_to_stand[0], rows[3], atol=G_PER_COUNT)
+    np.testing.assert_allclose(lie_to_stand[-1], rows[7], atol=G_PER_COUNT)
+    np.testing.assert_allclose(lie_to_stand[2], (rows[3] + rows[4]) / 2, atol=G_PER_COUNT)
+    assert "HAPT" in (out / "SOURCE.txt").read_text()
