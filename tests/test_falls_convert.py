@@ -11,6 +11,7 @@ from evaluation.falls.replay import downsample
 from evaluation.falls.sisfall import G_PER_COUNT, SISFALL_RATE_HZ, find_trials, read_trial
 from scripts import convert_falls
 from scripts.convert_falls import STANDARD_GRAVITY, ConversionError
+from tests.falls_support import HAPT_ROWS
 
 HEADER = """#Acceleration force along the x y z axes (including gravity).
 #timestamp(ns),x,y,z(m/s^2)
@@ -81,26 +82,11 @@ def test_unknown_codes_and_broken_files_are_refused(tmp_path: Path) -> None:
         convert_falls.convert_mobifall(tmp_path / "b", tmp_path / "out")
 
 
-#: The first rows of HAPT's acc_exp01_user01.txt as published: x y z in g, 50 Hz.
-HAPT_ROWS = (
-    "0.9180555898766518 -0.1124999994242935 0.5097222514293852\n",
-    "0.9111111304603812 -0.09305556168259389 0.5375000404706096\n",
-    "0.8819444981597608 -0.0861111144222878 0.5138889270791476\n",
-    "0.8819444981597608 -0.0708333369090569 0.5500000450176134\n",
-    "0.8791666816982874 -0.0708333369090569 0.5611111459000181\n",
-    "0.8888889056399477 -0.07638889506590202 0.5250000398359665\n",
-    "0.8652778035960313 -0.08055555919950511 0.5236111509034583\n",
-    "0.8638889034178475 -0.06805555801519429 0.536111148276025\n",
-    "0.8722222389122183 -0.05694444707477554 0.5347222481227808\n",
-    "0.8708333387340345 -0.07222222504600061 0.5305555972476183\n",
-)
-
-
 def test_each_hapt_label_becomes_an_activity_trial_with_its_context(tmp_path: Path) -> None:
     source = tmp_path / "RawData"
     source.mkdir()
     # experiment, user, activity (5 standing, 12 lie-to-stand), first and last sample from 1
-    (source / "labels.txt").write_text("1 1 5 2 3\n1 1 12 5 7\n1 1 5 8 9\n2 1 5 1 2\n")
+    (source / "labels.txt").write_text("1 1 5 2 2\n1 1 12 3 4\n1 1 5 6 6\n2 1 5 1 2\n")
     (source / "acc_exp01_user01.txt").write_text("".join(HAPT_ROWS))
     (source / "acc_exp02_user01.txt").write_text("".join(HAPT_ROWS[:3]))
 
@@ -115,9 +101,9 @@ def test_each_hapt_label_becomes_an_activity_trial_with_its_context(tmp_path: Pa
     ]
     rows = np.array([[float(v) for v in row.split()] for row in HAPT_ROWS])
     lie_to_stand = read_trial(trials[3].path)
-    # samples 5-7 and one on each side (0.02 s), 50 Hz -> 200 Hz: 4 grid steps a sample
-    assert len(lie_to_stand) == 4 * 4 + 1
-    np.testing.assert_allclose(lie_to_stand[0], rows[3], atol=G_PER_COUNT)
-    np.testing.assert_allclose(lie_to_stand[-1], rows[7], atol=G_PER_COUNT)
-    np.testing.assert_allclose(lie_to_stand[2], (rows[3] + rows[4]) / 2, atol=G_PER_COUNT)
+    # samples 3-4 and one on each side (0.02 s), 50 Hz -> 200 Hz: 4 grid steps a sample
+    assert len(lie_to_stand) == 3 * 4 + 1
+    np.testing.assert_allclose(lie_to_stand[0], rows[1], atol=G_PER_COUNT)
+    np.testing.assert_allclose(lie_to_stand[-1], rows[4], atol=G_PER_COUNT)
+    np.testing.assert_allclose(lie_to_stand[2], (rows[1] + rows[2]) / 2, atol=G_PER_COUNT)
     assert "HAPT" in (out / "SOURCE.txt").read_text()
