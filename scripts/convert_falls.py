@@ -5,9 +5,10 @@ figures. Rather than teach every lab tool a new format, each converter writes wh
 ``evaluation.falls.sisfall`` already reads: one folder per subject, one gzipped file per
 trial named ``<code>_<subject>_R<nn>.txt.gz``, ``x,y,z;`` lines of ADXL345 counts
 (g × 256) at 200 Hz. Then ``eval falls``, ``train falls``, ``--cv`` and the daily-stream
-benchmark take the new set unchanged, and a folder of symlinks to both sets' subject folders
-is the combined set. The output goes OUTSIDE the repository (the licences allow research use
-and citation, not redistribution), with ``SOURCE.txt`` saying where it came from.
+benchmark take the new set unchanged, and a folder holding both sets (``cp -rs``: symlinked
+files; a symlinked folder is not descended into) is the combined set. The output goes
+OUTSIDE the repository (the licences allow research use and citation, not redistribution),
+with ``SOURCE.txt`` saying where it came from.
 
 Formats:
 
