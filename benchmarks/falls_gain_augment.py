@@ -1,7 +1,8 @@
 """Training copies at other sensor gains, judged by the issue-15 shipping rule.
 
     python benchmarks/falls_gain_augment.py SISFALL_DIR OTHER_DIR [--recipes 0.9,1.1 ...]
-        [--rates 50 20] [--cv 5] [--read-as 0.9 1.1] [--json]
+        [--extra-adl DIR ...] [--rates 50 20] [--cv 5] [--read-as 0.9 1.1]
+        [--models-to DIR] [--json]
 
 Issue 15: a sensor whose 1 g reads 1.1 g turns SisFall-dev's held-out activities from 1.2
 into 3.4 suspicions per hour, one reading 0.9 g loses 17 of 1125 falls at 20 Hz
@@ -9,7 +10,12 @@ into 3.4 suspicions per hour, one reading 0.9 g loses 17 of 1125 falls at 20 Hz
 (comma-separated gains) trains, besides the recordings as they are, a copy of every
 training recording as a sensor of each gain reads it (falls and activities alike), at the
 training rates. Every recipe, and the shipped one (no copies), is then judged on exactly the
-figures of the rule fixed before the runs:
+figures of the rule fixed before the runs.
+Each ``--extra-adl`` folder (SisFall format, activities only: another device's daily life,
+``scripts/convert_falls.py hapt``) is one more recipe: its recordings are added to the
+training of every fold model and of the model for the other set, never scored. ``--models-to``
+writes each recipe's model trained on everything (``<recipe>.npz``), for ``eval falls
+--stream --model`` on long recordings. The rows:
 
 - ``sisfall@R``: SisFall's own people, leave-subjects-out (``--cv`` folds, the folds of
   ``eldercare eval falls --cv``), each scored by the fold model that never saw them;
@@ -50,6 +56,18 @@ def recipe_name(gains: Sequence[float]) -> str:
     return "+gain " + ",".join(f"{g:g}" for g in gains)
 
 
+def adl_replays(folder: Path, rates: Sequence[float]) -> list[Replay]:
+    """``folder``'s activity recordings replayed at ``rates``; a fall in it is refused (its
+    people are in every fold's training, and a fall there would be judged nowhere)."""
+    trials = find_trials(folder)
+    falls = [t.path.name for t in trials if t.is_fall]
+    if not trials or falls:
+        raise ValueError(
+            f"{folder}: expected activity recordings only, found {falls[:3] or 'none'}"
+        )
+    return replay(trials, rates, continuous=False)
+
+
 def passes(shipped: dict[str, Any], candidate: dict[str, Any], rates: Sequence[float]) -> bool:
     """The rule: at every rate, on both sets, falls ≥ and suspicions per hour ≤ shipped."""
     for rate in rates:
@@ -69,6 +87,8 @@ def run(
     rates: Sequence[float] = (50.0, 20.0),
     folds: int = 5,
     read_as: Sequence[float] = (0.9, 1.1),
+    extra_adl: Sequence[Path] = (),
+    models_to: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``{recipe: {row: figures, "passes": bool}}``, the shipped recipe first."""
     refractory_s = FallConfig().refractory_s
@@ -86,20 +106,29 @@ def run(
             tests[f"sisfall×{gain:g}@{rate:g}"] = replayed
     copies = {g: gained_replays(trials, training_rates, g) for gs in recipes for g in gs}
     subjects = sorted({run.trial.subject for run in plain[0].trials})
+    extras = {f"+adl {folder.name}": adl_replays(folder, training_rates) for folder in extra_adl}
     results: dict[str, dict[str, Any]] = {}
     rows: dict[str, Any]
-    for gains in [(), *recipes]:
+    plans = [(SHIPPED, (), [])]
+    plans += [(recipe_name(gains), gains, []) for gains in recipes]
+    plans += [(name, (), added) for name, added in extras.items()]
+    for name, gains, added in plans:
         training = [
-            merged([by_rate[rate], *(copies[g][i] for g in gains)])
+            merged([by_rate[rate], *(copies[g][i] for g in gains), *added[i : i + 1]])
             for i, rate in enumerate(training_rates)
         ]
-        held_out_for, _ = cross_validated_scorers(training, subjects, folds)
-        everyone: ScorerFor = everyone_by(train(training))
+        always = frozenset(run.trial.subject for r in added for run in r.trials)
+        held_out_for, _ = cross_validated_scorers(training, subjects, folds, always=always)
+        model = train(training)
+        if models_to is not None:
+            models_to.mkdir(parents=True, exist_ok=True)
+            model.save(models_to / f"{name.lstrip('+').replace(' ', '-')}.npz")
+        everyone: ScorerFor = everyone_by(model)
         rows = {}
         for row, replayed in tests.items():
             scorer_for = everyone if row.startswith("other") else held_out_for
             rows[row] = figures(evaluate(replayed, scorer_for, refractory_s))
-        results[recipe_name(gains) if gains else SHIPPED] = rows
+        results[name] = rows
     for rows in results.values():
         rows["passes"] = passes(results[SHIPPED], rows, rates)
     return results
@@ -110,8 +139,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("sisfall", type=Path)
     parser.add_argument("other", type=Path)
     parser.add_argument(
-        "--recipes", nargs="+", default=["0.9,1.1"], help="gains of the training copies, a,b,…"
+        "--recipes", nargs="*", default=["0.9,1.1"], help="gains of the training copies, a,b,…"
     )
+    parser.add_argument(
+        "--extra-adl", type=Path, nargs="*", default=[], help="folders of activities to add"
+    )
+    parser.add_argument("--models-to", type=Path, help="write each recipe's model here")
     parser.add_argument("--rates", type=float, nargs="+", default=[50.0, 20.0])
     parser.add_argument("--cv", type=int, default=5, help="folds of SisFall's subjects")
     parser.add_argument("--read-as", type=float, nargs="*", default=[0.9, 1.1])
@@ -119,7 +152,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging()
     recipes = [[float(g) for g in r.split(",")] for r in args.recipes]
-    results = run(args.sisfall, args.other, recipes, args.rates, args.cv, args.read_as)
+    results = run(
+        args.sisfall,
+        args.other,
+        recipes,
+        args.rates,
+        args.cv,
+        args.read_as,
+        args.extra_adl,
+        args.models_to,
+    )
     if args.json:
         print(json.dumps(results, indent=2))
         return

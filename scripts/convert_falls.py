@@ -5,9 +5,10 @@ figures. Rather than teach every lab tool a new format, each converter writes wh
 ``evaluation.falls.sisfall`` already reads: one folder per subject, one gzipped file per
 trial named ``<code>_<subject>_R<nn>.txt.gz``, ``x,y,z;`` lines of ADXL345 counts
 (g × 256) at 200 Hz. Then ``eval falls``, ``train falls``, ``--cv`` and the daily-stream
-benchmark take the new set unchanged, and a folder of symlinks to both sets' subject folders
-is the combined set. The output goes OUTSIDE the repository (the licences allow research use
-and citation, not redistribution), with ``SOURCE.txt`` saying where it came from.
+benchmark take the new set unchanged, and a folder holding both sets (``cp -rs``: symlinked
+files; a symlinked folder is not descended into) is the combined set. The output goes
+OUTSIDE the repository (the licences allow research use and citation, not redistribution),
+with ``SOURCE.txt`` saying where it came from.
 
 Formats:
 
@@ -22,7 +23,15 @@ The irregular samples are put on a 200 Hz grid by linear interpolation, so the l
 block means give 50 or 20 Hz as from any device; a 200 Hz replay of a converted set holds
 no more than the phone measured (≤ ~100 Hz), so figures are reported at 50 Hz and below.
 
+- ``hapt``: UCI HAPT (Reyes-Ortiz et al., Neurocomputing 2016; a phone on the waist, 50 Hz,
+  in g; read by ``scripts/convert_streams.py``'s reader). It has no falls: each labelled
+  activity of each run becomes one activity trial (``HAPT_CODES``: D41–D52 in HAPT's order),
+  ``--context`` seconds of the run kept on each side (getting up from lying ends, in the
+  labels, before the body's peak does), subjects ``HAnn``, so SisFall's training can see
+  another device's daily life as non-falls.
+
     python scripts/convert_falls.py mobifall MobiFall_Dataset_v2.0 /work/data-extra/mobifall-sisfmt
+    python scripts/convert_falls.py hapt HAPT/RawData /work/data-extra/hapt-sisfmt [--context 3]
 """
 
 from __future__ import annotations
@@ -30,12 +39,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from evaluation.falls.sisfall import G_PER_COUNT, SISFALL_RATE_HZ
+
+# run as a file, this folder is not a package on the path: HAPT's reader is its neighbour's
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.convert_streams import HAPT_ACTIVITIES, read_hapt, read_hapt_labels
 
 STANDARD_GRAVITY = 9.80665
 
@@ -56,6 +70,9 @@ MOBIFALL_CODES = {
     "CSI": "D28",  # stepping into a car
     "CSO": "D29",  # stepping out of a car
 }
+
+#: HAPT's twelve activities (its labels 1–12, in order) as activity codes D41–D52.
+HAPT_CODES = {name: f"D{41 + i}" for i, name in enumerate(HAPT_ACTIVITIES)}
 
 _MOBIFALL_NAME = re.compile(r"^(?P<code>[A-Z]{3})_acc_(?P<subject>\d+)_(?P<trial>\d+)\.txt$")
 
@@ -123,13 +140,47 @@ def convert_mobifall(source: Path, out: Path) -> int:
     return written
 
 
+def convert_hapt(source: Path, out: Path, context_s: float = 0.0) -> int:
+    """Every labelled activity of every HAPT run in ``source`` (with ``labels.txt``) as a
+    trial in ``out``, ``context_s`` of the run on each side; the number of trials written."""
+    labels = read_hapt_labels(source / "labels.txt")
+    numbers: dict[tuple[str, str], int] = {}
+    written = 0
+    for path in sorted(source.glob("acc_exp*_user*.txt")):
+        subject = f"HA{int(path.stem.rpartition('user')[2]):02d}"
+        times, samples = read_hapt(path, labels.get(path.stem, []), all_rows=True)
+        for activity in labels[path.stem]:
+            keep = (times >= activity.start_s - context_s) & (times < activity.end_s + context_s)
+            code = HAPT_CODES[activity.name]
+            number = numbers[subject, code] = numbers.get((subject, code), 0) + 1
+            target = out / subject / f"{code}_{subject}_R{number:02d}.txt.gz"
+            write_sisfall(target, on_grid(times[keep], samples[keep], SISFALL_RATE_HZ))
+            written += 1
+    (out / "SOURCE.txt").write_text(
+        "UCI HAPT, Smartphone-Based Recognition of Human Activities and Postural Transitions "
+        "(Reyes-Ortiz, Oneto, Sama, Parra, Anguita, Neurocomputing 2016),\nconverted by "
+        f"scripts/convert_falls.py hapt --context {context_s:g}: one trial per labelled "
+        "activity, 50 Hz -> 200 Hz by linear\ninterpolation, codes: "
+        + ", ".join(f"{k}={v}" for k, v in HAPT_CODES.items())
+        + ".\nSmartphone on the waist. No falls. Commercial use is prohibited.\n",
+        encoding="utf-8",
+    )
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["mobifall"])
+    parser.add_argument("format", choices=["mobifall", "hapt"])
     parser.add_argument("source", type=Path, help="the data set's folder as published")
     parser.add_argument("out", type=Path, help="SisFall-format folder to write (not the repo)")
+    parser.add_argument(
+        "--context", type=float, default=0.0, help="hapt: seconds kept on each side of a label"
+    )
     args = parser.parse_args(argv)
-    count = convert_mobifall(args.source, args.out)
+    if args.format == "hapt":
+        count = convert_hapt(args.source, args.out, args.context)
+    else:
+        count = convert_mobifall(args.source, args.out)
     print(f"{count} trials written to {args.out}")
 
 

@@ -70,3 +70,14 @@ async def first_fall_alert(client: aiomqtt.Client, timeout: float) -> Alert:
             if alert.kind is AlertKind.FALL:
                 return alert
     raise AssertionError("the alert stream ended")
+
+
+#: HAPT's first rows of acc_exp01_user01.txt: x y z in g, one 50 Hz sample a row, no time.
+HAPT_ROWS = (
+    "0.9180555898766518 -0.1124999994242935 0.5097222514293852\n",
+    "0.9111111304603812 -0.09305556168259389 0.5375000404706096\n",
+    "0.8819444981597608 -0.0861111144222878 0.5138889270791476\n",
+    "0.8819444981597608 -0.0708333369090569 0.5500000450176134\n",
+    "0.8791666816982874 -0.0708333369090569 0.5611111459000181\n",
+    "0.8888889056399477 -0.07638889506590202 0.5250000398359665\n",
+)

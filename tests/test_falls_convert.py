@@ -11,6 +11,7 @@ from evaluation.falls.replay import downsample
 from evaluation.falls.sisfall import G_PER_COUNT, SISFALL_RATE_HZ, find_trials, read_trial
 from scripts import convert_falls
 from scripts.convert_falls import STANDARD_GRAVITY, ConversionError
+from tests.falls_support import HAPT_ROWS
 
 HEADER = """#Acceleration force along the x y z axes (including gravity).
 #timestamp(ns),x,y,z(m/s^2)
@@ -79,3 +80,30 @@ def test_unknown_codes_and_broken_files_are_refused(tmp_path: Path) -> None:
     broken.write_text("@DATA\n1, 2, 3\n")
     with pytest.raises(ConversionError, match="timestamp, x, y, z"):
         convert_falls.convert_mobifall(tmp_path / "b", tmp_path / "out")
+
+
+def test_each_hapt_label_becomes_an_activity_trial_with_its_context(tmp_path: Path) -> None:
+    source = tmp_path / "RawData"
+    source.mkdir()
+    # experiment, user, activity (5 standing, 12 lie-to-stand), first and last sample from 1
+    (source / "labels.txt").write_text("1 1 5 2 2\n1 1 12 3 4\n1 1 5 6 6\n2 1 5 1 2\n")
+    (source / "acc_exp01_user01.txt").write_text("".join(HAPT_ROWS))
+    (source / "acc_exp02_user01.txt").write_text("".join(HAPT_ROWS[:3]))
+
+    out = tmp_path / "converted"
+    assert convert_falls.convert_hapt(source, out, context_s=0.02) == 4
+    trials = find_trials(out)
+    assert [(t.subject, t.code, t.trial, t.is_fall) for t in trials] == [
+        ("HA01", "D45", "R01", False),  # standing: numbered on across the person's runs
+        ("HA01", "D45", "R02", False),
+        ("HA01", "D45", "R03", False),
+        ("HA01", "D52", "R01", False),  # lie-to-stand
+    ]
+    rows = np.array([[float(v) for v in row.split()] for row in HAPT_ROWS])
+    lie_to_stand = read_trial(trials[3].path)
+    # samples 3-4 and one on each side (0.02 s), 50 Hz -> 200 Hz: 4 grid steps a sample
+    assert len(lie_to_stand) == 3 * 4 + 1
+    np.testing.assert_allclose(lie_to_stand[0], rows[1], atol=G_PER_COUNT)
+    np.testing.assert_allclose(lie_to_stand[-1], rows[4], atol=G_PER_COUNT)
+    np.testing.assert_allclose(lie_to_stand[2], (rows[1] + rows[2]) / 2, atol=G_PER_COUNT)
+    assert "HAPT" in (out / "SOURCE.txt").read_text()

@@ -17,6 +17,7 @@ from scripts.convert_streams import (
     CalibrationError,
     ConversionError,
 )
+from tests.falls_support import HAPT_ROWS
 
 HARTH_HEADER = "timestamp,back_x,back_y,back_z,thigh_x,thigh_y,thigh_z,label\n"
 
@@ -78,17 +79,6 @@ def test_daphnet_puts_whole_milliseconds_back_on_the_64_hz_grid_and_keeps_the_pr
     np.testing.assert_allclose(samples, [[0.04, 0.99, 0.1]] * 4)
     everything, _ = convert_streams.read_daphnet(source, all_rows=True)
     assert len(everything) == 7  # only the missing reading is left out
-
-
-#: HAPT's first rows of acc_exp01_user01.txt: x y z in g, one 50 Hz sample a row, no time.
-HAPT_ROWS = (
-    "0.9180555898766518 -0.1124999994242935 0.5097222514293852\n",
-    "0.9111111304603812 -0.09305556168259389 0.5375000404706096\n",
-    "0.8819444981597608 -0.0861111144222878 0.5138889270791476\n",
-    "0.8819444981597608 -0.0708333369090569 0.5500000450176134\n",
-    "0.8791666816982874 -0.0708333369090569 0.5611111459000181\n",
-    "0.8888889056399477 -0.07638889506590202 0.5250000398359665\n",
-)
 
 
 def _hapt(folder: Path, labels: str) -> Path:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from benchmarks import falls_gain_augment
 from evaluation.falls.augment import at_gain, gained_replays
 from evaluation.falls.replay import replay
 from evaluation.falls.sisfall import find_trials
-from tests.falls_support import synthetic_lab
+from scripts.convert_falls import write_sisfall
+from tests.falls_support import synthetic_lab, synthetic_recording
 
 
 def test_a_gain_scales_every_axis() -> None:
@@ -60,3 +62,38 @@ def test_each_row_is_scored_by_the_models_it_names(tmp_path: Path) -> None:
         assert (rows["other@50"]["missed"], rows["other@50"]["adl_alarmed"]) == (8, 8)
         assert rows["sisfall×0.5@50"]["missed"] == 12
         assert rows["passes"]
+
+
+def test_extra_activities_train_every_fold_and_are_never_scored(tmp_path: Path) -> None:
+    # Another set's "activities" that are the first lab's falls, six times as many: a
+    # model that sees them misses (nearly) every fall. Every fold's model must see them (the
+    # held-out people lose their falls; without them, none) and none of them is scored (only
+    # the lab's 12 falls and 12 activities are).
+    lab = synthetic_lab(tmp_path / "one", ["SA01", "SA02", "SA03"], seed=1)
+    other = synthetic_lab(tmp_path / "two", ["MF01"], seed=2)
+    rng = np.random.default_rng(3)
+    extra = tmp_path / "hapt"
+    for subject in ("HA01", "HA02", "HA03"):
+        for trial in range(1, 17):
+            path = extra / subject / f"D52_{subject}_R{trial:02d}.txt.gz"
+            write_sisfall(path, synthetic_recording(rng, fall=True))
+    models = tmp_path / "models"
+    results = falls_gain_augment.run(
+        lab, other, [], [50.0], folds=3, read_as=[], extra_adl=[extra], models_to=models
+    )
+    assert list(results) == ["shipped", "+adl hapt"]
+    assert results["shipped"]["sisfall@50"]["missed"] == 0
+    assert results["+adl hapt"]["sisfall@50"]["missed"] >= 10
+    assert (
+        results["+adl hapt"]["sisfall@50"]["falls"],
+        results["+adl hapt"]["sisfall@50"]["adl"],
+    ) == (12, 12)
+    assert results["+adl hapt"]["other@50"]["missed"] >= 3
+    assert not results["+adl hapt"]["passes"]
+    assert sorted(p.name for p in models.iterdir()) == ["adl-hapt.npz", "shipped.npz"]
+
+
+def test_an_extra_folder_with_a_fall_is_refused(tmp_path: Path) -> None:
+    lab = synthetic_lab(tmp_path / "one", ["HA01"], seed=1)
+    with pytest.raises(ValueError, match="activity recordings only"):
+        falls_gain_augment.adl_replays(lab, [50.0])

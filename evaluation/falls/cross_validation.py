@@ -132,17 +132,20 @@ def cross_validated_scorers(
     subjects: list[str],
     folds: int,
     features: tuple[str, ...] = WINDOW_FEATURES,
+    always: frozenset[str] = frozenset(),
 ) -> tuple[ScorerFor, list[list[str]]]:
     """One model per fold, each trained without that fold's subjects: who is scored by what.
 
-    Folds are by subject, so no person is ever scored by a model that saw them.
+    Folds are by subject, so no person is ever scored by a model that saw them. ``always``
+    (subjects outside ``subjects``: another data set's people added to training) are in
+    every fold's training and are never held out, so the folds stay those without them.
     """
     training = list(training)
     splitter = GroupKFold(n_splits=folds)
     by_subject: dict[str, Scorer] = {}
     held_out: list[list[str]] = []
     for train_index, test_index in splitter.split(subjects, groups=subjects):
-        model = train(training, {subjects[i] for i in train_index}, features=features)
+        model = train(training, {subjects[i] for i in train_index} | always, features=features)
         held_out.append(sorted(subjects[i] for i in test_index))
         for i in test_index:
             by_subject[subjects[i]] = model
