@@ -39,6 +39,7 @@ from eldercare.logs import get_logger
 from eldercare.models import DeviceState, ServiceHeartbeat, ServiceStatus
 from eldercare.mqtt_writes import coalesce_writes
 from eldercare.settings import Settings
+from eldercare.shedding_queue import SAMPLED_BACKLOG, SheddingQueue
 from eldercare.urgent_work import UrgentWork
 
 log = get_logger("bus")
@@ -167,6 +168,8 @@ class MqttConnection:
         self.handled = 0
         self.retries = 0
         self.dead_letters = 0
+        #: Messages a sampled (QoS 0) session dropped, oldest first, when it fell behind.
+        self.shed = 0
         self._busy_since: float | None = None
 
     @classmethod
@@ -193,9 +196,20 @@ class MqttConnection:
             steps_aside_for=steps_aside_for,
         )
 
+    def _shedding_queue(self, maxsize: int) -> SheddingQueue:
+        return SheddingQueue(maxsize, self._count_shed)
+
+    def _count_shed(self) -> None:
+        self.shed += 1
+        if (
+            self.shed == 1 or self.shed % SAMPLED_BACKLOG == 0
+        ):  # a line per backlog, not per message
+            log.warning("sampled_messages_shed", client_id=self.client_id, shed=self.shed)
+
     def _make_client(self) -> aiomqtt.Client:
         broker = self._settings.broker
         will = aiomqtt.Will(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
+        sampled = self._qos == 0
         client = aiomqtt.Client(
             broker.host,
             broker.port,
@@ -210,6 +224,9 @@ class MqttConnection:
             # (~40 ms), capping a service at a few dozen messages per second (measured: 21/s →
             # 780/s with TCP_NODELAY here and ``set_tcp_nodelay true`` in mosquitto).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            # A sampled session's backlog is in this process, not on the broker: bounded.
+            queue_type=self._shedding_queue if sampled else None,  # type: ignore[arg-type]
+            max_queued_incoming_messages=SAMPLED_BACKLOG if sampled else None,
         )
         # Acknowledge (PUBACK) only after the handler's work is done and its output is at the
         # broker: a crash mid-message then means redelivery, never a lost alert. aiomqtt has

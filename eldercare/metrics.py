@@ -67,6 +67,11 @@ HANDLER_RETRIES = Family(
 DEAD_LETTERS = Family(
     "eldercare_dead_letters", "messages set aside after repeated failures", ("service",)
 )
+MESSAGES_SHED = Family(
+    "eldercare_messages_shed",
+    "messages a sampled (QoS 0) session dropped, oldest first, when it fell behind",
+    ("service",),
+)
 MQTT_CONNECTED = Family(
     "eldercare_mqtt_connected", "1 while connected to the broker", ("service",), gauge=True
 )
@@ -177,6 +182,7 @@ def connection_readings(connection: MqttConnection) -> Source:
         yield HANDLER_ERRORS, service, connection.handler_errors
         yield HANDLER_RETRIES, service, connection.retries
         yield DEAD_LETTERS, service, connection.dead_letters
+        yield MESSAGES_SHED, service, connection.shed
         yield MQTT_CONNECTED, service, float(connection.connected.is_set())
 
     return read
