@@ -112,6 +112,8 @@ def run(
     plans = [(SHIPPED, (), [])]
     plans += [(recipe_name(gains), gains, []) for gains in recipes]
     plans += [(name, (), added) for name, added in extras.items()]
+    if models_to is not None:
+        models_to.mkdir(parents=True, exist_ok=True)
     for name, gains, added in plans:
         training = [
             merged([by_rate[rate], *(copies[g][i] for g in gains), *added[i : i + 1]])
@@ -121,7 +123,6 @@ def run(
         held_out_for, _ = cross_validated_scorers(training, subjects, folds, always=always)
         model = train(training)
         if models_to is not None:
-            models_to.mkdir(parents=True, exist_ok=True)
             model.save(models_to / f"{name.lstrip('+').replace(' ', '-')}.npz")
         everyone: ScorerFor = everyone_by(model)
         rows = {}

@@ -200,10 +200,9 @@ class MqttConnection:
         return SheddingQueue(maxsize, self._count_shed)
 
     def _count_shed(self) -> None:
+        """Count a shed message; log the first and then one line per backlog, not per message."""
         self.shed += 1
-        if (
-            self.shed == 1 or self.shed % SAMPLED_BACKLOG == 0
-        ):  # a line per backlog, not per message
+        if self.shed == 1 or self.shed % SAMPLED_BACKLOG == 0:
             log.warning("sampled_messages_shed", client_id=self.client_id, shed=self.shed)
 
     def _make_client(self) -> aiomqtt.Client:
