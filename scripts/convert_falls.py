@@ -143,6 +143,14 @@ def write_sisfall(path: Path, samples_g: np.ndarray) -> None:
         handle.write(text)
 
 
+def write_trial(
+    out: Path, subject: str, code: str, trial: int, times: np.ndarray, samples: np.ndarray
+) -> None:
+    """One trial as ``<out>/<subject>/<code>_<subject>_R<trial>.txt.gz`` on the 200 Hz grid."""
+    target = out / subject / f"{code}_{subject}_R{trial:02d}.txt.gz"
+    write_sisfall(target, on_grid(times, samples, SISFALL_RATE_HZ))
+
+
 def convert_mobifall(source: Path, out: Path) -> int:
     """Every accelerometer file below ``source`` into ``out``; the number of trials written."""
     written = 0
@@ -155,8 +163,7 @@ def convert_mobifall(source: Path, out: Path) -> int:
             raise ConversionError(f"{path}: unknown activity code {match['code']}")
         subject = f"MF{int(match['subject']):02d}"
         times, samples = read_mobifall(path)
-        target = out / subject / f"{code}_{subject}_R{int(match['trial']):02d}.txt.gz"
-        write_sisfall(target, on_grid(times, samples, SISFALL_RATE_HZ))
+        write_trial(out, subject, code, int(match["trial"]), times, samples)
         written += 1
     (out / "SOURCE.txt").write_text(
         "MobiFall Dataset v2.0 (Vavoulas, Pediaditis, Spanakis, Tsiknakis, BHI 2014), "
@@ -191,8 +198,7 @@ def convert_fallalld(source: Path, out: Path, device: int = 3) -> int:
         subject = f"FA{match['subject']}"
         samples = read_fallalld(path)
         times = np.arange(len(samples)) / FALLALLD_RATE_HZ
-        target = out / subject / f"{code}_{subject}_R{match['trial']}.txt.gz"
-        write_sisfall(target, on_grid(times, samples, SISFALL_RATE_HZ))
+        write_trial(out, subject, code, int(match["trial"]), times, samples)
         written += 1
     (out / "SOURCE.txt").write_text(
         "FallAllD (Saleh, Abbas, Le Bouquin Jeannes, IEEE Sensors Journal 2021, "
@@ -219,8 +225,7 @@ def convert_hapt(source: Path, out: Path, context_s: float = 0.0) -> int:
             keep = (times >= activity.start_s - context_s) & (times < activity.end_s + context_s)
             code = HAPT_CODES[activity.name]
             number = numbers[subject, code] = numbers.get((subject, code), 0) + 1
-            target = out / subject / f"{code}_{subject}_R{number:02d}.txt.gz"
-            write_sisfall(target, on_grid(times[keep], samples[keep], SISFALL_RATE_HZ))
+            write_trial(out, subject, code, number, times[keep], samples[keep])
             written += 1
     (out / "SOURCE.txt").write_text(
         "UCI HAPT, Smartphone-Based Recognition of Human Activities and Postural Transitions "
