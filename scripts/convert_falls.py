@@ -30,11 +30,11 @@ no more than the phone measured (≤ ~100 Hz), so figures are reported at 50 Hz 
   labels, before the body's peak does), subjects ``HAnn``, so SisFall's training can see
   another device's daily life as non-falls.
 
-- ``fallalld``: FallAllD (Saleh, Abbas, Le Bouquin Jeannès, IEEE Sensors J. 2021): 15 adults
-  (21–53 years) wearing one LSM9DS1 device on the **waist** (also neck and wrist; ``--device``
+- ``fallalld``: FallAllD (Saleh, Abbas, Le Bouquin Jeannès, IEEE Sensors J. 2021): 15
+  volunteers wearing one LSM9DS1 device on the **waist** (also neck and wrist; ``--device``
   picks one), 20 s trials ``S<ss>_D<d>_A<aaa>_T<tt>_A.dat`` of ``x,y,z`` counts (0.244 mg per
-  count, ±8 g) at 238 Hz. It has the falls of old age SisFall's young adults only simulate on
-  mats: fainting while walking (A111–A114), falling while trying to sit down (A115–A120),
+  count, ±8 g) at 238 Hz. It has other people's (simulated) low-energy falls of old age:
+  fainting while walking (A111–A114), falling while trying to sit down (A115–A120),
   fainting from a chair (A129–A131) and fainting from standing (A132–A135). Falls become
   ``F61``–``F95`` (FallAllD's number − 40), activities ``D56``–``D99`` (number + 55), subjects
   ``FAnn``; 238 Hz goes onto the 200 Hz grid by linear interpolation.
