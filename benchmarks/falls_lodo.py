@@ -16,7 +16,8 @@ evaluation rate and the training rates (candidates do not depend on the model), 
 
 For each: sensitivity, specificity, false alarms per hour over each subject's activity
 recordings joined into one stream (the suspicions per hour before confirmation), the slow
-falls (SisFall's low-energy codes and MobiFall's fall backwards onto a chair), and the codes
+falls (SisFall's low-energy codes, MobiFall's fall backwards onto a chair, FallAllD's fainting
+and sitting falls), and the codes
 that were missed or alarmed. The ``lodo`` rows equal ``eldercare eval falls DIR --model M``
 with M trained by ``eldercare train falls`` on the other set.
 """
@@ -42,9 +43,15 @@ from evaluation.falls.sisfall import find_trials
 from evaluation.falls.threshold import ThresholdChoice, threshold_from_folds
 from evaluation.falls.training import TRAINING_RATES_HZ, train
 
+#: FallAllD's fainting and sitting falls (``scripts/convert_falls.py``'s codes: its number
+#: − 40): syncope while walking or at a table (A111–A114 → F71–F74), falling while trying to
+#: sit down (A115–A120 → F75–F80), fainting from a chair (A129–A131 → F89–F91) and from
+#: standing, one sliding down a wall (A132–A135 → F92–F95).
+FALLALLD_SLOW_FALLS = tuple(f"F{n}" for n in (*range(71, 81), *range(89, 96)))
+
 #: Low-energy falls of the other sets, counted with SisFall's: MobiFall BSC (backwards while
-#: trying to sit on a chair).
-OTHER_SLOW_FALLS = ("F23",)
+#: trying to sit on a chair) and FallAllD's.
+OTHER_SLOW_FALLS = ("F23", *FALLALLD_SLOW_FALLS)
 
 
 def everyone_by(scorer: Scorer) -> ScorerFor:

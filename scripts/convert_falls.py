@@ -30,8 +30,18 @@ no more than the phone measured (≤ ~100 Hz), so figures are reported at 50 Hz 
   labels, before the body's peak does), subjects ``HAnn``, so SisFall's training can see
   another device's daily life as non-falls.
 
+- ``fallalld``: FallAllD (Saleh, Abbas, Le Bouquin Jeannès, IEEE Sensors J. 2021): 15
+  volunteers wearing one LSM9DS1 device on the **waist** (also neck and wrist; ``--device``
+  picks one), 20 s trials ``S<ss>_D<d>_A<aaa>_T<tt>_A.dat`` of ``x,y,z`` counts (0.244 mg per
+  count, ±8 g) at 238 Hz. It has other people's (simulated) low-energy falls of old age:
+  fainting while walking (A111–A114), falling while trying to sit down (A115–A120),
+  fainting from a chair (A129–A131) and fainting from standing (A132–A135). Falls become
+  ``F61``–``F95`` (FallAllD's number − 40), activities ``D56``–``D99`` (number + 55), subjects
+  ``FAnn``; 238 Hz goes onto the 200 Hz grid by linear interpolation.
+
     python scripts/convert_falls.py mobifall MobiFall_Dataset_v2.0 /work/data-extra/mobifall-sisfmt
     python scripts/convert_falls.py hapt HAPT/RawData /work/data-extra/hapt-sisfmt [--context 3]
+    python scripts/convert_falls.py fallalld FallAllD /work/data-extra/fallalld-sisfmt [--device 3]
 """
 
 from __future__ import annotations
@@ -74,6 +84,25 @@ MOBIFALL_CODES = {
 #: HAPT's twelve activities (its labels 1–12, in order) as activity codes D41–D52.
 HAPT_CODES = {name: f"D{41 + i}" for i, name in enumerate(HAPT_ACTIVITIES)}
 
+#: FallAllD's accelerometer: LSM9DS1 at 238 Hz, 0.244 mg a count (its own MATLAB example).
+FALLALLD_RATE_HZ = 238.0
+FALLALLD_G_PER_COUNT = 0.000244
+FALLALLD_DEVICES = {1: "neck", 2: "wrist", 3: "waist"}
+
+
+def fallalld_code(activity: int) -> str:
+    """FallAllD's activity number as a SisFall-style code kept apart from every other set's:
+    falls 101–135 → F61–F95, activities 1–44 → D56–D99."""
+    if 101 <= activity <= 135:
+        return f"F{activity - 40}"
+    if 1 <= activity <= 44:
+        return f"D{activity + 55}"
+    raise ConversionError(f"unknown FallAllD activity {activity}")
+
+
+_FALLALLD_NAME = re.compile(
+    r"^S(?P<subject>\d{2})_D(?P<device>\d)_A(?P<activity>\d{3})_T(?P<trial>\d{2})_A\.dat$"
+)
 _MOBIFALL_NAME = re.compile(r"^(?P<code>[A-Z]{3})_acc_(?P<subject>\d+)_(?P<trial>\d+)\.txt$")
 
 
@@ -114,6 +143,14 @@ def write_sisfall(path: Path, samples_g: np.ndarray) -> None:
         handle.write(text)
 
 
+def write_trial(
+    out: Path, subject: str, code: str, trial: int, times: np.ndarray, samples: np.ndarray
+) -> None:
+    """One trial as ``<out>/<subject>/<code>_<subject>_R<trial>.txt.gz`` on the 200 Hz grid."""
+    target = out / subject / f"{code}_{subject}_R{trial:02d}.txt.gz"
+    write_sisfall(target, on_grid(times, samples, SISFALL_RATE_HZ))
+
+
 def convert_mobifall(source: Path, out: Path) -> int:
     """Every accelerometer file below ``source`` into ``out``; the number of trials written."""
     written = 0
@@ -126,8 +163,7 @@ def convert_mobifall(source: Path, out: Path) -> int:
             raise ConversionError(f"{path}: unknown activity code {match['code']}")
         subject = f"MF{int(match['subject']):02d}"
         times, samples = read_mobifall(path)
-        target = out / subject / f"{code}_{subject}_R{int(match['trial']):02d}.txt.gz"
-        write_sisfall(target, on_grid(times, samples, SISFALL_RATE_HZ))
+        write_trial(out, subject, code, int(match["trial"]), times, samples)
         written += 1
     (out / "SOURCE.txt").write_text(
         "MobiFall Dataset v2.0 (Vavoulas, Pediaditis, Spanakis, Tsiknakis, BHI 2014), "
@@ -135,6 +171,42 @@ def convert_mobifall(source: Path, out: Path) -> int:
         "m/s^2 -> g, irregular ~87-99 Hz -> 200 Hz by linear\ninterpolation, codes: "
         + ", ".join(f"{k}={v}" for k, v in MOBIFALL_CODES.items())
         + ".\nSmartphone in a trouser pocket; its accelerometer clips at about 2 g per axis.\n",
+        encoding="utf-8",
+    )
+    return written
+
+
+def read_fallalld(path: Path) -> np.ndarray:
+    """One FallAllD accelerometer file in g, shape (n, 3), at ``FALLALLD_RATE_HZ``."""
+    try:
+        counts = np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as error:
+        raise ConversionError(f"{path}: {error}") from None
+    if counts.shape[1] != 3 or len(counts) < 2:
+        raise ConversionError(f"{path}: expected at least two 'x,y,z' lines")
+    return counts * FALLALLD_G_PER_COUNT
+
+
+def convert_fallalld(source: Path, out: Path, device: int = 3) -> int:
+    """Every accelerometer file of ``device`` below ``source`` into ``out``; trials written."""
+    written = 0
+    for path in sorted(source.rglob("*_A.dat")):
+        match = _FALLALLD_NAME.match(path.name)
+        if not match or int(match["device"]) != device:
+            continue
+        code = fallalld_code(int(match["activity"]))
+        subject = f"FA{match['subject']}"
+        samples = read_fallalld(path)
+        times = np.arange(len(samples)) / FALLALLD_RATE_HZ
+        write_trial(out, subject, code, int(match["trial"]), times, samples)
+        written += 1
+    (out / "SOURCE.txt").write_text(
+        "FallAllD (Saleh, Abbas, Le Bouquin Jeannes, IEEE Sensors Journal 2021, "
+        "doi:10.1109/JSEN.2020.3018335), accelerometer files of the "
+        f"{FALLALLD_DEVICES.get(device, device)} device only,\nconverted by "
+        f"scripts/convert_falls.py fallalld --device {device}: counts x 0.244 mg -> g, "
+        "238 Hz -> 200 Hz by linear interpolation,\ncodes: falls A101-A135 -> F61-F95 "
+        "(number - 40), activities A001-A044 -> D56-D99 (number + 55).\n",
         encoding="utf-8",
     )
     return written
@@ -153,8 +225,7 @@ def convert_hapt(source: Path, out: Path, context_s: float = 0.0) -> int:
             keep = (times >= activity.start_s - context_s) & (times < activity.end_s + context_s)
             code = HAPT_CODES[activity.name]
             number = numbers[subject, code] = numbers.get((subject, code), 0) + 1
-            target = out / subject / f"{code}_{subject}_R{number:02d}.txt.gz"
-            write_sisfall(target, on_grid(times[keep], samples[keep], SISFALL_RATE_HZ))
+            write_trial(out, subject, code, number, times[keep], samples[keep])
             written += 1
     (out / "SOURCE.txt").write_text(
         "UCI HAPT, Smartphone-Based Recognition of Human Activities and Postural Transitions "
@@ -170,15 +241,20 @@ def convert_hapt(source: Path, out: Path, context_s: float = 0.0) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["mobifall", "hapt"])
+    parser.add_argument("format", choices=["mobifall", "hapt", "fallalld"])
     parser.add_argument("source", type=Path, help="the data set's folder as published")
     parser.add_argument("out", type=Path, help="SisFall-format folder to write (not the repo)")
     parser.add_argument(
         "--context", type=float, default=0.0, help="hapt: seconds kept on each side of a label"
     )
+    parser.add_argument(
+        "--device", type=int, default=3, help="fallalld: 1 neck, 2 wrist, 3 waist (default)"
+    )
     args = parser.parse_args(argv)
     if args.format == "hapt":
         count = convert_hapt(args.source, args.out, args.context)
+    elif args.format == "fallalld":
+        count = convert_fallalld(args.source, args.out, args.device)
     else:
         count = convert_mobifall(args.source, args.out)
     print(f"{count} trials written to {args.out}")

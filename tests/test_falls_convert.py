@@ -107,3 +107,49 @@ def test_each_hapt_label_becomes_an_activity_trial_with_its_context(tmp_path: Pa
     np.testing.assert_allclose(lie_to_stand[-1], rows[4], atol=G_PER_COUNT)
     np.testing.assert_allclose(lie_to_stand[2], (rows[1] + rows[2]) / 2, atol=G_PER_COUNT)
     assert "HAPT" in (out / "SOURCE.txt").read_text()
+
+
+def _fallalld(path: Path, counts: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{x},{y},{z}\n" for x, y, z in counts))
+
+
+def test_a_fallalld_waist_trial_becomes_a_sisfall_trial_in_g_at_200_hz(tmp_path: Path) -> None:
+    # 1 s at 238 Hz as the device writes it: x a ramp of 0.5 g/s in counts, y at rest (-1 g)
+    n = 238
+    ramp = np.rint(0.5 * np.arange(n) / 238.0 / 0.000244)
+    counts = np.column_stack([ramp, np.full(n, -4098), np.zeros(n)]).astype(int)
+    source = tmp_path / "FallAllD"
+    _fallalld(source / "S03_D3_A130_T02_A.dat", counts)  # fainting, falls backwards off a chair
+    _fallalld(source / "S03_D3_A013_T01_A.dat", counts)  # sitting down
+    _fallalld(source / "S03_D1_A130_T02_A.dat", counts)  # the same fall, neck device
+    (source / "S03_D3_A130_T02_G.dat").write_text("not read")
+
+    out = tmp_path / "converted"
+    assert convert_falls.convert_fallalld(source, out) == 2
+    trials = find_trials(out)
+    assert [(t.subject, t.code, t.trial, t.is_fall) for t in trials] == [
+        ("FA03", "D68", "R01", False),
+        ("FA03", "F90", "R02", True),
+    ]
+    g = read_trial(trials[1].path)
+    assert len(g) == int((n - 1) / 238.0 * SISFALL_RATE_HZ) + 1
+    expected_x = 0.5 * np.arange(len(g)) / SISFALL_RATE_HZ
+    np.testing.assert_allclose(g[:, 0], expected_x, atol=2 * G_PER_COUNT)
+    np.testing.assert_allclose(g[:, 1], -4098 * 0.000244, atol=G_PER_COUNT)
+    assert "FallAllD" in (out / "SOURCE.txt").read_text()
+    assert convert_falls.convert_fallalld(source, tmp_path / "neck", device=1) == 1
+
+
+def test_fallalld_codes_stay_apart_and_unknown_ones_are_refused(tmp_path: Path) -> None:
+    assert [convert_falls.fallalld_code(a) for a in (1, 44, 101, 135)] == [
+        "D56",
+        "D99",
+        "F61",
+        "F95",
+    ]
+    with pytest.raises(ConversionError, match="unknown FallAllD activity 99"):
+        convert_falls.fallalld_code(99)
+    _fallalld(tmp_path / "a" / "S01_D3_A101_T01_A.dat", np.zeros((1, 3), dtype=int))
+    with pytest.raises(ConversionError, match="at least two"):
+        convert_falls.convert_fallalld(tmp_path / "a", tmp_path / "out")

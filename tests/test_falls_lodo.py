@@ -70,3 +70,27 @@ def test_nested_rows_decide_at_thresholds_chosen_inside_each_training_set(tmp_pa
             assert (row["falls"], row["adl"]) == (16, 16)
             # one choice per training set, whatever rate the row is evaluated at
             assert rows[f"{kind}~nested/20Hz"]["thresholds"] == row["thresholds"]
+
+
+def test_fallalld_fainting_and_sitting_falls_count_as_slow_falls() -> None:
+    # a fall from a chair when fainting (A130 → F90) and one trying to sit (A117 → F77) are
+    # slow falls; a slip while jogging (A123 → F83) is not
+    by_code = {
+        "F90": {"trials": 4, "alarmed": 3},
+        "F77": {"trials": 5, "alarmed": 5},
+        "F83": {"trials": 17, "alarmed": 17},
+    }
+    report = {
+        "by_code": by_code,
+        "sensitivity": 25 / 26,
+        "tp": 25,
+        "fn": 1,
+        "specificity": 1.0,
+        "fp": 0,
+        "tn": 0,
+        "false_alarms_per_hour": 0.0,
+        "stream_hours": 0.0,
+        "stream_false_alarms": 0,
+    }
+    row = falls_lodo.figures(report)
+    assert (row["slow_falls_detected"], row["slow_falls"]) == (8, 9)
