@@ -131,7 +131,9 @@ def classify(
     if kind_l == "front_door" or (
         (contact or "door" in kind_l) and is_front_door_name(device, room, kind)
     ):
-        return SensorInfo(Role.FRONT_DOOR, Place.OUT, label)
+        # A door contact, like any other: the resident who came in is not seen in the hall
+        # for as long as they are there, so the quiet after it is a spell (``presence``).
+        return SensorInfo(Role.FRONT_DOOR, Place.OUT, label, presence=False)
     if kind_l in {"bed", "bed_pressure"} or (
         kind_l not in {"motion", "light"} and not contact and _BED_PRESSURE.search(device)
     ):
