@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from eldercare.db.models import (
     ContactRow,
@@ -66,6 +66,12 @@ class DevicePlace(NamedTuple):
 
 async def home(session: AsyncSession, home_id: str) -> HomeRow | None:
     return await session.get(HomeRow, home_id)
+
+
+def home_now(session: Session, home_id: str) -> HomeRow | None:
+    """``home`` in a sync session: a read inside one call's transaction
+    (``eldercare.db.one_call``: alerting stores an alert that way)."""
+    return session.get(HomeRow, home_id)
 
 
 async def station(session: AsyncSession, station_id: str) -> StationRow | None:
