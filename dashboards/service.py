@@ -21,8 +21,8 @@ from dashboards.activity import ActivityBoard
 from dashboards.activity_log import ActivityLog
 from dashboards.alert_lists import with_responses
 from dashboards.app import create_app
-from dashboards.recent_households import RecentHouseholds
-from dashboards.scope import Placement, placement_of
+from dashboards.homes import placed_households
+from dashboards.scope import Placement
 from dashboards.stream import Broadcaster
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
@@ -40,8 +40,9 @@ log = get_logger("dashboard")
 class UpdateFeed:
     """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view,
     tagged with the home's placement so each stream can keep it to those allowed to see it.
-    The placement is read for every update; the household shown with it is a copy at most a
-    minute old (``RecentHouseholds``): three of the six queries an update cost.
+    Three queries an update, whatever the home: the alert (alerting's API), the placement
+    with the household (one query, ``placed_households``: both read fresh every time), and
+    the responses. A new home's update took six (issue 18).
 
     Each update is urgent work (``eldercare.urgent_work``): the activity feed and its writer
     pause while one is handled, so its queries' answers find the loop and the interpreter
@@ -52,13 +53,11 @@ class UpdateFeed:
         api: AlertingApi,
         broadcaster: Broadcaster,
         engine: AsyncEngine,
-        clock: Clock,
         urgent: UrgentWork | None = None,
     ) -> None:
         self.api = api
         self.broadcaster = broadcaster
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.households = RecentHouseholds(clock)
         self.urgent = urgent or UrgentWork()
 
     def subscriptions(self, topics: Topics) -> list[Subscription]:
@@ -76,12 +75,14 @@ class UpdateFeed:
             log.error("update_unusable", topic=topic, error=str(error))
             return []
         async with self.sessions() as session:
-            placement = await placement_of(session, alert.home)
-            (item,) = await with_responses(session, [alert], self.households.of)
+            placed = await placed_households(session, [alert.home])
+            placement, household = placed.get(alert.home, (Placement(alert.home, None, None), None))
+            known = {alert.home: household} if household else {}
+            (item,) = await with_responses(session, [alert], known)
         self.broadcaster.publish(
             "alert",
             {"update": update.model_dump(mode="json"), "alert": item.model_dump(mode="json")},
-            placement or Placement(alert.home, None, None),
+            placement,
         )
         return []
 
@@ -129,7 +130,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
     urgent = UrgentWork()  # the wall's updates; the activity feed and its writer wait
-    feed = UpdateFeed(api, broadcaster, engine, clock, urgent)
+    feed = UpdateFeed(api, broadcaster, engine, urgent)
     activity_log = ActivityLog(engine, clock, urgent)
     activity = ActivityBoard(settings.topics, activity_log)
 

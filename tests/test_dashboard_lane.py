@@ -113,7 +113,7 @@ async def test_the_activity_feed_steps_aside_while_an_update_is_handled(
     alert = call_button_alert("h-1", clock.now())
     await api.record(alert)
     urgent = UrgentWork()
-    feed = UpdateFeed(api, Broadcaster(), engine, clock, urgent)
+    feed = UpdateFeed(api, Broadcaster(), engine, urgent)
     board = ActivityBoard(settings.topics, ActivityLog(engine, clock, urgent))
     activity = activity_session(settings, "test-dashboard-activity", board, urgent)
     flood_prefix = settings.topics.normalised("h-flood", "pir", "event").rsplit("/", 3)[0]
