@@ -26,6 +26,8 @@ from dashboards.scope import Placement
 from dashboards.stream import Broadcaster
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
+from eldercare.failures import until_the_database_answers
+from eldercare.keyed_lanes import KeyedLanes
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertUpdate
@@ -46,7 +48,16 @@ class UpdateFeed:
 
     Each update is urgent work (``eldercare.urgent_work``): the activity feed and its writer
     pause while one is handled, so its queries' answers find the loop and the interpreter
-    free instead of waiting behind every home's events."""
+    free instead of waiting behind every home's events.
+
+    Updates of different alerts are shown side by side, one alert's in the order they came
+    (``eldercare.keyed_lanes``): a press's update no longer waits for the previous alert's.
+    ``handle`` returns once the update is started, so the message is acknowledged before the
+    frame is out; the session is clean (a reconnect redelivers nothing either way), and a
+    database away is waited out here as the bus would have, the update still in order."""
+
+    #: Updates being shown at once; past that, the session's reading waits.
+    IN_FLIGHT = 32
 
     def __init__(
         self,
@@ -59,21 +70,44 @@ class UpdateFeed:
         self.broadcaster = broadcaster
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.urgent = urgent or UrgentWork()
+        self._lanes = KeyedLanes(self.IN_FLIGHT)
 
     def subscriptions(self, topics: Topics) -> list[Subscription]:
         return [Subscription(topics.all_updates_filter, self.handle)]
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
-        with self.urgent.doing():
-            return await self._show(topic, payload)
-
-    async def _show(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
             update = AlertUpdate.model_validate_json(payload)
-            alert = await self.api.get(update.alert_id)
-        except (ValidationError, AlertNotFound) as error:
+        except ValidationError as error:
             log.error("update_unusable", topic=topic, error=str(error))
             return []
+        # Urgent from now, not from when its task first runs: ordinary work must not slip in.
+        end = self.urgent.begin()
+        try:
+            task = await self._lanes.start(update.alert_id, lambda: self._shown(topic, update))
+        except BaseException:
+            end()  # never started (cancelled while waiting for a slot)
+            raise
+        task.add_done_callback(lambda _task: end())  # ended, failed or cancelled
+        return []
+
+    async def shown(self) -> None:
+        """Return once every update handed in so far is on the walls (or given up)."""
+        await self._lanes.idle()
+
+    async def _shown(self, topic: str, update: AlertUpdate) -> None:
+        await until_the_database_answers(
+            lambda: self._show(topic, update),
+            "update_show_failed_retrying",
+            alert_id=update.alert_id,
+        )
+
+    async def _show(self, topic: str, update: AlertUpdate) -> None:
+        try:
+            alert = await self.api.get(update.alert_id)
+        except AlertNotFound as error:
+            log.error("update_unusable", topic=topic, error=str(error))
+            return
         async with self.sessions() as session:
             placed = await placed_households(session, [alert.home])
             placement, household = placed.get(alert.home, (Placement(alert.home, None, None), None))
@@ -84,7 +118,6 @@ class UpdateFeed:
             {"update": update.model_dump(mode="json"), "alert": item.model_dump(mode="json")},
             placement,
         )
-        return []
 
 
 def activity_session(
