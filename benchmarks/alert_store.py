@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,14 +151,20 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
-async def measure(url: str, alerts: int, busy_tasks: int = 0, busy_ms: float = 0) -> dict[str, Any]:
+async def registered_homes(url: str, count: int) -> tuple[AsyncEngine, list[str]]:
+    """A migrated database with ``count`` of the bench's homes, stations and people (the
+    policy's tiers resolve through them); the engine and the homes' ids."""
     engine = create_engine(url)
     await migrate(engine)
-    homes = [f"h-{n:05d}" for n in range(alerts)]
-    # The bench's homes, stations and people (the policy's tiers resolve through them).
+    homes = [f"h-{n:05d}" for n in range(count)]
     await Registry(engine, SimulatedClock(START)).apply(
         registry_document([(home, STANDARD_DEVICES) for home in homes], 9)
     )
+    return engine, homes
+
+
+async def measure(url: str, alerts: int, busy_tasks: int = 0, busy_ms: float = 0) -> dict[str, Any]:
+    engine, homes = await registered_homes(url, alerts)
     api = AlertingApi(engine, SimulatedClock(START))
     counted = Statements(engine)
     passes: dict[str, Any] = {}
@@ -211,32 +217,46 @@ async def on_postgres(server: str, alerts: int, busy_tasks: int, busy_ms: float)
         await connection.close()
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--alerts", type=int, default=300)
+def add_busy_options(parser: argparse.ArgumentParser) -> None:
+    """``--busy-tasks`` and ``--busy-ms`` (``hold_the_loop``), shared by the benchmarks."""
     parser.add_argument("--busy-tasks", type=int, default=0, help="tasks sharing the loop")
     parser.add_argument("--busy-ms", type=float, default=2.0, help="CPU ms each holds per turn")
+
+
+def on_sqlite(
+    run: Callable[[str, int, int, float], Awaitable[dict[str, Any]]],
+    count: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """``run(url, count, busy_tasks, busy_ms)`` on a fresh SQLite file, with the settings
+    and the machine's load average."""
+
+    async def measured() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'eldercare.db'}"
+            return await run(url, count, args.busy_tasks, args.busy_ms)
+
+    return {
+        "busy_tasks": args.busy_tasks,
+        "busy_ms": args.busy_ms if args.busy_tasks else 0,
+        "load_average": os.getloadavg(),
+        "sqlite": asyncio.run(measured()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=300)
+    add_busy_options(parser)
     parser.add_argument("--postgres", help="e.g. postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        result: dict[str, Any] = {
-            "alerts": args.alerts,
-            "busy_tasks": args.busy_tasks,
-            "busy_ms": args.busy_ms if args.busy_tasks else 0,
-            "load_average": os.getloadavg(),
-            "sqlite": await measure(
-                f"sqlite+aiosqlite:///{Path(folder) / 'eldercare.db'}",
-                args.alerts,
-                args.busy_tasks,
-                args.busy_ms,
-            ),
-        }
+    result = {"alerts": args.alerts, **on_sqlite(measure, args.alerts, args)}
     if args.postgres:
-        result["postgresql"] = await on_postgres(
-            args.postgres, args.alerts, args.busy_tasks, args.busy_ms
+        result["postgresql"] = asyncio.run(
+            on_postgres(args.postgres, args.alerts, args.busy_tasks, args.busy_ms)
         )
     print(json.dumps(result, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
