@@ -7,8 +7,8 @@ alert for each, then hands ``UpdateFeed`` (what the dashboard's update session
 calls) two updates per home, as a press makes them: the previous home's "notified" and
 then this home's "open", one pair after the other, so each "open" is a new home's first
 update and may have to wait for the other alert's. Per kind of update: queries per update
-(``before_cursor_execute``), and ms from ``handle`` until the frame is published to the
-walls (median, p99), on a fresh SQLite file. ``--busy-tasks`` / ``--busy-ms`` share the
+(``before_cursor_execute``), and ms from the pair's arrival until the frame is published to
+the walls (median, p99), on a fresh SQLite file. ``--busy-tasks`` / ``--busy-ms`` share the
 loop with busy tasks, as the activity feed under load would without stepping aside
 (``benchmarks/alert_store.py``). Prints one JSON object.
 """
@@ -71,10 +71,11 @@ async def measure(url: str, updates: int, busy_tasks: int, busy_ms: float) -> di
         previous: str | None = None
         for home in homes:
             steps = [(previous, AlertStatus.NOTIFIED)] if previous else []
+            arrived = time.perf_counter()  # both on the connection at once, as under load
             for alert_id, status in [*steps, (f"P-{home}", AlertStatus.OPEN)]:
                 assert alert_id is not None
                 message = AlertUpdate(alert_id=alert_id, home=home, status=status, at=START)
-                handed[(alert_id, status.value)] = time.perf_counter()
+                handed[(alert_id, status.value)] = arrived
                 await feed.handle("updates", message.to_json())
             await feed.shown()  # the next press comes later
             previous = f"P-{home}"
