@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from alerting import dead_letters, store, visits, wellbeing
 from alerting.dead_letters import DeadLetterView
@@ -29,6 +30,7 @@ from eldercare.db.models import (
     AlertRow,
     NotificationStatus,
 )
+from eldercare.db.one_call import OneCall
 from eldercare.models import (
     Alert,
     AlertKind,
@@ -193,6 +195,7 @@ class AlertingApi:
         links: AckLinks | None = None,
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._one_call = OneCall(engine)
         self._clock = clock
         self.policies = policies or PolicyBook()
         self.links = links
@@ -208,14 +211,19 @@ class AlertingApi:
         )
 
     async def record(self, alert: Alert) -> AlertUpdate | None:
-        """Store a trigger and, in the same transaction, plan its escalation."""
-        async with self._sessions.begin() as session:
-            recorded = await store.record_alert(session, alert, self._clock.now())
+        """Store a trigger and, in the same transaction, plan its escalation: one call to
+        the database (``eldercare.db.one_call``), committed when this returns."""
+        now, policies = self._clock.now(), self.policies
+
+        def record_and_plan(session: Session) -> AlertUpdate | None:
+            recorded = store.record_alert(session, alert, now)
             if recorded is None:
                 return None
             if recorded.needs_plan:
-                await plan_timers(session, recorded.row, self.policies, new=recorded.new)
+                plan_timers(session, recorded.row, policies, new=recorded.new)
             return recorded.update
+
+        return await self._one_call.run(record_and_plan)
 
     async def record_dead_letter(self, record: DeadLetter) -> bool:
         """Keep a message some service set aside; False when this record was kept before."""

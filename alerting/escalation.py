@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from alerting import leases, notes, recipients, store
 from alerting.messages import MessageFacts, render
@@ -40,24 +41,23 @@ def instance_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-async def plan_timers(
-    session: AsyncSession, alert: AlertRow, policies: PolicyBook, *, new: bool
-) -> None:
+def plan_timers(session: Session, alert: AlertRow, policies: PolicyBook, *, new: bool) -> None:
     """(Re)plan the alert's tiers; tiers already fired stay fired.
 
     Called for a new alert, and again when an attached trigger raises the severity: the
     stricter policy then applies from the original raise time, so tiers it says are
     overdue fire at once. ``new``: the alert row was inserted in this transaction, so it
     has no timers to look up or replace (two statements a stored alert need not wait for).
+    Sync: part of the one call that stores an alert (``AlertingApi.record``).
     """
-    home = await registry_api.home(session, alert.home_id)
+    home = registry_api.home_now(session, alert.home_id)
     chosen = policies.choose(
         home.station_id if home else None,
         alert.home_id,
         AlertKind(alert.kind),
         Severity(alert.severity),
     )
-    fired = None if new else await store.last_fired_tier(session, alert.id)
+    fired = None if new else store.last_fired_tier(session, alert.id)
     severity, timezone = Severity(alert.severity), home.timezone if home else DEFAULT_TIMEZONE
     planned = [
         (timer.tier, timer.target.value, timer.due_at)
@@ -68,8 +68,8 @@ async def plan_timers(
         # after every tier, including ones fired under an earlier (laxer) plan
         planned.append((max(len(planned), (fired or 0) + 1), EXPIRE, expires_at))
     if not new:
-        await store.drop_unfired_timers(session, alert.id)
-    await store.add_timers(session, alert.id, [t for t in planned if fired is None or t[0] > fired])
+        store.drop_unfired_timers(session, alert.id)
+    store.add_timers(session, alert.id, [t for t in planned if fired is None or t[0] > fired])
 
 
 async def _expire(session: AsyncSession, alert: AlertRow, now: datetime) -> list[AlertUpdate]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from alerting import notes
 from alerting.lifecycle import TransitionRefused, allowed_from, check_transition
@@ -86,7 +87,7 @@ class Step:
         )
 
 
-def take(session: AsyncSession, row: AlertRow, step: Step) -> AlertUpdate:
+def take(session: AsyncSession | Session, row: AlertRow, step: Step) -> AlertUpdate:
     """Write the step into the alert's timeline; the update to publish."""
     session.add(step.audit(row))
     return step.update(row)
@@ -149,13 +150,14 @@ def _seen_and_open_query() -> Select[tuple[bool, AlertRow]]:
 _SEEN_AND_OPEN = _seen_and_open_query()
 
 
-async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Recorded | None:
+def record_alert(session: Session, alert: Alert, now: datetime) -> Recorded | None:
     """Store a raised alert, or attach it to the open one of the same kind for the home.
 
     Returns None when this trigger was stored before, as an alert or attached to one (a
-    QoS 1 redelivery after a restart must not count as a second trigger).
+    QoS 1 redelivery after a restart must not count as a second trigger). Sync: the whole
+    store is one call to the database (``eldercare.db.one_call``).
     """
-    found = await session.execute(
+    found = session.execute(
         _SEEN_AND_OPEN,
         {"trigger": alert.alert_id, "home": alert.home, "kind": alert.kind.value},
     )
@@ -195,7 +197,7 @@ async def record_alert(session: AsyncSession, alert: Alert, now: datetime) -> Re
         context=alert.context,
     )
     session.add(row)
-    await session.flush()  # the alert row must exist before its audit row (foreign key)
+    session.flush()  # the alert row must exist before its audit row (foreign key)
     session.add(AlertTriggerRow(trigger_id=row.id, alert_id=row.id, received_at=now))
     update = take(session, row, Step(AlertStatus.OPEN, now, actor=DETECTOR))
     return Recorded(update, row, needs_plan=True, new=True)
@@ -346,8 +348,8 @@ async def resident_alerts(session: AsyncSession) -> list[AlertRow]:
 
 
 # Escalation timers ----------------------------------------------------------------------
-async def last_fired_tier(session: AsyncSession, alert_id: str) -> int | None:
-    return await session.scalar(
+def last_fired_tier(session: Session, alert_id: str) -> int | None:
+    return session.scalar(
         select(func.max(EscalationTimerRow.tier)).where(
             EscalationTimerRow.alert_id == alert_id,
             EscalationTimerRow.status == TimerStatus.FIRED,
@@ -355,9 +357,9 @@ async def last_fired_tier(session: AsyncSession, alert_id: str) -> int | None:
     )
 
 
-async def drop_unfired_timers(session: AsyncSession, alert_id: str) -> None:
+def drop_unfired_timers(session: Session, alert_id: str) -> None:
     """Before a re-plan: the alert's timers that have not fired go (fired ones stay)."""
-    await session.execute(
+    session.execute(
         delete(EscalationTimerRow).where(
             EscalationTimerRow.alert_id == alert_id,
             EscalationTimerRow.status != TimerStatus.FIRED,
@@ -365,15 +367,15 @@ async def drop_unfired_timers(session: AsyncSession, alert_id: str) -> None:
     )
 
 
-async def add_timers(
-    session: AsyncSession, alert_id: str, planned: Sequence[tuple[int, str, datetime]]
+def add_timers(
+    session: Session, alert_id: str, planned: Sequence[tuple[int, str, datetime]]
 ) -> None:
     """The alert's ``planned`` timers (tier, target, due), pending, in one executemany: as
     ORM objects SQLite inserted them one statement each (their ids, never read here, were
     fetched back)."""
     if not planned:
         return
-    await session.execute(
+    session.execute(
         insert(EscalationTimerRow),
         [
             {

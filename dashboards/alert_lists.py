@@ -8,7 +8,7 @@ bug this system can have.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,16 +35,17 @@ async def visible_alerts(
     return found[:limit]
 
 
-HouseholdsOf = Callable[[AsyncSession, Iterable[str]], Awaitable[dict[str, Household]]]
-
-
 async def with_responses(
-    session: AsyncSession, alerts: Sequence[AlertView], households_of: HouseholdsOf = households
+    session: AsyncSession,
+    alerts: Sequence[AlertView],
+    known: Mapping[str, Household] | None = None,
 ) -> list[AlertItem]:
     """The alerts as the wall shows them, each with its newest on-the-way / on-site step
-    and the household it is about (``households_of``: read now, or a recent copy)."""
+    and the household it is about (``known``: read with the caller's other reads; read
+    here when None)."""
     responses = await latest_responses(session, (alert.alert_id for alert in alerts))
-    known = await households_of(session, (alert.home for alert in alerts))
+    if known is None:
+        known = await households(session, (alert.home for alert in alerts))
     return [
         AlertItem(
             **alert.model_dump(),

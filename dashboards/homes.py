@@ -29,6 +29,7 @@ from dashboards.schemas import (
     Household,
     ResidentView,
 )
+from dashboards.scope import Placement
 from eldercare.db.models import HomeModeRow
 from eldercare.models import AlertKind
 from gateway import registry_api
@@ -178,28 +179,35 @@ async def contacts(session: AsyncSession, home_id: str) -> list[ContactView]:
     return [contact_view(row) for row in await registry_api.contacts(session, home_id)]
 
 
-async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str, Household]:
-    """Each known home's people and address, in three queries whatever the number of homes
-    (the wall asks for every open alert at once)."""
+async def placed_households(
+    session: AsyncSession, home_ids: Iterable[str]
+) -> dict[str, tuple[Placement, Household]]:
+    """Each known home's placement (who may see it) and its people and address, in one
+    query whatever the number of homes (``registry_api.placed_households``)."""
     ids = set(home_ids)
     if not ids:
         return {}
-    homes = await registry_api.homes(session, ids)
-    people: dict[str, list[ResidentView]] = {}
-    for row in await registry_api.residents_of(session, ids):
-        people.setdefault(row.home_id, []).append(resident_view(row))
-    first: dict[str, ContactView] = {}
-    for row in await registry_api.contacts_of(session, ids):
-        first.setdefault(row.home_id, contact_view(row))
-    return {
-        home.id: Household(
-            name=home.name or home.id,
-            address=home.address,
-            residents=people.get(home.id, []),
-            contact=first.get(home.id),
-        )
-        for home in homes
-    }
+    placed: dict[str, tuple[Placement, Household]] = {}
+    for home, centre_id, resident, first_contact in await registry_api.placed_households(
+        session, ids
+    ):
+        if home.id not in placed:
+            household = Household(
+                name=home.name or home.id,
+                address=home.address,
+                residents=[],
+                contact=contact_view(first_contact) if first_contact else None,
+            )
+            placed[home.id] = (Placement(home.id, home.station_id, centre_id), household)
+        if resident is not None:
+            placed[home.id][1].residents.append(resident_view(resident))
+    return placed
+
+
+async def households(session: AsyncSession, home_ids: Iterable[str]) -> dict[str, Household]:
+    """Each known home's people and address (the wall asks for every open alert at once)."""
+    placed = await placed_households(session, home_ids)
+    return {home: household for home, (_, household) in placed.items()}
 
 
 async def home_devices(session: AsyncSession, home_id: str) -> list[DeviceRow]:

@@ -21,11 +21,13 @@ from dashboards.activity import ActivityBoard
 from dashboards.activity_log import ActivityLog
 from dashboards.alert_lists import with_responses
 from dashboards.app import create_app
-from dashboards.recent_households import RecentHouseholds
-from dashboards.scope import Placement, placement_of
+from dashboards.homes import placed_households
+from dashboards.scope import Placement
 from dashboards.stream import Broadcaster
 from eldercare.bus import MqttConnection, Outgoing, Subscription
 from eldercare.clock import Clock
+from eldercare.failures import until_the_database_answers
+from eldercare.keyed_lanes import KeyedLanes
 from eldercare.logs import get_logger
 from eldercare.metrics import connection_readings, export
 from eldercare.models import AlertUpdate
@@ -40,50 +42,82 @@ log = get_logger("dashboard")
 class UpdateFeed:
     """Turns each lifecycle update from MQTT into an SSE frame with the alert's current view,
     tagged with the home's placement so each stream can keep it to those allowed to see it.
-    The placement is read for every update; the household shown with it is a copy at most a
-    minute old (``RecentHouseholds``): three of the six queries an update cost.
+    Three queries an update, whatever the home: the alert (alerting's API), the placement
+    with the household (one query, ``placed_households``: both read fresh every time), and
+    the responses. A new home's update took six (issue 18).
 
     Each update is urgent work (``eldercare.urgent_work``): the activity feed and its writer
     pause while one is handled, so its queries' answers find the loop and the interpreter
-    free instead of waiting behind every home's events."""
+    free instead of waiting behind every home's events.
+
+    Updates of different alerts are shown side by side, one alert's in the order they came
+    (``eldercare.keyed_lanes``): a press's update no longer waits for the previous alert's.
+    ``handle`` returns once the update is started, so the message is acknowledged before the
+    frame is out; the session is clean (a reconnect redelivers nothing either way), and a
+    database away is waited out here as the bus would have, the update still in order."""
+
+    #: Updates being shown at once; past that, the session's reading waits.
+    IN_FLIGHT = 32
 
     def __init__(
         self,
         api: AlertingApi,
         broadcaster: Broadcaster,
         engine: AsyncEngine,
-        clock: Clock,
         urgent: UrgentWork | None = None,
     ) -> None:
         self.api = api
         self.broadcaster = broadcaster
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.households = RecentHouseholds(clock)
         self.urgent = urgent or UrgentWork()
+        self._lanes = KeyedLanes(self.IN_FLIGHT)
 
     def subscriptions(self, topics: Topics) -> list[Subscription]:
         return [Subscription(topics.all_updates_filter, self.handle)]
 
     async def handle(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
-        with self.urgent.doing():
-            return await self._show(topic, payload)
-
-    async def _show(self, topic: str, payload: bytes) -> Sequence[Outgoing]:
         try:
             update = AlertUpdate.model_validate_json(payload)
-            alert = await self.api.get(update.alert_id)
-        except (ValidationError, AlertNotFound) as error:
+        except ValidationError as error:
             log.error("update_unusable", topic=topic, error=str(error))
             return []
+        # Urgent from now, not from when its task first runs: ordinary work must not slip in.
+        end = self.urgent.begin()
+        try:
+            task = await self._lanes.start(update.alert_id, lambda: self._shown(topic, update))
+        except BaseException:
+            end()  # never started (cancelled while waiting for a slot)
+            raise
+        task.add_done_callback(lambda _task: end())  # ended, failed or cancelled
+        return []
+
+    async def shown(self) -> None:
+        """Return once every update handed in so far is on the walls (or given up)."""
+        await self._lanes.idle()
+
+    async def _shown(self, topic: str, update: AlertUpdate) -> None:
+        await until_the_database_answers(
+            lambda: self._show(topic, update),
+            "update_show_failed_retrying",
+            alert_id=update.alert_id,
+        )
+
+    async def _show(self, topic: str, update: AlertUpdate) -> None:
+        try:
+            alert = await self.api.get(update.alert_id)
+        except AlertNotFound as error:
+            log.error("update_unusable", topic=topic, error=str(error))
+            return
         async with self.sessions() as session:
-            placement = await placement_of(session, alert.home)
-            (item,) = await with_responses(session, [alert], self.households.of)
+            placed = await placed_households(session, [alert.home])
+            placement, household = placed.get(alert.home, (Placement(alert.home, None, None), None))
+            known = {alert.home: household} if household else {}
+            (item,) = await with_responses(session, [alert], known)
         self.broadcaster.publish(
             "alert",
             {"update": update.model_dump(mode="json"), "alert": item.model_dump(mode="json")},
-            placement or Placement(alert.home, None, None),
+            placement,
         )
-        return []
 
 
 def activity_session(
@@ -129,7 +163,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     api = AlertingApi.from_settings(engine, clock, settings)
     broadcaster = Broadcaster()
     urgent = UrgentWork()  # the wall's updates; the activity feed and its writer wait
-    feed = UpdateFeed(api, broadcaster, engine, clock, urgent)
+    feed = UpdateFeed(api, broadcaster, engine, urgent)
     activity_log = ActivityLog(engine, clock, urgent)
     activity = ActivityBoard(settings.topics, activity_log)
 

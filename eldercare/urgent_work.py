@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class UrgentWork:
@@ -33,14 +33,30 @@ class UrgentWork:
     @contextlib.contextmanager
     def doing(self) -> Iterator[None]:
         """Mark the block as urgent: ordinary work waits until it (and all others) ended."""
-        self._running += 1
-        self._none.clear()
+        end = self.begin()
         try:
             yield
         finally:
+            end()
+
+    def begin(self) -> Callable[[], None]:
+        """Mark urgent work begun now, for work that ends in another task (one started
+        now, which would otherwise leave ordinary work a turn of the loop before it begins);
+        call what this returns when it ends (a second call does nothing)."""
+        self._running += 1
+        self._none.clear()
+        ended = False
+
+        def end() -> None:
+            nonlocal ended
+            if ended:
+                return
+            ended = True
             self._running -= 1
             if not self._running:
                 self._none.set()
+
+        return end
 
     async def none_running(self) -> None:
         """Return once no urgent work runs (at once when none does)."""

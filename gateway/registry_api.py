@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from eldercare.db.models import (
     ContactRow,
@@ -40,6 +40,7 @@ __all__ = [
     "DeviceRow",
     "HomePlacement",
     "HomeRow",
+    "PlacedHousehold",
     "ResidentRow",
     "Shards",
     "StaffRow",
@@ -66,6 +67,12 @@ class DevicePlace(NamedTuple):
 
 async def home(session: AsyncSession, home_id: str) -> HomeRow | None:
     return await session.get(HomeRow, home_id)
+
+
+def home_now(session: Session, home_id: str) -> HomeRow | None:
+    """``home`` in a sync session: a read inside one call's transaction
+    (``eldercare.db.one_call``: alerting stores an alert that way)."""
+    return session.get(HomeRow, home_id)
 
 
 async def station(session: AsyncSession, station_id: str) -> StationRow | None:
@@ -225,6 +232,45 @@ async def placement(session: AsyncSession, home_id: str) -> HomePlacement | None
     )
     row = (await session.execute(query)).first()
     return HomePlacement(*row) if row else None
+
+
+class PlacedHousehold(NamedTuple):
+    """One row of ``placed_households``: a home, its station's centre, one resident (None
+    when it has none) and its first contact (None when it has none)."""
+
+    home: HomeRow
+    centre_id: str | None
+    resident: ResidentRow | None
+    first_contact: ContactRow | None
+
+
+async def placed_households(
+    session: AsyncSession, home_ids: Iterable[str]
+) -> list[PlacedHousehold]:
+    """The homes with their placement, residents (by id) and first contact (by position,
+    then id), in one query however many homes: a home's row repeats once per resident.
+
+    The same reads as ``placement``, ``homes``, ``residents_of`` and ``contacts_of``[0], in
+    one round trip: the wall's alert update needs all of them, and each round trip's answer
+    waits for a turn of the dashboard's busy loop (issue 18)."""
+    station_row = aliased(StationRow)
+    first_contact = (
+        select(ContactRow.id)
+        .where(ContactRow.home_id == HomeRow.id)
+        .order_by(ContactRow.position, ContactRow.id)
+        .limit(1)
+        .correlate(HomeRow)
+        .scalar_subquery()
+    )
+    query = (
+        select(HomeRow, station_row.centre_id, ResidentRow, ContactRow)
+        .outerjoin(station_row, station_row.id == HomeRow.station_id)
+        .outerjoin(ResidentRow, ResidentRow.home_id == HomeRow.id)
+        .outerjoin(ContactRow, ContactRow.id == first_contact)
+        .where(HomeRow.id.in_(set(home_ids)))
+        .order_by(HomeRow.id, ResidentRow.id)
+    )
+    return [PlacedHousehold(*row) for row in await session.execute(query)]
 
 
 async def home_ids(

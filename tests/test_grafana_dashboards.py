@@ -27,6 +27,7 @@ from eldercare.metrics import (
     GATEWAY_QUARANTINED,
     HANDLER_ERRORS,
     MESSAGES_HANDLED,
+    MESSAGES_SHED,
     MQTT_CONNECTED,
     NOTIFICATIONS,
     RULE_FAILURES,
@@ -238,11 +239,13 @@ def test_promql_refers_only_to_what_the_services_export(where: str, target: dict
 
 def test_system_health_shows_the_service_counters() -> None:
     """Issue 14: handled, errors, dead letters, quarantined by reason, alerts, notifications,
-    escalation and the spool, live from the services rather than only in their memory."""
+    escalation and the spool, live from the services rather than only in their memory; and
+    what sampled sessions shed (issue 18)."""
     wanted = {
         family.exposed_name
         for family in (
             MESSAGES_HANDLED,
+            MESSAGES_SHED,
             HANDLER_ERRORS,
             DEAD_LETTERS,
             MQTT_CONNECTED,
