@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import uvicorn
 from fastapi import FastAPI
@@ -54,7 +55,9 @@ class UpdateFeed:
     (``eldercare.keyed_lanes``): a press's update no longer waits for the previous alert's.
     ``handle`` returns once the update is started, so the message is acknowledged before the
     frame is out; the session is clean (a reconnect redelivers nothing either way), and a
-    database away is waited out here as the bus would have, the update still in order."""
+    database away is waited out here as the bus would have, the update still in order, and
+    an update that fails for good is set aside as the bus would have, a visible dead letter
+    on the session it came on (``connection``)."""
 
     #: Updates being shown at once; past that, the session's reading waits.
     IN_FLIGHT = 32
@@ -71,6 +74,8 @@ class UpdateFeed:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.urgent = urgent or UrgentWork()
         self._lanes = KeyedLanes(self.IN_FLIGHT)
+        #: The session the updates come on (``run`` sets it): where a poison one is set aside.
+        self.connection: MqttConnection | None = None
 
     def subscriptions(self, topics: Topics) -> list[Subscription]:
         return [Subscription(topics.all_updates_filter, self.handle)]
@@ -84,7 +89,9 @@ class UpdateFeed:
         # Urgent from now, not from when its task first runs: ordinary work must not slip in.
         end = self.urgent.begin()
         try:
-            task = await self._lanes.start(update.alert_id, lambda: self._shown(topic, update))
+            task = await self._lanes.start(
+                update.alert_id, lambda: self._shown(topic, payload, update)
+            )
         except BaseException:
             end()  # never started (cancelled while waiting for a slot)
             raise
@@ -95,12 +102,21 @@ class UpdateFeed:
         """Return once every update handed in so far is on the walls (or given up)."""
         await self._lanes.idle()
 
-    async def _shown(self, topic: str, update: AlertUpdate) -> None:
-        await until_the_database_answers(
-            lambda: self._show(topic, update),
-            "update_show_failed_retrying",
-            alert_id=update.alert_id,
-        )
+    async def _shown(self, topic: str, payload: bytes, update: AlertUpdate) -> None:
+        try:
+            await until_the_database_answers(
+                lambda: self._show(topic, update),
+                "update_show_failed_retrying",
+                alert_id=update.alert_id,
+            )
+        except Exception as error:
+            # Acknowledged when it was started, so the bus can no longer set it aside: done
+            # here, once (a database away was retried above; anything else fails again).
+            if self.connection is None:
+                raise
+            failed_at = datetime.now(UTC)
+            for record in self.connection.set_aside(topic, payload, error, failed_at, 1):
+                await self.connection.publish(record)
 
     async def _show(self, topic: str, update: AlertUpdate) -> None:
         try:
@@ -172,6 +188,7 @@ async def run(settings: Settings, clock: Clock, engine: AsyncEngine) -> None:
     connection = MqttConnection.serving(
         settings, client_id, feed.subscriptions(settings.topics), persistent=False
     )
+    feed.connection = connection
     activity_feed = activity_session(settings, activity_id, activity, urgent)
 
     async def publish_update(update: AlertUpdate) -> None:

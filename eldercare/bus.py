@@ -433,9 +433,9 @@ class MqttConnection:
                     log.warning("handler_failed", error=_describe(error), **fields)
                     await asyncio.sleep(POISON_PAUSE_S)
                     continue
-                return self._set_aside(topic, payload, error, first_failed_at, attempts)
+                return self.set_aside(topic, payload, error, first_failed_at, attempts)
 
-    def _set_aside(
+    def set_aside(
         self,
         topic: str,
         payload: bytes,
@@ -443,7 +443,10 @@ class MqttConnection:
         first_failed_at: datetime,
         attempts: int,
     ) -> Sequence[Outgoing]:
-        """Called while handling ``error``: the log line carries its traceback."""
+        """The dead letter of a message whose handling failed for good, to publish (nothing
+        for a dead letter itself). Called while handling ``error``: the log line carries its
+        traceback. Public for handlers that finish a message's work after it was taken (the
+        wall's updates, ``dashboards.service.UpdateFeed``)."""
         topics = self._settings.topics
         if topics.is_dead_letter(topic):
             # A dead letter about a dead letter would loop: this log line is its record.

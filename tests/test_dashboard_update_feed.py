@@ -5,7 +5,9 @@ updates side by side, one alert's in order (issue 18)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import aiomqtt
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -15,11 +17,15 @@ from dashboards.schemas import Household
 from dashboards.scope import Placement, placement_of
 from dashboards.service import UpdateFeed
 from dashboards.stream import Broadcaster
+from eldercare.broker import LocalMosquitto
+from eldercare.bus import MqttConnection
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import ContactRow, HomeRow, ResidentRow
-from eldercare.models import AlertStatus, AlertUpdate
+from eldercare.models import AlertStatus, AlertUpdate, DeadLetter
+from eldercare.settings import Settings
 from gateway import registry_api
 from tests.dashboard_world import START, build_registry, call_button_alert
+from tests.harness import running
 
 
 class Recording(Broadcaster):
@@ -159,3 +165,51 @@ async def test_another_alerts_update_does_not_wait_and_one_alerts_keep_their_ord
         (first.alert_id, "notified"),
         (first.alert_id, "acknowledged"),
     ]
+
+
+class Broken(AlertingApi):
+    """Reading ``broken`` fails with a bug (not the database away); every other is fine."""
+
+    def __init__(self, *args: object, broken: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.broken = broken
+
+    async def get(self, alert_id: str, *, responder_info: bool = False) -> AlertView:
+        if alert_id == self.broken:
+            raise ValueError("no code path takes this")
+        return await super().get(alert_id, responder_info=responder_info)
+
+
+async def test_an_update_that_fails_for_good_is_a_dead_letter_and_the_rest_are_shown(
+    engine: AsyncEngine, mosquitto: LocalMosquitto, tmp_path: Path
+) -> None:
+    """An update is acknowledged once started, so the bus can no longer set it aside: the
+    feed does, on the session it came on, as the bus would have (a visible dead letter), and
+    other alerts' updates are shown."""
+    clock = SimulatedClock(START)
+    await build_registry(engine, clock.now())
+    bad, good = call_button_alert("h-1", clock.now()), call_button_alert("h-2", clock.now())
+    api = Broken(engine, clock, broken=bad.alert_id)
+    for alert in (bad, good):
+        await api.record(alert)
+    walls = Recording()
+    feed = UpdateFeed(api, walls, engine)
+    settings = Settings(broker_url=mosquitto.url, data_dir=tmp_path, log_level="WARNING")
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as operator:
+        await operator.subscribe(settings.topics.all_dead_letters_filter, qos=1)
+        connection = MqttConnection(settings, "wall", [], lambda _t, _p: asyncio.sleep(0, []))
+        async with running(connection):
+            feed.connection = connection
+            for alert in (bad, good):
+                message = AlertUpdate(
+                    alert_id=alert.alert_id, home=alert.home, status=AlertStatus.OPEN, at=START
+                )
+                await feed.handle("updates", message.to_json())
+            await feed.shown()
+            async with asyncio.timeout(10):
+                received = await anext(aiter(operator.messages))
+    record = DeadLetter.model_validate_json(received.payload)  # type: ignore[arg-type]
+    assert record.service == "wall" and record.topic == "updates"
+    assert bad.alert_id in record.payload and record.error_type == "builtins.ValueError"
+    assert connection.dead_letters == 1
+    assert [data["update"]["alert_id"] for data, _ in walls.sent] == [good.alert_id]  # type: ignore[index]
