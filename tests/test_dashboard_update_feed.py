@@ -5,6 +5,7 @@ updates side by side, one alert's in order (issue 18)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import aiomqtt
@@ -21,7 +22,7 @@ from eldercare.broker import LocalMosquitto
 from eldercare.bus import MqttConnection
 from eldercare.clock import SimulatedClock
 from eldercare.db.models import ContactRow, HomeRow, ResidentRow
-from eldercare.models import AlertStatus, AlertUpdate, DeadLetter
+from eldercare.models import Alert, AlertStatus, AlertUpdate, DeadLetter
 from eldercare.settings import Settings
 from gateway import registry_api
 from tests.dashboard_world import START, build_registry, call_button_alert
@@ -118,6 +119,21 @@ async def test_placed_households_are_what_the_separate_reads_give(engine: AsyncE
     assert "nowhere" not in placed
 
 
+async def two_alerts_fed(
+    engine: AsyncEngine, api_for: Callable[[SimulatedClock, str], AlertingApi]
+) -> tuple[Alert, Alert, Recording, UpdateFeed]:
+    """Two homes' call-button alerts stored through ``api_for(clock, first alert's id)``, and
+    a feed reading them through it to recorded walls."""
+    clock = SimulatedClock(START)
+    await build_registry(engine, clock.now())
+    first, second = call_button_alert("h-1", clock.now()), call_button_alert("h-2", clock.now())
+    api = api_for(clock, first.alert_id)
+    for alert in (first, second):
+        await api.record(alert)
+    walls = Recording()
+    return first, second, walls, UpdateFeed(api, walls, engine)
+
+
 class FirstReadSlow(AlertingApi):
     """The first read of ``slow`` takes as long as under load; every other is quick."""
 
@@ -138,22 +154,15 @@ async def test_another_alerts_update_does_not_wait_and_one_alerts_keep_their_ord
     """A press's update waited up to ~150 ms behind the previous alert's "notified" (issue
     18): here alert A's first update is slow to read; B's goes out first, and A's second
     update still only after its first."""
-    clock = SimulatedClock(START)
-    await build_registry(engine, clock.now())
-    first, second = call_button_alert("h-1", clock.now()), call_button_alert("h-2", clock.now())
-    api = FirstReadSlow(engine, clock, slow=first.alert_id)
-    for alert in (first, second):
-        await api.record(alert)
-    walls = Recording()
-    feed = UpdateFeed(api, walls, engine)
+    first, second, walls, feed = await two_alerts_fed(
+        engine, lambda clock, first: FirstReadSlow(engine, clock, slow=first)
+    )
     for alert, status in (
         (first, AlertStatus.NOTIFIED),
         (first, AlertStatus.ACKNOWLEDGED),
         (second, AlertStatus.OPEN),
     ):
-        message = AlertUpdate(
-            alert_id=alert.alert_id, home=alert.home, status=status, at=clock.now()
-        )
+        message = AlertUpdate(alert_id=alert.alert_id, home=alert.home, status=status, at=START)
         await feed.handle("updates", message.to_json())
     await feed.shown()
     shown = [
@@ -186,14 +195,9 @@ async def test_an_update_that_fails_for_good_is_a_dead_letter_and_the_rest_are_s
     """An update is acknowledged once started, so the bus can no longer set it aside: the
     feed does, on the session it came on, as the bus would have (a visible dead letter), and
     other alerts' updates are shown."""
-    clock = SimulatedClock(START)
-    await build_registry(engine, clock.now())
-    bad, good = call_button_alert("h-1", clock.now()), call_button_alert("h-2", clock.now())
-    api = Broken(engine, clock, broken=bad.alert_id)
-    for alert in (bad, good):
-        await api.record(alert)
-    walls = Recording()
-    feed = UpdateFeed(api, walls, engine)
+    bad, good, walls, feed = await two_alerts_fed(
+        engine, lambda clock, first: Broken(engine, clock, broken=first)
+    )
     settings = Settings(broker_url=mosquitto.url, data_dir=tmp_path, log_level="WARNING")
     async with aiomqtt.Client("127.0.0.1", mosquitto.port) as operator:
         await operator.subscribe(settings.topics.all_dead_letters_filter, qos=1)
