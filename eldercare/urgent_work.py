@@ -18,8 +18,7 @@ while alerts are being handled back to back, as in a burst.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 
 class UrgentWork:
@@ -30,19 +29,11 @@ class UrgentWork:
         self._none = asyncio.Event()
         self._none.set()
 
-    @contextlib.contextmanager
-    def doing(self) -> Iterator[None]:
-        """Mark the block as urgent: ordinary work waits until it (and all others) ended."""
-        end = self.begin()
-        try:
-            yield
-        finally:
-            end()
-
     def begin(self) -> Callable[[], None]:
-        """Mark urgent work begun now, for work that ends in another task (one started
-        now, which would otherwise leave ordinary work a turn of the loop before it begins);
-        call what this returns when it ends (a second call does nothing)."""
+        """Mark urgent work begun now, also for work that ends in another task (one started
+        now, which would otherwise leave ordinary work a turn of the loop before it begins):
+        ordinary work waits until it (and all others) ended. Call what this returns when it
+        ends (a second call does nothing)."""
         self._running += 1
         self._none.clear()
         ended = False

@@ -213,10 +213,11 @@ async def test_the_writer_waits_while_an_alert_update_is_handled(engine) -> None
     log.record(Event(home="h-1", device="d", seq=1, ts=START, type=EventType.MOTION))
     task = asyncio.create_task(log.run())
     try:
-        with urgent.doing():
-            await clock.advance(5)
-            await asyncio.sleep(0.2)  # what a flush woken by the clock would take, and more
-            assert await count_rows(engine) == 0, "written while an update was handled"
+        end = urgent.begin()
+        await clock.advance(5)
+        await asyncio.sleep(0.2)  # what a flush woken by the clock would take, and more
+        assert await count_rows(engine) == 0, "written while an update was handled"
+        end()
         async with asyncio.timeout(10):
             while await count_rows(engine) == 0:
                 await asyncio.sleep(0.02)
